@@ -1,0 +1,60 @@
+"""The envelope every event travels in, whatever its type."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class EventEnvelope(BaseModel):
+    """One event on the bus. The payload is validated against the model registered for `type` and `version`."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: uuid.UUID = Field(description="Unique event id; consumers deduplicate on it.")
+    type: str = Field(description="Dotted event type, e.g. `catalog.holdings.changed`; also the routing key.")
+    version: int = Field(ge=1, description="Version of the payload schema for this type.")
+    occurred_at: datetime = Field(description="When the change happened (UTC, ISO 8601).")
+    producer: str = Field(description="The service that produced the event, e.g. `auth`.")
+    institution: str | None = Field(
+        default=None, description="Code of the institution the event concerns, if any (ISIL style)."
+    )
+    aggregate_id: str = Field(description="Id of the entity that changed; order is kept per aggregate.")
+    aggregate_version: int = Field(
+        ge=0, description="Version of that entity after the change; consumers ignore older versions."
+    )
+    correlation_id: str | None = Field(default=None, description="Id tying together events caused by one request.")
+    traceparent: str | None = Field(default=None, description="W3C traceparent of the operation that caused it.")
+    payload: dict[str, Any] = Field(description="Event data; its schema depends on `type` and `version`.")
+
+
+def new_envelope(
+    payload: BaseModel,
+    *,
+    producer: str,
+    aggregate_id: str,
+    aggregate_version: int,
+    institution: str | None = None,
+    correlation_id: str | None = None,
+    traceparent: str | None = None,
+) -> EventEnvelope:
+    """Wrap a registered payload model in an envelope, taking type and version from the model."""
+    from bibliomesh_contracts.registry import event_type_of
+
+    spec = event_type_of(type(payload))
+    return EventEnvelope(
+        id=uuid.uuid4(),
+        type=spec.name,
+        version=spec.version,
+        occurred_at=datetime.now(UTC),
+        producer=producer,
+        institution=institution,
+        aggregate_id=aggregate_id,
+        aggregate_version=aggregate_version,
+        correlation_id=correlation_id,
+        traceparent=traceparent,
+        payload=payload.model_dump(mode="json"),
+    )

@@ -1,0 +1,78 @@
+"""Distributed mode on one machine: one process per service plus the gateway, against PostgreSQL and RabbitMQ."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+
+import httpx
+
+SERVICE_PORTS = {"auth": 8001, "catalog": 8002, "ill": 8003, "notify": 8004}
+ENV_PREFIX = {"auth": "AUTH_", "catalog": "CATALOG_", "ill": "ILL_", "notify": "NOTIFY_"}
+
+
+@dataclass(frozen=True)
+class DistributedConfig:
+    postgres_url: str = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+    amqp_url: str = "amqp://guest:guest@127.0.0.1:5672/"
+    database_prefix: str = "bibliomesh_"
+    gateway_port: int = 8000
+    host: str = "127.0.0.1"
+
+    def service_env(self, base: dict[str, str]) -> dict[str, str]:
+        env = dict(base)
+        public = f"http://{self.host}:{self.gateway_port}"
+        for name, prefix in ENV_PREFIX.items():
+            env.setdefault(f"{prefix}DATABASE_URL", f"{self.postgres_url}/{self.database_prefix}{name}")
+            env.setdefault(f"{prefix}BUS_URL", self.amqp_url)
+            env.setdefault(f"{prefix}TOKEN_ISSUER", public)
+            env.setdefault(f"{prefix}PUBLIC_URL", public)
+            env.setdefault(f"{prefix}AUTH_URL", f"http://127.0.0.1:{SERVICE_PORTS['auth']}")
+            env.setdefault(f"GATEWAY_{name.upper()}_URL", f"http://127.0.0.1:{SERVICE_PORTS[name]}")
+        return env
+
+
+def command_for(name: str, port: int) -> list[str]:
+    return [sys.executable, "-m", "bibliomesh_launcher.cli", name, "serve", "--host", "127.0.0.1", "--port", str(port)]
+
+
+def start_processes(config: DistributedConfig, env: dict[str, str]) -> dict[str, subprocess.Popen[bytes]]:
+    processes = {name: subprocess.Popen(command_for(name, port), env=env) for name, port in SERVICE_PORTS.items()}
+    processes["gateway"] = subprocess.Popen(
+        [sys.executable, "-m", "bibliomesh_gateway.cli", "serve", "--host", config.host,
+         "--port", str(config.gateway_port)], env=env)
+    return processes
+
+
+def wait_ready(url: str, timeout: float = 60.0) -> dict[str, object]:
+    deadline = time.monotonic() + timeout
+    last: dict[str, object] = {}
+    while time.monotonic() < deadline:
+        try:
+            response = httpx.get(f"{url}/readyz", timeout=2)
+            last = response.json()
+            if response.status_code == 200:
+                return last
+        except (httpx.HTTPError, ValueError):
+            pass
+        time.sleep(0.3)
+    raise TimeoutError(f"platform not ready after {timeout:.0f}s: {last}")
+
+
+def stop_processes(processes: dict[str, subprocess.Popen[bytes]]) -> None:
+    for process in processes.values():
+        if process.poll() is None:
+            process.send_signal(signal.SIGTERM)
+    for process in processes.values():
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def base_environment() -> dict[str, str]:
+    return dict(os.environ)

@@ -1,0 +1,25 @@
+"""The event bus: one interface, two transports (RabbitMQ, and an embedded durable one for the one-process mode)."""
+
+from meshkit.bus.transport import (
+    DeadLetter,
+    Delivery,
+    Handler,
+    OutgoingMessage,
+    PermanentFailure,
+    PublishFailed,
+    RetryPolicy,
+    Subscription,
+    Transport,
+)
+
+__all__ = [
+    "DeadLetter",
+    "Delivery",
+    "Handler",
+    "OutgoingMessage",
+    "PermanentFailure",
+    "PublishFailed",
+    "RetryPolicy",
+    "Subscription",
+    "Transport",
+]

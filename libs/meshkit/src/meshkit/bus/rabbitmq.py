@@ -1,0 +1,312 @@
+"""RabbitMQ transport: durable topic exchange, quorum queues, publisher confirms, TTL retry queues, dead-letter queues.
+
+Everything is declared explicitly (delivery limit, dead-letter exchange and strategy) because Debian's RabbitMQ 3.10
+and current releases differ in their defaults.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+
+from meshkit.bus.transport import (
+    DeadLetter,
+    Delivery,
+    Handler,
+    OutgoingMessage,
+    PermanentFailure,
+    PublishFailed,
+    RetryPolicy,
+    Subscription,
+)
+
+log = logging.getLogger(__name__)
+
+UNROUTED = "bibliomesh.unrouted"
+ATTEMPT_HEADER = "x-bibliomesh-attempt"
+ERROR_HEADER = "x-bibliomesh-error"
+FAILED_AT_HEADER = "x-bibliomesh-failed-at"
+ROUTING_KEY_HEADER = "x-bibliomesh-routing-key"
+
+
+def _quorum(**extra: Any) -> dict[str, Any]:
+    return {"x-queue-type": "quorum", **extra}
+
+
+class RabbitMQTransport:
+    def __init__(self, url: str, exchange: str = "bibliomesh.events", prefetch: int = 64) -> None:
+        self.url = url
+        self.exchange_name = exchange
+        self.prefetch = prefetch
+        self._connection: AbstractRobustConnection | None = None
+        self._publish_channel: AbstractChannel | None = None
+        self._publish_lock = asyncio.Lock()
+        self._workers: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        if self._connection is None:
+            self._connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": "bibliomesh"})
+            self._publish_channel = await self._connection.channel(publisher_confirms=True)
+            await self._declare_exchanges(self._publish_channel)
+
+    async def close(self) -> None:
+        for task in self._workers:
+            task.cancel()
+        await asyncio.gather(*self._workers, return_exceptions=True)
+        self._workers.clear()
+        if self._connection is not None:
+            await self._connection.close()
+            self._connection = None
+
+    async def check(self) -> None:
+        if self._connection is None or self._connection.is_closed:
+            raise ConnectionError("not connected to RabbitMQ")
+
+    async def _declare_exchanges(self, channel: AbstractChannel) -> aio_pika.abc.AbstractExchange:
+        unrouted = await channel.declare_exchange(UNROUTED, aio_pika.ExchangeType.FANOUT, durable=True)
+        # Events nobody subscribes to yet are kept (bounded) rather than silently dropped.
+        queue = await channel.declare_queue(
+            UNROUTED, durable=True, arguments=_quorum(**{"x-max-length": 100_000, "x-overflow": "drop-head"})
+        )
+        await queue.bind(unrouted)
+        return await channel.declare_exchange(
+            self.exchange_name, aio_pika.ExchangeType.TOPIC, durable=True, arguments={"alternate-exchange": UNROUTED}
+        )
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        if not messages:
+            return
+        await self.start()
+        assert self._publish_channel is not None
+        async with self._publish_lock:
+            try:
+                exchange = await self._publish_channel.get_exchange(self.exchange_name, ensure=False)
+                confirms = [
+                    exchange.publish(_amqp_message(m), routing_key=m.routing_key, timeout=30) for m in messages
+                ]
+                results = await asyncio.gather(*confirms, return_exceptions=True)
+            except Exception as exc:  # connection lost while publishing
+                raise PublishFailed(str(exc)) from exc
+        failures = [r for r in results if isinstance(r, BaseException) or not _confirmed(r)]
+        if failures:
+            raise PublishFailed(f"{len(failures)} of {len(messages)} messages not confirmed: {failures[0]!r}")
+
+    async def declare(self, subscription: Subscription, retry: RetryPolicy) -> None:
+        await self.start()
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        try:
+            await self._declare_topology(channel, subscription, retry)
+        finally:
+            await channel.close()
+
+    async def _declare_topology(
+        self, channel: AbstractChannel, subscription: Subscription, retry: RetryPolicy
+    ) -> aio_pika.abc.AbstractQueue:
+        exchange = await self._declare_exchanges(channel)
+        await channel.declare_queue(subscription.dead_letter_queue, durable=True, arguments=_quorum())
+        for attempt, delay in enumerate(retry.delays_seconds, start=1):
+            await channel.declare_queue(
+                f"{subscription.queue}.retry.{attempt}",
+                durable=True,
+                arguments=_quorum(**{
+                    "x-message-ttl": int(delay * 1000),
+                    "x-dead-letter-exchange": "",
+                    "x-dead-letter-routing-key": subscription.queue,
+                    "x-dead-letter-strategy": "at-least-once",
+                    "x-overflow": "reject-publish",
+                }),
+            )
+        queue = await channel.declare_queue(
+            subscription.queue,
+            durable=True,
+            arguments=_quorum(**{
+                "x-delivery-limit": retry.delivery_limit,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": subscription.dead_letter_queue,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            }),
+        )
+        for pattern in subscription.bindings:
+            await queue.bind(exchange, routing_key=pattern)
+        return queue
+
+    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> None:
+        await self.start()
+        assert self._connection is not None
+        channel = await self._connection.channel(publisher_confirms=True)
+        await channel.set_qos(prefetch_count=self.prefetch)
+        queue = await self._declare_topology(channel, subscription, retry)
+        inbound: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
+        await queue.consume(inbound.put, no_ack=False)
+        self._workers.append(asyncio.create_task(self._work(channel, subscription, inbound, handler, retry)))
+
+    async def _work(
+        self,
+        channel: AbstractChannel,
+        subscription: Subscription,
+        inbound: asyncio.Queue[AbstractIncomingMessage],
+        handler: Handler,
+        retry: RetryPolicy,
+    ) -> None:
+        # One message at a time, in arrival order, so events about one aggregate are applied in order.
+        while True:
+            message = await inbound.get()
+            try:
+                await self._handle(channel, subscription, message, handler, retry)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The channel died under us: the broker redelivers whatever we did not ack.
+                log.warning("lost channel while settling a message", exc_info=True, extra={"queue": subscription.queue})
+
+    async def _handle(
+        self,
+        channel: AbstractChannel,
+        subscription: Subscription,
+        message: AbstractIncomingMessage,
+        handler: Handler,
+        retry: RetryPolicy,
+    ) -> None:
+        headers = {k: str(v) for k, v in (message.headers or {}).items()}
+        attempt = int(headers.get(ATTEMPT_HEADER, "1"))
+        delivery = Delivery(
+            message_id=message.message_id or "",
+            routing_key=headers.get(ROUTING_KEY_HEADER) or message.routing_key or "",
+            body=message.body,
+            headers=headers,
+            attempt=attempt,
+            queue=subscription.queue,
+        )
+        try:
+            await handler(delivery)
+        except asyncio.CancelledError:
+            raise
+        except PermanentFailure as exc:
+            await self._park(channel, subscription, message, delivery, repr(exc))
+        except Exception as exc:
+            if attempt >= retry.max_attempts:
+                await self._park(channel, subscription, message, delivery, repr(exc))
+            else:
+                log.warning("handler failed, will retry", extra={"queue": subscription.queue, "attempt": attempt,
+                                                                 "error": repr(exc)})
+                await self._forward(channel, f"{subscription.queue}.retry.{attempt}", message, delivery,
+                                    {ATTEMPT_HEADER: str(attempt + 1), ERROR_HEADER: repr(exc)[:1000]})
+        else:
+            await message.ack()
+            return
+        await message.ack()
+
+    async def _park(
+        self,
+        channel: AbstractChannel,
+        subscription: Subscription,
+        message: AbstractIncomingMessage,
+        delivery: Delivery,
+        error: str,
+    ) -> None:
+        log.error("message parked in dead-letter queue",
+                  extra={"queue": subscription.queue, "message_id": delivery.message_id, "error": error})
+        await self._forward(channel, subscription.dead_letter_queue, message, delivery, {
+            ERROR_HEADER: error[:2000], FAILED_AT_HEADER: datetime.now(UTC).isoformat(),
+        })
+
+    @staticmethod
+    async def _forward(
+        channel: AbstractChannel, queue: str, message: AbstractIncomingMessage, delivery: Delivery,
+        extra_headers: dict[str, str],
+    ) -> None:
+        headers: dict[str, Any] = {**delivery.headers, ROUTING_KEY_HEADER: delivery.routing_key, **extra_headers}
+        copy = aio_pika.Message(
+            body=message.body,
+            headers=headers,
+            message_id=message.message_id,
+            content_type=message.content_type,
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await channel.default_exchange.publish(copy, routing_key=queue, timeout=30)
+
+    async def dead_letters(self, subscription: Subscription, limit: int = 100) -> list[DeadLetter]:
+        await self.start()
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        parked: list[DeadLetter] = []
+        try:
+            queue = await channel.declare_queue(subscription.dead_letter_queue, durable=True, arguments=_quorum())
+            while len(parked) < limit:
+                message = await queue.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                parked.append(_dead_letter(subscription.queue, message))
+        finally:
+            await channel.close()  # unacked messages go back to the queue, in order
+        return parked
+
+    async def replay(self, subscription: Subscription, message_ids: Sequence[str] | None = None) -> int:
+        await self.start()
+        assert self._connection is not None
+        wanted = set(message_ids) if message_ids is not None else None
+        channel = await self._connection.channel(publisher_confirms=True)
+        replayed = 0
+        try:
+            queue = await channel.declare_queue(subscription.dead_letter_queue, durable=True, arguments=_quorum())
+            while True:
+                message = await queue.get(no_ack=False, fail=False)
+                if message is None:
+                    break
+                if wanted is not None and message.message_id not in wanted:
+                    continue  # left unacked: returned to the queue when the channel closes
+                headers = {k: v for k, v in (message.headers or {}).items()
+                           if k not in (ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADER, "x-death")}
+                await channel.default_exchange.publish(
+                    aio_pika.Message(body=message.body, headers=headers, message_id=message.message_id,
+                                     content_type=message.content_type,
+                                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
+                    routing_key=subscription.queue, timeout=30,
+                )
+                await message.ack()
+                replayed += 1
+        finally:
+            await channel.close()
+        return replayed
+
+
+def _amqp_message(m: OutgoingMessage) -> aio_pika.Message:
+    return aio_pika.Message(
+        body=m.body,
+        headers=dict(m.headers),
+        message_id=m.message_id,
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        type=m.routing_key,
+    )
+
+
+def _confirmed(result: Any) -> bool:
+    from pamqp import commands
+
+    return isinstance(result, commands.Basic.Ack)
+
+
+def _dead_letter(queue: str, message: AbstractIncomingMessage) -> DeadLetter:
+    headers = message.headers or {}
+    failed_at = headers.get(FAILED_AT_HEADER)
+    error = headers.get(ERROR_HEADER)
+    if error is None and headers.get("x-death"):
+        error = "delivery limit reached (the handler never finished: crash or timeout)"
+    return DeadLetter(
+        message_id=message.message_id or "",
+        queue=queue,
+        routing_key=str(headers.get(ROUTING_KEY_HEADER) or message.routing_key or ""),
+        error=str(error or "unknown"),
+        failed_at=datetime.fromisoformat(str(failed_at)) if failed_at else None,
+        attempts=int(str(headers.get(ATTEMPT_HEADER, "1"))),
+        body=message.body,
+    )

@@ -1,0 +1,112 @@
+"""What a transport promises, whichever one it is."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    message_id: str
+    routing_key: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Subscription:
+    """A consumer's durable queue, named `<consumer>.<name>`, bound to topic patterns such as `directory.#`."""
+
+    queue: str
+    bindings: tuple[str, ...]
+
+    @property
+    def dead_letter_queue(self) -> str:
+        return f"{self.queue}.dlq"
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Delays between attempts; after the last one the message is parked in the dead-letter queue."""
+
+    delays_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
+    # A message whose handler kills the process never reaches our retry code; the broker counts its deliveries.
+    delivery_limit: int = 10
+
+    @property
+    def max_attempts(self) -> int:
+        return len(self.delays_seconds) + 1
+
+
+@dataclass(frozen=True)
+class Delivery:
+    message_id: str
+    routing_key: str
+    body: bytes
+    headers: dict[str, str]
+    attempt: int
+    queue: str
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    message_id: str
+    queue: str
+    routing_key: str
+    error: str
+    failed_at: datetime | None
+    attempts: int
+    body: bytes
+
+
+class PermanentFailure(Exception):
+    """Retrying cannot help (the message is malformed or names an unknown type): park it at once."""
+
+
+class PublishFailed(Exception):
+    """The broker did not confirm every message; none of the batch may be marked sent."""
+
+
+Handler = Callable[[Delivery], Awaitable[None]]
+
+
+class Transport(Protocol):
+    async def start(self) -> None: ...
+
+    async def close(self) -> None: ...
+
+    async def check(self) -> None:
+        """Raise if the bus cannot be reached (readiness)."""
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Return only when every message is durably accepted; raise PublishFailed otherwise."""
+
+    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> None:
+        """Declare the queue and its bindings and start delivering to `handler` in order, one at a time."""
+
+    async def declare(self, subscription: Subscription, retry: RetryPolicy) -> None:
+        """Declare the queue, its retry and dead-letter queues and bindings, without consuming."""
+
+    async def dead_letters(self, subscription: Subscription, limit: int = 100) -> list[DeadLetter]: ...
+
+    async def replay(self, subscription: Subscription, message_ids: Sequence[str] | None = None) -> int:
+        """Move parked messages (all, or those ids) back to the queue; return how many."""
+
+
+def topic_matches(pattern: str, routing_key: str) -> bool:
+    """AMQP topic matching: `*` is exactly one word, `#` zero or more."""
+    return _match(pattern.split("."), routing_key.split("."))
+
+
+def _match(pattern: list[str], words: list[str]) -> bool:
+    if not pattern:
+        return not words
+    head, rest = pattern[0], pattern[1:]
+    if head == "#":
+        return any(_match(rest, words[i:]) for i in range(len(words) + 1))
+    if not words:
+        return False
+    return (head == "*" or head == words[0]) and _match(rest, words[1:])

@@ -1,0 +1,94 @@
+"""RFC 9457 problem details: one mapping from errors to `application/problem+json` responses."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger(__name__)
+
+PROBLEM_JSON = "application/problem+json"
+_TITLES = {400: "Bad request", 401: "Unauthorized", 403: "Forbidden", 404: "Not found", 405: "Method not allowed",
+           409: "Conflict", 413: "Content too large", 415: "Unsupported media type", 422: "Invalid request",
+           429: "Too many requests", 500: "Internal server error", 503: "Service unavailable"}
+
+
+class Problem(Exception):
+    """Raise from any layer; domain errors subclass it with their own status so an expected 409 is never a 500."""
+
+    status = 400
+    type = "about:blank"
+    title: str | None = None
+
+    def __init__(self, detail: str, *, status: int | None = None, title: str | None = None,
+                 headers: dict[str, str] | None = None, **extensions: Any) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        if status is not None:
+            self.status = status
+        if title is not None:
+            self.title = title
+        self.headers = headers or {}
+        self.extensions = extensions
+
+
+class NotFound(Problem):
+    status = 404
+
+
+class Conflict(Problem):
+    status = 409
+
+
+class Forbidden(Problem):
+    status = 403
+
+
+class Unauthorized(Problem):
+    status = 401
+
+
+def problem_response(status: int, detail: str, *, title: str | None = None, type_: str = "about:blank",
+                     instance: str | None = None, headers: dict[str, str] | None = None,
+                     **extensions: Any) -> JSONResponse:
+    body: dict[str, Any] = {"type": type_, "title": title or _TITLES.get(status, "Error"), "status": status,
+                            "detail": detail}
+    if instance:
+        body["instance"] = instance
+    body.update(extensions)
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc if p not in ("body",)] or [str(p) for p in loc]
+    return ".".join(parts)
+
+
+def install_problem_handlers(app: FastAPI) -> None:
+    @app.exception_handler(Problem)
+    async def _problem(request: Request, exc: Problem) -> JSONResponse:
+        return problem_response(exc.status, exc.detail, title=exc.title, type_=exc.type,
+                                instance=request.url.path, headers=exc.headers, **exc.extensions)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
+                  for e in exc.errors()]
+        fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
+        return problem_response(422, f"Invalid value for: {fields}", instance=request.url.path, errors=errors)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
+        return problem_response(exc.status_code, detail, instance=request.url.path,
+                                headers=dict(exc.headers or {}))
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return problem_response(500, "The server could not complete the request.", instance=request.url.path)

@@ -1,0 +1,105 @@
+"""A service's running parts: database, bus, relay, consumers, token verifier. Built in the composition root."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from meshkit.bus import RetryPolicy, Transport
+from meshkit.bus.embedded import EmbeddedTransport
+from meshkit.bus.rabbitmq import RabbitMQTransport
+from meshkit.consumers import Consumer, InboxHandler
+from meshkit.db import create_engine, session_factory
+from meshkit.messaging_tables import MessagingTables
+from meshkit.metrics import ServiceMetrics
+from meshkit.relay import OutboxRelay
+from meshkit.security import KeySource, RemoteJwks, TokenVerifier
+from meshkit.settings import ServiceSettings
+from meshkit.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def build_transport(settings: ServiceSettings) -> Transport:
+    if settings.uses_embedded_bus:
+        return EmbeddedTransport(settings.data_dir / "bus.sqlite", prefetch=settings.consumer_prefetch)
+    return RabbitMQTransport(settings.bus_url, exchange=settings.exchange, prefetch=settings.consumer_prefetch)
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    settings: ServiceSettings
+    tables: MessagingTables
+    consumers: Sequence[Consumer] = ()
+    transport: Transport | None = None
+    key_source: KeySource | None = None
+    run_workers: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        self.engine = create_engine(self.settings.effective_database_url())
+        self.sessions = session_factory(self.engine)
+        self.metrics = ServiceMetrics(self.name)
+        self._owns_transport = self.transport is None
+        self.bus: Transport = self.transport or build_transport(self.settings)
+        self.retry = RetryPolicy(delays_seconds=tuple(self.settings.retry_delays_seconds))
+        self.relay = OutboxRelay(self.engine, self.tables.outbox, self.bus, self.name, self.metrics,
+                                 batch_size=self.settings.relay_batch_size, poll_seconds=self.settings.relay_poll_seconds)
+        self.verifier = TokenVerifier(self.key_source or RemoteJwks(self.settings.effective_jwks_url()),
+                                      issuer=self.settings.token_issuer, audience=self.settings.token_audience)
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def unit_of_work(self) -> UnitOfWork:
+        return UnitOfWork(self.sessions, self.tables.outbox, self.name, on_commit=self.relay.wake)
+
+    async def start(self) -> None:
+        if not self.run_workers:
+            return
+        await self._connect_bus()
+        for consumer in self.consumers:
+            handler = InboxHandler(consumer, self.unit_of_work, self.tables.inbox, self.metrics, self.name)
+            await self.bus.subscribe(consumer.subscription, handler, self.retry)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
+
+    async def _connect_bus(self) -> None:
+        # In distributed mode the broker may come up after us: keep trying rather than crash-looping.
+        delay = 0.5
+        while True:
+            try:
+                await self.bus.start()
+                return
+            except Exception as exc:
+                log.warning("event bus not reachable yet", extra={"error": repr(exc), "retry_in": delay})
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10)
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._tasks.clear()
+        if self._owns_transport:
+            await self.bus.close()
+        await self.engine.dispose()
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency and its state; anything but `ok` makes the service unready."""
+        state: dict[str, str] = {}
+        try:
+            async with self.engine.connect() as conn:
+                await conn.execute(sa.text("SELECT 1"))
+            state["database"] = "ok"
+        except Exception as exc:
+            state["database"] = f"unreachable: {type(exc).__name__}"
+        try:
+            await self.bus.check()
+            state["bus"] = "ok"
+        except Exception as exc:
+            state["bus"] = f"unreachable: {type(exc).__name__}"
+        return state

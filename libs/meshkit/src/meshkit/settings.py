@@ -1,0 +1,65 @@
+"""Settings every service has; each service subclasses with its own env prefix (`CATALOG_`, `AUTH_`, ...)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+EMBEDDED_BUS = "embedded"
+
+
+class ServiceSettings(BaseSettings):
+    """Read once, by the service's settings factory, never at import time."""
+
+    model_config = SettingsConfigDict(extra="ignore", env_nested_delimiter="__")
+
+    environment: Literal["development", "production"] = Field(
+        default="development", description="`production` refuses unsafe defaults."
+    )
+    data_dir: Path = Field(default=Path(".data"), validation_alias="DATA_DIR", description="Embedded databases live here.")
+    database_url: str = Field(default="", description="SQLAlchemy URL; empty means a SQLite file under DATA_DIR.")
+    bus_url: str = Field(
+        default=EMBEDDED_BUS, description="`embedded` (in-process, durable in DATA_DIR) or an amqp:// URL."
+    )
+    exchange: str = Field(default="bibliomesh.events", description="Topic exchange all events are published to.")
+    public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL callers reach the platform at.")
+    token_issuer: str = Field(default="http://127.0.0.1:8000", description="Expected `iss` of access tokens.")
+    jwks_url: str = Field(default="", description="Where to fetch signing keys; empty means the auth service's URL.")
+    auth_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the auth service.")
+    token_audience: str = Field(default="bibliomesh", description="Expected `aud` of access tokens.")
+    log_level: str = Field(default="INFO")
+    log_json: bool = Field(default=True, description="JSON log lines (off only for humans at a terminal).")
+    otel_exporter: Literal["none", "console", "memory"] = Field(
+        default="none", description="Where spans go; an OTLP collector is wired by deployment."
+    )
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_seconds: float = Field(default=1.0, gt=0)
+    consumer_prefetch: int = Field(default=64, ge=1, le=1000)
+    retry_delays_seconds: list[float] = Field(default=[1.0, 5.0, 30.0, 120.0])
+
+    service_name: str = "service"
+
+    def sqlite_path(self) -> Path:
+        return self.data_dir / f"{self.service_name}.sqlite"
+
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite+aiosqlite:///{self.sqlite_path()}"
+
+    def effective_jwks_url(self) -> str:
+        return self.jwks_url or f"{self.auth_url.rstrip('/')}/auth/jwks"
+
+    @property
+    def uses_embedded_bus(self) -> bool:
+        return self.bus_url == EMBEDDED_BUS
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> ServiceSettings:
+        if self.environment == "production":
+            if not self.database_url or self.database_url.startswith("sqlite"):
+                raise ValueError("production needs a PostgreSQL database_url")
+            if self.uses_embedded_bus:
+                raise ValueError("production needs an amqp:// bus_url")
+        return self

@@ -1,0 +1,60 @@
+"""OpenTelemetry tracing: W3C traceparent in, traceparent out, over HTTP and AMQP alike.
+
+Observability never takes its host down: a failing exporter is logged, not raised.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.sdk.resources import Resource
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.sdk.trace.export import ConsoleSpanExporter, SimpleSpanProcessor, SpanExporter
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
+
+log = logging.getLogger(__name__)
+_propagator = TraceContextTextMapPropagator()
+memory_exporter = InMemorySpanExporter()
+_configured = False
+
+
+def configure_tracing(exporter: str = "none", service: str = "bibliomesh") -> None:
+    """Install one tracer provider per process (several services in one process share it)."""
+    global _configured
+    if _configured:
+        return
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
+    chosen: SpanExporter | None = {
+        "console": ConsoleSpanExporter(), "memory": memory_exporter,
+    }.get(exporter)
+    if chosen is not None:
+        provider.add_span_processor(SimpleSpanProcessor(chosen))
+    try:
+        trace.set_tracer_provider(provider)
+    except Exception:  # pragma: no cover - a provider set by the host process wins
+        log.warning("tracer provider already set elsewhere", exc_info=True)
+    _configured = True
+
+
+def tracer(name: str) -> trace.Tracer:
+    return trace.get_tracer(name)
+
+
+def current_traceparent() -> str | None:
+    carrier: dict[str, str] = {}
+    _propagator.inject(carrier)
+    return carrier.get("traceparent")
+
+
+def context_from(headers: Mapping[str, str]) -> otel_context.Context:
+    """The trace context carried by incoming headers (HTTP or AMQP), or the current one if none."""
+    return _propagator.extract(carrier={k.lower(): v for k, v in headers.items()})
+
+
+def trace_id_hex() -> str | None:
+    span = trace.get_current_span().get_span_context()
+    return format(span.trace_id, "032x") if span.is_valid else None

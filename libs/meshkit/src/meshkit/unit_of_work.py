@@ -1,0 +1,92 @@
+"""One database transaction for a state change and the events it publishes (the transactional outbox)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+
+import sqlalchemy as sa
+from bibliomesh_contracts import EventEnvelope, new_envelope
+from pydantic import BaseModel
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from meshkit import context
+from meshkit.telemetry import current_traceparent
+
+
+class UnitOfWork:
+    """Open with `async with`; call `commit()` once. Leaving without committing rolls back, events included."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        outbox: sa.Table,
+        producer: str,
+        on_commit: Callable[[], None] | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._outbox = outbox
+        self.producer = producer
+        self._on_commit = on_commit
+        self._session: AsyncSession | None = None
+        self._events: list[EventEnvelope] = []
+
+    @property
+    def session(self) -> AsyncSession:
+        if self._session is None:
+            raise RuntimeError("unit of work used outside `async with`")
+        return self._session
+
+    async def __aenter__(self) -> UnitOfWork:
+        self._session = self._sessions()
+        self._events = []
+        await self._session.begin()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        assert self._session is not None
+        try:
+            if self._session.in_transaction():
+                await self._session.rollback()
+        finally:
+            await self._session.close()
+            self._session = None
+
+    def publish(
+        self,
+        payload: BaseModel,
+        *,
+        aggregate_id: str,
+        aggregate_version: int,
+        institution: str | None = None,
+    ) -> EventEnvelope:
+        """Record an event in the outbox; it leaves only if this unit of work commits."""
+        envelope = new_envelope(
+            payload,
+            producer=self.producer,
+            aggregate_id=aggregate_id,
+            aggregate_version=aggregate_version,
+            institution=institution,
+            correlation_id=context.correlation_id.get() or context.request_id.get(),
+            traceparent=current_traceparent(),
+        )
+        self._events.append(envelope)
+        return envelope
+
+    async def commit(self) -> None:
+        session = self.session
+        if self._events:
+            now = datetime.now(UTC)
+            await session.execute(sa.insert(self._outbox), [
+                {"event_id": str(e.id), "event_type": e.type, "aggregate_id": e.aggregate_id,
+                 "body": e.model_dump_json(), "created_at": now}
+                for e in self._events
+            ])
+        await session.commit()
+        had_events = bool(self._events)
+        self._events = []
+        if had_events and self._on_commit is not None:
+            self._on_commit()

@@ -1,0 +1,43 @@
+"""The auth service's composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from joserfc.jwk import KeySet
+
+from bibliomesh_auth.adapters.tables import messaging
+from bibliomesh_auth.entrypoints.api.routes import institutions, tokens
+from bibliomesh_auth.service_layer.tokens import ensure_bootstrap, key_store
+from bibliomesh_auth.settings import AuthSettings, load_settings
+from meshkit.assemble import assemble_service
+from meshkit.bus import Transport
+from meshkit.runtime import ServiceRuntime
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: AuthSettings | None = None, transport: Transport | None = None,
+               migrate: bool = False) -> FastAPI:
+    settings = settings or load_settings()
+
+    def trust_own_keys(runtime: ServiceRuntime) -> None:
+        # The auth service reads its own key table rather than fetching its own JWKS over HTTP.
+        async def local_keys(_refresh: bool) -> KeySet:
+            async with runtime.unit_of_work() as uow:
+                return await key_store(uow, settings).public_key_set()
+
+        runtime.verifier.keys = local_keys
+
+    async def bootstrap(runtime: ServiceRuntime) -> None:
+        async with runtime.unit_of_work() as uow:
+            await ensure_bootstrap(uow, settings)
+
+    return assemble_service(
+        settings=settings, tables=messaging, routers=[tokens.router, institutions.router],
+        title="Bibliomesh auth",
+        description="The institution directory, API clients and access tokens of the platform.",
+        migrations=MIGRATIONS, transport=transport, migrate=migrate,
+        on_startup=[bootstrap], customize=trust_own_keys,
+    )

@@ -1,0 +1,40 @@
+"""The directory's rules, free of I/O."""
+
+from __future__ import annotations
+
+import re
+
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
+
+from meshkit.problems import Problem
+
+CODE_PATTERN = re.compile(r"^[A-Z]{2}-[A-Za-z0-9:/\-]{1,60}$|^PLATFORM$")
+
+
+class InvalidInstitution(Problem):
+    status = 422
+
+
+def check_parent(child: InstitutionSnapshot, parent: InstitutionSnapshot | None) -> None:
+    """A branch library belongs to a university; nothing else has a parent."""
+    if child.parent_code is not None and parent is None:
+        raise InvalidInstitution(f"no institution {child.parent_code}",
+                                 errors=[{"field": "parent_code", "message": "unknown institution"}])
+    if child.kind == "branch-library":
+        if parent is None:
+            raise InvalidInstitution("a branch library needs `parent_code` naming its university",
+                                     errors=[{"field": "parent_code", "message": "required for a branch library"}])
+        if parent.kind != "university":
+            raise InvalidInstitution(f"parent {parent.code} is a {parent.kind}, not a university",
+                                     errors=[{"field": "parent_code", "message": "must name a university"}])
+    elif child.parent_code is not None:
+        raise InvalidInstitution("only a branch library has a parent",
+                                 errors=[{"field": "parent_code", "message": "only for kind branch-library"}])
+    if child.kind == "external-peer" and child.iso18626 is None:
+        raise InvalidInstitution("an external peer needs its ISO 18626 endpoint",
+                                 errors=[{"field": "iso18626", "message": "required for kind external-peer"}])
+
+
+def changed_fields(before: InstitutionSnapshot, after: InstitutionSnapshot) -> list[str]:
+    old, new = before.model_dump(exclude={"version"}), after.model_dump(exclude={"version"})
+    return sorted(key for key in new if old.get(key) != new[key])

@@ -1,0 +1,59 @@
+"""`/auth/institutions`: the directory. Reading is public; changing it is for admins."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
+
+from bibliomesh_auth.adapters.institution_repository import InstitutionRepository
+from bibliomesh_auth.entrypoints.api.schemas import InstitutionCreate, InstitutionPatch, SuspendBody
+from bibliomesh_auth.service_layer import directory
+from meshkit.problems import NotFound
+from meshkit.web import CurrentPrincipal, UnitOfWorkDep
+
+router = APIRouter(prefix="/auth/institutions", tags=["directory"])
+
+
+@router.get("", summary="List institutions (public).")
+async def list_institutions(uow: UnitOfWorkDep, kind: str | None = None, region: str | None = None,
+                            status: str | None = None) -> list[InstitutionSnapshot]:
+    return await InstitutionRepository(uow.session).list(kind=kind, region=region, status=status)
+
+
+@router.get("/{code}", summary="One institution (public).")
+async def get_institution(code: str, uow: UnitOfWorkDep) -> InstitutionSnapshot:
+    institution = await InstitutionRepository(uow.session).get(code)
+    if institution is None:
+        raise NotFound(f"no institution {code}")
+    return institution
+
+
+@router.post("", status_code=status.HTTP_201_CREATED,
+             summary="Register an institution (platform admin with `directory:admin`).")
+async def register(body: InstitutionCreate, uow: UnitOfWorkDep, caller: CurrentPrincipal) -> InstitutionSnapshot:
+    institution = await directory.register_institution(uow, caller, body.model_dump())
+    await uow.commit()
+    return institution
+
+
+@router.patch("/{code}", summary="Change an institution (platform admin, or an admin of that institution).")
+async def update(code: str, body: InstitutionPatch, uow: UnitOfWorkDep, caller: CurrentPrincipal
+                 ) -> InstitutionSnapshot:
+    institution = await directory.update_institution(uow, caller, code, body.model_dump(exclude_unset=True))
+    await uow.commit()
+    return institution
+
+
+@router.post("/{code}/suspend", summary="Suspend an institution (platform admin).")
+async def suspend(code: str, body: SuspendBody, uow: UnitOfWorkDep, caller: CurrentPrincipal
+                  ) -> InstitutionSnapshot:
+    institution = await directory.suspend_institution(uow, caller, code, body.reason)
+    await uow.commit()
+    return institution
+
+
+@router.post("/{code}/reinstate", summary="Reinstate a suspended institution (platform admin).")
+async def reinstate(code: str, uow: UnitOfWorkDep, caller: CurrentPrincipal) -> InstitutionSnapshot:
+    institution = await directory.reinstate_institution(uow, caller, code)
+    await uow.commit()
+    return institution

@@ -1,0 +1,49 @@
+"""Request bodies of the auth API; responses reuse the contract models so the two cannot drift."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from bibliomesh_contracts.events.directory.institution import InstitutionKind, Iso18626Peer, LendingPolicy
+from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+
+class InstitutionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    code: str = Field(pattern=r"^[A-Z]{2}-[A-Za-z0-9:/\-]{1,60}$", description="ISIL-style code, e.g. `CN-DL-UNI1`.")
+    name_en: str = Field(min_length=1, max_length=300)
+    name_zh: str | None = Field(default=None, max_length=300)
+    kind: InstitutionKind
+    parent_code: str | None = None
+    regions: list[str] = Field(default_factory=list)
+    open_sharing: bool = True
+    pickup_locations: list[str] = Field(default_factory=list)
+    ill_email: EmailStr | None = None
+    language: Literal["en", "zh"] = "en"
+    policy: LendingPolicy = Field(default_factory=LendingPolicy)
+    iso18626: Iso18626Peer | None = None
+
+
+class InstitutionPatch(BaseModel):
+    """Only the fields present change."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name_en: str | None = Field(default=None, min_length=1, max_length=300)
+    name_zh: str | None = Field(default=None, max_length=300)
+    kind: InstitutionKind | None = None
+    parent_code: str | None = None
+    regions: list[str] | None = None
+    open_sharing: bool | None = None
+    pickup_locations: list[str] | None = None
+    ill_email: EmailStr | None = None
+    language: Literal["en", "zh"] | None = None
+    policy: LendingPolicy | None = None
+    iso18626: Iso18626Peer | None = None
+
+
+class SuspendBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=1000)

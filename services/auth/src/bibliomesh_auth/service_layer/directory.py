@@ -1,0 +1,106 @@
+"""Use cases of the institution directory. Each takes the caller explicitly and publishes what changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bibliomesh_contracts.events.directory import (
+    InstitutionCreatedV1,
+    InstitutionSnapshot,
+    InstitutionSuspendedV1,
+    InstitutionUpdatedV1,
+)
+
+from bibliomesh_auth.adapters.institution_repository import InstitutionRepository, VersionConflict
+from bibliomesh_auth.domain.institutions import changed_fields, check_parent
+from meshkit.problems import Conflict, Forbidden, NotFound
+from meshkit.security import Principal
+from meshkit.unit_of_work import UnitOfWork
+
+DIRECTORY_ADMIN = "directory:admin"
+INSTITUTION_ADMIN = "institution-admin"
+
+
+async def register_institution(uow: UnitOfWork, caller: Principal, fields: dict[str, Any]) -> InstitutionSnapshot:
+    if not (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)):
+        raise Forbidden("only a platform admin with `directory:admin` may register institutions")
+    repo = InstitutionRepository(uow.session)
+    institution = InstitutionSnapshot.model_validate({**fields, "status": "active", "version": 1})
+    if await repo.get(institution.code) is not None:
+        raise Conflict(f"institution {institution.code} already exists")
+    check_parent(institution, await _parent(repo, institution))
+    await repo.add(institution)
+    uow.publish(InstitutionCreatedV1(institution=institution), aggregate_id=institution.code,
+                aggregate_version=institution.version, institution=institution.code)
+    return institution
+
+
+async def update_institution(uow: UnitOfWork, caller: Principal, code: str, changes: dict[str, Any]
+                             ) -> InstitutionSnapshot:
+    repo = InstitutionRepository(uow.session)
+    current = await _existing(repo, code)
+    may_edit = (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)) or (
+        caller.institution == code and INSTITUTION_ADMIN in caller.roles)
+    if not may_edit:
+        raise Forbidden(f"only a platform admin or an admin of {code} may edit it")
+    if not caller.is_platform_admin and {"kind", "parent_code", "regions", "status"} & changes.keys():
+        raise Forbidden("kind, parent, regions and status are set by the platform admin")
+    if "status" in changes:
+        raise Forbidden("use suspend/reinstate to change status")
+    updated = InstitutionSnapshot.model_validate(
+        {**current.model_dump(), **changes, "code": code, "version": current.version + 1})
+    fields = changed_fields(current, updated)
+    if not fields:
+        return current
+    check_parent(updated, await _parent(repo, updated))
+    await _replace(repo, updated, current.version)
+    uow.publish(InstitutionUpdatedV1(institution=updated, changed_fields=fields), aggregate_id=code,
+                aggregate_version=updated.version, institution=code)
+    return updated
+
+
+async def suspend_institution(uow: UnitOfWork, caller: Principal, code: str, reason: str | None
+                              ) -> InstitutionSnapshot:
+    if not (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)):
+        raise Forbidden("only a platform admin may suspend an institution")
+    repo = InstitutionRepository(uow.session)
+    current = await _existing(repo, code)
+    if current.status == "suspended":
+        return current
+    suspended = current.model_copy(update={"status": "suspended", "version": current.version + 1})
+    await _replace(repo, suspended, current.version)
+    uow.publish(InstitutionSuspendedV1(institution=suspended, reason=reason), aggregate_id=code,
+                aggregate_version=suspended.version, institution=code)
+    return suspended
+
+
+async def reinstate_institution(uow: UnitOfWork, caller: Principal, code: str) -> InstitutionSnapshot:
+    if not (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)):
+        raise Forbidden("only a platform admin may reinstate an institution")
+    repo = InstitutionRepository(uow.session)
+    current = await _existing(repo, code)
+    if current.status == "active":
+        return current
+    active = current.model_copy(update={"status": "active", "version": current.version + 1})
+    await _replace(repo, active, current.version)
+    uow.publish(InstitutionUpdatedV1(institution=active, changed_fields=["status"]), aggregate_id=code,
+                aggregate_version=active.version, institution=code)
+    return active
+
+
+async def _existing(repo: InstitutionRepository, code: str) -> InstitutionSnapshot:
+    institution = await repo.get(code)
+    if institution is None:
+        raise NotFound(f"no institution {code}")
+    return institution
+
+
+async def _parent(repo: InstitutionRepository, institution: InstitutionSnapshot) -> InstitutionSnapshot | None:
+    return await repo.get(institution.parent_code) if institution.parent_code else None
+
+
+async def _replace(repo: InstitutionRepository, institution: InstitutionSnapshot, expected: int) -> None:
+    try:
+        await repo.replace(institution, expected)
+    except VersionConflict:
+        raise Conflict(f"{institution.code} was changed by someone else; reload and retry") from None

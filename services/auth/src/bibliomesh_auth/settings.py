@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from pydantic import Field, SecretStr, model_validator
+from pydantic_settings import SettingsConfigDict
+
+from meshkit.settings import ServiceSettings
+
+
+class AuthSettings(ServiceSettings):
+    model_config = SettingsConfigDict(env_prefix="AUTH_", extra="ignore")
+
+    service_name: str = "auth"
+    access_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
+    platform_institution: str = Field(default="PLATFORM", description="Institution code of the platform operator.")
+    bootstrap_client_id: str | None = Field(default=None, description="Platform-admin client created on first start.")
+    bootstrap_client_secret: SecretStr | None = None
+
+    @model_validator(mode="after")
+    def _bootstrap_pair(self) -> AuthSettings:
+        if bool(self.bootstrap_client_id) != bool(self.bootstrap_client_secret):
+            raise ValueError("AUTH_BOOTSTRAP_CLIENT_ID and AUTH_BOOTSTRAP_CLIENT_SECRET go together")
+        if self.environment == "production" and self.bootstrap_client_secret is not None:
+            if len(self.bootstrap_client_secret.get_secret_value()) < 24:
+                raise ValueError("AUTH_BOOTSTRAP_CLIENT_SECRET must be at least 24 characters in production")
+        return self
+
+
+def load_settings() -> AuthSettings:
+    return AuthSettings()

@@ -1,0 +1,26 @@
+"""The catalogue's composition root."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from bibliomesh_catalog.adapters.tables import messaging
+from bibliomesh_catalog.entrypoints.api.routes import holders
+from bibliomesh_catalog.entrypoints.consumers import CONSUMERS
+from bibliomesh_catalog.settings import CatalogSettings, load_settings
+from meshkit.assemble import assemble_service
+from meshkit.bus import Transport
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: CatalogSettings | None = None, transport: Transport | None = None,
+               migrate: bool = False) -> FastAPI:
+    return assemble_service(
+        settings=settings or load_settings(), tables=messaging, routers=[holders.router],
+        title="Bibliomesh catalogue",
+        description="The union catalogue of every partner library's holdings.",
+        migrations=MIGRATIONS, consumers=CONSUMERS, transport=transport, migrate=migrate,
+    )

@@ -1,0 +1,1 @@
+"""Bibliomesh interlibrary-loan broker."""

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from meshkit.cli import service_cli
+
+from bibliomesh_notify.spec import SPEC
+
+app = service_cli(SPEC)
+
+
+def main() -> None:
+    app()
