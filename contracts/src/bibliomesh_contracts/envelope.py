@@ -12,7 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field
 class EventEnvelope(BaseModel):
     """One event on the bus. The payload is validated against the model registered for `type` and `version`."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="ignore", frozen=True)
 
     id: uuid.UUID = Field(description="Unique event id; consumers deduplicate on it.")
     type: str = Field(description="Dotted event type, e.g. `catalog.holdings.changed`; also the routing key.")

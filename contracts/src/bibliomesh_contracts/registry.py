@@ -33,7 +33,9 @@ EVENT_TYPES: tuple[EventType, ...] = (
     ),
 )
 
-DIRECTORY_INSTITUTION_EVENTS = tuple(spec.name for spec in EVENT_TYPES if spec.name.startswith("directory.institution."))
+DIRECTORY_INSTITUTION_EVENTS = tuple(
+    spec.name for spec in EVENT_TYPES if spec.name.startswith("directory.institution.")
+)
 
 _BY_KEY = {(spec.name, spec.version): spec for spec in EVENT_TYPES}
 _BY_MODEL = {spec.model: spec for spec in EVENT_TYPES}

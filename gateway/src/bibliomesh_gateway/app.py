@@ -69,9 +69,9 @@ def create_app(settings: GatewaySettings | None = None) -> FastAPI:
     return app
 
 
-async def _ready(client: httpx.AsyncClient, base_url: str, timeout: float) -> str:
+async def _ready(client: httpx.AsyncClient, base_url: str, wait_seconds: float) -> str:
     try:
-        response = await client.get(f"{base_url.rstrip('/')}/readyz", timeout=timeout)
+        response = await client.get(f"{base_url.rstrip('/')}/readyz", timeout=wait_seconds)
     except httpx.HTTPError:
         return "unreachable"
     if response.status_code == 200:

@@ -29,7 +29,6 @@ def run(
     """Embedded mode: every service in this one process, SQLite files under DATA_DIR, the embedded bus."""
     from bibliomesh_launcher.demo import load_demo_data
     from bibliomesh_launcher.embedded import EmbeddedPlatform
-
     from meshkit.logs import configure_logging
 
     configure_logging("bibliomesh")

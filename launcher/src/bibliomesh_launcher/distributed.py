@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 
@@ -22,6 +22,7 @@ class DistributedConfig:
     database_prefix: str = "bibliomesh_"
     gateway_port: int = 8000
     host: str = "127.0.0.1"
+    service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
 
     def service_env(self, base: dict[str, str]) -> dict[str, str]:
         env = dict(base)
@@ -31,8 +32,8 @@ class DistributedConfig:
             env.setdefault(f"{prefix}BUS_URL", self.amqp_url)
             env.setdefault(f"{prefix}TOKEN_ISSUER", public)
             env.setdefault(f"{prefix}PUBLIC_URL", public)
-            env.setdefault(f"{prefix}AUTH_URL", f"http://127.0.0.1:{SERVICE_PORTS['auth']}")
-            env.setdefault(f"GATEWAY_{name.upper()}_URL", f"http://127.0.0.1:{SERVICE_PORTS[name]}")
+            env.setdefault(f"{prefix}AUTH_URL", f"http://127.0.0.1:{self.service_ports['auth']}")
+            env.setdefault(f"GATEWAY_{name.upper()}_URL", f"http://127.0.0.1:{self.service_ports[name]}")
         return env
 
 
@@ -41,8 +42,10 @@ def command_for(name: str, port: int) -> list[str]:
 
 
 def start_processes(config: DistributedConfig, env: dict[str, str]) -> dict[str, subprocess.Popen[bytes]]:
-    processes = {name: subprocess.Popen(command_for(name, port), env=env) for name, port in SERVICE_PORTS.items()}
-    processes["gateway"] = subprocess.Popen(
+    # Our own interpreter and modules, no shell: nothing untrusted reaches these command lines.
+    processes = {name: subprocess.Popen(command_for(name, port), env=env)  # noqa: S603
+                 for name, port in config.service_ports.items()}
+    processes["gateway"] = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "bibliomesh_gateway.cli", "serve", "--host", config.host,
          "--port", str(config.gateway_port)], env=env)
     return processes

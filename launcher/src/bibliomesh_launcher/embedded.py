@@ -62,7 +62,9 @@ class EmbeddedPlatform:
             settings = spec.settings().model_copy(update=overrides)
             apps.append((spec.create_app(settings=settings, transport=self.transport, migrate=True),
                          sockets[spec.name]))
-        gateway_settings = GatewaySettings(**{f"{name}_url": url for name, url in self.service_urls.items()})
+        urls = self.service_urls
+        gateway_settings = GatewaySettings(auth_url=urls["auth"], catalog_url=urls["catalog"], ill_url=urls["ill"],
+                                           notify_url=urls["notify"])
         gateway_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         gateway_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         gateway_socket.bind((self.host, self.port))

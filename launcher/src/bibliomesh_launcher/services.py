@@ -6,7 +6,6 @@ from bibliomesh_auth.spec import SPEC as AUTH
 from bibliomesh_catalog.spec import SPEC as CATALOG
 from bibliomesh_ill.spec import SPEC as ILL
 from bibliomesh_notify.spec import SPEC as NOTIFY
-
 from meshkit.service_spec import ServiceSpec
 
 SERVICES: tuple[ServiceSpec, ...] = (AUTH, CATALOG, ILL, NOTIFY)

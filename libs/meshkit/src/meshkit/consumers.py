@@ -9,14 +9,14 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from bibliomesh_contracts import EventEnvelope, payload_model
-from bibliomesh_contracts.registry import UnknownEventType
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from bibliomesh_contracts import EventEnvelope, payload_model
+from bibliomesh_contracts.registry import UnknownEventType
 from meshkit import context
 from meshkit.bus import Delivery, PermanentFailure, Subscription
 from meshkit.metrics import ServiceMetrics
@@ -84,7 +84,7 @@ class InboxHandler:
         async with self.new_unit_of_work() as uow:
             values = {"consumer": self.consumer.subscription.queue, "event_id": str(envelope.id),
                       "event_type": envelope.type, "processed_at": datetime.now(UTC)}
-            insert = pg_insert if uow.session.bind.dialect.name == "postgresql" else sqlite_insert
+            insert = pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
             result = await uow.session.execute(insert(self.inbox).values(**values).on_conflict_do_nothing())
             if result.rowcount == 0:  # type: ignore[attr-defined]
                 log.info("duplicate event ignored", extra={"event_id": str(envelope.id), "type": envelope.type})

@@ -38,7 +38,8 @@ def _inbox_columns() -> list[Any]:
 
 
 def add_messaging_tables(metadata: sa.MetaData) -> MessagingTables:
-    outbox = sa.Table("outbox", metadata, *_outbox_columns(), sa.UniqueConstraint("event_id", name="uq_outbox_event_id"))
+    outbox = sa.Table("outbox", metadata, *_outbox_columns(),
+                      sa.UniqueConstraint("event_id", name="uq_outbox_event_id"))
     sa.Index("ix_outbox_unpublished", outbox.c.id, sqlite_where=outbox.c.published_at.is_(None),
              postgresql_where=outbox.c.published_at.is_(None))
     sa.Index("ix_outbox_published_at", outbox.c.published_at)

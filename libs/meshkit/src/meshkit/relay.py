@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import zlib
@@ -66,10 +67,8 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 30.0)
             if published >= self.batch_size:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
-            except TimeoutError:
-                pass
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent events, oldest first. Returns how many were published."""

@@ -50,7 +50,8 @@ class ServiceRuntime:
         self.bus: Transport = self.transport or build_transport(self.settings)
         self.retry = RetryPolicy(delays_seconds=tuple(self.settings.retry_delays_seconds))
         self.relay = OutboxRelay(self.engine, self.tables.outbox, self.bus, self.name, self.metrics,
-                                 batch_size=self.settings.relay_batch_size, poll_seconds=self.settings.relay_poll_seconds)
+                                 batch_size=self.settings.relay_batch_size,
+                                 poll_seconds=self.settings.relay_poll_seconds)
         self.verifier = TokenVerifier(self.key_source or RemoteJwks(self.settings.effective_jwks_url()),
                                       issuer=self.settings.token_issuer, audience=self.settings.token_audience)
         self._tasks: list[asyncio.Task[None]] = []

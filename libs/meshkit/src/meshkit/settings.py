@@ -19,7 +19,9 @@ class ServiceSettings(BaseSettings):
     environment: Literal["development", "production"] = Field(
         default="development", description="`production` refuses unsafe defaults."
     )
-    data_dir: Path = Field(default=Path(".data"), validation_alias="DATA_DIR", description="Embedded databases live here.")
+    data_dir: Path = Field(
+        default=Path(".data"), validation_alias="DATA_DIR", description="Embedded databases live here."
+    )
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means a SQLite file under DATA_DIR.")
     bus_url: str = Field(
         default=EMBEDDED_BUS, description="`embedded` (in-process, durable in DATA_DIR) or an amqp:// URL."

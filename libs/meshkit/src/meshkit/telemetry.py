@@ -19,25 +19,23 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 log = logging.getLogger(__name__)
 _propagator = TraceContextTextMapPropagator()
 memory_exporter = InMemorySpanExporter()
-_configured = False
+_provider: TracerProvider | None = None
+_exporters: set[str] = set()
 
 
 def configure_tracing(exporter: str = "none", service: str = "bibliomesh") -> None:
-    """Install one tracer provider per process (several services in one process share it)."""
-    global _configured
-    if _configured:
+    """One tracer provider per process (several services in one process share it); each exporter added once."""
+    global _provider
+    if _provider is None:
+        _provider = TracerProvider(resource=Resource.create({"service.name": service}))
+        trace.set_tracer_provider(_provider)
+    if exporter in _exporters:
         return
-    provider = TracerProvider(resource=Resource.create({"service.name": service}))
-    chosen: SpanExporter | None = {
-        "console": ConsoleSpanExporter(), "memory": memory_exporter,
-    }.get(exporter)
+    chosen: SpanExporter | None = {"console": ConsoleSpanExporter(), "memory": memory_exporter}.get(exporter)
     if chosen is not None:
-        provider.add_span_processor(SimpleSpanProcessor(chosen))
-    try:
-        trace.set_tracer_provider(provider)
-    except Exception:  # pragma: no cover - a provider set by the host process wins
-        log.warning("tracer provider already set elsewhere", exc_info=True)
-    _configured = True
+        # Simple (synchronous) export only for console and tests; deployments add a batching OTLP processor.
+        _provider.add_span_processor(SimpleSpanProcessor(chosen))
+    _exporters.add(exporter)
 
 
 def tracer(name: str) -> trace.Tracer:

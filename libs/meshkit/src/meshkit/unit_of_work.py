@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from types import TracebackType
 
 import sqlalchemy as sa
-from bibliomesh_contracts import EventEnvelope, new_envelope
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bibliomesh_contracts import EventEnvelope, new_envelope
 from meshkit import context
 from meshkit.telemetry import current_traceparent
 

@@ -19,9 +19,9 @@ class AuthSettings(ServiceSettings):
     def _bootstrap_pair(self) -> AuthSettings:
         if bool(self.bootstrap_client_id) != bool(self.bootstrap_client_secret):
             raise ValueError("AUTH_BOOTSTRAP_CLIENT_ID and AUTH_BOOTSTRAP_CLIENT_SECRET go together")
-        if self.environment == "production" and self.bootstrap_client_secret is not None:
-            if len(self.bootstrap_client_secret.get_secret_value()) < 24:
-                raise ValueError("AUTH_BOOTSTRAP_CLIENT_SECRET must be at least 24 characters in production")
+        secret = self.bootstrap_client_secret
+        if self.environment == "production" and secret is not None and len(secret.get_secret_value()) < 24:
+            raise ValueError("AUTH_BOOTSTRAP_CLIENT_SECRET must be at least 24 characters in production")
         return self
 
 

@@ -1,8 +1,7 @@
 from __future__ import annotations
 
-from meshkit.cli import service_cli
-
 from bibliomesh_ill.spec import SPEC
+from meshkit.cli import service_cli
 
 app = service_cli(SPEC)
 

@@ -1,10 +1,9 @@
 from __future__ import annotations
 
-from meshkit.service_spec import ServiceSpec
-
 from bibliomesh_notify.bootstrap import MIGRATIONS, create_app
 from bibliomesh_notify.entrypoints.consumers import CONSUMERS
 from bibliomesh_notify.settings import load_settings
+from meshkit.service_spec import ServiceSpec
 
 SPEC = ServiceSpec(name="notify", settings=load_settings, create_app=create_app, migrations=MIGRATIONS,
                    subscriptions=tuple(c.subscription for c in CONSUMERS))

@@ -11,7 +11,7 @@ InstitutionKind = Literal["university", "branch-library", "public-library", "res
 
 
 class ClosedPeriod(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     start: date = Field(description="First closed day.")
     end: date = Field(description="Last closed day (inclusive).")
@@ -19,7 +19,7 @@ class ClosedPeriod(BaseModel):
 
 
 class LendingPolicy(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     lends_loans: bool = Field(default=True, description="Lends returnable items.")
     lends_copies: bool = Field(default=True, description="Supplies copies of print material.")
@@ -29,11 +29,13 @@ class LendingPolicy(BaseModel):
     answer_within_hours: int = Field(
         default=48, ge=1, description="Time to answer a request before the broker moves on."
     )
-    closed_periods: list[ClosedPeriod] = Field(default_factory=list, description="Periods it neither lends nor answers.")
+    closed_periods: list[ClosedPeriod] = Field(
+        default_factory=list, description="Periods it neither lends nor answers."
+    )
 
 
 class Iso18626Peer(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     endpoint_url: str = Field(description="Where ISO 18626 messages for this agency are posted.")
     schema_version: Literal["1.2", "2021"] = Field(description="ISO 18626 edition the peer speaks.")
@@ -43,7 +45,7 @@ class Iso18626Peer(BaseModel):
 class InstitutionSnapshot(BaseModel):
     """The institution as the directory holds it after the change."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     code: str = Field(description="Stable ISIL-style code, e.g. `CN-DL-UNI1`.")
     name_en: str = Field(description="Name in English.")
@@ -55,7 +57,9 @@ class InstitutionSnapshot(BaseModel):
     pickup_locations: list[str] = Field(default_factory=list, description="Where its patrons may collect items.")
     ill_email: str | None = Field(default=None, description="The ILL office mailbox.")
     language: Literal["en", "zh"] = Field(default="en", description="Language of messages to its staff.")
-    status: Literal["active", "suspended"] = Field(default="active", description="Suspended ones neither lend nor borrow.")
+    status: Literal["active", "suspended"] = Field(
+        default="active", description="Suspended ones neither lend nor borrow."
+    )
     policy: LendingPolicy = Field(default_factory=LendingPolicy, description="How it lends to others.")
     iso18626: Iso18626Peer | None = Field(
         default=None, description="Set for institutions outside the platform reached by ISO 18626."
@@ -64,20 +68,20 @@ class InstitutionSnapshot(BaseModel):
 
 
 class InstitutionCreatedV1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     institution: InstitutionSnapshot
 
 
 class InstitutionUpdatedV1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     institution: InstitutionSnapshot
     changed_fields: list[str] = Field(description="Top-level fields that changed.")
 
 
 class InstitutionSuspendedV1(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="ignore")
 
     institution: InstitutionSnapshot
     reason: str | None = Field(default=None, description="Why it was suspended.")

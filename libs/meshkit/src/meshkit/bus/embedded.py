@@ -8,11 +8,13 @@ delays, delivery limit and dead-letter parking as the RabbitMQ transport.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -113,7 +115,7 @@ class EmbeddedTransport:
             return
         await self.start()
         now = _naive_utc(_now())
-        rows = []
+        rows: list[dict[str, object]] = []
         for message in outgoing:
             queues = sorted({q for q, p in self._bindings if topic_matches(p, message.routing_key)}) or [UNROUTED]
             rows.extend(
@@ -148,10 +150,8 @@ class EmbeddedTransport:
                 handled, next_due = 0, 1.0
             if handled:
                 continue
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(wakeup.wait(), timeout=next_due)
-            except TimeoutError:
-                pass
 
     async def _drain(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> tuple[int, float]:
         now = _naive_utc(_now())
@@ -173,7 +173,9 @@ class EmbeddedTransport:
             next_due = min(1.0, max(0.01, (upcoming - now).total_seconds()))
         return len(batch), next_due
 
-    async def _deliver(self, subscription: Subscription, row: sa.Row, handler: Handler, retry: RetryPolicy) -> None:
+    async def _deliver(
+        self, subscription: Subscription, row: sa.Row[Any], handler: Handler, retry: RetryPolicy
+    ) -> None:
         async with self._engine.begin() as conn:
             # Counted before the handler runs, so a message that crashes the process is parked after the limit.
             await conn.execute(sa.update(messages).where(messages.c.seq == row.seq)

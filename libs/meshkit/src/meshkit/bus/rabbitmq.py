@@ -51,7 +51,8 @@ class RabbitMQTransport:
 
     async def start(self) -> None:
         if self._connection is None:
-            self._connection = await aio_pika.connect_robust(self.url, client_properties={"connection_name": "bibliomesh"})
+            self._connection = await aio_pika.connect_robust(
+                self.url, client_properties={"connection_name": "bibliomesh"})
             self._publish_channel = await self._connection.channel(publisher_confirms=True)
             await self._declare_exchanges(self._publish_channel)
 
@@ -257,7 +258,11 @@ class RabbitMQTransport:
         replayed = 0
         try:
             queue = await channel.declare_queue(subscription.dead_letter_queue, durable=True, arguments=_quorum())
-            while True:
+            # Only what is parked now: a replayed message that fails again is parked behind these and must not be
+            # picked up again by this loop (it would cycle between the queues for as long as the loop runs).
+            remaining = queue.declaration_result.message_count or 0
+            while remaining > 0:
+                remaining -= 1
                 message = await queue.get(no_ack=False, fail=False)
                 if message is None:
                     break

@@ -6,10 +6,10 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_auth.adapters.tables import institutions
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
 
 _COLUMNS = ("code", "name_en", "name_zh", "kind", "parent_code", "regions", "open_sharing", "pickup_locations",
             "ill_email", "language", "status", "policy", "iso18626", "version")

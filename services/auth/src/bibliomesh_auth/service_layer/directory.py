@@ -4,15 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from bibliomesh_auth.adapters.institution_repository import InstitutionRepository, VersionConflict
+from bibliomesh_auth.domain.institutions import changed_fields, check_parent
 from bibliomesh_contracts.events.directory import (
     InstitutionCreatedV1,
     InstitutionSnapshot,
     InstitutionSuspendedV1,
     InstitutionUpdatedV1,
 )
-
-from bibliomesh_auth.adapters.institution_repository import InstitutionRepository, VersionConflict
-from bibliomesh_auth.domain.institutions import changed_fields, check_parent
 from meshkit.problems import Conflict, Forbidden, NotFound
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork

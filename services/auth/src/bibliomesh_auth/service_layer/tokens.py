@@ -36,7 +36,7 @@ class IssuedToken:
     access_token: str
     expires_in: int
     scope: str
-    token_type: str = "Bearer"
+    token_type: str = "Bearer"  # noqa: S105 - the OAuth token type, not a secret
 
 
 def key_store(uow: UnitOfWork, settings: AuthSettings) -> KeyStore:
@@ -68,15 +68,16 @@ async def sign_access_token(uow: UnitOfWork, settings: AuthSettings, *, subject:
                             roles: frozenset[str], scopes: frozenset[str], client_id: str | None) -> IssuedToken:
     key = await key_store(uow, settings).signing_key()
     now = int(time.time())
-    claims = {
+    scope = " ".join(sorted(scopes))
+    claims: dict[str, object] = {
         "iss": settings.token_issuer, "aud": settings.token_audience, "sub": subject, "iat": now, "nbf": now,
         "exp": now + settings.access_token_ttl_seconds, "jti": uuid.uuid4().hex, "institution": institution,
-        "roles": sorted(roles), "scope": " ".join(sorted(scopes)),
+        "roles": sorted(roles), "scope": scope,
     }
     if client_id:
         claims["client_id"] = client_id
     encoded = jwt.encode({"alg": "ES256", "kid": key.kid, "typ": "at+jwt"}, claims, key)
-    return IssuedToken(access_token=encoded, expires_in=settings.access_token_ttl_seconds, scope=claims["scope"])
+    return IssuedToken(access_token=encoded, expires_in=settings.access_token_ttl_seconds, scope=scope)
 
 
 async def ensure_bootstrap(uow: UnitOfWork, settings: AuthSettings) -> None:

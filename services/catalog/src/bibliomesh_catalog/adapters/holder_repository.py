@@ -3,12 +3,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bibliomesh_catalog.adapters.tables import holders
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from meshkit.replica import upsert_if_newer
 
-from bibliomesh_catalog.adapters.tables import holders
+_FIELDS = {"code", "name_en", "name_zh", "kind", "parent_code", "regions", "status", "version"}
 
 
 class HolderRepository:
@@ -17,7 +18,7 @@ class HolderRepository:
 
     async def apply(self, institution: InstitutionSnapshot) -> bool:
         return await upsert_if_newer(self.session, holders, "code",
-                                     institution.model_dump(mode="json", include={"code", "name_en", "name_zh", "kind", "parent_code", "regions", "status", "version"}))
+                                     institution.model_dump(mode="json", include=_FIELDS))
 
     async def list(self) -> list[dict[str, Any]]:
         rows = await self.session.execute(sa.select(holders).order_by(holders.c.code))

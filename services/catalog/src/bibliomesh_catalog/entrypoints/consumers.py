@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from bibliomesh_catalog.adapters.holder_repository import HolderRepository
 from bibliomesh_contracts import EventEnvelope
 from bibliomesh_contracts.registry import DIRECTORY_INSTITUTION_EVENTS
-
-from bibliomesh_catalog.adapters.holder_repository import HolderRepository
 from meshkit.bus import Subscription
 from meshkit.consumers import Consumer
 from meshkit.unit_of_work import UnitOfWork

@@ -1,13 +1,12 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meshkit.replica import upsert_if_newer
-
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from bibliomesh_ill.adapters.tables import members
 from bibliomesh_ill.domain.tiers import Member
+from meshkit.replica import upsert_if_newer
 
 _FIELDS = {"code", "kind", "parent_code", "regions", "open_sharing", "status", "policy", "iso18626", "version"}
 

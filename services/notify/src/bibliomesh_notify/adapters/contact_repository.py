@@ -3,12 +3,11 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from meshkit.replica import upsert_if_newer
-
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from bibliomesh_notify.adapters.tables import library_contacts
+from meshkit.replica import upsert_if_newer
 
 _FIELDS = {"code", "name_en", "name_zh", "ill_email", "language", "status", "version"}
 

@@ -6,7 +6,6 @@ from typing import Any
 
 from bibliomesh_contracts import EventEnvelope
 from bibliomesh_contracts.registry import DIRECTORY_INSTITUTION_EVENTS
-
 from bibliomesh_notify.adapters.contact_repository import ContactRepository
 from meshkit.bus import Subscription
 from meshkit.consumers import Consumer

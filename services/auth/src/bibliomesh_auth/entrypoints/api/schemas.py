@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from bibliomesh_contracts.events.directory.institution import InstitutionKind, Iso18626Peer, LendingPolicy
 from pydantic import BaseModel, ConfigDict, EmailStr, Field
+
+from bibliomesh_contracts.events.directory.institution import InstitutionKind, Iso18626Peer, LendingPolicy
 
 
 class InstitutionCreate(BaseModel):

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, status
-from bibliomesh_contracts.events.directory import InstitutionSnapshot
 
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository
 from bibliomesh_auth.entrypoints.api.schemas import InstitutionCreate, InstitutionPatch, SuspendBody
 from bibliomesh_auth.service_layer import directory
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from meshkit.problems import NotFound
 from meshkit.web import CurrentPrincipal, UnitOfWorkDep
 

@@ -18,7 +18,7 @@ _NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 def _settings(request: Request) -> AuthSettings:
-    settings: AuthSettings = get_runtime(request).settings  # type: ignore[assignment]
+    settings: AuthSettings = get_runtime(request).settings  # type: ignore[assignment,unused-ignore]
     return settings
 
 

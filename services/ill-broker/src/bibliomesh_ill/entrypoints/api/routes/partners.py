@@ -19,12 +19,15 @@ class Partner(BaseModel):
     tier: str
 
 
-@router.get("/partners", summary="Lenders reachable from the caller's institution, nearest tier first "
-                                 "(staff with `ill:manage`, for their own institution).")
-async def partners(uow: UnitOfWorkDep, caller: Principal = require_scope("ill:manage")) -> list[Partner]:
+@router.get("/partners", summary="Lenders reachable from an institution, nearest tier first "
+                                 "(`ill:manage`; staff for their own institution, platform admins for any).")
+async def partners(uow: UnitOfWorkDep, caller: Principal = require_scope("ill:manage"),
+                   institution: str | None = None) -> list[Partner]:
+    code = institution or caller.institution
+    caller.require_institution(code)
     known = await MemberRepository(uow.session).all()
-    borrower = next((m for m in known if m.code == caller.institution), None)
+    borrower = next((m for m in known if m.code == code), None)
     if borrower is None:
-        raise NotFound(f"the broker does not know {caller.institution} yet")
+        raise NotFound(f"the broker does not know {code} yet")
     reachable = [(tier, m.code) for m in known if (tier := tier_between(borrower, m)) is not None]
     return [Partner(code=code, tier=tier.name.lower()) for tier, code in sorted(reachable)]

@@ -1,0 +1,65 @@
+# Bibliomesh: `make run` starts the platform (embedded), `make test` runs everything CI runs.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+PORT ?= 8000
+DATA_DIR ?= .data
+export PORT DATA_DIR
+
+PACKAGES := contracts libs/meshkit services/auth services/catalog services/ill-broker services/notify gateway launcher
+PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
+STAMP := $(VENV)/.installed
+
+.PHONY: help setup run run-distributed migrate test test-fast lint typecheck contracts check-services bench clean
+
+help:
+	@echo "make run              start the platform (embedded: one process, SQLite, demo data) on PORT=$(PORT)"
+	@echo "make test             set up and run the whole suite (lint, types, contracts, unit, integration, e2e)"
+	@echo "make run-distributed  one process per service against PostgreSQL and RabbitMQ"
+	@echo "make migrate          migrate every service's database (distributed mode)"
+	@echo "make contracts        regenerate event schemas, AsyncAPI and OpenAPI snapshots"
+	@echo "make bench            run the benchmarks"
+
+setup: $(STAMP)
+
+$(STAMP): $(PYPROJECTS) requirements-dev.txt
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v '^WARNING' || true
+	$(UV) pip install --python $(PY) --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	@touch $(STAMP)
+
+run: setup
+	$(VENV)/bin/bibliomesh run --port $(PORT) --data-dir $(DATA_DIR)
+
+run-distributed: setup migrate
+	$(VENV)/bin/bibliomesh run-distributed
+
+migrate: setup check-services
+	$(VENV)/bin/bibliomesh migrate
+
+check-services: setup
+	@$(PY) scripts/check_backing_services.py
+
+lint: setup
+	$(VENV)/bin/ruff check .
+
+typecheck: setup
+	$(VENV)/bin/mypy libs/meshkit/src contracts/src
+	$(VENV)/bin/mypy services/auth/src services/catalog/src services/ill-broker/src services/notify/src gateway/src launcher/src
+
+contracts: setup
+	$(PY) contracts/tools/generate.py
+
+test: setup check-services lint typecheck
+	$(PY) -m pytest -q
+
+test-fast: setup
+	$(PY) -m pytest -q -m "not e2e and not fault"
+
+bench: setup check-services
+	$(PY) bench/run.py
+
+clean:
+	rm -rf $(VENV) .data artifacts

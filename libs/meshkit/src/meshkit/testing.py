@@ -1,0 +1,86 @@
+"""Test helpers for services: real tokens signed by a throwaway key the service is told to trust, and events
+published straight onto a transport as another service's relay would. Nothing here replaces real infrastructure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from fastapi import FastAPI
+from joserfc import jwt
+from joserfc.jwk import ECKey, KeySet
+from pydantic import BaseModel
+
+from bibliomesh_contracts import new_envelope
+from bibliomesh_contracts.events.directory import InstitutionCreatedV1, InstitutionSnapshot, InstitutionUpdatedV1
+from meshkit.bus import OutgoingMessage, Transport
+from meshkit.runtime import ServiceRuntime
+
+
+class TokenFactory:
+    def __init__(self, issuer: str = "http://127.0.0.1:8000", audience: str = "bibliomesh") -> None:
+        self.issuer = issuer
+        self.audience = audience
+        self.key = ECKey.generate_key("P-256", parameters={"kid": uuid.uuid4().hex, "alg": "ES256", "use": "sig"})
+
+    async def key_source(self, _refresh: bool) -> KeySet:
+        return KeySet([self.key])
+
+    def token(self, institution: str, scopes: Iterable[str] = (), roles: Iterable[str] = ("staff",),
+              subject: str | None = None, expires_in: int = 300, **claims: Any) -> str:
+        now = int(time.time())
+        body: dict[str, Any] = {
+            "iss": self.issuer, "aud": self.audience, "sub": subject or f"user:{uuid.uuid4().hex[:8]}",
+            "iat": now, "nbf": now, "exp": now + expires_in, "jti": uuid.uuid4().hex,
+            "institution": institution, "roles": list(roles), "scope": " ".join(scopes), **claims,
+        }
+        return jwt.encode({"alg": "ES256", "kid": self.key.kid}, body, self.key)
+
+    def headers(self, institution: str, scopes: Iterable[str] = (), roles: Iterable[str] = ("staff",),
+                **claims: Any) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(institution, scopes, roles, **claims)}"}
+
+
+def trust(app: FastAPI, tokens: TokenFactory) -> None:
+    runtime: ServiceRuntime = app.state.runtime
+    runtime.verifier.keys = tokens.key_source
+
+
+@asynccontextmanager
+async def running(app: FastAPI, base_url: str = "http://testserver") -> AsyncIterator[httpx.AsyncClient]:
+    """Start the app's lifespan (migrations, relay, consumers) and give a client that calls it in-process."""
+    async with app.router.lifespan_context(app), httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url=base_url
+    ) as client:
+        yield client
+
+
+async def publish_event(transport: Transport, payload: BaseModel, *, producer: str, aggregate_id: str,
+                        aggregate_version: int) -> str:
+    envelope = new_envelope(payload, producer=producer, aggregate_id=aggregate_id,
+                            aggregate_version=aggregate_version)
+    await transport.publish([OutgoingMessage(message_id=str(envelope.id), routing_key=envelope.type,
+                                             body=envelope.model_dump_json().encode())])
+    return str(envelope.id)
+
+
+async def publish_institution(transport: Transport, snapshot: InstitutionSnapshot) -> str:
+    payload: BaseModel = (InstitutionCreatedV1(institution=snapshot) if snapshot.version == 1
+                          else InstitutionUpdatedV1(institution=snapshot, changed_fields=["name_en"]))
+    return await publish_event(transport, payload, producer="auth", aggregate_id=snapshot.code,
+                               aggregate_version=snapshot.version)
+
+
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0, interval: float = 0.05) -> None:
+    """Wait until `check()` is true; fail after `within` seconds. For asynchronous effects, not for timing."""
+    deadline = asyncio.get_running_loop().time() + within
+    while not await check():
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(interval)

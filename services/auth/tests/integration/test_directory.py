@@ -1,0 +1,76 @@
+import json
+
+import httpx
+import sqlalchemy as sa
+
+from bibliomesh_auth.adapters.tables import messaging
+from meshkit.db import create_engine
+
+from .conftest import admin_headers
+
+UNIVERSITY = {"code": "CN-DL-U1", "name_en": "Test University", "name_zh": "测试大学", "kind": "university",
+              "regions": ["CN-LN-DL"], "ill_email": "ill@u1.example.edu"}
+BRANCH = {"code": "CN-DL-U1-ENG", "name_en": "Engineering Library", "kind": "branch-library",
+          "parent_code": "CN-DL-U1", "regions": ["CN-LN-DL"]}
+
+
+async def test_platform_admin_registers_a_university_and_its_branch(client: httpx.AsyncClient, settings) -> None:
+    headers = await admin_headers(client)
+    created = await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    assert created.status_code == 201, created.text
+    assert created.json()["version"] == 1 and created.json()["status"] == "active"
+    branch = await client.post("/auth/institutions", json=BRANCH, headers=headers)
+    assert branch.status_code == 201, branch.text
+    listed = (await client.get("/auth/institutions", params={"region": "CN-LN-DL"})).json()
+    assert [i["code"] for i in listed] == ["CN-DL-U1", "CN-DL-U1-ENG"]
+
+    engine = create_engine(settings.effective_database_url())
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(messaging.outbox.c.event_type, messaging.outbox.c.body)
+                                   .order_by(messaging.outbox.c.id))).all()
+    await engine.dispose()
+    assert [r.event_type for r in rows] == ["directory.institution.created"] * 2
+    assert json.loads(rows[0].body)["payload"]["institution"]["name_zh"] == "测试大学"
+
+
+async def test_duplicates_bad_parents_and_bad_fields_are_refused_clearly(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    assert (await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)).status_code == 201
+    again = await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    assert again.status_code == 409
+    orphan = await client.post("/auth/institutions", json={**BRANCH, "parent_code": "CN-NOPE"}, headers=headers)
+    assert orphan.status_code == 422 and orphan.json()["errors"][0]["field"] == "parent_code"
+    bad = await client.post("/auth/institutions", json={**UNIVERSITY, "code": "lowercase", "ill_email": "nope"},
+                            headers=headers)
+    assert bad.status_code == 422
+    assert {e["field"] for e in bad.json()["errors"]} == {"code", "ill_email"}
+
+
+async def test_only_platform_admins_register_and_suspend(client: httpx.AsyncClient) -> None:
+    without_scope = await admin_headers(client, scope="catalog:read")
+    refused = await client.post("/auth/institutions", json=UNIVERSITY, headers=without_scope)
+    assert refused.status_code == 403
+    anonymous = await client.post("/auth/institutions", json=UNIVERSITY)
+    assert anonymous.status_code == 401 and anonymous.headers["www-authenticate"].startswith("Bearer")
+    headers = await admin_headers(client)
+    await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    suspended = await client.post("/auth/institutions/CN-DL-U1/suspend", json={"reason": "audit"}, headers=headers)
+    assert suspended.status_code == 200 and suspended.json()["status"] == "suspended"
+    assert suspended.json()["version"] == 2
+    reinstated = await client.post("/auth/institutions/CN-DL-U1/reinstate", headers=headers)
+    assert reinstated.json()["status"] == "active" and reinstated.json()["version"] == 3
+
+
+async def test_updates_bump_the_version_and_refuse_unknown_fields(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    changed = await client.patch("/auth/institutions/CN-DL-U1", json={"policy": {"loan_period_days": 21}},
+                                 headers=headers)
+    assert changed.status_code == 200 and changed.json()["policy"]["loan_period_days"] == 21
+    assert changed.json()["version"] == 2
+    unchanged = await client.patch("/auth/institutions/CN-DL-U1", json={"name_zh": "测试大学"}, headers=headers)
+    assert unchanged.json()["version"] == 2
+    unknown = await client.patch("/auth/institutions/CN-DL-U1", json={"status": "active"}, headers=headers)
+    assert unknown.status_code == 422
+    missing = await client.patch("/auth/institutions/CN-NOPE", json={"name_zh": "x"}, headers=headers)
+    assert missing.status_code == 404

@@ -1,0 +1,80 @@
+"""Starting the whole platform for end-to-end tests: embedded in this process, or distributed in subprocesses."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import httpx
+
+from bibliomesh_launcher import distributed
+from bibliomesh_launcher.embedded import EmbeddedPlatform
+from tests.support.infra import create_database, database_url, drop_database, rabbitmq_vhost
+
+ADMIN = ("e2e-admin", "e2e-admin-secret-long-enough-for-prod")
+SERVICES = ("auth", "catalog", "ill", "notify")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@asynccontextmanager
+async def embedded_platform(data_dir: Path, **settings: object) -> AsyncIterator[EmbeddedPlatform]:
+    platform = EmbeddedPlatform(data_dir=data_dir, port=free_port(), bootstrap_client=ADMIN,
+                                extra_settings={"log_json": True, **settings})
+    ready = asyncio.Event()
+    serving = asyncio.create_task(platform.serve(ready))
+    waiting = asyncio.create_task(ready.wait())
+    await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
+    if serving.done():
+        waiting.cancel()
+        serving.result()
+    try:
+        yield platform
+    finally:
+        platform.stop()
+        await serving
+
+
+@asynccontextmanager
+async def distributed_platform(tmp_path: Path) -> AsyncIterator[str]:
+    """Every service in its own process on PostgreSQL databases and a RabbitMQ vhost made for this test."""
+    databases = {name: await create_database(f"bm_e2e_{name}") for name in SERVICES}
+    try:
+        async with rabbitmq_vhost("bm-e2e") as vhost:
+            config = distributed.DistributedConfig(gateway_port=free_port(),
+                                                   service_ports={name: free_port() for name in SERVICES})
+            env = {**os.environ, "AUTH_BOOTSTRAP_CLIENT_ID": ADMIN[0], "AUTH_BOOTSTRAP_CLIENT_SECRET": ADMIN[1],
+                   "DATA_DIR": str(tmp_path)}
+            for name, prefix in distributed.ENV_PREFIX.items():
+                env[f"{prefix}DATABASE_URL"] = database_url(databases[name])
+                env[f"{prefix}BUS_URL"] = vhost.url()
+                env[f"{prefix}RETRY_DELAYS_SECONDS"] = "[0.2, 0.5]"
+            env = config.service_env(env)
+            subprocess.run([sys.executable, "-m", "bibliomesh_launcher.cli", "migrate"], env=env, check=True,
+                           capture_output=True)
+            processes = distributed.start_processes(config, env)
+            base = f"http://127.0.0.1:{config.gateway_port}"
+            try:
+                await asyncio.to_thread(distributed.wait_ready, base, 60.0)
+                yield base
+            finally:
+                distributed.stop_processes(processes)
+    finally:
+        for name in databases.values():
+            await drop_database(name)
+
+
+async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
+    response = await client.post("/auth/token", data={"grant_type": "client_credentials"}, auth=ADMIN)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
