@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
+from sqlalchemy import MetaData
 
 from meshkit.bus import Subscription
 from meshkit.settings import ServiceSettings
@@ -22,6 +23,8 @@ class ServiceSpec:
     create_app: Callable[..., FastAPI]
     """`create_app(settings=None, transport=None, **overrides)`."""
     migrations: Path
+    metadata: MetaData
+    """The service's tables as the code sees them; the migrations must build exactly these."""
     subscriptions: tuple[Subscription, ...] = ()
     commands: Any = None
     """Extra typer commands (imports, key rotation) added under the service's CLI."""

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from bibliomesh_catalog.adapters.tables import metadata
 from bibliomesh_catalog.bootstrap import MIGRATIONS, create_app
 from bibliomesh_catalog.entrypoints.consumers import CONSUMERS
 from bibliomesh_catalog.settings import load_settings
 from meshkit.service_spec import ServiceSpec
 
-SPEC = ServiceSpec(name="catalog", settings=load_settings, create_app=create_app, migrations=MIGRATIONS,
-                   subscriptions=tuple(c.subscription for c in CONSUMERS))
+SPEC = ServiceSpec(
+    name="catalog",
+    settings=load_settings,
+    create_app=create_app,
+    migrations=MIGRATIONS,
+    metadata=metadata,
+    subscriptions=tuple(c.subscription for c in CONSUMERS),
+)

@@ -1,9 +1,16 @@
 from __future__ import annotations
 
+from bibliomesh_ill.adapters.tables import metadata
 from bibliomesh_ill.bootstrap import MIGRATIONS, create_app
 from bibliomesh_ill.entrypoints.consumers import CONSUMERS
 from bibliomesh_ill.settings import load_settings
 from meshkit.service_spec import ServiceSpec
 
-SPEC = ServiceSpec(name="ill", settings=load_settings, create_app=create_app, migrations=MIGRATIONS,
-                   subscriptions=tuple(c.subscription for c in CONSUMERS))
+SPEC = ServiceSpec(
+    name="ill",
+    settings=load_settings,
+    create_app=create_app,
+    migrations=MIGRATIONS,
+    metadata=metadata,
+    subscriptions=tuple(c.subscription for c in CONSUMERS),
+)

@@ -1,0 +1,42 @@
+"""One trace id follows a request from the gateway through the service into the events it caused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from meshkit.telemetry import memory_exporter
+from meshkit.testing import eventually
+from tests.e2e.platform import admin_headers, embedded_platform
+
+pytestmark = pytest.mark.e2e
+
+
+async def test_a_trace_crosses_http_and_the_bus(tmp_path: Path) -> None:
+    memory_exporter.clear()
+    async with embedded_platform(tmp_path, otel_exporter="memory") as platform, httpx.AsyncClient(
+        base_url=platform.public_url
+    ) as client:
+        headers = await admin_headers(client)
+        parent_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
+        headers["traceparent"] = f"00-{parent_trace}-00f067aa0ba902b7-01"
+        created = await client.post("/auth/institutions", headers=headers, json={
+            "code": "CN-DL-TRACE", "name_en": "Traced University", "kind": "university"})
+        assert created.status_code == 201, created.text
+
+        def spans_in_trace() -> list[str]:
+            return [f"{s.name}@{(s.attributes or {}).get('messaging.destination', '')}"
+                    for s in memory_exporter.get_finished_spans()
+                    if format(s.context.trace_id, "032x") == parent_trace]
+
+        async def consumed_everywhere() -> bool:
+            consumed = {name for name in spans_in_trace() if name.startswith("consume ")}
+            return consumed >= {f"consume directory.institution.created@{queue}"
+                                for queue in ("catalog.directory", "ill.directory", "notify.directory")}
+
+        await eventually(consumed_everywhere)
+        names = spans_in_trace()
+        # The gateway's span and the auth service's span both belong to the caller's trace.
+        assert names.count("POST /auth/institutions@") >= 2
