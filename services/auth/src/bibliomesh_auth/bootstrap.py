@@ -7,9 +7,11 @@ from pathlib import Path
 from fastapi import FastAPI
 from joserfc.jwk import KeySet
 
+from bibliomesh_auth.adapters.secret_box import SecretBox, development_key
 from bibliomesh_auth.adapters.tables import messaging
 from bibliomesh_auth.entrypoints.api.routes import institutions, tokens
-from bibliomesh_auth.service_layer.tokens import ensure_bootstrap, key_store
+from bibliomesh_auth.service_layer.token_signing import key_store
+from bibliomesh_auth.service_layer.tokens import ensure_bootstrap
 from bibliomesh_auth.settings import AuthSettings, load_settings
 from meshkit.assemble import assemble_service
 from meshkit.bus import Transport
@@ -21,18 +23,21 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: AuthSettings | None = None, transport: Transport | None = None,
                migrate: bool = False) -> FastAPI:
     settings = settings or load_settings()
+    box = secret_box(settings)
 
     def trust_own_keys(runtime: ServiceRuntime) -> None:
+        runtime.extra["secret_box"] = box
+
         # The auth service reads its own key table rather than fetching its own JWKS over HTTP.
         async def local_keys(_refresh: bool) -> KeySet:
             async with runtime.unit_of_work() as uow:
-                return await key_store(uow, settings).public_key_set()
+                return await key_store(uow, settings, box).public_key_set()
 
         runtime.verifier.keys = local_keys
 
     async def bootstrap(runtime: ServiceRuntime) -> None:
         async with runtime.unit_of_work() as uow:
-            await ensure_bootstrap(uow, settings)
+            await ensure_bootstrap(uow, settings, box)
 
     return assemble_service(
         settings=settings, tables=messaging, routers=[tokens.router, institutions.router],
@@ -41,3 +46,9 @@ def create_app(settings: AuthSettings | None = None, transport: Transport | None
         migrations=MIGRATIONS, transport=transport, migrate=migrate,
         on_startup=[bootstrap], customize=trust_own_keys,
     )
+
+
+def secret_box(settings: AuthSettings) -> SecretBox:
+    if settings.secrets_key is not None:
+        return SecretBox([k.strip() for k in settings.secrets_key.get_secret_value().split(",") if k.strip()])
+    return SecretBox([development_key(settings.data_dir)])

@@ -14,11 +14,19 @@ class AuthSettings(ServiceSettings):
     platform_institution: str = Field(default="PLATFORM", description="Institution code of the platform operator.")
     bootstrap_client_id: str | None = Field(default=None, description="Platform-admin client created on first start.")
     bootstrap_client_secret: SecretStr | None = None
+    secrets_key: SecretStr | None = Field(
+        default=None, description="Fernet key(s), comma-separated, newest first, encrypting secrets at rest.")
+    refresh_token_ttl_days: int = Field(default=30, ge=1, le=365)
+    authorization_code_ttl_seconds: int = Field(default=60, ge=10, le=600)
+    password_grant_enabled: bool = Field(
+        default=False, description="Resource-owner password grant for local accounts (on in the embedded demo).")
 
     @model_validator(mode="after")
     def _bootstrap_pair(self) -> AuthSettings:
         if bool(self.bootstrap_client_id) != bool(self.bootstrap_client_secret):
             raise ValueError("AUTH_BOOTSTRAP_CLIENT_ID and AUTH_BOOTSTRAP_CLIENT_SECRET go together")
+        if self.environment == "production" and self.secrets_key is None:
+            raise ValueError("AUTH_SECRETS_KEY is required in production")
         secret = self.bootstrap_client_secret
         if self.environment == "production" and secret is not None and len(secret.get_secret_value()) < 24:
             raise ValueError("AUTH_BOOTSTRAP_CLIENT_SECRET must be at least 24 characters in production")

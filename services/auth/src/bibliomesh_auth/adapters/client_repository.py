@@ -1,9 +1,10 @@
-"""API clients of partner-library systems (and the platform's own bootstrap client)."""
+"""API clients: partner-library systems (confidential), browser apps (public, PKCE) and the bootstrap client."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +21,16 @@ class Client:
     scopes: frozenset[str]
     roles: frozenset[str]
     disabled: bool
+    redirect_uris: tuple[str, ...] = ()
+    grant_types: frozenset[str] = frozenset({"client_credentials"})
+    is_public: bool = False
+
+
+def _client(row: Any) -> Client:
+    return Client(client_id=row.client_id, name=row.name, institution=row.institution, secret_hash=row.secret_hash,
+                  scopes=frozenset(row.scopes), roles=frozenset(row.roles), disabled=row.disabled_at is not None,
+                  redirect_uris=tuple(row.redirect_uris or ()), grant_types=frozenset(row.grant_types or ()),
+                  is_public=bool(row.is_public))
 
 
 class ClientRepository:
@@ -28,18 +39,27 @@ class ClientRepository:
 
     async def get(self, client_id: str) -> Client | None:
         row = (await self.session.execute(sa.select(clients).where(clients.c.client_id == client_id))).first()
-        if row is None:
-            return None
-        return Client(client_id=row.client_id, name=row.name, institution=row.institution,
-                      secret_hash=row.secret_hash, scopes=frozenset(row.scopes), roles=frozenset(row.roles),
-                      disabled=row.disabled_at is not None)
+        return _client(row) if row else None
 
-    async def add(self, client_id: str, name: str, institution: str, secret_hash: str,
-                  scopes: set[str], roles: set[str]) -> None:
+    async def for_institution(self, institution: str | None) -> list[Client]:
+        statement = sa.select(clients).order_by(clients.c.client_id)
+        if institution is not None:
+            statement = statement.where(clients.c.institution == institution)
+        return [_client(r) for r in await self.session.execute(statement)]
+
+    async def add(self, client_id: str, name: str, institution: str, secret_hash: str, scopes: set[str],
+                  roles: set[str], *, redirect_uris: list[str] | None = None, grant_types: list[str] | None = None,
+                  is_public: bool = False, created_by: str | None = None) -> None:
         await self.session.execute(sa.insert(clients).values(
             client_id=client_id, name=name, institution=institution, secret_hash=secret_hash,
-            scopes=sorted(scopes), roles=sorted(roles), created_at=datetime.now(UTC)))
+            scopes=sorted(scopes), roles=sorted(roles), created_at=datetime.now(UTC),
+            redirect_uris=redirect_uris or [], grant_types=sorted(grant_types or ["client_credentials"]),
+            is_public=is_public, created_by=created_by))
 
     async def update_secret(self, client_id: str, secret_hash: str) -> None:
         await self.session.execute(sa.update(clients).where(clients.c.client_id == client_id)
                                    .values(secret_hash=secret_hash))
+
+    async def disable(self, client_id: str) -> None:
+        await self.session.execute(sa.update(clients).where(clients.c.client_id == client_id)
+                                   .values(disabled_at=datetime.now(UTC)))

@@ -9,74 +9,99 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
 from bibliomesh_auth.domain.scopes import SCOPES
-from bibliomesh_auth.service_layer.tokens import OAuthError, client_credentials, key_store
-from bibliomesh_auth.settings import AuthSettings
-from meshkit.web import UnitOfWorkDep, get_runtime
+from bibliomesh_auth.entrypoints.api.deps import GrantContextDep, SecretBoxDep, SettingsDep
+from bibliomesh_auth.service_layer import grants
+from bibliomesh_auth.service_layer.grants import OAuthError
+from bibliomesh_auth.service_layer.token_signing import key_store
+from meshkit.web import UnitOfWorkDep
 
 router = APIRouter(tags=["tokens"])
-_NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
-
-
-def _settings(request: Request) -> AuthSettings:
-    settings: AuthSettings = get_runtime(request).settings  # type: ignore[assignment,unused-ignore]
-    return settings
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
+GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token", "password")
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery (public).")
-async def discovery(request: Request) -> dict[str, Any]:
-    issuer = _settings(request).token_issuer.rstrip("/")
+async def discovery(settings: SettingsDep) -> dict[str, Any]:
+    issuer = settings.token_issuer.rstrip("/")
+    grant_types = [g for g in GRANT_TYPES if g != "password" or settings.password_grant_enabled]
     return {
         "issuer": issuer,
         "jwks_uri": f"{issuer}/auth/jwks",
+        "authorization_endpoint": f"{issuer}/auth/authorize",
         "token_endpoint": f"{issuer}/auth/token",
-        "grant_types_supported": ["client_credentials"],
-        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
+        "userinfo_endpoint": f"{issuer}/auth/userinfo",
+        "revocation_endpoint": f"{issuer}/auth/revoke",
+        "introspection_endpoint": f"{issuer}/auth/introspect",
+        "grant_types_supported": grant_types,
+        "response_types_supported": ["code"],
+        "code_challenge_methods_supported": ["S256"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": sorted(SCOPES),
         "id_token_signing_alg_values_supported": ["ES256"],
-        "response_types_supported": ["code"],
         "subject_types_supported": ["public"],
+        "claims_supported": ["sub", "institution", "roles", "name", "email", "preferred_username", "locale"],
     }
 
 
 @router.get("/auth/jwks", summary="Public signing keys (public).")
-async def jwks(request: Request, uow: UnitOfWorkDep) -> JSONResponse:
-    keys = await key_store(uow, _settings(request)).public_key_set()
+async def jwks(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep) -> JSONResponse:
+    keys = await key_store(uow, settings, box).public_key_set()
     return JSONResponse(keys.as_dict(private=False), headers={"Cache-Control": "public, max-age=60"})
 
 
-@router.post("/auth/token", summary="Get an access token (client credentials).")
+@router.post("/auth/token", summary="Get tokens: client_credentials (partner systems), authorization_code with PKCE "
+                                    "(browsers), refresh_token (rotated), password (local accounts, where enabled). "
+                                    "Clients authenticate with HTTP Basic or form fields; public clients by id.")
 async def token(
     request: Request,
-    uow: UnitOfWorkDep,
+    ctx: GrantContextDep,
     grant_type: Annotated[str, Form()],
     scope: Annotated[str | None, Form()] = None,
     client_id: Annotated[str | None, Form()] = None,
     client_secret: Annotated[str | None, Form()] = None,
+    code: Annotated[str | None, Form()] = None,
+    redirect_uri: Annotated[str | None, Form()] = None,
+    code_verifier: Annotated[str | None, Form()] = None,
+    refresh_token: Annotated[str | None, Form()] = None,
+    username: Annotated[str | None, Form()] = None,
+    password: Annotated[str | None, Form()] = None,
+    institution: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     try:
-        if grant_type != "client_credentials":
+        if grant_type not in GRANT_TYPES:
             raise OAuthError("unsupported_grant_type", f"grant type {grant_type!r} is not supported")
-        client_id, client_secret = _client_auth(request, client_id, client_secret)
-        issued = await client_credentials(uow, _settings(request), client_id, client_secret, scope)
+        client_id, client_secret = client_credentials_of(request, client_id, client_secret)
+        client = await grants.authenticate_client(ctx, client_id, client_secret)
+        if grant_type == "client_credentials":
+            issued = await grants.client_credentials(ctx, client, scope)
+        elif grant_type == "authorization_code":
+            issued = await grants.authorization_code(ctx, client, code, redirect_uri, code_verifier)
+        elif grant_type == "refresh_token":
+            issued = await grants.refresh(ctx, client, refresh_token, scope)
+        else:
+            issued = await grants.password(ctx, client, institution, username, password, scope)
+        await ctx.uow.commit()
     except OAuthError as exc:
-        headers = dict(_NO_STORE)
-        if exc.status == 401:
-            headers["WWW-Authenticate"] = 'Basic realm="bibliomesh"'
-        return JSONResponse({"error": exc.error, "error_description": exc.description}, status_code=exc.status,
-                            headers=headers)
-    return JSONResponse({"access_token": issued.access_token, "token_type": issued.token_type,
-                         "expires_in": issued.expires_in, "scope": issued.scope}, headers=_NO_STORE)
+        return oauth_error(exc)
+    return JSONResponse(issued.as_response(), headers=NO_STORE)
 
 
-def _client_auth(request: Request, client_id: str | None, client_secret: str | None) -> tuple[str, str]:
+def oauth_error(exc: OAuthError) -> JSONResponse:
+    headers = dict(NO_STORE)
+    if exc.status == 401:
+        headers["WWW-Authenticate"] = 'Basic realm="bibliomesh"'
+    return JSONResponse({"error": exc.error, "error_description": exc.description}, status_code=exc.status,
+                        headers=headers)
+
+
+def client_credentials_of(request: Request, client_id: str | None, client_secret: str | None
+                          ) -> tuple[str | None, str | None]:
     header = request.headers.get("authorization", "")
     if header.lower().startswith("basic "):
         try:
             decoded = base64.b64decode(header[6:], validate=True).decode()
-            basic_id, _, basic_secret = decoded.partition(":")
         except (ValueError, UnicodeDecodeError):
             raise OAuthError("invalid_client", "malformed Basic credentials", status=401) from None
+        basic_id, _, basic_secret = decoded.partition(":")
         return basic_id, basic_secret
-    if not client_id or not client_secret:
-        raise OAuthError("invalid_client", "client credentials are required", status=401)
     return client_id, client_secret

@@ -1,0 +1,116 @@
+"""Refresh tokens and authorization codes, stored only as SHA-256 hashes."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bibliomesh_auth.adapters.tables import authorization_codes, refresh_tokens
+
+
+def digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+@dataclass(frozen=True)
+class StoredRefreshToken:
+    family_id: str
+    client_id: str
+    user_id: str | None
+    institution: str
+    scopes: frozenset[str]
+    expires_at: datetime
+    used_at: datetime | None
+    revoked_at: datetime | None
+
+
+@dataclass(frozen=True)
+class StoredCode:
+    client_id: str
+    user_id: str
+    redirect_uri: str
+    code_challenge: str
+    scopes: frozenset[str]
+    nonce: str | None
+    expires_at: datetime
+    used_at: datetime | None
+
+
+class GrantRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def new_refresh_token(self, *, client_id: str, user_id: str | None, institution: str,
+                                scopes: frozenset[str], ttl: timedelta, family_id: str | None = None) -> str:
+        token = secrets.token_urlsafe(32)
+        now = datetime.now(UTC)
+        await self.session.execute(sa.insert(refresh_tokens).values(
+            token_hash=digest(token), family_id=family_id or str(uuid.uuid4()), client_id=client_id,
+            user_id=user_id, institution=institution, scopes=sorted(scopes), issued_at=now, expires_at=now + ttl))
+        return token
+
+    async def refresh_token(self, token: str) -> StoredRefreshToken | None:
+        row = (await self.session.execute(
+            sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == digest(token)))).first()
+        if row is None:
+            return None
+        return StoredRefreshToken(family_id=row.family_id, client_id=row.client_id, user_id=row.user_id,
+                                  institution=row.institution, scopes=frozenset(row.scopes),
+                                  expires_at=_aware(row.expires_at) or datetime.min.replace(tzinfo=UTC),
+                                  used_at=_aware(row.used_at), revoked_at=_aware(row.revoked_at))
+
+    async def mark_refresh_used(self, token: str) -> bool:
+        """Atomically claim a refresh token; False if someone used it first (a replay)."""
+        result = await self.session.execute(
+            sa.update(refresh_tokens)
+            .where(refresh_tokens.c.token_hash == digest(token), refresh_tokens.c.used_at.is_(None))
+            .values(used_at=datetime.now(UTC)))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def revoke_family(self, family_id: str) -> None:
+        await self.session.execute(
+            sa.update(refresh_tokens)
+            .where(refresh_tokens.c.family_id == family_id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC)))
+
+    async def revoke_user_tokens(self, user_id: str) -> None:
+        await self.session.execute(
+            sa.update(refresh_tokens)
+            .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC)))
+
+    async def new_code(self, *, client_id: str, user_id: str, redirect_uri: str, code_challenge: str,
+                       scopes: frozenset[str], nonce: str | None, ttl: timedelta) -> str:
+        code = secrets.token_urlsafe(32)
+        await self.session.execute(sa.insert(authorization_codes).values(
+            code_hash=digest(code), client_id=client_id, user_id=user_id, redirect_uri=redirect_uri,
+            code_challenge=code_challenge, scopes=sorted(scopes), nonce=nonce,
+            expires_at=datetime.now(UTC) + ttl))
+        return code
+
+    async def claim_code(self, code: str) -> tuple[StoredCode | None, bool]:
+        """The code, and whether this call claimed it (False: unknown, or already used: a replay)."""
+        row: Any = (await self.session.execute(
+            sa.select(authorization_codes).where(authorization_codes.c.code_hash == digest(code)))).first()
+        if row is None:
+            return None, False
+        stored = StoredCode(client_id=row.client_id, user_id=row.user_id, redirect_uri=row.redirect_uri,
+                            code_challenge=row.code_challenge, scopes=frozenset(row.scopes), nonce=row.nonce,
+                            expires_at=_aware(row.expires_at) or datetime.min.replace(tzinfo=UTC),
+                            used_at=_aware(row.used_at))
+        result = await self.session.execute(
+            sa.update(authorization_codes)
+            .where(authorization_codes.c.code_hash == digest(code), authorization_codes.c.used_at.is_(None))
+            .values(used_at=datetime.now(UTC)))
+        return stored, bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,89 @@
+"""All account queries."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bibliomesh_auth.adapters.tables import users
+from bibliomesh_auth.domain.accounts import User
+
+
+def _user(row: Any) -> User:
+    locked = row.locked_until
+    if locked is not None and locked.tzinfo is None:
+        locked = locked.replace(tzinfo=UTC)  # SQLite hands back naive UTC
+    return User(id=row.id, institution=row.institution, username=row.username, email=row.email,
+                display_name=row.display_name, roles=frozenset(row.roles), pickup_location=row.pickup_location,
+                language=row.language, status=row.status, password_hash=row.password_hash,
+                failed_logins=row.failed_logins, locked_until=locked, external_issuer=row.external_issuer,
+                external_subject=row.external_subject, version=row.version)
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def get(self, user_id: str) -> User | None:
+        row = (await self.session.execute(sa.select(users).where(users.c.id == user_id))).first()
+        return _user(row) if row else None
+
+    async def by_username(self, institution: str, username: str) -> User | None:
+        row = (await self.session.execute(sa.select(users).where(
+            users.c.institution == institution, users.c.username == username))).first()
+        return _user(row) if row else None
+
+    async def by_external_identity(self, issuer: str, subject: str) -> User | None:
+        row = (await self.session.execute(sa.select(users).where(
+            users.c.external_issuer == issuer, users.c.external_subject == subject))).first()
+        return _user(row) if row else None
+
+    async def list(self, institution: str, *, role: str | None = None, query: str | None = None,
+                   limit: int = 100, offset: int = 0) -> list[User]:
+        statement = sa.select(users).where(users.c.institution == institution).order_by(users.c.username)
+        if query:
+            pattern = f"%{query.lower()}%"
+            statement = statement.where(sa.or_(sa.func.lower(users.c.username).like(pattern),
+                                               sa.func.lower(users.c.display_name).like(pattern),
+                                               sa.func.lower(users.c.email).like(pattern)))
+        if role:
+            # Roles are a JSON list of known names, so a quoted match on its text form is exact on both engines.
+            statement = statement.where(sa.cast(users.c.roles, sa.Text).like(f'%"{role}"%'))
+        return [_user(r) for r in await self.session.execute(statement.limit(limit).offset(offset))]
+
+    async def add(self, **values: Any) -> User:
+        now = datetime.now(UTC)
+        row = {"id": str(uuid.uuid4()), "email": None, "display_name": None, "password_hash": None,
+               "pickup_location": None, "language": "en", "status": "active", "external_issuer": None,
+               "external_subject": None, **values, "roles": sorted(values.get("roles", ["patron"])),
+               "failed_logins": 0, "created_at": now, "updated_at": now, "version": 1}
+        await self.session.execute(sa.insert(users).values(**row))
+        user = await self.get(row["id"])
+        assert user is not None
+        return user
+
+    async def update(self, user: User, **changes: Any) -> User:
+        """Optimistic: raises ConcurrentUpdate if someone changed the account meanwhile."""
+        if "roles" in changes:
+            changes["roles"] = sorted(changes["roles"])
+        result = await self.session.execute(
+            sa.update(users).where(users.c.id == user.id, users.c.version == user.version)
+            .values(**changes, updated_at=datetime.now(UTC), version=user.version + 1))
+        if result.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConcurrentUpdate(user.id)
+        updated = await self.get(user.id)
+        assert updated is not None
+        return updated
+
+    async def record_login_result(self, user: User, *, failed_logins: int, locked_until: datetime | None) -> None:
+        # Not versioned: counting failures must not fail because the profile was edited meanwhile.
+        await self.session.execute(sa.update(users).where(users.c.id == user.id)
+                                   .values(failed_logins=failed_logins, locked_until=locked_until))
+
+
+class ConcurrentUpdate(Exception):
+    pass

@@ -1,0 +1,178 @@
+"""The token endpoint's grants (RFC 6749, PKCE RFC 7636, refresh rotation per OAuth 2.1)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from bibliomesh_auth.adapters.client_repository import Client, ClientRepository
+from bibliomesh_auth.adapters.grant_repository import GrantRepository
+from bibliomesh_auth.adapters.secret_box import SecretBox
+from bibliomesh_auth.adapters.user_repository import UserRepository
+from bibliomesh_auth.domain.accounts import User
+from bibliomesh_auth.domain.scopes import narrow, scopes_for_roles
+from bibliomesh_auth.service_layer import audit
+from bibliomesh_auth.service_layer.local_login import LoginFailed, authenticate, verify_secret
+from bibliomesh_auth.service_layer.token_signing import IssuedToken, sign_access_token, sign_id_token
+from bibliomesh_auth.settings import AuthSettings
+from meshkit.unit_of_work import UnitOfWork
+
+
+class OAuthError(Exception):
+    def __init__(self, error: str, description: str, status: int = 400) -> None:
+        super().__init__(description)
+        self.error = error
+        self.description = description
+        self.status = status
+
+
+@dataclass(frozen=True)
+class GrantContext:
+    uow: UnitOfWork
+    settings: AuthSettings
+    box: SecretBox
+    ip: str | None = None
+
+
+async def authenticate_client(ctx: GrantContext, client_id: str | None, client_secret: str | None) -> Client:
+    """Confidential clients prove their secret; public (browser) clients only name themselves and must use PKCE."""
+    client = await ClientRepository(ctx.uow.session).get(client_id) if client_id else None
+    if client is not None and client.is_public and client_secret is None and not client.disabled:
+        return client
+    if client is None or client.disabled or not verify_secret(client.secret_hash, client_secret or ""):
+        await audit.record(ctx.uow, "client-authentication", outcome="failure", actor=client_id, ip=ctx.ip)
+        raise OAuthError("invalid_client", "client authentication failed", status=401)
+    return client
+
+
+def _require_grant(client: Client, grant: str) -> None:
+    if grant not in client.grant_types:
+        raise OAuthError("unauthorized_client", f"this client may not use the {grant} grant")
+
+
+async def client_credentials(ctx: GrantContext, client: Client, scope: str | None) -> IssuedToken:
+    _require_grant(client, "client_credentials")
+    if client.is_public:
+        raise OAuthError("unauthorized_client", "a public client cannot use client credentials")
+    granted = narrow(client.scopes, scope)
+    if granted is None:
+        raise OAuthError("invalid_scope", "a requested scope is not granted to this client")
+    token, scopes = await sign_access_token(ctx.uow, ctx.settings, ctx.box, subject=f"client:{client.client_id}",
+                                            institution=client.institution, roles=client.roles, scopes=granted,
+                                            client_id=client.client_id)
+    await audit.record(ctx.uow, "token-issued", actor=f"client:{client.client_id}", institution=client.institution,
+                       ip=ctx.ip, grant="client_credentials", scope=scopes)
+    return IssuedToken(access_token=token, expires_in=ctx.settings.access_token_ttl_seconds, scope=scopes)
+
+
+async def password(ctx: GrantContext, client: Client, institution: str | None, username: str | None,
+                   secret: str | None, scope: str | None) -> IssuedToken:
+    if not ctx.settings.password_grant_enabled:
+        raise OAuthError("unsupported_grant_type", "the password grant is disabled on this platform")
+    _require_grant(client, "password")
+    if not (institution and username and secret):
+        raise OAuthError("invalid_request", "institution, username and password are required")
+    try:
+        user = await authenticate(ctx.uow, institution, username, secret, ctx.ip)
+    except LoginFailed as exc:
+        await ctx.uow.commit()  # the failure count and the audit entry must persist
+        raise OAuthError("invalid_grant", str(exc)) from exc
+    return await tokens_for_user(ctx, client, user, scope, grant="password")
+
+
+async def tokens_for_user(ctx: GrantContext, client: Client, user: User, scope: str | None, *, grant: str,
+                          nonce: str | None = None, family_id: str | None = None,
+                          allowed: frozenset[str] | None = None) -> IssuedToken:
+    """An access token (and refresh token, and ID token for `openid`) for a person, limited by their roles."""
+    granted = narrow(scopes_for_roles(user.roles) & (allowed if allowed is not None else client.scopes), scope)
+    if granted is None:
+        raise OAuthError("invalid_scope", "a requested scope is not granted to this account")
+    token, scopes = await sign_access_token(ctx.uow, ctx.settings, ctx.box, subject=user.subject,
+                                            institution=user.institution, roles=user.roles, scopes=granted,
+                                            client_id=client.client_id)
+    refresh = await GrantRepository(ctx.uow.session).new_refresh_token(
+        client_id=client.client_id, user_id=user.id, institution=user.institution, scopes=granted,
+        ttl=timedelta(days=ctx.settings.refresh_token_ttl_days), family_id=family_id)
+    id_token = None
+    if "openid" in granted:
+        id_token = await sign_id_token(ctx.uow, ctx.settings, ctx.box, subject=user.subject,
+                                       client_id=client.client_id, nonce=nonce, claims=user_claims(user))
+    await audit.record(ctx.uow, "token-issued", actor=user.subject, institution=user.institution, ip=ctx.ip,
+                       grant=grant, client=client.client_id, scope=scopes)
+    return IssuedToken(access_token=token, expires_in=ctx.settings.access_token_ttl_seconds, scope=scopes,
+                       refresh_token=refresh, id_token=id_token)
+
+
+def user_claims(user: User) -> dict[str, object]:
+    claims: dict[str, object] = {"institution": user.institution, "roles": sorted(user.roles),
+                                 "preferred_username": user.username, "locale": user.language}
+    if user.display_name:
+        claims["name"] = user.display_name
+    if user.email:
+        claims["email"] = user.email
+    if user.pickup_location:
+        claims["pickup_location"] = user.pickup_location
+    return claims
+
+
+async def refresh(ctx: GrantContext, client: Client, token: str | None, scope: str | None) -> IssuedToken:
+    """Rotation on every use; a refresh token used twice revokes its whole family (it was stolen or leaked)."""
+    _require_grant(client, "refresh_token")
+    grants = GrantRepository(ctx.uow.session)
+    stored = await grants.refresh_token(token or "")
+    if stored is None or stored.client_id != client.client_id:
+        raise OAuthError("invalid_grant", "unknown refresh token")
+    if stored.revoked_at is not None or not await grants.mark_refresh_used(token or ""):
+        await grants.revoke_family(stored.family_id)
+        await audit.record(ctx.uow, "refresh-token-reuse", outcome="refused", actor=f"user:{stored.user_id}",
+                           institution=stored.institution, ip=ctx.ip, family=stored.family_id)
+        await ctx.uow.commit()
+        raise OAuthError("invalid_grant", "refresh token already used or revoked; sign in again")
+    if stored.expires_at < datetime.now(UTC):
+        raise OAuthError("invalid_grant", "refresh token expired")
+    user = await UserRepository(ctx.uow.session).get(stored.user_id or "")
+    if user is None or not user.active:
+        await grants.revoke_family(stored.family_id)
+        await ctx.uow.commit()
+        raise OAuthError("invalid_grant", "the account is no longer active")
+    return await tokens_for_user(ctx, client, user, scope, grant="refresh_token", family_id=stored.family_id,
+                                 allowed=stored.scopes)
+
+
+async def authorization_code(ctx: GrantContext, client: Client, code: str | None, redirect_uri: str | None,
+                             code_verifier: str | None) -> IssuedToken:
+    _require_grant(client, "authorization_code")
+    if not (code and redirect_uri and code_verifier):
+        raise OAuthError("invalid_request", "code, redirect_uri and code_verifier are required")
+    stored, claimed = await GrantRepository(ctx.uow.session).claim_code(code)
+    if stored is None or stored.client_id != client.client_id:
+        raise OAuthError("invalid_grant", "unknown authorization code")
+    if not claimed:
+        await audit.record(ctx.uow, "authorization-code-reuse", outcome="refused", actor=f"user:{stored.user_id}",
+                           ip=ctx.ip, client=client.client_id)
+        await ctx.uow.commit()
+        raise OAuthError("invalid_grant", "authorization code already used")
+    if stored.expires_at < datetime.now(UTC):
+        raise OAuthError("invalid_grant", "authorization code expired")
+    if stored.redirect_uri != redirect_uri:
+        raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
+    if not pkce_matches(code_verifier, stored.code_challenge):
+        raise OAuthError("invalid_grant", "code_verifier does not match the code challenge")
+    user = await UserRepository(ctx.uow.session).get(stored.user_id)
+    if user is None or not user.active:
+        raise OAuthError("invalid_grant", "the account is no longer active")
+    return await tokens_for_user(ctx, client, user, " ".join(sorted(stored.scopes)), grant="authorization_code",
+                                 nonce=stored.nonce)
+
+
+def pkce_challenge(verifier: str) -> str:
+    return base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+
+
+def pkce_matches(verifier: str, challenge: str) -> bool:
+    if not 43 <= len(verifier) <= 128:
+        return False
+    return hmac.compare_digest(pkce_challenge(verifier), challenge)
