@@ -42,10 +42,9 @@ async def _admin_connection() -> asyncpg.Connection:
     try:
         return await asyncpg.connect(POSTGRES_ADMIN_DSN, timeout=5)
     except (OSError, TimeoutError, asyncpg.PostgresError) as exc:
-        pytest.fail(
-            f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN} ({exc!r}).\nStart it with: {START_POSTGRES}",
-            pytrace=False,
-        )
+        error = exc
+    pytest.fail(f"PostgreSQL is not reachable at {POSTGRES_ADMIN_DSN} ({error!r}).\nStart it with: {START_POSTGRES}",
+                pytrace=False)
 
 
 def database_url(name: str, driver: str = "postgresql+asyncpg") -> str:
@@ -103,14 +102,15 @@ class VirtualHost:
 
 def require_rabbitmq() -> None:
     """Fail (never skip) when the broker does not accept connections or `rabbitmqctl` is unavailable."""
+    error: OSError | None = None
     try:
         with socket.create_connection((RABBITMQ_HOST, RABBITMQ_PORT), timeout=3):
             pass
     except OSError as exc:
-        pytest.fail(
-            f"RabbitMQ is not reachable at {RABBITMQ_HOST}:{RABBITMQ_PORT} ({exc!r}).\nStart it with: {START_RABBITMQ}",
-            pytrace=False,
-        )
+        error = exc
+    if error is not None:
+        pytest.fail(f"RabbitMQ is not reachable at {RABBITMQ_HOST}:{RABBITMQ_PORT} ({error!r}).\n"
+                    f"Start it with: {START_RABBITMQ}", pytrace=False)
     if shutil.which("rabbitmqctl") is None:
         pytest.fail("rabbitmqctl is not on PATH; the RabbitMQ tests create vhosts with it (run them as root on the "
                     f"broker's host). Start the broker with: {START_RABBITMQ}", pytrace=False)
@@ -118,10 +118,13 @@ def require_rabbitmq() -> None:
 
 def rabbitmqctl(*args: str) -> str:
     """Run `rabbitmqctl` and return its output; a failure names the command and how to start the broker."""
+    error: OSError | subprocess.TimeoutExpired | None = None
     try:
         done = subprocess.run(["rabbitmqctl", *args], capture_output=True, text=True, timeout=60, check=False)
     except (OSError, subprocess.TimeoutExpired) as exc:
-        pytest.fail(f"rabbitmqctl {' '.join(args)} could not run ({exc!r}). Start the broker with: {START_RABBITMQ}",
+        error = exc
+    if error is not None:
+        pytest.fail(f"rabbitmqctl {' '.join(args)} could not run ({error!r}). Start the broker with: {START_RABBITMQ}",
                     pytrace=False)
     if done.returncode != 0:
         pytest.fail(f"rabbitmqctl {' '.join(args)} failed ({done.returncode}): {done.stderr.strip() or done.stdout}\n"
@@ -145,8 +148,17 @@ async def delete_vhost(vhost: VirtualHost) -> None:
 async def close_connections(vhost: VirtualHost, reason: str = "test") -> int:
     """Force-close every client connection to `vhost`, as a network cut would; return how many were closed."""
     output = await asyncio.to_thread(rabbitmqctl, "close_all_connections", "--vhost", vhost.name, reason)
-    found = re.search(r"Closed (\d+) connections", output)
-    return int(found.group(1)) if found else 0
+    found = re.search(r"Closed (\d+) connections?", output)
+    if found is None:
+        pytest.fail(f"unexpected output from rabbitmqctl close_all_connections: {output!r}", pytrace=False)
+    return int(found.group(1))
+
+
+async def connections(vhost: VirtualHost) -> set[str]:
+    """Names (client address -> broker address) of the client connections the broker has open to `vhost`."""
+    output = await asyncio.to_thread(rabbitmqctl, "list_connections", "--silent", "vhost", "name")
+    rows = (line.split("\t", 1) for line in output.splitlines() if "\t" in line)
+    return {name.strip() for host, name in rows if host == vhost.name}
 
 
 @asynccontextmanager

@@ -9,6 +9,7 @@ file shared by every service, one SQLite database per service), so one test can 
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -67,6 +68,12 @@ class TestService:
     # The consumer raises for these institution codes (a bug in the handler, as far as the bus can tell).
     failing_codes: set[str] = field(default_factory=set)
     relay_running: bool = False
+    # While the gate is closed, the consumer's handler waits inside its transaction (to cut the bus under it).
+    gate: asyncio.Event = field(default_factory=asyncio.Event)
+    waiting_at_gate: int = 0
+
+    def __post_init__(self) -> None:
+        self.gate.set()
 
     @property
     def name(self) -> str:
@@ -136,6 +143,9 @@ class TestService:
 def _recording_handler(service: TestService, queue: str) -> EventHandler:
     async def record(uow: UnitOfWork, envelope: EventEnvelope, payload: Any) -> None:
         code = payload.institution.code
+        if not service.gate.is_set():
+            service.waiting_at_gate += 1
+            await service.gate.wait()
         if code in service.failing_codes:
             raise RuntimeError(f"handler cannot apply institution {code}")
         await uow.session.execute(sa.insert(service.applied).values(
@@ -166,7 +176,7 @@ class Mesh:
         return self.vhost.url() if self.vhost is not None else "embedded"
 
     def new_transport(self) -> Transport:
-        """A transport of the mesh's kind, on the same bus, that the test starts and closes itself."""
+        """Another transport on the same bus, for raw publishing or restarts; closed with the mesh if still open."""
         transport: Transport
         if self.vhost is not None:
             transport = RabbitMQTransport(self.vhost.url())
@@ -234,9 +244,13 @@ class Mesh:
             await consumer.wait_applied([str(marker.id)])
 
     async def close(self) -> None:
-        for service in reversed(self.services):
-            await service.runtime.stop()
-        for transport in [*self._transports, *([self._shared_embedded] if self._shared_embedded else [])]:
-            await transport.close()
-        for database in self._databases:
-            await drop_database(database)
+        """Stop every service and transport, then drop the databases, even if stopping something failed."""
+        transports = [*self._transports, *([self._shared_embedded] if self._shared_embedded else [])]
+        try:
+            for service in reversed(self.services):
+                await service.runtime.stop()
+            for transport in transports:
+                await transport.close()
+        finally:
+            for database in self._databases:
+                await drop_database(database)

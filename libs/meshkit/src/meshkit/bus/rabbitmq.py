@@ -39,6 +39,11 @@ def _quorum(**extra: Any) -> dict[str, Any]:
     return {"x-queue-type": "quorum", **extra}
 
 
+# Listing parked messages counts as a delivery; RabbitMQ 4 gives quorum queues a default limit of 20, which would
+# silently drop a parked message after twenty listings. An explicit, huge limit means the same on every release.
+DEAD_LETTER_QUEUE_ARGUMENTS = _quorum(**{"x-delivery-limit": 1_000_000})
+
+
 class RabbitMQTransport:
     def __init__(self, url: str, exchange: str = "bibliomesh.events", prefetch: int = 64) -> None:
         self.url = url
@@ -111,7 +116,7 @@ class RabbitMQTransport:
         self, channel: AbstractChannel, subscription: Subscription, retry: RetryPolicy
     ) -> aio_pika.abc.AbstractQueue:
         exchange = await self._declare_exchanges(channel)
-        await channel.declare_queue(subscription.dead_letter_queue, durable=True, arguments=_quorum())
+        await _declare_dead_letter_queue(channel, subscription)
         for attempt, delay in enumerate(retry.delays_seconds, start=1):
             await channel.declare_queue(
                 f"{subscription.queue}.retry.{attempt}",
@@ -239,8 +244,10 @@ class RabbitMQTransport:
         assert self._connection is not None
         channel = await self._connection.channel()
         parked: list[DeadLetter] = []
+        ready = 0
         try:
-            queue = await channel.declare_queue(subscription.dead_letter_queue, durable=True, arguments=_quorum())
+            queue = await _declare_dead_letter_queue(channel, subscription)
+            ready = queue.declaration_result.message_count or 0
             while len(parked) < limit:
                 message = await queue.get(no_ack=False, fail=False)
                 if message is None:
@@ -248,7 +255,24 @@ class RabbitMQTransport:
                 parked.append(_dead_letter(subscription.queue, message))
         finally:
             await channel.close()  # unacked messages go back to the queue, in order
+        if parked:
+            await self._await_returned(subscription, ready)
         return parked
+
+    async def _await_returned(self, subscription: Subscription, ready: int) -> None:
+        # A quorum queue takes back a closed channel's unacked messages asynchronously; without this wait a replay
+        # (or another listing) right after a listing may find the dead-letter queue empty and do nothing.
+        assert self._connection is not None
+        channel = await self._connection.channel()
+        deadline = asyncio.get_running_loop().time() + 2.0  # bounded: someone else may be replaying meanwhile
+        try:
+            while asyncio.get_running_loop().time() < deadline:
+                queue = await channel.declare_queue(subscription.dead_letter_queue, passive=True)
+                if (queue.declaration_result.message_count or 0) >= ready:
+                    return
+                await asyncio.sleep(0.01)
+        finally:
+            await channel.close()
 
     async def replay(self, subscription: Subscription, message_ids: Sequence[str] | None = None) -> int:
         await self.start()
@@ -256,11 +280,12 @@ class RabbitMQTransport:
         wanted = set(message_ids) if message_ids is not None else None
         channel = await self._connection.channel(publisher_confirms=True)
         replayed = 0
+        ready = 0
         try:
-            queue = await channel.declare_queue(subscription.dead_letter_queue, durable=True, arguments=_quorum())
+            queue = await _declare_dead_letter_queue(channel, subscription)
             # Only what is parked now: a replayed message that fails again is parked behind these and must not be
             # picked up again by this loop (it would cycle between the queues for as long as the loop runs).
-            remaining = queue.declaration_result.message_count or 0
+            ready = remaining = queue.declaration_result.message_count or 0
             while remaining > 0:
                 remaining -= 1
                 message = await queue.get(no_ack=False, fail=False)
@@ -280,7 +305,16 @@ class RabbitMQTransport:
                 replayed += 1
         finally:
             await channel.close()
+        if wanted is not None and ready > replayed:
+            await self._await_returned(subscription, ready - replayed)  # the ones left unacked
         return replayed
+
+
+async def _declare_dead_letter_queue(
+    channel: AbstractChannel, subscription: Subscription
+) -> aio_pika.abc.AbstractQueue:
+    return await channel.declare_queue(subscription.dead_letter_queue, durable=True,
+                                       arguments=DEAD_LETTER_QUEUE_ARGUMENTS)
 
 
 def _amqp_message(m: OutgoingMessage) -> aio_pika.Message:
