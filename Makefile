@@ -12,7 +12,7 @@ PACKAGES := contracts libs/meshkit services/auth services/catalog services/ill-b
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run run-distributed migrate test test-fast lint typecheck contracts check-services bench clean
+.PHONY: help setup run run-distributed migrate test test-fast lint typecheck contracts check-services bench clean testdata
 
 help:
 	@echo "make run              start the platform (embedded: one process, SQLite, demo data) on PORT=$(PORT)"
@@ -52,13 +52,16 @@ typecheck: setup
 contracts: setup
 	$(PY) contracts/tools/generate.py
 
-test: setup check-services lint typecheck
+testdata: setup
+	@scripts/fetch_testdata.sh >/dev/null
+
+test: setup check-services testdata lint typecheck
 	$(PY) -m pytest -q
 
 test-fast: setup
 	$(PY) -m pytest -q -m "not e2e and not fault"
 
-bench: setup check-services
+bench: setup check-services testdata
 	$(PY) bench/run.py
 
 clean:

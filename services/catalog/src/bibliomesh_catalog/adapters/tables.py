@@ -20,3 +20,121 @@ holders = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
 )
+
+# One row per institution's record (a "member" of a cluster). Descriptive fields are extracted at ingest for
+# matching, display and search; the full record is kept as MARC-in-JSON.
+records = sa.Table(
+    "records", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("institution", sa.String(64), nullable=False),
+    sa.Column("local_id", sa.String(200), nullable=False),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("title", sa.Text, nullable=False),
+    sa.Column("title_key", sa.String(300), nullable=False),
+    sa.Column("author", sa.Text, nullable=True),
+    sa.Column("author_key", sa.String(200), nullable=True),
+    sa.Column("year", sa.Integer, nullable=True),
+    sa.Column("language", sa.String(8), nullable=True),
+    sa.Column("description", sa.JSON, nullable=False),
+    sa.Column("marc", sa.Text, nullable=True),
+    sa.Column("content_hash", sa.String(64), nullable=False),
+    sa.Column("cluster_id", sa.BigInteger, nullable=True, index=True),
+    sa.Column("match_key", sa.String(300), nullable=True),
+    sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("institution", "local_id", name="uq_records_institution_local_id"),
+)
+
+# Normalized match keys of each record: isbn, issn, oclc, lccn, and a title/author/year/format key.
+record_keys = sa.Table(
+    "record_keys", metadata,
+    sa.Column("record_id", sa.BigInteger, sa.ForeignKey("records.id", ondelete="CASCADE"), primary_key=True),
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("value", sa.String(300), primary_key=True),
+    sa.Index("ix_record_keys_kind_value", "kind", "value"),
+)
+
+holdings = sa.Table(
+    "holdings", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("record_id", sa.BigInteger, sa.ForeignKey("records.id", ondelete="CASCADE"), nullable=False,
+              index=True),
+    sa.Column("institution", sa.String(64), nullable=False),
+    sa.Column("item_id", sa.String(200), nullable=False),
+    sa.Column("location", sa.String(200), nullable=True),
+    sa.Column("call_number", sa.String(200), nullable=True),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(20), nullable=False),
+    sa.Column("due_date", sa.Date, nullable=True),
+    sa.Column("ill_copy_allowed", sa.Boolean, nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.UniqueConstraint("institution", "item_id", name="uq_holdings_institution_item_id"),
+)
+
+# The union record: members share it; `work_id` links print and electronic clusters of the same work.
+clusters = sa.Table(
+    "clusters", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("work_id", sa.BigInteger, nullable=True, index=True),
+    sa.Column("format", sa.String(16), nullable=False),
+    sa.Column("display", sa.JSON, nullable=False),
+    sa.Column("member_count", sa.Integer, nullable=False),
+    sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, index=True),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+# Staff decisions that override matching; keyed by (institution, local_id) so they survive re-ingest.
+cluster_overrides = sa.Table(
+    "cluster_overrides", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("decision", sa.String(8), nullable=False),
+    sa.Column("a_institution", sa.String(64), nullable=False),
+    sa.Column("a_local_id", sa.String(200), nullable=False),
+    sa.Column("b_institution", sa.String(64), nullable=False),
+    sa.Column("b_local_id", sa.String(200), nullable=False),
+    sa.Column("decided_by", sa.String(300), nullable=False),
+    sa.Column("decided_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.UniqueConstraint("a_institution", "a_local_id", "b_institution", "b_local_id",
+                        name="uq_cluster_overrides_pair"),
+)
+
+imports = sa.Table(
+    "imports", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("institution", sa.String(64), nullable=False, index=True),
+    sa.Column("filename", sa.String(500), nullable=True),
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("file_sha256", sa.String(64), nullable=True),
+    sa.Column("bytes_total", sa.BigInteger, nullable=True),
+    sa.Column("bytes_read", sa.BigInteger, nullable=False),
+    sa.Column("records_read", sa.Integer, nullable=False),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("updated", sa.Integer, nullable=False),
+    sa.Column("unchanged", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("errors", sa.JSON, nullable=False),
+    sa.Column("created_by", sa.String(300), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+harvest_sources = sa.Table(
+    "harvest_sources", metadata,
+    sa.Column("institution", sa.String(64), primary_key=True),
+    sa.Column("base_url", sa.Text, nullable=False),
+    sa.Column("metadata_prefix", sa.String(40), nullable=False),
+    sa.Column("set_spec", sa.String(200), nullable=True),
+    sa.Column("interval_minutes", sa.Integer, nullable=False),
+    sa.Column("last_datestamp", sa.String(40), nullable=True),
+    sa.Column("last_run_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("next_run_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_status", sa.String(16), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("enabled", sa.Boolean, nullable=False),
+)
