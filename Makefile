@@ -24,10 +24,12 @@ help:
 
 setup: $(STAMP)
 
-$(STAMP): $(PYPROJECTS) requirements-dev.txt
+$(STAMP): $(PYPROJECTS) requirements-dev.txt services/auth/tests/idp/package-lock.json
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v '^WARNING' || true
 	$(UV) pip install --python $(PY) --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	@if [ ! -d services/auth/tests/idp/node_modules ] || [ services/auth/tests/idp/package-lock.json -nt $(STAMP) ]; then \
+		cd services/auth/tests/idp && npm ci --no-audit --no-fund --loglevel=error >/dev/null; fi
 	@touch $(STAMP)
 
 run: setup

@@ -9,7 +9,16 @@ from joserfc.jwk import KeySet
 
 from bibliomesh_auth.adapters.secret_box import SecretBox, development_key
 from bibliomesh_auth.adapters.tables import messaging
-from bibliomesh_auth.entrypoints.api.routes import institutions, tokens
+from bibliomesh_auth.entrypoints.api.routes import (
+    audit,
+    clients,
+    identity_providers,
+    institutions,
+    oauth_extras,
+    signin,
+    tokens,
+    users,
+)
 from bibliomesh_auth.service_layer.token_signing import key_store
 from bibliomesh_auth.service_layer.tokens import ensure_bootstrap
 from bibliomesh_auth.settings import AuthSettings, load_settings
@@ -40,7 +49,10 @@ def create_app(settings: AuthSettings | None = None, transport: Transport | None
             await ensure_bootstrap(uow, settings, box)
 
     return assemble_service(
-        settings=settings, tables=messaging, routers=[tokens.router, institutions.router],
+        settings=settings, tables=messaging, routers=[
+            tokens.router, institutions.router, users.router, clients.router, clients.peers, oauth_extras.router,
+            audit.router, signin.router, identity_providers.router,
+        ],
         title="Bibliomesh auth",
         description="The institution directory, API clients and access tokens of the platform.",
         migrations=MIGRATIONS, transport=transport, migrate=migrate,

@@ -24,13 +24,15 @@ class Client:
     redirect_uris: tuple[str, ...] = ()
     grant_types: frozenset[str] = frozenset({"client_credentials"})
     is_public: bool = False
+    created_at: datetime | None = None
+    created_by: str | None = None
 
 
 def _client(row: Any) -> Client:
     return Client(client_id=row.client_id, name=row.name, institution=row.institution, secret_hash=row.secret_hash,
                   scopes=frozenset(row.scopes), roles=frozenset(row.roles), disabled=row.disabled_at is not None,
                   redirect_uris=tuple(row.redirect_uris or ()), grant_types=frozenset(row.grant_types or ()),
-                  is_public=bool(row.is_public))
+                  is_public=bool(row.is_public), created_at=row.created_at, created_by=row.created_by)
 
 
 class ClientRepository:
@@ -55,6 +57,15 @@ class ClientRepository:
             scopes=sorted(scopes), roles=sorted(roles), created_at=datetime.now(UTC),
             redirect_uris=redirect_uris or [], grant_types=sorted(grant_types or ["client_credentials"]),
             is_public=is_public, created_by=created_by))
+
+    async def list(self, institution: str | None, *, include_disabled: bool = True) -> list[Client]:
+        """Clients of one institution (None: all), ordered by institution and id."""
+        statement = sa.select(clients).order_by(clients.c.institution, clients.c.client_id)
+        if institution is not None:
+            statement = statement.where(clients.c.institution == institution)
+        if not include_disabled:
+            statement = statement.where(clients.c.disabled_at.is_(None))
+        return [_client(r) for r in await self.session.execute(statement)]
 
     async def update_secret(self, client_id: str, secret_hash: str) -> None:
         await self.session.execute(sa.update(clients).where(clients.c.client_id == client_id)

@@ -12,7 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bibliomesh_auth.adapters.tables import authorization_codes, refresh_tokens
+from bibliomesh_auth.adapters.tables import authorization_codes, refresh_tokens, revoked_access_tokens
 
 
 def digest(token: str) -> str:
@@ -89,6 +89,30 @@ class GrantRepository:
             sa.update(refresh_tokens)
             .where(refresh_tokens.c.user_id == user_id, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC)))
+
+    async def revoke_client_tokens(self, client_id: str) -> None:
+        """Every refresh token issued to a client (it was disabled)."""
+        await self.session.execute(
+            sa.update(refresh_tokens)
+            .where(refresh_tokens.c.client_id == client_id, refresh_tokens.c.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC)))
+
+    async def revoke_access_token(self, jti: str, expires_at: datetime) -> None:
+        """Remember a revoked access token until it would have expired anyway (idempotent)."""
+        exists = await self.session.scalar(
+            sa.select(sa.func.count()).select_from(revoked_access_tokens).where(revoked_access_tokens.c.jti == jti))
+        if not exists:
+            await self.session.execute(sa.insert(revoked_access_tokens).values(jti=jti, expires_at=expires_at))
+
+    async def access_token_revoked(self, jti: str) -> bool:
+        return bool(await self.session.scalar(
+            sa.select(sa.func.count()).select_from(revoked_access_tokens).where(revoked_access_tokens.c.jti == jti)))
+
+    async def forget_expired_revocations(self) -> int:
+        """Revocations of tokens that have expired anyway are no longer needed."""
+        result = await self.session.execute(
+            sa.delete(revoked_access_tokens).where(revoked_access_tokens.c.expires_at < datetime.now(UTC)))
+        return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def new_code(self, *, client_id: str, user_id: str, redirect_uri: str, code_challenge: str,
                        scopes: frozenset[str], nonce: str | None, ttl: timedelta) -> str:

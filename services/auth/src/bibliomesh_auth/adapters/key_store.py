@@ -79,6 +79,14 @@ class KeyStore:
         return bool(await self.session.scalar(
             sa.select(sa.func.count()).select_from(signing_keys).where(signing_keys.c.retired_at.is_(None))))
 
+    async def describe(self) -> list[dict[str, datetime | str | None]]:
+        """Every stored key's id and lifecycle times, newest first (never key material)."""
+        rows = await self.session.execute(
+            sa.select(signing_keys.c.kid, signing_keys.c.created_at, signing_keys.c.activates_at,
+                      signing_keys.c.retired_at).order_by(signing_keys.c.created_at.desc()))
+        return [{"kid": r.kid, "created_at": r.created_at, "activates_at": r.activates_at or r.created_at,
+                 "retired_at": r.retired_at} for r in rows]
+
     async def purge_expired(self) -> int:
         cutoff = datetime.now(UTC) - self.publish_retired_for
         result = await self.session.execute(sa.delete(signing_keys).where(signing_keys.c.retired_at < cutoff))

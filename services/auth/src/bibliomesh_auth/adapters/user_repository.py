@@ -42,9 +42,12 @@ class UserRepository:
             users.c.external_issuer == issuer, users.c.external_subject == subject))).first()
         return _user(row) if row else None
 
-    async def list(self, institution: str, *, role: str | None = None, query: str | None = None,
-                   limit: int = 100, offset: int = 0) -> list[User]:
-        statement = sa.select(users).where(users.c.institution == institution).order_by(users.c.username)
+    async def list(self, institution: str | None, *, role: str | None = None, query: str | None = None,
+                   status: str | None = None, limit: int = 100, offset: int = 0) -> list[User]:
+        """Accounts ordered by institution and username; `institution=None` means every institution."""
+        statement = sa.select(users).order_by(users.c.institution, users.c.username)
+        if institution is not None:
+            statement = statement.where(users.c.institution == institution)
         if query:
             pattern = f"%{query.lower()}%"
             statement = statement.where(sa.or_(sa.func.lower(users.c.username).like(pattern),
@@ -53,6 +56,8 @@ class UserRepository:
         if role:
             # Roles are a JSON list of known names, so a quoted match on its text form is exact on both engines.
             statement = statement.where(sa.cast(users.c.roles, sa.Text).like(f'%"{role}"%'))
+        if status:
+            statement = statement.where(users.c.status == status)
         return [_user(r) for r in await self.session.execute(statement.limit(limit).offset(offset))]
 
     async def add(self, **values: Any) -> User:

@@ -8,6 +8,10 @@ from datetime import datetime, timedelta
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 200
+ASSIGNABLE_ROLES = frozenset({"patron", "staff", "institution-admin"})
+"""Roles an institution admin may give; `platform-admin` only a platform admin may give."""
+PLATFORM_ADMIN = "platform-admin"
 
 
 @dataclass(frozen=True)
@@ -46,8 +50,31 @@ def lock_after_failure(failed_logins: int, now: datetime) -> datetime | None:
 
 
 def password_problem(password: str, username: str) -> str | None:
+    """Why a new local password is not acceptable, or None if it is."""
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"must be at least {MIN_PASSWORD_LENGTH} characters"
     if username.lower() in password.lower():
         return "must not contain the username"
+    if len(password) > MAX_PASSWORD_LENGTH:
+        return f"must be at most {MAX_PASSWORD_LENGTH} characters"
     return None
+
+
+def roles_problem(roles: frozenset[str], *, by_platform_admin: bool) -> str | None:
+    """Why these roles may not be given by this caller, or None if they may."""
+    if not roles:
+        return "at least one role is needed"
+    unknown = roles - ASSIGNABLE_ROLES - {PLATFORM_ADMIN}
+    if unknown:
+        return f"unknown role(s): {', '.join(sorted(unknown))}"
+    if PLATFORM_ADMIN in roles and not by_platform_admin:
+        return "only a platform admin may give the platform-admin role"
+    return None
+
+
+def pickup_problem(pickup_location: str | None, allowed: list[str]) -> str | None:
+    """A pickup location, if given, must be one the institution offers."""
+    if pickup_location is None or pickup_location in allowed:
+        return None
+    offered = ", ".join(allowed) if allowed else "none"
+    return f"not a pickup location of the institution (offered: {offered})"

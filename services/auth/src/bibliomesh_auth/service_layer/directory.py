@@ -6,6 +6,7 @@ from typing import Any
 
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository, VersionConflict
 from bibliomesh_auth.domain.institutions import changed_fields, check_parent
+from bibliomesh_auth.service_layer import audit
 from bibliomesh_contracts.events.directory import (
     InstitutionCreatedV1,
     InstitutionSnapshot,
@@ -24,13 +25,16 @@ async def register_institution(uow: UnitOfWork, caller: Principal, fields: dict[
     if not (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)):
         raise Forbidden("only a platform admin with `directory:admin` may register institutions")
     repo = InstitutionRepository(uow.session)
-    institution = InstitutionSnapshot.model_validate({**fields, "status": "active", "version": 1})
+    institution = InstitutionSnapshot.model_validate(
+        {**fields, "iso18626": _without_credential(fields.get("iso18626")), "status": "active", "version": 1})
     if await repo.get(institution.code) is not None:
         raise Conflict(f"institution {institution.code} already exists")
     check_parent(institution, await _parent(repo, institution))
     await repo.add(institution)
     uow.publish(InstitutionCreatedV1(institution=institution), aggregate_id=institution.code,
                 aggregate_version=institution.version, institution=institution.code)
+    await audit.record(uow, "institution-created", actor=caller.subject, institution=institution.code,
+                       target=institution.code)
     return institution
 
 
@@ -46,6 +50,10 @@ async def update_institution(uow: UnitOfWork, caller: Principal, code: str, chan
         raise Forbidden("kind, parent, regions and status are set by the platform admin")
     if "status" in changes:
         raise Forbidden("use suspend/reinstate to change status")
+    if changes.get("iso18626") is not None:
+        # Peer credentials are issued only by their own use case; an endpoint edit keeps them.
+        kept = current.iso18626.credential_hash if current.iso18626 else None
+        changes = {**changes, "iso18626": {**_without_credential(changes["iso18626"]), "credential_hash": kept}}
     updated = InstitutionSnapshot.model_validate(
         {**current.model_dump(), **changes, "code": code, "version": current.version + 1})
     fields = changed_fields(current, updated)
@@ -55,6 +63,8 @@ async def update_institution(uow: UnitOfWork, caller: Principal, code: str, chan
     await _replace(repo, updated, current.version)
     uow.publish(InstitutionUpdatedV1(institution=updated, changed_fields=fields), aggregate_id=code,
                 aggregate_version=updated.version, institution=code)
+    await audit.record(uow, "institution-updated", actor=caller.subject, institution=code, target=code,
+                       fields=fields)
     return updated
 
 
@@ -70,6 +80,8 @@ async def suspend_institution(uow: UnitOfWork, caller: Principal, code: str, rea
     await _replace(repo, suspended, current.version)
     uow.publish(InstitutionSuspendedV1(institution=suspended, reason=reason), aggregate_id=code,
                 aggregate_version=suspended.version, institution=code)
+    await audit.record(uow, "institution-suspended", actor=caller.subject, institution=code, target=code,
+                       reason=reason)
     return suspended
 
 
@@ -84,7 +96,12 @@ async def reinstate_institution(uow: UnitOfWork, caller: Principal, code: str) -
     await _replace(repo, active, current.version)
     uow.publish(InstitutionUpdatedV1(institution=active, changed_fields=["status"]), aggregate_id=code,
                 aggregate_version=active.version, institution=code)
+    await audit.record(uow, "institution-reinstated", actor=caller.subject, institution=code, target=code)
     return active
+
+
+def _without_credential(peer: Any) -> Any:
+    return {k: v for k, v in peer.items() if k != "credential_hash"} if isinstance(peer, dict) else peer
 
 
 async def _existing(repo: InstitutionRepository, code: str) -> InstitutionSnapshot:

@@ -1,0 +1,63 @@
+"""What an API client may be given: scopes, grants and redirect URIs."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from bibliomesh_auth.domain.scopes import SCOPES, scopes_for_roles
+
+PARTNER_SCOPES = scopes_for_roles({"staff", "institution-admin"})
+"""The most a partner system may hold: what the institution's own staff and admins may hold."""
+PLATFORM_ONLY_SCOPES = frozenset({"directory:admin"})
+CONFIDENTIAL_GRANTS = frozenset({"client_credentials", "password", "refresh_token"})
+PUBLIC_GRANTS = frozenset({"authorization_code", "refresh_token", "password"})
+PLATFORM_ONLY_GRANTS = frozenset({"password"})
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def scope_problem(scopes: frozenset[str], *, platform_client: bool, by_platform_admin: bool) -> str | None:
+    """Why a confidential client may not hold these scopes, or None.
+
+    A client of the platform operator may hold any scope; a partner system at most `PARTNER_SCOPES`, plus
+    `directory:admin` when a platform admin grants it.
+    """
+    unknown = scopes - frozenset(SCOPES)
+    if unknown:
+        return f"unknown scope(s): {', '.join(sorted(unknown))}"
+    if platform_client:
+        return None
+    allowed = PARTNER_SCOPES | (PLATFORM_ONLY_SCOPES if by_platform_admin else frozenset())
+    refused = scopes - allowed
+    if refused:
+        return f"not for this client: {', '.join(sorted(refused))} (beyond what the institution's staff may hold)"
+    return None
+
+
+def grant_problem(grants: frozenset[str], *, is_public: bool, by_platform_admin: bool) -> str | None:
+    """Why a client may not use these grants, or None."""
+    allowed = PUBLIC_GRANTS if is_public else CONFIDENTIAL_GRANTS
+    if not grants:
+        return "at least one grant type is needed"
+    refused = grants - allowed
+    if refused:
+        kind = "public" if is_public else "confidential"
+        return f"a {kind} client cannot use: {', '.join(sorted(refused))}"
+    if grants & PLATFORM_ONLY_GRANTS and not by_platform_admin:
+        return "only a platform admin may enable the password grant"
+    if grants == {"refresh_token"}:
+        return "refresh_token needs a grant that issues refresh tokens"
+    return None
+
+
+def redirect_uri_problem(uri: str, *, allow_plain_http: bool) -> str | None:
+    """Redirect URIs are exact, absolute https URLs without a fragment (http only on loopback or in development)."""
+    parts = urlsplit(uri)
+    if parts.scheme not in ("https", "http") or not parts.hostname:
+        return "must be an absolute http(s) URL"
+    if parts.fragment or "#" in uri:
+        return "must not contain a fragment"
+    if "*" in uri:
+        return "must be exact (no wildcards)"
+    if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and not allow_plain_http:
+        return "must use https (plain http only for loopback addresses)"
+    return None

@@ -1,0 +1,29 @@
+"""Who may manage whose accounts and API clients: one rule that yields both the check on a record and the filter
+on a list, so the two cannot drift apart."""
+
+from __future__ import annotations
+
+from meshkit.problems import Forbidden
+from meshkit.security import Principal
+
+INSTITUTION_ADMIN = "institution-admin"
+
+
+def managed_institution(caller: Principal, institution: str | None) -> str | None:
+    """The institution the caller may manage, given the one asked for (None: every institution).
+
+    A platform admin manages any institution (None means all of them); an institution admin manages only their
+    own, which is also what they get when they ask for none. Anyone else is refused.
+    """
+    if caller.is_platform_admin:
+        return institution
+    if INSTITUTION_ADMIN not in caller.roles:
+        raise Forbidden("only an institution admin (for their own institution) or a platform admin may do this")
+    if institution is not None:
+        caller.require_institution(institution)
+    return caller.institution
+
+
+def require_manager_of(caller: Principal, institution: str) -> None:
+    """Refuse unless the caller manages `institution` (the check on one record)."""
+    managed_institution(caller, institution)

@@ -1,0 +1,76 @@
+"""`/auth/clients`: API clients of partner systems and browser apps; and credentials of ISO 18626 peers."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request, status
+
+from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
+from bibliomesh_auth.entrypoints.api.deps import SettingsDep, client_ip
+from bibliomesh_auth.entrypoints.api.schemas_clients import ClientCreate, ClientView, ClientWithSecret, PeerCredentials
+from bibliomesh_auth.service_layer import clients
+from bibliomesh_auth.service_layer.clients import NewClient
+from bibliomesh_auth.service_layer.peer_credentials import issue_peer_credentials
+from meshkit.web import UnitOfWorkDep
+
+router = APIRouter(prefix="/auth/clients", tags=["clients"])
+peers = APIRouter(prefix="/auth/institutions", tags=["directory"])
+ADMINS = "institution admin of that institution, or platform admin"
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@router.post("", status_code=status.HTTP_201_CREATED, summary=f"Register an API client; the secret is in this "
+             f"response only ({ADMINS}; public browser clients and `directory:admin`: platform admin only).")
+async def create_client(body: ClientCreate, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal,
+                        settings: SettingsDep) -> ClientWithSecret:
+    created = await clients.create_client(uow, settings, caller, body.model_dump(exclude_unset=True),
+                                          client_ip(request))
+    await uow.commit()
+    return _with_secret(created)
+
+
+@router.get("", summary=f"List API clients, never their secrets ({ADMINS}).")
+async def list_clients(
+    uow: UnitOfWorkDep, caller: ActivePrincipal,
+    institution: Annotated[str | None, Query(max_length=64, description="Default: the caller's (platform admins: "
+                                             "every institution).")] = None,
+    include_disabled: bool = True,
+) -> list[ClientView]:
+    return [ClientView.of(c) for c in await clients.list_clients(uow, caller, institution, include_disabled)]
+
+
+@router.get("/{client_id}", summary=f"One API client ({ADMINS}).")
+async def get_client(client_id: str, uow: UnitOfWorkDep, caller: ActivePrincipal) -> ClientView:
+    return ClientView.of(await clients.get_client(uow, caller, client_id))
+
+
+@router.post("/{client_id}/secret", summary=f"Rotate a confidential client's secret; the new one is in this "
+             f"response only and the old one stops working ({ADMINS}).")
+async def rotate_secret(client_id: str, request: Request, uow: UnitOfWorkDep,
+                        caller: ActivePrincipal) -> ClientWithSecret:
+    rotated = await clients.rotate_secret(uow, caller, client_id, client_ip(request))
+    await uow.commit()
+    return _with_secret(rotated)
+
+
+@router.post("/{client_id}/disable", summary=f"Disable a client and revoke its refresh tokens ({ADMINS}).")
+async def disable_client(client_id: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal
+                         ) -> ClientView:
+    client = await clients.disable_client(uow, caller, client_id, client_ip(request))
+    await uow.commit()
+    return ClientView.of(client)
+
+
+@peers.post("/{code}/peer-credentials", status_code=status.HTTP_201_CREATED,
+            summary="Issue (or replace) the shared secret an external ISO 18626 peer's messages must carry; shown "
+                    "in this response only (platform admin with `directory:admin`).")
+async def peer_credentials(code: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal
+                           ) -> PeerCredentials:
+    institution, secret = await issue_peer_credentials(uow, caller, code, client_ip(request))
+    await uow.commit()
+    return PeerCredentials(institution=institution, secret=secret)
+
+
+def _with_secret(created: NewClient) -> ClientWithSecret:
+    return ClientWithSecret(**ClientView.of(created.client).model_dump(), client_secret=created.secret)

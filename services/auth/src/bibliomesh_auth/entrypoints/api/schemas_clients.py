@@ -1,0 +1,94 @@
+"""Request and response bodies of `/auth/clients`, `/auth/audit` and peer credentials."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from bibliomesh_auth.adapters.audit_repository import AuditEvent
+from bibliomesh_auth.adapters.client_repository import Client
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
+
+ClientId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._\-]{2,99}$")]
+Scope = Annotated[str, StringConstraints(pattern=r"^[a-z]+(:[a-z]+)?$", max_length=50)]
+GrantType = Literal["client_credentials", "authorization_code", "refresh_token", "password"]
+RedirectUri = Annotated[str, StringConstraints(min_length=8, max_length=500)]
+
+
+class ClientCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="What the client is, e.g. `Koha at LHU`.")
+    institution: str | None = Field(default=None, max_length=64,
+                                    description="The institution it acts for; default: the caller's.")
+    scopes: list[Scope] = Field(default_factory=list, max_length=20,
+                                description="At most what the institution's staff may hold; `directory:admin` only "
+                                "from a platform admin. Public clients default to every scope (narrowed per person).")
+    client_id: ClientId | None = Field(default=None, description="Chosen id; default: generated.")
+    is_public: bool = Field(default=False, description="A browser app without a secret, using PKCE "
+                            "(platform admin only).")
+    redirect_uris: list[RedirectUri] = Field(default_factory=list, max_length=10,
+                                             description="Exact redirect URIs (public clients).")
+    grant_types: list[GrantType] | None = Field(
+        default=None, max_length=4, description="Default: client_credentials (confidential) or "
+        "authorization_code + refresh_token (public). `password` only from a platform admin.")
+
+
+class ClientView(BaseModel):
+    client_id: str
+    name: str
+    institution: str
+    scopes: list[str]
+    roles: list[str]
+    grant_types: list[str]
+    redirect_uris: list[str]
+    is_public: bool
+    disabled: bool
+    created_at: datetime | None
+    created_by: str | None
+
+    @classmethod
+    def of(cls, client: Client) -> ClientView:
+        """The public view of a client: never its secret or secret hash."""
+        return cls(client_id=client.client_id, name=client.name, institution=client.institution,
+                   scopes=sorted(client.scopes), roles=sorted(client.roles), grant_types=sorted(client.grant_types),
+                   redirect_uris=list(client.redirect_uris), is_public=client.is_public, disabled=client.disabled,
+                   created_at=client.created_at, created_by=client.created_by)
+
+
+class ClientWithSecret(ClientView):
+    client_secret: str | None = Field(description="Shown only in this response: store it now. Null for public "
+                                      "clients.")
+
+
+class PeerCredentials(BaseModel):
+    institution: InstitutionSnapshot
+    secret: str = Field(description="The shared secret the peer's inbound ISO 18626 messages must carry; shown "
+                        "only in this response.")
+
+
+class AuditEntry(BaseModel):
+    id: int
+    at: datetime
+    action: str
+    outcome: str
+    actor: str | None
+    institution: str | None
+    target: str | None
+    ip: str | None
+    detail: dict[str, Any]
+
+    @classmethod
+    def of(cls, event: AuditEvent) -> AuditEntry:
+        """The wire form of one audit event."""
+        return cls(id=event.id, at=event.at, action=event.action, outcome=event.outcome, actor=event.actor,
+                   institution=event.institution, target=event.target, ip=event.ip, detail=event.detail)
+
+
+class AuditPage(BaseModel):
+    items: list[AuditEntry]
+    limit: int
+    offset: int
+    next_offset: int | None

@@ -1,0 +1,103 @@
+"""From what an institution's identity provider says about a person to a Bibliomesh account: pure, no I/O.
+
+The same claim names and role rules serve SAML later: there the "claims" are attribute values keyed by attribute
+name (e.g. `urn:oid:1.3.6.1.4.1.5923.1.1.1.1` for eduPersonAffiliation).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from bibliomesh_auth.federation.errors import NoRoleGranted, UntrustedAnswer
+
+ROLES_AN_IDP_MAY_GRANT = frozenset({"patron", "staff", "institution-admin"})
+"""Never `platform-admin`: an institution's directory cannot make someone an operator of the whole platform."""
+
+_USERNAME_LENGTH, _EMAIL_LENGTH, _NAME_LENGTH = 200, 320, 300
+
+
+@dataclass(frozen=True)
+class ClaimNames:
+    """Which claim (or, for SAML, attribute) carries each piece of the account."""
+
+    username: str = "preferred_username"
+    email: str = "email"
+    name: str = "name"
+    affiliation: str = "eduPersonAffiliation"
+
+    def as_dict(self) -> dict[str, str]:
+        return {"username": self.username, "email": self.email, "name": self.name, "affiliation": self.affiliation}
+
+    def all(self) -> tuple[str, ...]:
+        return self.username, self.email, self.name, self.affiliation
+
+
+@dataclass(frozen=True)
+class RoleRules:
+    """Affiliation → roles (the union over every affiliation a person has); `default_roles` when none matches."""
+
+    by_affiliation: Mapping[str, frozenset[str]] = field(default_factory=dict)
+    default_roles: frozenset[str] = frozenset()
+
+    @classmethod
+    def of(cls, rules: Mapping[str, Iterable[str]], default_roles: Iterable[str] = ()) -> RoleRules:
+        return cls({name.strip().lower(): frozenset(roles) for name, roles in rules.items()}, frozenset(default_roles))
+
+    def roles_for(self, affiliations: Iterable[str]) -> frozenset[str]:
+        matched: set[str] = set()
+        for affiliation in affiliations:
+            matched |= self.by_affiliation.get(affiliation, frozenset())
+        return frozenset(matched) or self.default_roles
+
+    def granted_roles(self) -> frozenset[str]:
+        """Every role these rules can hand out (checked against ROLES_AN_IDP_MAY_GRANT when saved)."""
+        return frozenset().union(*self.by_affiliation.values(), self.default_roles)
+
+
+@dataclass(frozen=True)
+class FederatedIdentity:
+    """A person as their institution describes them, with the roles our rules give them."""
+
+    subject: str
+    username: str
+    email: str | None
+    display_name: str | None
+    affiliations: tuple[str, ...]
+    roles: frozenset[str]
+
+
+def affiliations_of(value: Any) -> tuple[str, ...]:
+    """A list, or one string of space- or comma-separated values; a scope (`staff@uni.edu`) is dropped."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, list) else str(value).replace(",", " ").split()
+    names = (str(item).strip().lower().partition("@")[0] for item in items)
+    return tuple(sorted({name for name in names if name}))
+
+
+def map_identity(claims: Mapping[str, Any], names: ClaimNames, rules: RoleRules) -> FederatedIdentity:
+    """The identity, or NoRoleGranted when the person's affiliations earn no role here."""
+    subject = claims.get("sub")
+    if not isinstance(subject, str) or not subject:
+        raise UntrustedAnswer("the identity provider named no subject")
+    affiliations = affiliations_of(claims.get(names.affiliation))
+    roles = rules.roles_for(affiliations)
+    if not roles:
+        raise NoRoleGranted(f"affiliations {list(affiliations)} match no role rule and there is no default role")
+    username = _text(claims.get(names.username), _USERNAME_LENGTH) or subject[:_USERNAME_LENGTH]
+    email = _text(claims.get(names.email), _EMAIL_LENGTH)
+    if email is not None and ("@" not in email or claims.get("email_verified") is False):
+        email = None
+    return FederatedIdentity(subject=subject, username=username, email=email,
+                             display_name=_text(claims.get(names.name), _NAME_LENGTH),
+                             affiliations=affiliations, roles=roles)
+
+
+def _text(value: Any, limit: int) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if not isinstance(value, str) or not value.strip():
+        return None
+    return value.strip()[:limit]

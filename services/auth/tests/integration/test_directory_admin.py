@@ -1,0 +1,114 @@
+"""Institution admins edit their own institution with real tokens; ISO 18626 peers get credentials."""
+
+import json
+from pathlib import Path
+
+import httpx
+import pytest
+import sqlalchemy as sa
+from argon2 import PasswordHasher
+from pydantic import SecretStr
+
+from bibliomesh_auth.adapters.tables import messaging
+from bibliomesh_auth.settings import AuthSettings
+from meshkit.db import create_engine
+from meshkit.testing import eventually
+
+from .conftest import ADMIN, admin_headers
+from .people import OTHER, UNI, password_app, person, register
+
+PEER = {"code": "DE-KOHA-1", "name_en": "A Koha library abroad", "kind": "external-peer", "open_sharing": True,
+        "iso18626": {"endpoint_url": "https://koha.example.de/iso18626", "schema_version": "2021"}}
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AuthSettings:
+    return AuthSettings(data_dir=tmp_path, bootstrap_client_id=ADMIN[0], bootstrap_client_secret=SecretStr(ADMIN[1]),
+                        log_json=False, password_grant_enabled=True)
+
+
+async def published(settings: AuthSettings) -> list[dict]:
+    engine = create_engine(settings.effective_database_url())
+    async with engine.connect() as conn:
+        rows = (await conn.execute(sa.select(messaging.outbox.c.body).order_by(messaging.outbox.c.id))).all()
+    await engine.dispose()
+    return [json.loads(r.body) for r in rows]
+
+
+async def test_an_institution_admin_edits_their_own_institution_only(client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI, OTHER)
+    app = await password_app(client, admin)
+    boss = await person(client, admin, app, "CN-DL-U1", "boss", ["institution-admin"])
+    patron = await person(client, admin, app, "CN-DL-U1", "reader", ["patron"])
+    staff = await person(client, admin, app, "CN-DL-U1", "clerk", ["staff"])
+
+    own = await client.patch("/auth/institutions/CN-DL-U1", headers=boss,
+                             json={"pickup_locations": ["Main Desk", "Night Desk"], "ill_email": "ill@u1.example.edu"})
+    assert own.status_code == 200, own.text
+    assert own.json()["pickup_locations"] == ["Main Desk", "Night Desk"] and own.json()["version"] == 2
+    other = await client.patch("/auth/institutions/CN-DL-U2", headers=boss, json={"name_en": "Mine now"})
+    assert other.status_code == 403
+    regions = await client.patch("/auth/institutions/CN-DL-U1", headers=boss, json={"regions": ["ELSEWHERE"]})
+    assert regions.status_code == 403  # set by the platform admin
+    for outsider in (patron, staff):
+        refused = await client.patch("/auth/institutions/CN-DL-U1", headers=outsider, json={"name_en": "Hijacked"})
+        assert refused.status_code == 403
+    suspend = await client.post("/auth/institutions/CN-DL-U1/suspend", headers=boss, json={})
+    assert suspend.status_code == 403
+    current = (await client.get("/auth/institutions/CN-DL-U1")).json()
+    assert current["name_en"] == UNI["name_en"] and current["version"] == 2
+
+
+async def test_a_platform_admin_issues_peer_credentials_published_only_as_a_hash(
+        client: httpx.AsyncClient, settings: AuthSettings) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI, PEER)
+    issued = await client.post("/auth/institutions/DE-KOHA-1/peer-credentials", headers=admin)
+    assert issued.status_code == 201, issued.text
+    secret = issued.json()["secret"]
+    stored_hash = issued.json()["institution"]["iso18626"]["credential_hash"]
+    assert stored_hash.startswith("$argon2id$") and secret not in stored_hash
+
+    event = (await published(settings))[-1]
+    assert event["type"] == "directory.institution.updated"
+    assert event["payload"]["changed_fields"] == ["iso18626"]
+    assert PasswordHasher().verify(event["payload"]["institution"]["iso18626"]["credential_hash"], secret)
+    assert secret not in json.dumps(await published(settings))
+
+    moved = await client.patch("/auth/institutions/DE-KOHA-1", headers=admin, json={"iso18626": {
+        "endpoint_url": "https://koha2.example.de/iso18626", "schema_version": "2021", "credential_hash": "forged"}})
+    assert moved.status_code == 200
+    assert moved.json()["iso18626"]["credential_hash"] == stored_hash  # an endpoint edit keeps the credential
+
+    again = (await client.post("/auth/institutions/DE-KOHA-1/peer-credentials", headers=admin)).json()
+    assert again["secret"] != secret and again["institution"]["iso18626"]["credential_hash"] != stored_hash
+    assert (await client.post("/auth/institutions/CN-DL-U1/peer-credentials", headers=admin)).status_code == 409
+    assert (await client.post("/auth/institutions/XX-NONE/peer-credentials", headers=admin)).status_code == 404
+    narrow = await admin_headers(client, scope="catalog:read")
+    assert (await client.post("/auth/institutions/DE-KOHA-1/peer-credentials", headers=narrow)).status_code == 403
+    trail = (await client.get("/auth/audit", params={"action": "peer-credentials-issued"}, headers=admin)).json()
+    assert [e["detail"]["replaced"] for e in trail["items"]] == [True, False]
+
+
+async def all_published(settings: AuthSettings) -> bool:
+    engine = create_engine(settings.effective_database_url())
+    async with engine.connect() as conn:
+        pending = await conn.scalar(sa.select(sa.func.count()).select_from(messaging.outbox)
+                                    .where(messaging.outbox.c.published_at.is_(None)))
+    await engine.dispose()
+    return pending == 0
+
+
+async def test_an_institution_admin_cannot_issue_peer_credentials(client: httpx.AsyncClient,
+                                                                  settings: AuthSettings) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI, PEER)
+    app = await password_app(client, admin)
+    boss = await person(client, admin, app, "CN-DL-U1", "boss", ["institution-admin"])
+    assert (await client.post("/auth/institutions/DE-KOHA-1/peer-credentials", headers=boss)).status_code == 403
+    created = await client.post("/auth/institutions", headers=admin, json={
+        **PEER, "code": "DE-KOHA-2", "iso18626": {**PEER["iso18626"], "credential_hash": "chosen-by-caller"}})
+    assert created.status_code == 201 and created.json()["iso18626"]["credential_hash"] is None
+    # Let the relay publish before the app stops: meshkit's relay can miss its cancellation if stopped mid-publish.
+    await eventually(lambda: all_published(settings))

@@ -1,0 +1,178 @@
+"""ID tokens a real provider would never issue (wrong signature, audience, issuer, time, nonce, algorithm), served
+by a small fake provider on an httpx transport, refused at the callback with a page and no code for the app."""
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+from urllib.parse import parse_qs
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from joserfc import jwt
+from joserfc.jwk import OctKey, RSAKey
+
+from bibliomesh_auth.bootstrap import create_app
+from bibliomesh_auth.federation.client import Federation
+from bibliomesh_auth.settings import AuthSettings
+from meshkit.testing import running
+from services.auth.tests.idp.signin_flow import (
+    PUBLIC_URL,
+    UNI,
+    add_app_client,
+    answer_of,
+    authorize_query,
+    pkce_pair,
+    register_institutions,
+    run_sql,
+    runtime_of,
+)
+
+from .conftest import admin_headers
+
+ISSUER = "https://idp.fake.example"
+CLIENT_ID, CLIENT_SECRET = "bibliomesh-at-fake", "fake-client-secret"
+
+
+def rsa_key(kid: str) -> RSAKey:
+    return RSAKey.generate_key(2048, parameters={"kid": kid, "alg": "RS256", "use": "sig"})
+
+
+class FakeProvider:
+    """Discovery, JWKS, token and userinfo endpoints; the ID token is whatever the test asks for."""
+
+    def __init__(self) -> None:
+        self.published = [rsa_key("key-1")]
+        self.signing_key: RSAKey | OctKey = self.published[0]
+        self.algorithm = "RS256"
+        self.claims: dict[str, Any] = {}
+        self.nonce: str | None = None
+        self.jwks_fetches = 0
+
+    def handle(self, request: httpx.Request) -> httpx.Response:
+        path = request.url.path
+        if path == "/.well-known/openid-configuration":
+            return httpx.Response(200, json={
+                "issuer": ISSUER, "authorization_endpoint": f"{ISSUER}/authorize", "token_endpoint": f"{ISSUER}/token",
+                "jwks_uri": f"{ISSUER}/jwks", "code_challenge_methods_supported": ["S256"]})
+        if path == "/jwks":
+            self.jwks_fetches += 1
+            return httpx.Response(200, json={"keys": [k.as_dict(private=False) for k in self.published]})
+        if path == "/token":
+            expected = "Basic " + base64.b64encode(f"{CLIENT_ID}:{CLIENT_SECRET}".encode()).decode()
+            form = parse_qs(request.content.decode())
+            if request.headers.get("authorization") != expected or form.get("code") != ["upstream-code"]:
+                return httpx.Response(400, json={"error": "invalid_grant"})
+            return httpx.Response(200, json={"access_token": "opaque", "token_type": "Bearer",
+                                             "id_token": self.id_token()})
+        return httpx.Response(404)
+
+    def id_token(self) -> str:
+        now = int(time.time())
+        claims = {"iss": ISSUER, "aud": CLIENT_ID, "sub": "someone", "iat": now, "exp": now + 300,
+                  "nonce": self.nonce, "preferred_username": "someone", "email": "someone@fake.example",
+                  "name": "Some One", "eduPersonAffiliation": ["student"], **self.claims}
+        claims = {name: value for name, value in claims.items() if value is not None}
+        if self.algorithm == "none":
+            header = base64.urlsafe_b64encode(b'{"alg":"none"}').rstrip(b"=").decode()
+            body = base64.urlsafe_b64encode(json.dumps(claims).encode()).rstrip(b"=").decode()
+            return f"{header}.{body}."
+        header = {"alg": self.algorithm, **({"kid": self.signing_key.kid} if self.signing_key.kid else {})}
+        return jwt.encode(header, claims, self.signing_key, algorithms=[self.algorithm])
+
+
+@pytest.fixture
+def fake() -> FakeProvider:
+    return FakeProvider()
+
+
+@pytest.fixture
+def app(settings: AuthSettings, fake: FakeProvider) -> FastAPI:
+    app = create_app(settings=settings.model_copy(update={"public_url": PUBLIC_URL}), migrate=True)
+    runtime_of(app).extra["federation"] = Federation(transport=httpx.MockTransport(fake.handle),
+                                                     min_key_refresh_seconds=0)
+    return app
+
+
+@pytest.fixture
+async def auth(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    async with running(app) as client:
+        admin = await admin_headers(client)
+        await register_institutions(client, admin, UNI)
+        saved = await client.put(f"/auth/institutions/{UNI['code']}/identity-provider", headers=admin, json={
+            "issuer": ISSUER, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
+            "role_rules": {"student": ["patron"]}})
+        assert saved.status_code == 200, saved.text
+        await add_app_client(app)
+        yield client
+
+
+async def come_back_from_provider(auth: httpx.AsyncClient, fake: FakeProvider) -> httpx.Response:
+    _verifier, challenge = pkce_pair()
+    to_idp = await auth.get("/auth/authorize", params=authorize_query(challenge, institution=UNI["code"]))
+    assert to_idp.status_code == 302 and to_idp.headers["location"].startswith(f"{ISSUER}/authorize?")
+    sent = httpx.URL(to_idp.headers["location"]).params
+    fake.nonce = sent["nonce"]
+    return await auth.get("/auth/callback", params={"state": sent["state"], "code": "upstream-code"})
+
+
+async def test_the_fake_provider_is_believable_when_its_token_is_right(auth: httpx.AsyncClient,
+                                                                       fake: FakeProvider) -> None:
+    assert answer_of(await come_back_from_provider(auth, fake))["code"]
+    fake.claims = {"aud": [CLIENT_ID, "another-app"], "azp": CLIENT_ID}  # several audiences, azp names us
+    assert answer_of(await come_back_from_provider(auth, fake))["code"]
+
+
+@pytest.mark.parametrize("forgery", [
+    "signed by a key the provider does not publish",
+    "signed by an unknown key id",
+    "for another audience",
+    "for several audiences without azp",
+    "authorized for another party",
+    "from another issuer",
+    "expired",
+    "issued in the future",
+    "with another nonce",
+    "without a nonce",
+    "signed with the client secret (HS256)",
+    "unsigned (alg none)",
+])
+async def test_forged_or_misdirected_id_tokens_are_refused(auth: httpx.AsyncClient, app: FastAPI,
+                                                           fake: FakeProvider, forgery: str) -> None:
+    now = int(time.time())
+    if forgery == "signed by a key the provider does not publish":
+        fake.signing_key = rsa_key("key-1")
+    elif forgery == "signed by an unknown key id":
+        fake.signing_key = rsa_key("key-of-an-attacker")
+    elif forgery == "signed with the client secret (HS256)":
+        fake.signing_key, fake.algorithm = OctKey.import_key(CLIENT_SECRET * 2), "HS256"
+    elif forgery == "unsigned (alg none)":
+        fake.algorithm = "none"
+    else:
+        fake.claims = {
+            "for another audience": {"aud": "another-app"},
+            "for several audiences without azp": {"aud": [CLIENT_ID, "another-app"]},
+            "authorized for another party": {"azp": "another-app"},
+            "from another issuer": {"iss": "https://attacker.example"},
+            "expired": {"iat": now - 900, "exp": now - 600},
+            "issued in the future": {"iat": now + 600},
+            "with another nonce": {"nonce": "not-ours"},
+            "without a nonce": {"nonce": None},
+        }[forgery]
+    response = await come_back_from_provider(auth, fake)
+    assert response.status_code == 502, response.text
+    assert "location" not in response.headers and "could not be verified" in response.text
+    assert await run_sql(app, "SELECT id FROM users") == []
+    assert await run_sql(app, "SELECT code_hash FROM authorization_codes") == []
+
+
+async def test_a_rotated_signing_key_is_fetched_once_and_accepted(auth: httpx.AsyncClient,
+                                                                  fake: FakeProvider) -> None:
+    assert answer_of(await come_back_from_provider(auth, fake))["code"]
+    fetched = fake.jwks_fetches
+    fake.published.append(rsa_key("key-2"))
+    fake.signing_key = fake.published[-1]
+    assert answer_of(await come_back_from_provider(auth, fake))["code"]
+    assert fake.jwks_fetches == fetched + 1
