@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from bibliomesh_contracts.events import directory
+from bibliomesh_contracts.events import catalog, directory
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,22 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType(
         "directory.institution.suspended", 1, "auth", directory.InstitutionSuspendedV1,
         "An institution was suspended: it neither borrows nor lends until reinstated.",
+    ),
+    EventType(
+        "catalog.record.upserted", 1, "catalog", catalog.RecordUpsertedV1,
+        "A member record was created or changed.",
+    ),
+    EventType(
+        "catalog.record.deleted", 1, "catalog", catalog.RecordDeletedV1,
+        "A member record was withdrawn by its institution, with its holdings.",
+    ),
+    EventType(
+        "catalog.cluster.changed", 1, "catalog", catalog.ClusterChangedV1,
+        "A cluster (union record) was created, changed membership or display, or went away.",
+    ),
+    EventType(
+        "catalog.holdings.changed", 1, "catalog", catalog.HoldingsChangedV1,
+        "An item appeared, changed availability or details, or went away.",
     ),
 )
 

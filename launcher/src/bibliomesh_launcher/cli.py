@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 
 from bibliomesh_launcher.credentials import demo_bootstrap_client
+from bibliomesh_launcher.demo import DemoData, load_demo_data, token_command
 from bibliomesh_launcher.services import SERVICES
 from meshkit.cli import service_cli
 
@@ -27,7 +28,6 @@ def run(
     demo: Annotated[bool, typer.Option(help="Load the demo institutions (idempotent).")] = True,
 ) -> None:
     """Embedded mode: every service in this one process, SQLite files under DATA_DIR, the embedded bus."""
-    from bibliomesh_launcher.demo import load_demo_data
     from bibliomesh_launcher.embedded import EmbeddedPlatform
     from meshkit.logs import configure_logging
 
@@ -42,12 +42,13 @@ def run(
         ready = asyncio.Event()
         serving = asyncio.create_task(platform.serve(ready))
         await ready.wait()
+        loaded = None
         if demo and not serving.done():
-            created = await load_demo_data(platform.public_url, *client)
-            if created:
-                typer.echo(f"demo data: created {', '.join(created)}")
+            loaded = await load_demo_data(platform.public_url, *client)
+            if loaded.created:
+                typer.echo(f"demo data: created {', '.join(loaded.created)}")
         if not serving.done():
-            _print_welcome(platform.public_url, client, data_dir)
+            _print_welcome(platform.public_url, client, data_dir, loaded)
         await serving
 
     asyncio.run(main())
@@ -59,7 +60,6 @@ def run_distributed(
 ) -> None:
     """One process per service plus the gateway, against PostgreSQL and RabbitMQ (URLs from the environment)."""
     from bibliomesh_launcher import distributed
-    from bibliomesh_launcher.demo import load_demo_data
 
     config = distributed.DistributedConfig()
     env = config.service_env(distributed.base_environment())
@@ -95,16 +95,22 @@ def migrate() -> None:
         typer.echo(f"{spec.name}: database at head")
 
 
-def _print_welcome(url: str, client: tuple[str, str], data_dir: Path) -> None:
-    typer.echo(
+def _print_welcome(url: str, client: tuple[str, str], data_dir: Path, demo: DemoData | None = None) -> None:
+    text = (
         f"\nBibliomesh is running (embedded mode)\n"
         f"  gateway      {url}\n"
         f"  readiness    {url}/readyz\n"
         f"  directory    {url}/auth/institutions\n"
         f"  data         {data_dir.resolve()}\n"
         f"  admin client id={client[0]} secret={client[1]}\n"
-        f"    token:     curl -s -u '{client[0]}:{client[1]}' -d grant_type=client_credentials {url}/auth/token\n"
-        f"Stop with Ctrl-C; a second run keeps what this one stored.\n", err=False)
+        f"    token:     curl -s -u '{client[0]}:{client[1]}' -d grant_type=client_credentials {url}/auth/token\n")
+    if demo is not None:
+        text += (
+            f"  demo people  {', '.join(demo.usernames)} at each of {', '.join(demo.institutions)}\n"
+            f"               password {demo.password}\n")
+        if demo.cli_client:
+            text += f"    token:     {token_command(url, demo)}\n"
+    typer.echo(text + "Stop with Ctrl-C; a second run keeps what this one stored.\n", err=False)
     sys.stdout.flush()
 
 

@@ -1,8 +1,16 @@
-"""Demo data, loaded through the public API like any partner would: the platform's own services own their data."""
+"""Demo data, loaded through the public API like any partner would: the platform's own services own their data.
+
+Each demo institution gets three local accounts (`admin`, `staff`, `patron`, one demo password); the platform
+gets the public client `bibliomesh-web` for the web front end and, where the password grant is on (embedded mode),
+the public client `bibliomesh-cli` so a person can get a token with curl. Safe to run again: what exists is kept.
+"""
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -10,6 +18,14 @@ import httpx
 log = logging.getLogger(__name__)
 
 REGION = "CN-LN-DL"  # the Dalian regional consortium
+DEMO_PASSWORD = "Bibliomesh-demo-2025"  # noqa: S105 - published on purpose: demo accounts on a local demo only
+WEB_CLIENT = "bibliomesh-web"
+CLI_CLIENT = "bibliomesh-cli"
+DEMO_PEOPLE: list[dict[str, Any]] = [
+    {"username": "admin", "roles": ["institution-admin"], "display_name": "Demo Admin"},
+    {"username": "staff", "roles": ["staff"], "display_name": "Demo Staff"},
+    {"username": "patron", "roles": ["patron"], "display_name": "Demo Patron"},
+]
 DEMO_INSTITUTIONS: list[dict[str, Any]] = [
     {"code": "CN-DL-LHU", "name_en": "Liaohai University", "name_zh": "辽海大学", "kind": "university",
      "regions": [REGION], "pickup_locations": ["Main Library Circulation Desk"], "ill_email": "ill@lhu.example.edu",
@@ -29,19 +45,77 @@ DEMO_INSTITUTIONS: list[dict[str, Any]] = [
 ]
 
 
-async def load_demo_data(base_url: str, client_id: str, client_secret: str) -> list[str]:
-    """Create the demo institutions that do not exist yet; returns the codes created. Safe to run again."""
-    created: list[str] = []
-    async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
-        token = await client.post("/auth/token", data={"grant_type": "client_credentials", "scope": "directory:admin"},
+@dataclass
+class DemoData:
+    """What the demo holds after loading, and what this run added."""
+
+    created: list[str] = field(default_factory=list)
+    institutions: list[str] = field(default_factory=list)
+    usernames: list[str] = field(default_factory=lambda: [p["username"] for p in DEMO_PEOPLE])
+    password: str = DEMO_PASSWORD
+    cli_client: str | None = None
+
+
+async def load_demo_data(base_url: str, client_id: str, client_secret: str) -> DemoData:
+    """Create whatever of the demo data does not exist yet. Safe to run again."""
+    demo = DemoData(institutions=[i["code"] for i in DEMO_INSTITUTIONS])
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        token = await client.post("/auth/token", data={"grant_type": "client_credentials"},
                                   auth=(client_id, client_secret))
         token.raise_for_status()
-        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        access_token = token.json()["access_token"]
+        headers = {"Authorization": f"Bearer {access_token}"}
         for institution in DEMO_INSTITUTIONS:
-            existing = await client.get(f"/auth/institutions/{institution['code']}")
-            if existing.status_code == 200:
-                continue
-            response = await client.post("/auth/institutions", json=institution, headers=headers)
-            response.raise_for_status()
-            created.append(institution["code"])
-    return created
+            if (await client.get(f"/auth/institutions/{institution['code']}")).status_code != 200:
+                response = await client.post("/auth/institutions", json=institution, headers=headers)
+                response.raise_for_status()
+                demo.created.append(institution["code"])
+            demo.created.extend(await _people(client, headers, institution))
+        platform = str(_claims(access_token)["institution"])
+        web = {"client_id": WEB_CLIENT, "name": "Bibliomesh web front end", "institution": platform,
+               "is_public": True, "redirect_uris": [f"{base_url.rstrip('/')}/callback"]}
+        demo.created.extend(await _client(client, headers, web))
+        discovery = (await client.get("/.well-known/openid-configuration")).json()
+        if "password" in discovery.get("grant_types_supported", []):
+            cli = {"client_id": CLI_CLIENT, "name": "curl and scripts (demo, password grant)",
+                   "institution": platform, "is_public": True, "grant_types": ["password", "refresh_token"]}
+            demo.created.extend(await _client(client, headers, cli))
+            demo.cli_client = CLI_CLIENT
+    return demo
+
+
+async def _people(client: httpx.AsyncClient, headers: dict[str, str], institution: dict[str, Any]) -> list[str]:
+    code = institution["code"]
+    domain = institution["ill_email"].split("@", 1)[1]
+    rows = [{**person, "email": f"{person['username']}@{domain}", "password": DEMO_PASSWORD,
+             "language": institution["language"], "pickup_location": institution["pickup_locations"][0]}
+            for person in DEMO_PEOPLE]
+    response = await client.post("/auth/users/import", params={"institution": code}, json=rows, headers=headers)
+    response.raise_for_status()
+    report = response.json()
+    for row in report["rows"]:
+        if row["result"] == "rejected":
+            log.warning("demo account not created", extra={"institution": code, "username": row["username"],
+                                                           "reason": row["reason"]})
+    return [f"{code}/{row['username']}" for row in report["rows"] if row["result"] == "created"]
+
+
+async def _client(client: httpx.AsyncClient, headers: dict[str, str], body: dict[str, Any]) -> list[str]:
+    if (await client.get(f"/auth/clients/{body['client_id']}", headers=headers)).status_code == 200:
+        return []
+    response = await client.post("/auth/clients", json=body, headers=headers)
+    response.raise_for_status()
+    return [f"client {body['client_id']}"]
+
+
+def _claims(token: str) -> dict[str, Any]:
+    """The claims of our own fresh token, read without verifying (we just got it from the token endpoint)."""
+    payload = token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return decoded
+
+
+def token_command(public_url: str, demo: DemoData, institution: str = "CN-DL-LHU", username: str = "patron") -> str:
+    """The curl line that gets a demo person a token with the password grant."""
+    return (f"curl -s -d grant_type=password -d client_id={demo.cli_client} -d institution={institution} "
+            f"-d username={username} -d 'password={demo.password}' {public_url}/auth/token")

@@ -8,8 +8,9 @@ import sqlalchemy as sa
 from pydantic import SecretStr
 
 from bibliomesh_auth.adapters.tables import users
+from bibliomesh_auth.adapters.user_repository import UserRepository
 from bibliomesh_auth.settings import AuthSettings
-from meshkit.db import create_engine
+from meshkit.db import create_engine, session_factory
 
 from .conftest import ADMIN, admin_headers
 from .people import OTHER, PASSWORD, UNI, bearer, make_user, password_app, person, register, sign_in
@@ -190,3 +191,20 @@ async def test_wrong_old_passwords_count_towards_the_lockout(client: httpx.Async
     login = await client.post("/auth/token", auth=app, data={"grant_type": "password", "institution": "CN-DL-U1",
                                                              "username": "li.wei", "password": PASSWORD})
     assert login.status_code == 400 and "locked" in login.json()["error_description"]
+
+
+async def test_a_federated_account_gets_no_local_password(client: httpx.AsyncClient, settings: AuthSettings) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI)
+    engine = create_engine(settings.effective_database_url())
+    async with session_factory(engine)() as session:
+        user = await UserRepository(session).add(institution="CN-DL-U1", username="fed", roles=["patron"],
+                                                 external_issuer="https://idp.u1.example", external_subject="42")
+        await session.commit()
+    await engine.dispose()
+    shown = (await client.get(f"/auth/users/{user.id}", headers=admin)).json()
+    assert shown["federated"] and not shown["has_password"]
+    refused = await client.patch(f"/auth/users/{user.id}", headers=admin, json={"version": 1, "password": PASSWORD})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "password"
+    renamed = await client.patch(f"/auth/users/{user.id}", headers=admin, json={"version": 1, "display_name": "Fed"})
+    assert renamed.status_code == 200

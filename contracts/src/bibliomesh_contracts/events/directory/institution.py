@@ -40,6 +40,11 @@ class Iso18626Peer(BaseModel):
     endpoint_url: str = Field(description="Where ISO 18626 messages for this agency are posted.")
     schema_version: Literal["1.2", "2021"] = Field(description="ISO 18626 edition the peer speaks.")
     agency_id_type: str = Field(default="ISIL", description="Agency id type used in its messages.")
+    credential_hash: str | None = Field(
+        default=None,
+        description="argon2id hash of the shared secret the peer's inbound ISO 18626 messages must carry; "
+        "the broker verifies them against its own directory copy. Null until credentials are issued.",
+    )
 
 
 class InstitutionSnapshot(BaseModel):

@@ -112,6 +112,8 @@ async def update_user(uow: UnitOfWork, caller: Principal, user_id: str, changes:
     if expected != user.version:
         raise Conflict(f"account {user_id} is at version {user.version}, not {expected}; reload and retry",
                        current_version=user.version)
+    if changes.get("password") is not None and user.external_issuer is not None:
+        raise InvalidAccount("password", "this account signs in through its institution; it has no local password")
     await check_account(uow, caller, user.institution, changes, user.username)
     values = {k: changes[k] for k in PROFILE_FIELDS if k in changes}
     if changes.get("password") is not None:
