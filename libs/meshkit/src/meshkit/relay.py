@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import zlib
@@ -15,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meshkit.bus import OutgoingMessage, PublishFailed, Transport
 from meshkit.metrics import ServiceMetrics
+from meshkit.waiting import wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -67,8 +67,7 @@ class OutboxRelay:
                 backoff = min(backoff * 2, 30.0)
             if published >= self.batch_size:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wakeup.wait(), timeout=backoff)
+            await wait_until_set(self._wakeup, backoff)
 
     async def publish_pending(self) -> int:
         """Publish one batch of unsent events, oldest first. Returns how many were published."""

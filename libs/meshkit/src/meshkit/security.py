@@ -19,6 +19,7 @@ from joserfc.jwk import KeySet
 from meshkit.problems import Forbidden, Unauthorized
 
 ALGORITHMS = ["ES256", "RS256", "EdDSA"]
+ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
 PLATFORM_ADMIN = "platform-admin"
 SYSTEM = "system"
 
@@ -99,7 +100,11 @@ class TokenVerifier:
 
     async def verify(self, token: str) -> Principal:
         try:
-            kid = jws.extract_compact(token.encode()).headers().get("kid")
+            header = jws.extract_compact(token.encode()).headers()
+            if str(header.get("typ", "")).lower() not in ACCESS_TOKEN_TYPES:
+                # RFC 9068: an ID token or any other JWT signed by the same key is not an access token.
+                raise ValueError("not an access token (typ must be at+jwt)")
+            kid = header.get("kid")
             keys = await self.keys(False)
             if kid not in {k.kid for k in keys.keys}:
                 keys = await self.keys(True)  # a key published since our last fetch

@@ -40,7 +40,7 @@ class TokenFactory:
             "iat": now, "nbf": now, "exp": now + expires_in, "jti": uuid.uuid4().hex,
             "institution": institution, "roles": list(roles), "scope": " ".join(scopes), **claims,
         }
-        return jwt.encode({"alg": "ES256", "kid": self.key.kid}, body, self.key)
+        return jwt.encode({"alg": "ES256", "kid": self.key.kid, "typ": "at+jwt"}, body, self.key)
 
     def headers(self, institution: str, scopes: Iterable[str] = (), roles: Iterable[str] = ("staff",),
                 **claims: Any) -> dict[str, str]:

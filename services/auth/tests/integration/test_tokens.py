@@ -53,3 +53,18 @@ async def test_forged_and_malformed_tokens_are_refused(client: httpx.AsyncClient
     assert response.status_code == 200  # the directory is public: a bad token on a public route changes nothing
     response = await client.post("/auth/institutions", json={}, headers={"Authorization": tampered})
     assert response.status_code == 401
+
+
+async def test_a_refused_client_authentication_stays_in_the_audit_trail(client: httpx.AsyncClient, settings) -> None:
+    import sqlalchemy as sa
+
+    from bibliomesh_auth.adapters.tables import audit_events
+    from meshkit.db import create_engine
+
+    await client.post("/auth/token", data={"grant_type": "client_credentials"}, auth=(ADMIN[0], "wrong"))
+    engine = create_engine(settings.effective_database_url())
+    async with engine.connect() as conn:
+        outcomes = (await conn.execute(sa.select(audit_events.c.action, audit_events.c.outcome)
+                                       .where(audit_events.c.actor == ADMIN[0]))).all()
+    await engine.dispose()
+    assert ("client-authentication", "failure") in [tuple(row) for row in outcomes]

@@ -8,7 +8,6 @@ delays, delivery limit and dead-letter parking as the RabbitMQ transport.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import Sequence
@@ -30,6 +29,7 @@ from meshkit.bus.transport import (
     topic_matches,
 )
 from meshkit.db import create_engine
+from meshkit.waiting import wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -150,8 +150,7 @@ class EmbeddedTransport:
                 handled, next_due = 0, 1.0
             if handled:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(wakeup.wait(), timeout=next_due)
+            await wait_until_set(wakeup, next_due)
 
     async def _drain(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> tuple[int, float]:
         now = _naive_utc(_now())

@@ -82,6 +82,9 @@ async def token(
             issued = await grants.password(ctx, client, institution, username, password, scope)
         await ctx.uow.commit()
     except OAuthError as exc:
+        # What the refusal recorded stays: audit entries, failure counts, a code or refresh token burned by misuse.
+        if ctx.uow.session.in_transaction():
+            await ctx.uow.commit()
         return oauth_error(exc)
     return JSONResponse(issued.as_response(), headers=NO_STORE)
 
