@@ -80,6 +80,8 @@ async def test_a_platform_admin_issues_peer_credentials_published_only_as_a_hash
         "endpoint_url": "https://koha2.example.de/iso18626", "schema_version": "2021", "credential_hash": "forged"}})
     assert moved.status_code == 200
     assert moved.json()["iso18626"]["credential_hash"] == stored_hash  # an endpoint edit keeps the credential
+    public = (await client.get("/auth/institutions/DE-KOHA-1")).json()
+    assert public["iso18626"]["credential_hash"] is None  # the public directory does not show it
 
     again = (await client.post("/auth/institutions/DE-KOHA-1/peer-credentials", headers=admin)).json()
     assert again["secret"] != secret and again["institution"]["iso18626"]["credential_hash"] != stored_hash

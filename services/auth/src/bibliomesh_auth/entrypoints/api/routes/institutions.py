@@ -17,7 +17,8 @@ router = APIRouter(prefix="/auth/institutions", tags=["directory"])
 @router.get("", summary="List institutions (public).")
 async def list_institutions(uow: UnitOfWorkDep, kind: str | None = None, region: str | None = None,
                             status: str | None = None) -> list[InstitutionSnapshot]:
-    return await InstitutionRepository(uow.session).list(kind=kind, region=region, status=status)
+    found = await InstitutionRepository(uow.session).list(kind=kind, region=region, status=status)
+    return [public_view(i) for i in found]
 
 
 @router.get("/{code}", summary="One institution (public).")
@@ -25,7 +26,15 @@ async def get_institution(code: str, uow: UnitOfWorkDep) -> InstitutionSnapshot:
     institution = await InstitutionRepository(uow.session).get(code)
     if institution is None:
         raise NotFound(f"no institution {code}")
-    return institution
+    return public_view(institution)
+
+
+def public_view(institution: InstitutionSnapshot) -> InstitutionSnapshot:
+    """The directory is public, but not the verifier of a peer's credentials (harmless as it is, it is nobody's)."""
+    if institution.iso18626 is None or institution.iso18626.credential_hash is None:
+        return institution
+    return institution.model_copy(update={"iso18626": institution.iso18626.model_copy(
+        update={"credential_hash": None})})
 
 
 @router.post("", status_code=status.HTTP_201_CREATED,
