@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import hashlib
 
+from sqlalchemy.exc import IntegrityError
+
 from bibliomesh_auth.adapters.user_repository import ConcurrentUpdate, UserRepository
 from bibliomesh_auth.domain.accounts import User
 from bibliomesh_auth.federation.mapping import FederatedIdentity
@@ -20,10 +22,14 @@ async def federated_account(uow: UnitOfWork, institution: str, issuer: str, iden
     for _attempt in range(3):
         user = await repo.by_external_identity(issuer, identity.subject)
         if user is None:
-            return await repo.add(
-                institution=institution, username=await _free_username(repo, institution, issuer, identity),
-                email=identity.email, display_name=identity.display_name, roles=sorted(identity.roles),
-                language=language, external_issuer=issuer, external_subject=identity.subject)
+            try:
+                async with uow.session.begin_nested():  # two first sign-ins at once: the loser reads the winner's
+                    return await repo.add(
+                        institution=institution, username=await _free_username(repo, institution, issuer, identity),
+                        email=identity.email, display_name=identity.display_name, roles=sorted(identity.roles),
+                        language=language, external_issuer=issuer, external_subject=identity.subject)
+            except IntegrityError:
+                continue
         if user.institution != institution:
             # One provider shared by two institutions (a university and its branches) signs a person in at one.
             raise SigninRefused("account_elsewhere", f"{issuer} {identity.subject} belongs to {user.institution}",
