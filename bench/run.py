@@ -29,6 +29,8 @@ RESULTS = ROOT / "bench" / "results" / "latest.json"
 # name -> module with NAME, DESCRIPTION and `async def run(quick: bool) -> list[Measurement]`
 BENCHMARKS = {
     "bus": "bench.bus_throughput",
+    "search": "bench.search_latency",
+    "catalog": "bench.dedup_quality",
 }
 
 

@@ -138,3 +138,13 @@ harvest_sources = sa.Table(
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("enabled", sa.Boolean, nullable=False),
 )
+
+# The last version of each item that went away (migration 0003), so that an item coming back continues its
+# version sequence and consumers keeping copies by version do not ignore it as old.
+holding_tombstones = sa.Table(
+    "holding_tombstones", metadata,
+    sa.Column("institution", sa.String(64), primary_key=True),
+    sa.Column("item_id", sa.String(200), primary_key=True),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("withdrawn_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -1,0 +1,114 @@
+"""Catalogue ingest rate: parse + normalize + cluster + store (with events and search index) of real LoC MARC records,
+against pymarc's own parse rate over the same bytes in the same run.
+
+Per database (SQLite file, PostgreSQL database), fresh and migrated:
+  pymarc.parse            baseline: `pymarc.MARCReader(to_unicode=True)` over the slice, records/s
+  <db>.first_load         institution A loads the slice: `read_marc` -> `ingest_records` in batches of 500, one
+                          commit per batch; each record carries one item (LoC records have none)
+  <db>.overlapping_load   institution B loads an overlapping slice (half new, half A's records), so half of its
+                          records join existing clusters through the full re-evaluation path
+"""
+
+from __future__ import annotations
+
+import io
+import itertools
+import tempfile
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+from pymarc import MARCReader
+
+from bench.report import Measurement
+from bibliomesh_catalog.adapters.tables import messaging
+from bibliomesh_catalog.bootstrap import MIGRATIONS
+from bibliomesh_catalog.domain.records import HoldingInput, ParsedRecord, RejectedRecord
+from bibliomesh_catalog.parsing.marc_binary import read_marc
+from bibliomesh_catalog.service_layer.ingest import ingest_records
+from meshkit.db import create_engine, session_factory
+from meshkit.migrations import upgrade_in_thread
+from meshkit.security import SYSTEM_PRINCIPAL
+from meshkit.unit_of_work import UnitOfWork
+from tests.support import testdata
+from tests.support.infra import postgres_database
+
+NAME = "ingest"
+DESCRIPTION = "catalogue ingest rate (parse, normalize, cluster, store) vs pymarc's parse rate, SQLite and PostgreSQL"
+BATCH = 500
+
+
+def loc_slice(count: int, skip: int = 0) -> bytes:
+    """`count` raw records of the LoC file after the first `skip`."""
+    chunks = []
+    with testdata.loc_books().open("rb") as stream:
+        for index in itertools.count():
+            head = stream.read(5)
+            if not head or len(chunks) >= count:
+                break
+            body = stream.read(int(head) - 5)
+            if index >= skip:
+                chunks.append(head + body)
+    return b"".join(chunks)
+
+
+def pymarc_rate(data: bytes) -> float:
+    started = time.perf_counter()
+    count = sum(1 for _ in MARCReader(io.BytesIO(data), to_unicode=True))
+    return count / (time.perf_counter() - started)
+
+
+def with_item(records: Iterator[ParsedRecord | RejectedRecord], prefix: str) -> Iterator[ParsedRecord | RejectedRecord]:
+    for record in records:
+        if isinstance(record, ParsedRecord):
+            record.holdings = [HoldingInput(item_id=f"{prefix}{record.local_id}", location="Main stacks")]
+        yield record
+
+
+async def ingest_rate(url: str, data: bytes, institution: str) -> tuple[float, int]:
+    """Records/s of one institution loading `data`; and how many records it stored."""
+    engine = create_engine(url)
+    sessions = session_factory(engine)
+    stored = 0
+    try:
+        started = time.perf_counter()
+        records = with_item(read_marc(io.BytesIO(data)), "item-")
+        while batch := list(itertools.islice(records, BATCH)):
+            async with UnitOfWork(sessions, messaging.outbox, "catalog") as uow:
+                results = await ingest_records(uow, institution, batch, SYSTEM_PRINCIPAL)
+                await uow.commit()
+            stored += sum(1 for r in results if r.status != "rejected")
+        return stored / (time.perf_counter() - started), stored
+    finally:
+        await engine.dispose()
+
+
+@asynccontextmanager
+async def database(kind: str) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        with tempfile.TemporaryDirectory() as folder:
+            url = f"sqlite+aiosqlite:///{Path(folder) / 'catalog.sqlite'}"
+            await upgrade_in_thread(MIGRATIONS, url)
+            yield url
+    else:
+        async with postgres_database("bm_bench_ingest") as url:
+            await upgrade_in_thread(MIGRATIONS, url)
+            yield url
+
+
+async def run(quick: bool) -> list[Measurement]:
+    count = 4_000 if quick else 20_000
+    first = loc_slice(count)
+    overlapping = loc_slice(count, skip=count // 2)
+    baseline = pymarc_rate(first)
+    measurements = [Measurement("pymarc", "parse", baseline, "records/s", detail={"records": count})]
+    for kind in ("sqlite", "postgresql"):
+        async with database(kind) as url:
+            rate, stored = await ingest_rate(url, first, "BENCH-A")
+            measurements.append(Measurement(kind, "first_load", rate, "records/s", baseline="pymarc.parse",
+                                            detail={"records": stored}))
+            rate, stored = await ingest_rate(url, overlapping, "BENCH-B")
+            measurements.append(Measurement(kind, "overlapping_load", rate, "records/s", baseline="pymarc.parse",
+                                            detail={"records": stored, "shared_with_first": count // 2}))
+    return measurements

@@ -1,0 +1,118 @@
+"""One search document per cluster, built from the union record (`clusters.display`) and the live holdings."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bibliomesh_catalog.adapters.search.identifiers import identifier_tokens
+from bibliomesh_catalog.adapters.search.text import index_tokens, sort_key
+from bibliomesh_catalog.adapters.tables import clusters, holdings, records
+from bibliomesh_catalog.domain.display import ClusterDisplay
+
+AVAILABLE_STATUS = "available"
+
+
+def is_available(status: str, format_: str, ill_copy_allowed: bool) -> bool:
+    """On the shelf, or an electronic copy whose licence allows interlibrary copies."""
+    return status == AVAILABLE_STATUS or (format_ == "electronic" and ill_copy_allowed)
+
+
+@dataclass(frozen=True)
+class HoldingState:
+    """What the index needs of one holding: who holds it and whether it can be had now."""
+
+    institution: str
+    available: bool
+
+
+@dataclass(frozen=True)
+class SearchDocument:
+    """The indexed form of a cluster: tokens per field (see text.py) and the filter/facet values."""
+
+    cluster_id: int
+    title: list[str]
+    authors: list[str]
+    subjects: list[str]
+    publisher: list[str]
+    notes: list[str]
+    identifiers: list[str]
+    format: str
+    language: str | None
+    year: int | None
+    available: bool
+    title_sort: str
+    institutions: tuple[str, ...]
+
+
+def build_document(cluster_id: int, format_: str, display: Mapping[str, Any],
+                   holding_states: Iterable[HoldingState]) -> SearchDocument:
+    """The search document of one live cluster."""
+    union = ClusterDisplay.model_validate({"format": format_, **display})
+    states = list(holding_states)
+    notes = [*union.notes, *(x for x in (union.series, union.edition) if x)]
+    return SearchDocument(
+        cluster_id=cluster_id,
+        title=index_tokens(union.title, limit=500),
+        authors=index_tokens(" ; ".join(union.authors), limit=500),
+        subjects=index_tokens(" ; ".join(union.subjects), limit=1000),
+        publisher=index_tokens(" ".join(x for x in (union.publisher, union.place) if x), limit=200),
+        notes=index_tokens(" ; ".join(notes), limit=2000),
+        identifiers=identifier_tokens(isbns=union.isbns, issns=union.issns, oclc=union.oclc_numbers,
+                                      lccns=union.lccns),
+        format=format_,
+        language=_language(union.language),
+        year=union.year,
+        available=any(s.available for s in states),
+        title_sort=sort_key(union.title),
+        institutions=tuple(sorted({s.institution for s in states})),
+    )
+
+
+def _language(code: str | None) -> str | None:
+    cleaned = (code or "").strip().lower()[:8]
+    return cleaned or None
+
+
+def select_clusters(ids: list[int]) -> sa.Select[Any]:
+    """The live clusters among `ids`."""
+    return (sa.select(clusters.c.id, clusters.c.format, clusters.c.display)
+            .where(clusters.c.id.in_(ids), clusters.c.deleted_at.is_(None)))
+
+
+def select_holdings(ids: list[int]) -> sa.Select[Any]:
+    """The holdings of the live members of these clusters."""
+    return (sa.select(records.c.cluster_id, holdings.c.institution, holdings.c.status, holdings.c.format,
+                      holdings.c.ill_copy_allowed)
+            .join(records, records.c.id == holdings.c.record_id)
+            .where(records.c.cluster_id.in_(ids), records.c.deleted_at.is_(None)))
+
+
+def assemble(cluster_rows: Iterable[Any], holding_rows: Iterable[Any]) -> list[SearchDocument]:
+    """Documents from the rows of `select_clusters` and `select_holdings`."""
+    held: dict[int, list[HoldingState]] = defaultdict(list)
+    for cluster_id, institution, status, format_, ill_copy in holding_rows:
+        held[int(cluster_id)].append(HoldingState(institution, is_available(status, format_, bool(ill_copy))))
+    return [build_document(int(row.id), row.format, row.display or {}, held.get(int(row.id), ()))
+            for row in cluster_rows]
+
+
+async def load_documents(session: AsyncSession, cluster_ids: Collection[int]) -> list[SearchDocument]:
+    """Documents of the given clusters that are live; deleted or unknown ids yield nothing (they drop out)."""
+    ids = sorted(set(cluster_ids))
+    if not ids:
+        return []
+    cluster_rows = (await session.execute(select_clusters(ids))).all()
+    return assemble(cluster_rows, (await session.execute(select_holdings(ids))).all())
+
+
+def chunks(ids: Collection[int], size: int = 500) -> Iterable[list[int]]:
+    """Ids in batches small enough for an IN list on both engines."""
+    ordered = sorted(set(ids))
+    for start in range(0, len(ordered), size):
+        yield ordered[start:start + size]

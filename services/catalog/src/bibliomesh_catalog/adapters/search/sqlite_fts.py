@@ -1,0 +1,219 @@
+"""The embedded engine: SQLite FTS5 (`search_fts`) beside a plain table of filter and sort values.
+
+`search_fts` has one column per weighted field plus `facets`, whose tokens encode format, language, holding
+institutions and availability so that filters are answered by the full-text index too (a browse by institution
+needs no table scan). Its rowid is the cluster id, as is the primary key of `search_fts_docs`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Iterable
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bibliomesh_catalog.adapters.search.documents import SearchDocument, chunks, load_documents
+from bibliomesh_catalog.adapters.search.query import (
+    And,
+    AndNot,
+    ClusterIds,
+    EngineResult,
+    FacetCounts,
+    Field,
+    Filters,
+    Match,
+    Node,
+    Or,
+    SearchRequest,
+    YearRange,
+    conjuncts,
+    is_text,
+)
+
+TEXT_COLUMNS = ("title", "authors", "subjects", "publisher", "notes", "identifiers")
+# bm25 weights per column, in table order (facets last, weight 0): title and authors outrank notes.
+BM25 = "bm25(search_fts, 10.0, 6.0, 3.0, 1.0, 1.0, 2.0, 0.0)"
+_COLUMNS = {
+    Field.ANY: "{" + " ".join(TEXT_COLUMNS) + "}",
+    Field.TITLE: "{title}", Field.AUTHOR: "{authors}", Field.SUBJECT: "{subjects}",
+    Field.PUBLISHER: "{publisher}", Field.IDENTIFIER: "{identifiers}",
+}
+
+
+def facet_token(kind: str, value: str) -> str:
+    """A letters-and-digits token for a filter value (institution codes contain hyphens the tokenizer splits on)."""
+    return f"{kind}{value.encode().hex()}"
+
+
+def _facet_tokens(doc: SearchDocument) -> str:
+    tokens = [facet_token("fmt", doc.format)]
+    if doc.language:
+        tokens.append(facet_token("lang", doc.language))
+    tokens.extend(facet_token("inst", code) for code in doc.institutions)
+    if doc.available:
+        tokens.append("availyes")
+    return " ".join(tokens)
+
+
+def fts_row(doc: SearchDocument) -> dict[str, Any]:
+    """The `search_fts` row of a document (text pre-tokenized, so FTS5's tokenizer only splits on spaces)."""
+    return {"rowid": doc.cluster_id, "title": " ".join(doc.title), "authors": " ".join(doc.authors),
+            "subjects": " ".join(doc.subjects), "publisher": " ".join(doc.publisher), "notes": " ".join(doc.notes),
+            "identifiers": " ".join(doc.identifiers), "facets": _facet_tokens(doc)}
+
+
+def docs_row(doc: SearchDocument) -> dict[str, Any]:
+    """The `search_fts_docs` row of a document."""
+    return {"cluster_id": doc.cluster_id, "format": doc.format, "language": doc.language, "year": doc.year,
+            "available": int(doc.available), "title_sort": doc.title_sort,
+            "institutions": json.dumps(list(doc.institutions))}
+
+
+INSERT_FTS = sa.text("INSERT INTO search_fts (rowid, title, authors, subjects, publisher, notes, identifiers, "
+                      "facets) VALUES (:rowid, :title, :authors, :subjects, :publisher, :notes, :identifiers, "
+                      ":facets)")
+INSERT_DOCS = sa.text("INSERT INTO search_fts_docs (cluster_id, format, language, year, available, title_sort, "
+                       "institutions) VALUES (:cluster_id, :format, :language, :year, :available, :title_sort, "
+                       ":institutions)")
+
+
+def _phrase(match: Match) -> str:
+    quoted = " + ".join('"' + token.replace('"', '""') + '"' for token in match.tokens)
+    return f"{_COLUMNS[match.field]} : ({quoted}{' *' if match.prefix else ''})"
+
+
+def render_match(node: Node) -> str:
+    """A pure-text subtree as an FTS5 query expression."""
+    if isinstance(node, Match):
+        return _phrase(node)
+    if isinstance(node, And):
+        return " AND ".join(f"({render_match(c)})" for c in node.children)
+    if isinstance(node, Or):
+        return " OR ".join(f"({render_match(c)})" for c in node.children)
+    if isinstance(node, AndNot):
+        return f"({render_match(node.include)}) NOT ({render_match(node.exclude)})"
+    raise TypeError(f"not a text node: {node!r}")
+
+
+def _filter_expressions(filters: Filters) -> list[str]:
+    def any_of(kind: str, values: Iterable[str]) -> str:
+        return "{facets} : (" + " OR ".join(f'"{facet_token(kind, v)}"' for v in sorted(values)) + ")"
+
+    parts = []
+    if filters.formats:
+        parts.append(any_of("fmt", filters.formats))
+    if filters.languages:
+        parts.append(any_of("lang", filters.languages))
+    parts.extend(any_of("inst", holders) if holders else '{facets} : "nobody"' for holders in filters.holder_sets)
+    if filters.available:
+        parts.append('{facets} : "availyes"')
+    return parts
+
+
+class _Sql:
+    """Collects SQL conditions and their bound parameters."""
+
+    def __init__(self) -> None:
+        self.params: dict[str, Any] = {}
+
+    def bind(self, value: Any) -> str:
+        name = f"p{len(self.params)}"
+        self.params[name] = value
+        return f":{name}"
+
+    def condition(self, node: Node) -> str:
+        if is_text(node):
+            match = self.bind(render_match(node))
+            return f"d.cluster_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {match})"  # noqa: S608
+        if isinstance(node, ClusterIds):
+            return f"d.cluster_id IN ({', '.join(str(int(i)) for i in node.ids) or 'NULL'})"
+        if isinstance(node, YearRange):
+            parts = [f"d.year >= {self.bind(node.low)}"] if node.low is not None else []
+            parts += [f"d.year <= {self.bind(node.high)}"] if node.high is not None else []
+            return " AND ".join(parts) or "1"
+        if isinstance(node, And):
+            return " AND ".join(f"({self.condition(c)})" for c in node.children)
+        if isinstance(node, Or):
+            return " OR ".join(f"({self.condition(c)})" for c in node.children)
+        if isinstance(node, AndNot):
+            return f"({self.condition(node.include)}) AND NOT ({self.condition(node.exclude)})"
+        raise TypeError(f"unknown node {node!r}")
+
+
+_ORDER = {
+    "relevance": "rank, d.year DESC, d.title_sort, d.cluster_id",
+    "year_desc": "d.year IS NULL, d.year DESC, rank, d.title_sort, d.cluster_id",
+    "year_asc": "d.year IS NULL, d.year, rank, d.title_sort, d.cluster_id",
+    "title": "d.title_sort, d.year DESC, d.cluster_id",
+}
+
+
+class SqliteFtsEngine:
+    """Search and indexing on SQLite FTS5 (embedded mode)."""
+
+    async def reindex(self, session: AsyncSession, cluster_ids: Collection[int]) -> None:
+        """Replace the documents of these clusters; deleted clusters are removed."""
+        for batch in chunks(cluster_ids):
+            await self.remove(session, batch)
+            await self.store(session, await load_documents(session, batch))
+
+    async def remove(self, session: AsyncSession, cluster_ids: list[int]) -> None:
+        """Remove these clusters' documents."""
+        ids = ", ".join(str(int(i)) for i in cluster_ids)
+        if ids:
+            await session.execute(sa.text(f"DELETE FROM search_fts WHERE rowid IN ({ids})"))  # noqa: S608
+            await session.execute(sa.text(f"DELETE FROM search_fts_docs WHERE cluster_id IN ({ids})"))  # noqa: S608
+
+    async def store(self, session: AsyncSession, documents: list[SearchDocument]) -> None:
+        """Insert documents (their clusters must have none yet)."""
+        if documents:
+            await session.execute(INSERT_FTS, [fts_row(d) for d in documents])
+            await session.execute(INSERT_DOCS, [docs_row(d) for d in documents])
+
+    async def search(self, session: AsyncSession, request: SearchRequest) -> EngineResult:
+        """The page of cluster ids, the total and the facet counts."""
+        sql = _Sql()
+        parts = list(conjuncts(request.query)) if request.query is not None else []
+        text = [p for p in parts if is_text(p)]
+        match = [render_match(p) for p in text] + _filter_expressions(request.filters)
+        where = [sql.condition(p) for p in parts if not is_text(p)]
+        if match:
+            source = "search_fts JOIN search_fts_docs d ON d.cluster_id = search_fts.rowid"
+            where.insert(0, "search_fts MATCH " + sql.bind(" AND ".join(f"({m})" for m in match)))
+        else:
+            source = "search_fts_docs d"
+        if request.filters.available is False:
+            where.append("d.available = 0")
+        rank = BM25 if text else "0"
+        base = f"FROM {source} WHERE {' AND '.join(where) or '1'}"
+        page = await session.execute(sa.text(
+            f"SELECT d.cluster_id, {rank} AS rank {base} ORDER BY {_ORDER[request.sort]} "
+            f"LIMIT {int(request.limit)} OFFSET {int(request.offset)}"), sql.params)
+        ids = [int(row[0]) for row in page]
+        if not request.facets:
+            total = int((await session.execute(sa.text(f"SELECT count(*) {base}"), sql.params)).scalar_one())
+            return EngineResult(total=total, cluster_ids=ids)
+        facets = await self._facets(session, base, sql.params)
+        return EngineResult(total=sum(facets.format.values()), cluster_ids=ids, facets=facets)
+
+    async def _facets(self, session: AsyncSession, base: str, params: dict[str, Any]) -> FacetCounts:
+        rows = await session.execute(sa.text(
+            f"WITH m AS MATERIALIZED (SELECT d.format, d.language, d.available, d.institutions {base}) "  # noqa: S608
+            "SELECT 'format', format, count(*) FROM m GROUP BY format "
+            "UNION ALL SELECT 'language', language, count(*) FROM m GROUP BY language "
+            "UNION ALL SELECT 'available', available, count(*) FROM m GROUP BY available "
+            "UNION ALL SELECT 'holders', institutions, count(*) FROM m GROUP BY institutions"), params)
+        counts = FacetCounts()
+        for facet, value, count in rows:
+            if facet == "format":
+                counts.format[str(value)] = int(count)
+            elif facet == "language":
+                if value is not None:
+                    counts.language[str(value)] = int(count)
+            elif facet == "available":
+                counts.available[bool(value)] = int(count)
+            else:
+                counts.holder_combinations[tuple(json.loads(value))] = int(count)
+        return counts

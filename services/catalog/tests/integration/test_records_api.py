@@ -1,0 +1,117 @@
+"""`POST /catalog/records` and `DELETE /catalog/records/...`: formats, per-record outcomes, limits."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from services.catalog.tests.catalog_fixtures import catalog, loc_records, marc_record
+
+
+async def test_a_bad_record_never_sinks_its_batch(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        good = loc_records(3)
+        truncated = marc_record("broken", "Broken")[:-30]
+        report = await cat.upload("LIB-A", good[0] + marc_record("untitled", "") + truncated + good[1] + good[2])
+        statuses = [(r["status"], r["reason"]) for r in report["results"]]
+        assert [s for s, _ in statuses] == ["created", "rejected", "rejected", "created", "created"]
+        assert statuses[1][1].startswith("no title") and statuses[2][1]
+        assert report["counts"] == {"created": 3, "rejected": 2}
+
+
+async def test_updates_are_detected_by_content_and_announced(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        await cat.upload("LIB-A", marc_record("r1", "First title", isbns=("0306406152",)))
+        same = await cat.upload("LIB-A", marc_record("r1", "First title", isbns=("0306406152",)))
+        changed = await cat.upload("LIB-A", marc_record("r1", "First title, revised", isbns=("0306406152",)))
+        assert same["results"][0]["status"] == "unchanged"
+        assert changed["results"][0]["status"] == "updated"
+        upserts = await cat.events("catalog.record.upserted")
+        assert [(e["aggregate_version"], e["payload"]["created"]) for e in upserts] == [(1, True), (2, False)]
+        assert upserts[1]["payload"]["title"] == "First title, revised"
+        assert upserts[1]["payload"]["isbns"] == ["9780306406157"]
+
+
+async def test_marcxml_and_json_bodies(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        xml = ('<collection xmlns="http://www.loc.gov/MARC21/slim"><record><leader>00000nam a2200000 a 4500</leader>'
+               '<controlfield tag="001">x1</controlfield><datafield tag="245" ind1="0" ind2="0">'
+               '<subfield code="a">From XML</subfield></datafield></record></collection>')
+        report = await cat.upload("LIB-A", xml.encode(), "application/marcxml+xml")
+        assert report["counts"] == {"created": 1}
+        records = [{"local_id": "j1", "title": "红楼梦", "authors": ["曹雪芹"], "year": 1982,
+                    "identifiers": {"isbn": ["7-02-000220-X"]},
+                    "holdings": [{"item_id": "J-1", "status": "available", "location": "东区"}]},
+                   {"local_id": "j2", "title": ""}]
+        report = await cat.upload("LIB-A", json.dumps(records).encode(), "application/json")
+        assert [r["status"] for r in report["results"]] == ["created", "rejected"]
+        assert "title" in report["results"][1]["reason"]
+        view = (await cat.client.get(f"/catalog/clusters/{report['results'][0]['cluster_id']}")).json()
+        assert view["display"]["title"] == "红楼梦" and view["holdings"][0]["items"][0]["item_id"] == "J-1"
+
+
+async def test_duplicates_in_one_batch_are_rejected_after_the_first(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        report = await cat.upload("LIB-A", marc_record("d1", "One") + marc_record("d1", "One again"))
+        assert [r["status"] for r in report["results"]] == ["created", "rejected"]
+        assert "duplicate local id" in report["results"][1]["reason"]
+
+
+async def test_oversized_bodies_are_refused_with_413_declared_or_streamed(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        big = b"0" * (20 * 1024 * 1024 + 1)
+        declared = await cat.post("LIB-A", big)
+        assert declared.status_code == 413
+        assert declared.headers["content-type"].startswith("application/problem+json")
+
+        async def chunks():  # no Content-Length: the limit applies while reading
+            for start in range(0, len(big), 1 << 20):
+                yield big[start:start + (1 << 20)]
+
+        streamed = await cat.client.post("/catalog/records", content=chunks(),
+                                         headers={**cat.headers("LIB-A"), "content-type": "application/marc"})
+        assert streamed.status_code == 413
+
+
+async def test_unsupported_and_empty_bodies(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        assert (await cat.post("LIB-A", b"hello", "text/plain")).status_code == 415
+        assert (await cat.post("LIB-A", b"  ")).status_code == 400
+
+
+async def test_holdings_sent_alongside_for_unknown_records_are_reported(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        response = await cat.client.post(
+            "/catalog/records", headers=cat.headers("LIB-A"),
+            files={"records": ("a.mrc", marc_record("m1", "Multipart"), "application/marc"),
+                   "holdings": ("h.json", json.dumps([{"local_id": "m1", "item_id": "I1"},
+                                                       {"local_id": "nope", "item_id": "I2"}]), "application/json")})
+        assert response.status_code == 200, response.text
+        assert response.json()["ignored_holdings"] == ["nope"]
+        bad = await cat.client.post("/catalog/records", headers=cat.headers("LIB-A"),
+                                    files={"records": ("a.mrc", marc_record("m1", "Multipart"), "application/marc"),
+                                           "holdings": ("h.json", '[{"item_id": 1}]', "application/json")})
+        assert bad.status_code == 422
+
+
+async def test_delete_withdraws_the_record_and_its_holdings(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        report = await cat.upload("LIB-A", marc_record("del1", "To be deleted", items=(("p", "D-1"),)))
+        cluster_id = report["results"][0]["cluster_id"]
+        response = await cat.client.delete("/catalog/records/LIB-A/del1", headers=cat.headers("LIB-A"))
+        assert response.status_code == 204
+        assert (await cat.client.get(f"/catalog/clusters/{cluster_id}")).status_code == 404
+        assert (await cat.client.delete("/catalog/records/LIB-A/del1", headers=cat.headers("LIB-A"))).status_code == 204
+        never = await cat.client.delete("/catalog/records/LIB-A/never", headers=cat.headers("LIB-A"))
+        assert never.status_code == 404
+        withdrawn = (await cat.events("catalog.holdings.changed"))[-1]
+        assert withdrawn["payload"]["change"] == "withdrawn" and withdrawn["aggregate_version"] == 2
+        deleted = await cat.events("catalog.record.deleted")
+        assert deleted[0]["payload"]["former_cluster_id"] == cluster_id
+        gone = (await cat.events("catalog.cluster.changed"))[-1]
+        assert gone["payload"]["status"] == "deleted" and gone["payload"]["cluster_id"] == cluster_id
+
+        again = await cat.upload("LIB-A", marc_record("del1", "To be deleted", items=(("p", "D-1"),)))
+        assert again["results"][0]["status"] == "created"
+        back = (await cat.events("catalog.holdings.changed"))[-1]
+        assert back["payload"]["change"] == "appeared" and back["aggregate_version"] == 3  # continues after withdrawal
