@@ -43,8 +43,13 @@ async def test_demo_people_sign_in_and_a_second_load_is_a_no_op(tmp_path: Path,
         web = (await client.get(f"/auth/clients/{WEB_CLIENT}", headers=await admin_headers(client))).json()
         assert web["is_public"] and web["redirect_uris"] == [f"{platform.public_url}/callback"]
 
+        assert first.records_created > 300
+        found = (await client.get("/catalog/search", params={"q": "人民"})).json()["results"]
+        holders = {h["institution"] for h in found[0]["holdings"]}
+        assert found[0]["title"] == "中华人民共和国史" and holders == {"CN-DL-BNU", "CN-DL-RPL"}
+
         second = await load_demo_data(platform.public_url, *ADMIN)
-        assert second.created == []
+        assert second.created == [] and second.records_created == 0
 
         _print_welcome(platform.public_url, ADMIN, tmp_path, second)
         welcome = capsys.readouterr().out

@@ -47,6 +47,9 @@ def run(
             loaded = await load_demo_data(platform.public_url, *client)
             if loaded.created:
                 typer.echo(f"demo data: created {', '.join(loaded.created)}")
+            if loaded.records_created:
+                typer.echo(f"demo catalogue: {loaded.records_created} records loaded; try "
+                           f"{platform.public_url}/catalog/search?q=history")
         if not serving.done():
             _print_welcome(platform.public_url, client, data_dir, loaded)
         await serving

@@ -15,6 +15,8 @@ from typing import Any
 
 import httpx
 
+from bibliomesh_launcher.demo_catalog import load_demo_records
+
 log = logging.getLogger(__name__)
 
 REGION = "CN-LN-DL"  # the Dalian regional consortium
@@ -54,6 +56,7 @@ class DemoData:
     usernames: list[str] = field(default_factory=lambda: [p["username"] for p in DEMO_PEOPLE])
     password: str = DEMO_PASSWORD
     cli_client: str | None = None
+    records_created: int = 0
 
 
 async def load_demo_data(base_url: str, client_id: str, client_secret: str) -> DemoData:
@@ -81,7 +84,17 @@ async def load_demo_data(base_url: str, client_id: str, client_secret: str) -> D
                    "institution": platform, "is_public": True, "grant_types": ["password", "refresh_token"]}
             demo.created.extend(await _client(client, headers, cli))
             demo.cli_client = CLI_CLIENT
+            staff = {i["code"]: await _staff_token(client, i["code"]) for i in DEMO_INSTITUTIONS}
+            demo.records_created = await load_demo_records(client, staff)
     return demo
+
+
+async def _staff_token(client: httpx.AsyncClient, institution: str) -> str:
+    response = await client.post("/auth/token", data={
+        "grant_type": "password", "client_id": CLI_CLIENT, "institution": institution, "username": "staff",
+        "password": DEMO_PASSWORD, "scope": "catalog:write"})
+    response.raise_for_status()
+    return str(response.json()["access_token"])
 
 
 async def _people(client: httpx.AsyncClient, headers: dict[str, str], institution: dict[str, Any]) -> list[str]:
