@@ -18,7 +18,6 @@ from bibliomesh_catalog.adapters.search.documents import SearchDocument, chunks,
 from bibliomesh_catalog.adapters.search.query import (
     And,
     AndNot,
-    ClusterIds,
     EngineResult,
     FacetCounts,
     Field,
@@ -26,11 +25,11 @@ from bibliomesh_catalog.adapters.search.query import (
     Node,
     Or,
     SearchRequest,
-    YearRange,
     all_of,
     conjuncts,
     positive_matches,
 )
+from bibliomesh_catalog.adapters.search.sql_conditions import SqlConditions
 
 MAX_POSITION = 16383
 _WEIGHTS = {Field.ANY: "", Field.TITLE: "A", Field.AUTHOR: "B", Field.SUBJECT: "C", Field.PUBLISHER: "D",
@@ -93,35 +92,15 @@ def _is_tsquery(node: Node) -> bool:
     return False
 
 
-class _Sql:
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-
-    def bind(self, value: Any) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f":{name}"
-
-    def condition(self, node: Node) -> str:
+class _Sql(SqlConditions):
+    def text_condition(self, node: Node) -> str | None:
         if _is_tsquery(node):
             return f"d.tsv @@ CAST({self.bind(render_tsquery(node))} AS tsquery)"
         if isinstance(node, Match):  # publisher: the D-weighted lexemes, then the publisher text itself
             pattern = " " + " ".join(node.tokens) + ("%" if node.prefix else " ")
             return (f"d.tsv @@ CAST({self.bind(render_tsquery(node))} AS tsquery) "
                     f"AND d.publisher_tokens LIKE {self.bind('%' + pattern + ('' if node.prefix else '%'))}")
-        if isinstance(node, ClusterIds):
-            return f"d.cluster_id IN ({', '.join(str(int(i)) for i in node.ids) or 'NULL'})"
-        if isinstance(node, YearRange):
-            parts = [f"d.year >= {self.bind(node.low)}"] if node.low is not None else []
-            parts += [f"d.year <= {self.bind(node.high)}"] if node.high is not None else []
-            return " AND ".join(parts) or "true"
-        if isinstance(node, And):
-            return " AND ".join(f"({self.condition(c)})" for c in node.children)
-        if isinstance(node, Or):
-            return " OR ".join(f"({self.condition(c)})" for c in node.children)
-        if isinstance(node, AndNot):
-            return f"({self.condition(node.include)}) AND NOT ({self.condition(node.exclude)})"
-        raise TypeError(f"unknown node {node!r}")
+        return None
 
 
 _ORDER = {

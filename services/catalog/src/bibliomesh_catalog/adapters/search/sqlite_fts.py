@@ -18,7 +18,6 @@ from bibliomesh_catalog.adapters.search.documents import SearchDocument, chunks,
 from bibliomesh_catalog.adapters.search.query import (
     And,
     AndNot,
-    ClusterIds,
     EngineResult,
     FacetCounts,
     Field,
@@ -27,10 +26,10 @@ from bibliomesh_catalog.adapters.search.query import (
     Node,
     Or,
     SearchRequest,
-    YearRange,
     conjuncts,
     is_text,
 )
+from bibliomesh_catalog.adapters.search.sql_conditions import SqlConditions
 
 TEXT_COLUMNS = ("title", "authors", "subjects", "publisher", "notes", "identifiers")
 # bm25 weights per column, in table order (facets last, weight 0): title and authors outrank notes.
@@ -112,34 +111,12 @@ def _filter_expressions(filters: Filters) -> list[str]:
     return parts
 
 
-class _Sql:
-    """Collects SQL conditions and their bound parameters."""
-
-    def __init__(self) -> None:
-        self.params: dict[str, Any] = {}
-
-    def bind(self, value: Any) -> str:
-        name = f"p{len(self.params)}"
-        self.params[name] = value
-        return f":{name}"
-
-    def condition(self, node: Node) -> str:
-        if is_text(node):
-            match = self.bind(render_match(node))
-            return f"d.cluster_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {match})"  # noqa: S608
-        if isinstance(node, ClusterIds):
-            return f"d.cluster_id IN ({', '.join(str(int(i)) for i in node.ids) or 'NULL'})"
-        if isinstance(node, YearRange):
-            parts = [f"d.year >= {self.bind(node.low)}"] if node.low is not None else []
-            parts += [f"d.year <= {self.bind(node.high)}"] if node.high is not None else []
-            return " AND ".join(parts) or "1"
-        if isinstance(node, And):
-            return " AND ".join(f"({self.condition(c)})" for c in node.children)
-        if isinstance(node, Or):
-            return " OR ".join(f"({self.condition(c)})" for c in node.children)
-        if isinstance(node, AndNot):
-            return f"({self.condition(node.include)}) AND NOT ({self.condition(node.exclude)})"
-        raise TypeError(f"unknown node {node!r}")
+class _Sql(SqlConditions):
+    def text_condition(self, node: Node) -> str | None:
+        if not is_text(node):
+            return None
+        match = self.bind(render_match(node))
+        return f"d.cluster_id IN (SELECT rowid FROM search_fts WHERE search_fts MATCH {match})"  # noqa: S608
 
 
 _ORDER = {

@@ -1,0 +1,99 @@
+"""What the OAI-PMH provider reads: cluster headers in datestamp order, their sets, and the holders as sets.
+
+A cluster's sets are the institutions holding an item of one of its members; a deleted cluster keeps the sets its
+remaining rows still show, and its header stays (deletedRecord `persistent`).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bibliomesh_catalog.adapters.tables import clusters, holders, holdings, records
+
+
+@dataclass(frozen=True)
+class Header:
+    """One cluster as an OAI header."""
+
+    cluster_id: int
+    datestamp: datetime
+    deleted: bool
+
+
+def utc(value: datetime) -> datetime:
+    """SQLite hands back naive datetimes; everything stored is UTC."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _header(cluster_id: int, updated_at: datetime, deleted_at: datetime | None) -> Header:
+    return Header(int(cluster_id), utc(updated_at), deleted_at is not None)
+
+
+def _filters(start: datetime | None, end: datetime | None, set_spec: str | None) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = []
+    if start is not None:
+        conditions.append(clusters.c.updated_at >= start)
+    if end is not None:
+        conditions.append(clusters.c.updated_at < end)
+    if set_spec is not None:
+        conditions.append(sa.exists().where(records.c.cluster_id == clusters.c.id,
+                                            holdings.c.record_id == records.c.id,
+                                            holdings.c.institution == set_spec))
+    return conditions
+
+
+async def count_headers(session: AsyncSession, start: datetime | None, end: datetime | None,
+                        set_spec: str | None) -> int:
+    query = sa.select(sa.func.count()).select_from(clusters).where(*_filters(start, end, set_spec))
+    return int((await session.execute(query)).scalar_one())
+
+
+async def page_of_headers(session: AsyncSession, start: datetime | None, end: datetime | None,
+                          set_spec: str | None, after: tuple[datetime, int] | None, limit: int) -> list[Header]:
+    """Up to `limit` headers in (datestamp, id) order, following `after` if given."""
+    conditions = _filters(start, end, set_spec)
+    if after is not None:
+        conditions.append(sa.or_(clusters.c.updated_at > after[0],
+                                 sa.and_(clusters.c.updated_at == after[0], clusters.c.id > after[1])))
+    rows = await session.execute(
+        sa.select(clusters.c.id, clusters.c.updated_at, clusters.c.deleted_at).where(*conditions)
+        .order_by(clusters.c.updated_at, clusters.c.id).limit(limit))
+    return [_header(*row) for row in rows]
+
+
+async def header(session: AsyncSession, cluster_id: int) -> Header | None:
+    row = (await session.execute(sa.select(clusters.c.id, clusters.c.updated_at, clusters.c.deleted_at)
+                                 .where(clusters.c.id == cluster_id))).first()
+    return _header(*row) if row is not None else None
+
+
+async def earliest_datestamp(session: AsyncSession) -> datetime | None:
+    value = (await session.execute(sa.select(sa.func.min(clusters.c.updated_at)))).scalar_one()
+    return utc(value) if value is not None else None
+
+
+async def sets_of(session: AsyncSession, cluster_ids: Collection[int]) -> dict[int, list[str]]:
+    """The institutions holding items of each cluster, sorted."""
+    found: dict[int, list[str]] = defaultdict(list)
+    if not cluster_ids:
+        return found
+    rows = await session.execute(
+        sa.select(records.c.cluster_id, holdings.c.institution).distinct()
+        .join(records, records.c.id == holdings.c.record_id)
+        .where(records.c.cluster_id.in_(list(cluster_ids))).order_by(records.c.cluster_id, holdings.c.institution))
+    for cluster_id, institution in rows:
+        found[int(cluster_id)].append(institution)
+    return found
+
+
+async def holder_sets(session: AsyncSession) -> list[tuple[str, str]]:
+    """(code, English name) of every holder, by code."""
+    rows = await session.execute(sa.select(holders.c.code, holders.c.name_en).order_by(holders.c.code))
+    return [(code, name) for code, name in rows]
+

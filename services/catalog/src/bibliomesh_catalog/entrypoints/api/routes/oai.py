@@ -1,0 +1,38 @@
+"""`GET|POST /catalog/oai`: OAI-PMH 2.0 data provider of the union catalogue, for harvesters (public)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from bibliomesh_catalog.service_layer.oai import handle_oai
+from meshkit.web import UnitOfWorkDep, get_runtime
+
+router = APIRouter(prefix="/catalog", tags=["oai-pmh"])
+
+_DESCRIPTION = (
+    "Verbs Identify, ListMetadataFormats, ListSets, ListIdentifiers, ListRecords, GetRecord. Items are clusters "
+    "(`oai:bibliomesh:cluster/<id>`), formats `oai_dc` and `marc21` (MARCXML with an 852 per holding), one set per "
+    "holding institution (setSpec = institution code). Deleted clusters stay as deleted headers. Lists page 100 at "
+    "a time with resumption tokens. Errors are OAI-PMH error codes in a 200 response.")
+_RESPONSES: dict[int | str, dict[str, object]] = {
+    200: {"content": {"text/xml": {}}, "description": "An OAI-PMH response document."}}
+
+
+async def _answer(request: Request, uow: UnitOfWorkDep, pairs: list[tuple[str, str]]) -> Response:
+    base_url = get_runtime(request).settings.public_url.rstrip("/") + "/catalog/oai"
+    reply = await handle_oai(uow.session, pairs, base_url)
+    return Response(content=reply.body, media_type=reply.media_type)
+
+
+@router.get("/oai", summary="OAI-PMH 2.0 (public).", description=_DESCRIPTION, response_class=Response,
+            responses=_RESPONSES)
+async def oai_get(request: Request, uow: UnitOfWorkDep) -> Response:
+    return await _answer(request, uow, list(request.query_params.multi_items()))
+
+
+@router.post("/oai", summary="OAI-PMH 2.0 with a form body (public).", description=_DESCRIPTION,
+             response_class=Response, responses=_RESPONSES)
+async def oai_post(request: Request, uow: UnitOfWorkDep) -> Response:
+    form = await request.form()
+    pairs = [(name, value) for name, value in form.multi_items() if isinstance(value, str)]
+    return await _answer(request, uow, pairs)
