@@ -7,7 +7,7 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from bibliomesh_ill.adapters.tables import messaging
-from bibliomesh_ill.entrypoints.api.routes import partners
+from bibliomesh_ill.entrypoints.api.routes import holdings, partners
 from bibliomesh_ill.entrypoints.consumers import CONSUMERS
 from bibliomesh_ill.settings import IllSettings, load_settings
 from meshkit.assemble import assemble_service
@@ -19,7 +19,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def create_app(settings: IllSettings | None = None, transport: Transport | None = None,
                migrate: bool = False) -> FastAPI:
     return assemble_service(
-        settings=settings or load_settings(), tables=messaging, routers=[partners.router],
+        settings=settings or load_settings(), tables=messaging, routers=[partners.router, holdings.router],
         title="Bibliomesh ILL broker",
         description="Routes interlibrary-loan requests across the region and carries them to completion.",
         migrations=MIGRATIONS, consumers=CONSUMERS, transport=transport, migrate=migrate,

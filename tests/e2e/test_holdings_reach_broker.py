@@ -1,0 +1,46 @@
+"""A library's holdings, contributed to the catalogue, reach the broker's own copy through events; a circulation
+update follows the same way."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from meshkit.testing import eventually
+from tests.e2e.platform import ADMIN, admin_headers, embedded_platform
+
+pytestmark = pytest.mark.e2e
+
+LIBRARY = {"code": "CN-DL-HLD", "name_en": "Holdings Library", "kind": "public-library", "regions": ["CN-LN-DL"]}
+RECORD = {"local_id": "b1", "title": "Introduction to algorithms", "authors": ["Cormen, Thomas H."], "year": 2009,
+          "identifiers": {"isbn": ["9780262033848"]},
+          "holdings": [{"item_id": "HLD-0001", "location": "Stacks", "call_number": "QA76.6 .C662"}]}
+
+
+async def test_holdings_changes_reach_the_broker(tmp_path: Path) -> None:
+    async with embedded_platform(tmp_path) as platform, httpx.AsyncClient(base_url=platform.public_url) as client:
+        admin = await admin_headers(client)
+        assert (await client.post("/auth/institutions", json=LIBRARY, headers=admin)).status_code == 201
+        stored = await client.post("/catalog/records", json=RECORD, params={"institution": "CN-DL-HLD"},
+                                   headers=admin)
+        assert stored.status_code in (200, 201), stored.text
+        cluster = stored.json()["results"][0]["cluster_id"]
+
+        async def broker_sees(status: str) -> bool:
+            response = await client.get(f"/ill/holdings/{cluster}", headers=admin)
+            items = response.json() if response.status_code == 200 else []
+            return [(i["item_id"], i["status"]) for i in items] == [("HLD-0001", status)]
+
+        await eventually(lambda: broker_sees("available"))
+        update = await client.put("/catalog/holdings/CN-DL-HLD/HLD-0001", headers=admin,
+                                  json={"status": "on-loan", "due_date": "2027-01-15"})
+        assert update.status_code == 200, update.text
+        await eventually(lambda: broker_sees("on-loan"))
+
+        assert (await client.get(f"/ill/holdings/{cluster}")).status_code == 401
+        narrow = await client.post("/auth/token", data={"grant_type": "client_credentials", "scope": "catalog:read"},
+                                   auth=ADMIN)
+        reader = {"Authorization": f"Bearer {narrow.json()['access_token']}"}
+        assert (await client.get(f"/ill/holdings/{cluster}", headers=reader)).status_code == 403
