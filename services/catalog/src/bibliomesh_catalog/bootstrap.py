@@ -7,7 +7,17 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from bibliomesh_catalog.adapters.tables import messaging
-from bibliomesh_catalog.entrypoints.api.routes import clusters, holders, holdings, oai, openurl, records, search, sru
+from bibliomesh_catalog.entrypoints.api.routes import (
+    clusters,
+    holders,
+    holdings,
+    imports,
+    oai,
+    openurl,
+    records,
+    search,
+    sru,
+)
 from bibliomesh_catalog.entrypoints.consumers import CONSUMERS
 from bibliomesh_catalog.settings import CatalogSettings, load_settings
 from meshkit.assemble import assemble_service
@@ -21,7 +31,7 @@ def create_app(settings: CatalogSettings | None = None, transport: Transport | N
     return assemble_service(
         settings=settings or load_settings(), tables=messaging,
         routers=[holders.router, search.router, sru.router, openurl.router, records.router, holdings.router,
-                 clusters.router, oai.router],
+                 clusters.router, oai.router, imports.router],
         title="Bibliomesh catalogue",
         description="The union catalogue of every partner library's holdings.",
         migrations=MIGRATIONS, consumers=CONSUMERS, transport=transport, migrate=migrate,

@@ -1,10 +1,100 @@
+"""`bibliomesh catalog ...`: the service's operator commands plus `import`, which streams a catalogue file to
+`POST /catalog/imports` and follows the job with a progress bar."""
+
 from __future__ import annotations
 
-from bibliomesh_catalog.spec import SPEC
-from meshkit.cli import service_cli
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
 
-app = service_cli(SPEC)
+import httpx
+import typer
+
+commands = typer.Typer(help="Bulk imports.")
+MEDIA_TYPES = {".mrc": "application/marc", ".marc": "application/marc", ".xml": "application/marcxml+xml",
+               ".json": "application/json", ".ndjson": "application/x-ndjson", ".jsonl": "application/x-ndjson"}
+CHUNK = 256 * 1024
+
+
+def _chunks(path: Path, advance: Any) -> Iterator[bytes]:
+    with path.open("rb") as stream:
+        while chunk := stream.read(CHUNK):
+            advance(len(chunk))
+            yield chunk
+
+
+@commands.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True, help="The catalogue file.")],
+    institution: Annotated[str, typer.Option(help="Institution code the records belong to.")],
+    url: Annotated[str, typer.Option(envvar="BIBLIOMESH_URL", help="Base URL of the catalogue (or gateway).")]
+    = "http://localhost:8080",
+    token: Annotated[str | None, typer.Option(envvar="BIBLIOMESH_TOKEN", help="Access token (catalog:write).")]
+    = None,
+    media_type: Annotated[str | None, typer.Option(help="Content type; guessed from the file name if omitted.")]
+    = None,
+    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between progress checks.")] = 1.0,
+) -> None:
+    """Stream FILE to the catalogue as a bulk import and follow it until it finishes."""
+    from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+
+    content_type = media_type or MEDIA_TYPES.get(file.suffix.lower())
+    if content_type is None:
+        typer.echo(f"cannot tell the format of {file.name}; pass --media-type", err=True)
+        raise typer.Exit(2)
+    if not token:
+        typer.echo("an access token is required: --token or BIBLIOMESH_TOKEN", err=True)
+        raise typer.Exit(2)
+    headers = {"authorization": f"Bearer {token}", "content-type": content_type}
+    size = file.stat().st_size
+    columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TimeRemainingColumn(),
+               TextColumn("{task.fields[counts]}"))
+    with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=httpx.Timeout(60, read=600)) as client, \
+            Progress(*columns) as progress:
+        upload = progress.add_task("upload", total=size, counts="")
+        response = client.post("/catalog/imports", params={"institution": institution, "filename": file.name},
+                               content=_chunks(file, lambda n: progress.advance(upload, n)))
+        if response.status_code != 202:
+            progress.stop()
+            typer.echo(f"refused ({response.status_code}): {_detail(response)}", err=True)
+            raise typer.Exit(1)
+        job = response.json()
+        work = progress.add_task("import", total=job.get("bytes_total") or size, counts="")
+        while True:
+            progress.update(work, completed=job["bytes_read"], counts=_counts(job))
+            if job["status"] != "running":
+                break
+            time.sleep(poll)
+            reply = client.get(f"/catalog/imports/{job['id']}")
+            if reply.status_code != 200:
+                progress.stop()
+                typer.echo(f"cannot follow import {job['id']} ({reply.status_code}): {_detail(reply)}", err=True)
+                raise typer.Exit(1)
+            job = reply.json()
+    typer.echo(f"import {job['id']} {job['status']}: {_counts(job)}")
+    for error in job.get("errors", [])[:10]:
+        typer.echo(f"  #{error.get('position')} {error.get('local_id') or ''}: {error.get('reason')}", err=True)
+    if job["status"] != "succeeded":
+        typer.echo(f"failed: {job.get('failure')}", err=True)
+        raise typer.Exit(1)
+
+
+def _counts(job: dict[str, Any]) -> str:
+    return (f"read {job['records_read']}, created {job['created']}, updated {job['updated']}, "
+            f"unchanged {job['unchanged']}, rejected {job['rejected']}")
+
+
+def _detail(response: httpx.Response) -> str:
+    try:
+        return str(response.json().get("detail", response.text))
+    except ValueError:
+        return response.text[:500]
 
 
 def main() -> None:
-    app()
+    """The `bibliomesh-catalog` command: the shared service commands plus the ones above."""
+    from bibliomesh_catalog.spec import SPEC
+    from meshkit.cli import service_cli
+
+    service_cli(SPEC)()

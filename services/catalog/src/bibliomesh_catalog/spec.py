@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from bibliomesh_catalog.adapters.tables import metadata
 from bibliomesh_catalog.bootstrap import MIGRATIONS, create_app
+from bibliomesh_catalog.cli import commands
 from bibliomesh_catalog.entrypoints.consumers import CONSUMERS
 from bibliomesh_catalog.settings import load_settings
 from meshkit.service_spec import ServiceSpec
@@ -13,4 +14,5 @@ SPEC = ServiceSpec(
     migrations=MIGRATIONS,
     metadata=metadata,
     subscriptions=tuple(c.subscription for c in CONSUMERS),
+    commands=commands,
 )

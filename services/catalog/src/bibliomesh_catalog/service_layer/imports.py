@@ -1,0 +1,185 @@
+"""Bulk imports: a large file is spooled to disk, then parsed and stored in batches by a background task that
+reports its progress on the job row after every batch."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import itertools
+import logging
+import os
+import tempfile
+import uuid
+from collections.abc import AsyncIterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from bibliomesh_catalog.adapters.import_repository import FAILED, RUNNING, SUCCEEDED, ImportRepository
+from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
+from bibliomesh_catalog.parsing import Parser
+from bibliomesh_catalog.service_layer.ingest import ingest_records
+from meshkit.runtime import ServiceRuntime
+from meshkit.security import Principal
+
+log = logging.getLogger(__name__)
+BATCH_SIZE = 500
+MAX_ERRORS = 100
+TASKS_KEY = "catalog.import_tasks"
+RECOVERED_KEY = "catalog.imports_recovered"
+INTERRUPTED = "interrupted by a restart of the catalogue before it finished; import the file again"
+
+
+@dataclass
+class Spooled:
+    path: Path
+    sha256: str
+    size: int
+
+
+def import_dir(runtime: ServiceRuntime) -> Path:
+    directory = Path(runtime.settings.data_dir) / "imports"
+    directory.mkdir(parents=True, exist_ok=True)
+    return directory
+
+
+async def spool(chunks: AsyncIterable[bytes], directory: Path) -> Spooled:
+    """Write the chunks to a new file under `directory` one by one, hashing them on the way."""
+    digest = hashlib.sha256()
+    size = 0
+    fd, name = tempfile.mkstemp(dir=directory, prefix="import-", suffix=".part")
+    path = Path(name)
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in chunks:
+                if chunk:
+                    digest.update(chunk)
+                    size += len(chunk)
+                    out.write(chunk)
+    except BaseException:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+        raise
+    return Spooled(path, digest.hexdigest(), size)
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
+def describe(job: dict[str, Any], now: datetime | None = None) -> dict[str, Any]:
+    """The job row plus its rate (records/s), estimated seconds left and failure reason."""
+    now = now or datetime.now(UTC)
+    started, finished = _aware(job["started_at"]), _aware(job["finished_at"])
+    elapsed = max(((finished or now) - started).total_seconds(), 1e-3) if started else None
+    rate = round(job["records_read"] / elapsed, 1) if elapsed else None
+    left: float | None = None
+    if job["status"] != RUNNING:
+        left = 0.0
+    elif elapsed and job["bytes_read"] and job["bytes_total"]:
+        left = round(max(job["bytes_total"] - job["bytes_read"], 0) / (job["bytes_read"] / elapsed), 1)
+    errors = list(job["errors"] or [])
+    failure = next((e["reason"] for e in reversed(errors) if e.get("position") is None), None) \
+        if job["status"] == FAILED else None
+    return {**job, "started_at": started, "finished_at": finished, "errors": errors,
+            "rate": rate, "estimated_seconds_left": left, "failure": failure}
+
+
+async def create_job(runtime: ServiceRuntime, institution: str, media_type: str, filename: str | None,
+                     spooled: Spooled, actor: Principal) -> dict[str, Any]:
+    job: dict[str, Any] = {
+           "id": str(uuid.uuid4()), "institution": institution, "filename": filename, "media_type": media_type,
+           "status": RUNNING, "file_sha256": spooled.sha256, "bytes_total": spooled.size, "bytes_read": 0,
+           "records_read": 0, "created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "errors": [],
+           "created_by": actor.subject[:300], "started_at": datetime.now(UTC), "finished_at": None}
+    async with runtime.unit_of_work() as uow:
+        await ImportRepository(uow.session).add(job)
+        await uow.commit()
+    return job
+
+
+def start_import(runtime: ServiceRuntime, job: dict[str, Any], parser: Parser, spooled: Spooled,
+                 actor: Principal) -> asyncio.Task[None]:
+    """Run the import in a task kept on the runtime (so it is not garbage collected mid-way)."""
+    tasks: dict[str, asyncio.Task[None]] = runtime.extra.setdefault(TASKS_KEY, {})
+    task = asyncio.create_task(run_import(runtime, job["id"], job["institution"], parser, spooled.path, actor),
+                               name=f"catalog-import-{job['id']}")
+    tasks[job["id"]] = task
+    task.add_done_callback(lambda _t: tasks.pop(job["id"], None))
+    return task
+
+
+def _take(records: Iterator[ParsedRecord | RejectedRecord], stream: BinaryIO, size: int
+          ) -> tuple[list[ParsedRecord | RejectedRecord], int]:
+    """The next batch and the bytes consumed so far (runs in a worker thread: parsing is CPU-bound)."""
+    batch = list(itertools.islice(records, size))
+    return batch, stream.tell()
+
+
+async def run_import(runtime: ServiceRuntime, job_id: str, institution: str, parser: Parser, path: Path,
+                     actor: Principal) -> None:
+    totals = {"records_read": 0, "created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    errors: list[dict[str, Any]] = []
+    try:
+        with path.open("rb") as stream:
+            records = parser(stream)
+            while True:
+                batch, position = await asyncio.to_thread(_take, records, stream, BATCH_SIZE)
+                if not batch:
+                    break
+                async with runtime.unit_of_work() as uow:
+                    results = await ingest_records(uow, institution, batch, actor)
+                    totals["records_read"] += len(results)
+                    for result in results:
+                        totals[result.status] += 1
+                        if result.status == "rejected" and len(errors) < MAX_ERRORS:
+                            errors.append({"position": result.position, "local_id": result.local_id,
+                                           "reason": result.reason})
+                    await ImportRepository(uow.session).update(job_id, bytes_read=position, errors=list(errors),
+                                                               **totals)
+                    await uow.commit()
+        async with runtime.unit_of_work() as uow:
+            await ImportRepository(uow.session).update(job_id, status=SUCCEEDED, finished_at=datetime.now(UTC),
+                                                       bytes_read=await asyncio.to_thread(os.path.getsize, path))
+            await uow.commit()
+    except asyncio.CancelledError:
+        await _fail(runtime, job_id, errors, "cancelled: the catalogue shut down during the import")
+        raise
+    except Exception as exc:
+        log.exception("import failed", extra={"job": job_id})
+        await _fail(runtime, job_id, errors, f"{type(exc).__name__}: {exc}"[:500])
+    finally:
+        await asyncio.to_thread(path.unlink, missing_ok=True)
+
+
+async def _fail(runtime: ServiceRuntime, job_id: str, errors: list[dict[str, Any]], reason: str) -> None:
+    try:
+        async with runtime.unit_of_work() as uow:
+            await ImportRepository(uow.session).update(
+                job_id, status=FAILED, finished_at=datetime.now(UTC),
+                errors=[*errors, {"position": None, "local_id": None, "reason": reason}])
+            await uow.commit()
+    except Exception:
+        log.exception("could not mark the import failed", extra={"job": job_id})
+
+
+async def recover_interrupted(runtime: ServiceRuntime) -> list[str]:
+    """Mark jobs left `running` by an earlier process failed and remove their spool files (a startup step)."""
+    keep = set(runtime.extra.get(TASKS_KEY, {}))
+    async with runtime.unit_of_work() as uow:
+        failed = await ImportRepository(uow.session).fail_running(INTERRUPTED, datetime.now(UTC), keep)
+        await uow.commit()
+    stale = datetime.now(UTC).timestamp() - 3600  # a spool file this old belongs to no live upload
+    for leftover in import_dir(runtime).glob("import-*.part"):
+        if leftover.stat().st_mtime < stale:
+            leftover.unlink(missing_ok=True)
+    runtime.extra[RECOVERED_KEY] = True
+    if failed:
+        log.warning("interrupted imports marked failed", extra={"jobs": failed})
+    return failed
+
+
+async def ensure_recovered(runtime: ServiceRuntime) -> None:
+    """Run `recover_interrupted` once per process (when no startup step did it already)."""
+    if not runtime.extra.get(RECOVERED_KEY):
+        await recover_interrupted(runtime)
