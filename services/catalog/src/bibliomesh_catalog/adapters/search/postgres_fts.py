@@ -29,7 +29,7 @@ from bibliomesh_catalog.adapters.search.query import (
     conjuncts,
     positive_matches,
 )
-from bibliomesh_catalog.adapters.search.sql_conditions import SqlConditions
+from bibliomesh_catalog.adapters.search.sql_conditions import SqlConditions, run_page
 
 MAX_POSITION = 16383
 _WEIGHTS = {Field.ANY: "", Field.TITLE: "A", Field.AUTHOR: "B", Field.SUBJECT: "C", Field.PUBLISHER: "D",
@@ -154,15 +154,8 @@ class PostgresFtsEngine:
         rank = (f"ts_rank_cd(d.tsv, CAST({sql.bind(render_tsquery(ranked))} AS tsquery), 1)"
                 if ranked is not None else "0")
         base = f"FROM search_fts_docs d WHERE {' AND '.join(where) or 'true'}"
-        page = await session.execute(sa.text(
-            f"SELECT d.cluster_id, {rank} AS rank {base} ORDER BY {_ORDER[request.sort]} "
-            f"LIMIT {int(request.limit)} OFFSET {int(request.offset)}"), sql.params)
-        ids = [int(row[0]) for row in page]
-        if not request.facets:
-            total = int((await session.execute(sa.text(f"SELECT count(*) {base}"), sql.params)).scalar_one())
-            return EngineResult(total=total, cluster_ids=ids)
-        facets = await _facets(session, base, sql.params)
-        return EngineResult(total=sum(facets.format.values()), cluster_ids=ids, facets=facets)
+        return await run_page(session, request, base=base, rank=rank, order=_ORDER[request.sort],
+                              params=sql.params, facets=_facets)
 
 
 async def _facets(session: AsyncSession, base: str, params: dict[str, Any]) -> FacetCounts:

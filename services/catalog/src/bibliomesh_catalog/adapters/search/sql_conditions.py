@@ -3,9 +3,23 @@
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from bibliomesh_catalog.adapters.search.query import And, AndNot, ClusterIds, Node, Or, YearRange
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bibliomesh_catalog.adapters.search.query import (
+    And,
+    AndNot,
+    ClusterIds,
+    EngineResult,
+    FacetCounts,
+    Node,
+    Or,
+    SearchRequest,
+    YearRange,
+)
 
 
 class SqlConditions(ABC):
@@ -42,3 +56,20 @@ class SqlConditions(ABC):
         if isinstance(node, AndNot):
             return f"({self.condition(node.include)}) AND NOT ({self.condition(node.exclude)})"
         raise TypeError(f"unknown node {node!r}")
+
+
+FacetQuery = Callable[[AsyncSession, str, dict[str, Any]], Awaitable[FacetCounts]]
+
+
+async def run_page(session: AsyncSession, request: SearchRequest, *, base: str, rank: str, order: str,
+                   params: dict[str, Any], facets: FacetQuery) -> EngineResult:
+    """One page of cluster ids for `SELECT ... {base}`, with the total (from the facet counts when asked for)."""
+    page = await session.execute(sa.text(
+        f"SELECT d.cluster_id, {rank} AS rank {base} ORDER BY {order} "
+        f"LIMIT {int(request.limit)} OFFSET {int(request.offset)}"), params)
+    ids = [int(row[0]) for row in page]
+    if not request.facets:
+        total = int((await session.execute(sa.text(f"SELECT count(*) {base}"), params)).scalar_one())
+        return EngineResult(total=total, cluster_ids=ids)
+    counts = await facets(session, base, params)
+    return EngineResult(total=sum(counts.format.values()), cluster_ids=ids, facets=counts)

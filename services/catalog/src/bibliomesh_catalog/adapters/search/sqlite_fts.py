@@ -29,7 +29,7 @@ from bibliomesh_catalog.adapters.search.query import (
     conjuncts,
     is_text,
 )
-from bibliomesh_catalog.adapters.search.sql_conditions import SqlConditions
+from bibliomesh_catalog.adapters.search.sql_conditions import SqlConditions, run_page
 
 TEXT_COLUMNS = ("title", "authors", "subjects", "publisher", "notes", "identifiers")
 # bm25 weights per column, in table order (facets last, weight 0): title and authors outrank notes.
@@ -165,15 +165,8 @@ class SqliteFtsEngine:
             where.append("d.available = 0")
         rank = BM25 if text else "0"
         base = f"FROM {source} WHERE {' AND '.join(where) or '1'}"
-        page = await session.execute(sa.text(
-            f"SELECT d.cluster_id, {rank} AS rank {base} ORDER BY {_ORDER[request.sort]} "
-            f"LIMIT {int(request.limit)} OFFSET {int(request.offset)}"), sql.params)
-        ids = [int(row[0]) for row in page]
-        if not request.facets:
-            total = int((await session.execute(sa.text(f"SELECT count(*) {base}"), sql.params)).scalar_one())
-            return EngineResult(total=total, cluster_ids=ids)
-        facets = await self._facets(session, base, sql.params)
-        return EngineResult(total=sum(facets.format.values()), cluster_ids=ids, facets=facets)
+        return await run_page(session, request, base=base, rank=rank, order=_ORDER[request.sort],
+                              params=sql.params, facets=self._facets)
 
     async def _facets(self, session: AsyncSession, base: str, params: dict[str, Any]) -> FacetCounts:
         rows = await session.execute(sa.text(
