@@ -12,7 +12,7 @@ from meshkit.consumers import Consumer
 from meshkit.logs import configure_logging
 from meshkit.messaging_tables import MessagingTables
 from meshkit.migrations import upgrade_in_thread
-from meshkit.runtime import ServiceRuntime
+from meshkit.runtime import ServiceRuntime, Worker
 from meshkit.settings import ServiceSettings
 from meshkit.telemetry import configure_tracing
 from meshkit.web import create_service_app
@@ -32,13 +32,15 @@ def assemble_service(
     transport: Transport | None = None,
     migrate: bool = False,
     on_startup: Sequence[StartupStep] = (),
+    workers: Sequence[Worker] = (),
     customize: Callable[[ServiceRuntime], None] | None = None,
 ) -> FastAPI:
-    """`migrate=True` upgrades the schema at start (embedded mode); distributed mode runs `migrate` as a Job."""
+    """`migrate=True` upgrades the schema at start (embedded mode); distributed mode runs `migrate` as a Job.
+    `workers` are long-running loops (timers, schedules) started with the relay."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
     configure_tracing(settings.otel_exporter)
     runtime = ServiceRuntime(name=settings.service_name, settings=settings, tables=tables, consumers=consumers,
-                             transport=transport)
+                             transport=transport, workers=workers)
     if customize is not None:
         customize(runtime)
 

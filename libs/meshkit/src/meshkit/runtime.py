@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -24,6 +24,9 @@ from meshkit.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# A long-running loop of a service (timers, schedules), started with the relay and cancelled at stop.
+Worker = Callable[["ServiceRuntime"], Awaitable[None]]
+
 
 def build_transport(settings: ServiceSettings) -> Transport:
     if settings.uses_embedded_bus:
@@ -40,6 +43,7 @@ class ServiceRuntime:
     transport: Transport | None = None
     key_source: KeySource | None = None
     run_workers: bool = True
+    workers: Sequence[Worker] = ()
     extra: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -67,6 +71,20 @@ class ServiceRuntime:
             handler = InboxHandler(consumer, self.unit_of_work, self.tables.inbox, self.metrics, self.name)
             await self.bus.subscribe(consumer.subscription, handler, self.retry)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
+        for worker in self.workers:
+            self._tasks.append(asyncio.create_task(self._keep_running(worker), name=f"{self.name}-{worker.__name__}"))
+
+    async def _keep_running(self, worker: Worker) -> None:
+        # A worker that crashes is logged and restarted after a pause, so one bad run does not stop timers for good.
+        while True:
+            try:
+                await worker(self)
+                return
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("background worker failed; restarting", extra={"worker": worker.__name__})
+                await asyncio.sleep(self.settings.worker_restart_seconds)
 
     async def _connect_bus(self) -> None:
         # In distributed mode the broker may come up after us: keep trying rather than crash-looping.

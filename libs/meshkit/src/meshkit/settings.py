@@ -39,6 +39,7 @@ class ServiceSettings(BaseSettings):
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
+    worker_restart_seconds: float = Field(default=5.0, gt=0, description="Pause before a crashed worker restarts.")
     consumer_prefetch: int = Field(default=64, ge=1, le=1000)
     retry_delays_seconds: list[float] = Field(default=[1.0, 5.0, 30.0, 120.0])
 
