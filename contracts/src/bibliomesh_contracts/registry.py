@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 from pydantic import BaseModel
 
-from bibliomesh_contracts.events import catalog, directory
+from bibliomesh_contracts.events import catalog, directory, ill
 
 
 @dataclass(frozen=True)
@@ -47,11 +47,19 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "catalog.holdings.changed", 1, "catalog", catalog.HoldingsChangedV1,
         "An item appeared, changed availability or details, or went away.",
     ),
+    *(EventType(f"ill.request.{step}", 1, "ill", model, model.__doc__ or step)
+      for step, model in ill.STEP_EVENTS.items()),
+    EventType(
+        "ill.acquisition.suggested", 1, "ill", ill.AcquisitionSuggestedV1,
+        "Repeated ILL demand at an institution produced a purchase suggestion.",
+    ),
 )
 
 DIRECTORY_INSTITUTION_EVENTS = tuple(
     spec.name for spec in EVENT_TYPES if spec.name.startswith("directory.institution.")
 )
+
+ILL_REQUEST_EVENTS = tuple(spec.name for spec in EVENT_TYPES if spec.name.startswith("ill.request."))
 
 _BY_KEY = {(spec.name, spec.version): spec for spec in EVENT_TYPES}
 _BY_MODEL = {spec.model: spec for spec in EVENT_TYPES}

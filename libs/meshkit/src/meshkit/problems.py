@@ -53,6 +53,15 @@ class Unauthorized(Problem):
     status = 401
 
 
+class InvalidField(Problem):
+    """422 naming the one field that is wrong, in the same `errors` shape as request validation."""
+
+    status = 422
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"Invalid value for: {field}: {message}", errors=[{"field": field, "message": message}])
+
+
 def problem_response(status: int, detail: str, *, title: str | None = None, type_: str = "about:blank",
                      instance: str | None = None, headers: dict[str, str] | None = None,
                      **extensions: Any) -> JSONResponse:

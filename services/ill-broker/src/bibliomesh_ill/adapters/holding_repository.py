@@ -8,7 +8,16 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_contracts.events.catalog.holdings import HoldingsChangedV1
-from bibliomesh_ill.adapters.tables import holdings
+from bibliomesh_ill.adapters.tables import holding_identifiers, holdings
+from bibliomesh_ill.domain.rota import Holding
+
+_COPIED = {"institution", "item_id", "cluster_id", "local_id", "status", "available", "due_date", "format",
+           "ill_copy_allowed", "location", "call_number", "isbns", "issns", "oclc_numbers", "title_key"}
+
+
+def _holding(row: Any) -> Holding:
+    return Holding(institution=row.institution, item_id=row.item_id, status=row.status, format=row.format,
+                   ill_copy_allowed=row.ill_copy_allowed, due_date=row.due_date)
 
 
 class HoldingRepository:
@@ -21,16 +30,49 @@ class HoldingRepository:
         current = await self.session.scalar(sa.select(holdings.c.version).where(key))
         if current is not None and current >= version:
             return False
-        values = change.model_dump(include={"institution", "item_id", "cluster_id", "local_id", "status", "available",
-                                            "due_date", "format", "ill_copy_allowed", "location", "call_number",
-                                            "isbns", "issns", "oclc_numbers", "title_key"})
+        values = change.model_dump(include=_COPIED)
         values.update(withdrawn=change.change == "withdrawn", version=version)
         statement = sa.insert(holdings) if current is None else sa.update(holdings).where(key)
         await self.session.execute(statement.values(**values))
+        await self._index(change)
         return True
+
+    async def _index(self, change: HoldingsChangedV1) -> None:
+        item = (holding_identifiers.c.institution == change.institution) & \
+            (holding_identifiers.c.item_id == change.item_id)
+        await self.session.execute(sa.delete(holding_identifiers).where(item))
+        if change.change == "withdrawn":
+            return
+        keys = {("isbn", v) for v in change.isbns} | {("issn", v) for v in change.issns} | \
+            {("oclc", v) for v in change.oclc_numbers}
+        if keys:
+            await self.session.execute(sa.insert(holding_identifiers), [
+                {"kind": kind, "value": value[:40], "institution": change.institution, "item_id": change.item_id}
+                for kind, value in sorted(keys)])
 
     async def for_cluster(self, cluster_id: int) -> list[dict[str, Any]]:
         rows = await self.session.execute(
             sa.select(holdings).where(holdings.c.cluster_id == cluster_id, holdings.c.withdrawn.is_(False))
             .order_by(holdings.c.institution, holdings.c.item_id))
         return [dict(r._mapping) for r in rows]
+
+    async def matching(self, *, cluster_id: int | None = None, identifiers: set[tuple[str, str]] | None = None,
+                       title_key: str | None = None) -> list[Holding]:
+        """Live items that serve a request: the cluster's, else those sharing an identifier, else the title key."""
+        live = holdings.c.withdrawn.is_(False)
+        if cluster_id is not None:
+            query = sa.select(holdings).where(live, holdings.c.cluster_id == cluster_id)
+        elif identifiers:
+            matched = sa.select(holding_identifiers.c.institution, holding_identifiers.c.item_id).where(
+                sa.tuple_(holding_identifiers.c.kind, holding_identifiers.c.value).in_(sorted(identifiers)))
+            query = sa.select(holdings).where(live, sa.tuple_(holdings.c.institution, holdings.c.item_id).in_(matched))
+        elif title_key:
+            query = sa.select(holdings).where(live, holdings.c.title_key == title_key)
+        else:
+            return []
+        rows = await self.session.execute(query.order_by(holdings.c.institution, holdings.c.item_id))
+        return [_holding(r) for r in rows]
+
+    async def title_of_cluster(self, cluster_id: int) -> str | None:
+        return await self.session.scalar(sa.select(holdings.c.title_key).where(
+            holdings.c.cluster_id == cluster_id).limit(1))

@@ -19,6 +19,8 @@ members = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("policy", sa.JSON, nullable=False),
     sa.Column("iso18626", sa.JSON, nullable=True),
+    sa.Column("pickup_locations", sa.JSON, nullable=False, server_default="[]"),
+    sa.Column("name", sa.String(300), nullable=False, server_default=""),
     sa.Column("version", sa.Integer, nullable=False),
 )
 
@@ -40,7 +42,106 @@ holdings = sa.Table(
     sa.Column("isbns", sa.JSON, nullable=False),
     sa.Column("issns", sa.JSON, nullable=False),
     sa.Column("oclc_numbers", sa.JSON, nullable=False),
-    sa.Column("title_key", sa.String(300), nullable=False),
+    sa.Column("title_key", sa.String(300), nullable=False, index=True),
     sa.Column("withdrawn", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+)
+
+# Identifiers of the held records, so a citation (ISBN, ISSN, OCLC number) finds holders without the catalogue.
+holding_identifiers = sa.Table(
+    "holding_identifiers", metadata,
+    sa.Column("kind", sa.String(8), primary_key=True),
+    sa.Column("value", sa.String(40), primary_key=True),
+    sa.Column("institution", sa.String(64), primary_key=True),
+    sa.Column("item_id", sa.String(200), primary_key=True),
+)
+
+# One interlibrary-loan request: the borrowing side's state and, while a lender is asked, the lending side's.
+requests = sa.Table(
+    "requests", metadata,
+    sa.Column("id", sa.String(40), primary_key=True),
+    sa.Column("borrower", sa.String(64), nullable=False, index=True),
+    sa.Column("patron_id", sa.String(200), nullable=True, index=True),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("origin", sa.String(16), nullable=False),
+    sa.Column("peer_request_id", sa.String(200), nullable=True),
+    sa.Column("cluster_id", sa.BigInteger, nullable=True),
+    sa.Column("item_key", sa.String(320), nullable=False, index=True),
+    sa.Column("citation", sa.JSON, nullable=False),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("service_type", sa.String(16), nullable=False),
+    sa.Column("service_level", sa.String(8), nullable=False),
+    sa.Column("pickup_location", sa.String(200), nullable=True),
+    sa.Column("needed_by", sa.Date, nullable=True),
+    sa.Column("max_cost", sa.JSON, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("requester_state", sa.String(24), nullable=False, index=True),
+    sa.Column("supplier_state", sa.String(24), nullable=True),
+    sa.Column("lender", sa.String(64), nullable=True, index=True),
+    sa.Column("rota_position", sa.Integer, nullable=True),
+    sa.Column("answer_due_at", sa.DateTime(timezone=True), nullable=True, index=True),
+    sa.Column("due_date", sa.Date, nullable=True, index=True),
+    sa.Column("renewal_pending", sa.Boolean, nullable=False, default=False),
+    sa.Column("conditions", sa.JSON, nullable=True),
+    sa.Column("delivery", sa.JSON, nullable=True),
+    sa.Column("duplicate_of", sa.String(40), nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+)
+
+# The rota: every lender placed (position) or skipped (no position), with the reason, and what became of it.
+rota_entries = sa.Table(
+    "rota_entries", metadata,
+    sa.Column("request_id", sa.String(40), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("position", sa.Integer, nullable=True),
+    sa.Column("lender", sa.String(64), nullable=False, index=True),
+    sa.Column("tier", sa.String(16), nullable=True),
+    sa.Column("on_shelf", sa.Boolean, nullable=True),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("outcome", sa.Text, nullable=True),
+    sa.Column("asked_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("shipped_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# The audit trail: every step of every request, who took it, when and why.
+request_steps = sa.Table(
+    "request_steps", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(40), nullable=False, index=True),
+    sa.Column("step", sa.String(32), nullable=False),
+    sa.Column("action", sa.String(32), nullable=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("actor_institution", sa.String(64), nullable=True),
+    sa.Column("party", sa.String(16), nullable=False),
+    sa.Column("lender", sa.String(64), nullable=True),
+    sa.Column("requester_state", sa.String(24), nullable=False),
+    sa.Column("supplier_state", sa.String(24), nullable=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("note", sa.Text, nullable=True),
+    sa.Column("details", sa.JSON, nullable=True),
+    sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)
+
+# Purchase suggestions from repeated demand, one per institution and item.
+acquisition_suggestions = sa.Table(
+    "acquisition_suggestions", metadata,
+    sa.Column("institution", sa.String(64), primary_key=True),
+    sa.Column("item_key", sa.String(320), primary_key=True),
+    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("request_count", sa.Integer, nullable=False),
+    sa.Column("request_ids", sa.JSON, nullable=False),
+    sa.Column("suggested_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Each institution's threshold for purchase suggestions (defaults come from the broker's settings).
+acquisition_settings = sa.Table(
+    "acquisition_settings", metadata,
+    sa.Column("institution", sa.String(64), primary_key=True),
+    sa.Column("threshold", sa.Integer, nullable=False),
+    sa.Column("window_days", sa.Integer, nullable=False),
 )

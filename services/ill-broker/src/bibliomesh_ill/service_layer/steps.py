@@ -1,0 +1,41 @@
+"""Recording a step: the audit row and the event go into the same transaction as the state change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bibliomesh_contracts.events.ill import STEP_EVENTS
+from bibliomesh_ill.adapters.request_repository import RequestRepository
+from bibliomesh_ill.domain.parties import Party
+from bibliomesh_ill.domain.requests import IllRequest
+from meshkit.security import Principal
+from meshkit.unit_of_work import UnitOfWork
+
+
+async def record_step(uow: UnitOfWork, request: IllRequest, step: str, *, actor: Principal | str, party: Party,
+                      now: datetime, action: str | None = None, reason: str | None = None, note: str | None = None,
+                      details: dict[str, Any] | None = None, tier: str | None = None) -> None:
+    """Save the request (version-checked), append the step to its audit trail and publish `ill.request.<step>`
+    (steps without an event type, such as `validated`, are kept in the audit trail only)."""
+    repository = RequestRepository(uow.session)
+    request.set(updated_at=now)
+    await repository.save(request)
+    subject = actor if isinstance(actor, str) else actor.subject
+    institution = None if isinstance(actor, str) else actor.institution
+    await repository.add_step({
+        "request_id": request.id, "step": step, "action": action, "actor": subject,
+        "actor_institution": institution, "party": party.value, "lender": request.lender,
+        "requester_state": request.requester_state.value,
+        "supplier_state": request.supplier_state.value if request.supplier_state else None,
+        "reason": reason, "note": note, "details": details, "occurred_at": now})
+    if step not in STEP_EVENTS:
+        return
+    uow.publish(STEP_EVENTS[step](
+        request_id=request.id, step=step, borrower=request.borrower, lender=request.lender,
+        patron_id=request.patron_id, service_type=request.service_type, service_level=request.service_level,
+        title=request.title, requester_state=request.requester_state.value,
+        supplier_state=request.supplier_state.value if request.supplier_state else None, tier=tier,
+        rota_position=request.rota_position, reason=reason, note=note, due_date=request.due_date, actor=subject,
+        occurred_at=now), aggregate_id=f"ill-request:{request.id}", aggregate_version=request.version,
+        institution=request.borrower)

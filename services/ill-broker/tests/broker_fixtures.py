@@ -1,0 +1,117 @@
+"""A running broker with a small region: institutions and holdings arrive as events, as in production."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import httpx
+import sqlalchemy as sa
+from fastapi import FastAPI
+
+from bibliomesh_contracts.events.catalog import HoldingsChangedV1
+from bibliomesh_contracts.events.directory import InstitutionSnapshot, LendingPolicy
+from bibliomesh_ill.adapters.tables import holdings, members, request_steps
+from bibliomesh_ill.bootstrap import create_app
+from bibliomesh_ill.settings import IllSettings
+from meshkit.testing import TokenFactory, eventually, publish_event, publish_institution, running, trust
+
+REGION = ["CN-LN-DL"]
+
+
+def region(**policies: LendingPolicy) -> list[InstitutionSnapshot]:
+    """A university with two branches, a public library in the same region and a university far away."""
+    def policy(code: str) -> LendingPolicy:
+        return policies.get(code.replace("-", "_"), LendingPolicy())
+
+    return [
+        InstitutionSnapshot(code="CN-U1", name_en="U1", kind="university", regions=REGION, version=1,
+                            policy=policy("CN-U1")),
+        InstitutionSnapshot(code="CN-U1-ENG", name_en="U1 Engineering", kind="branch-library", parent_code="CN-U1",
+                            regions=REGION, pickup_locations=["Engineering desk"], version=1,
+                            policy=policy("CN-U1-ENG")),
+        InstitutionSnapshot(code="CN-U1-MED", name_en="U1 Medicine", kind="branch-library", parent_code="CN-U1",
+                            regions=REGION, version=1, policy=policy("CN-U1-MED")),
+        InstitutionSnapshot(code="CN-PL", name_en="Public library", kind="public-library", regions=REGION, version=1,
+                            policy=policy("CN-PL")),
+        InstitutionSnapshot(code="CN-FAR", name_en="Far university", kind="university", regions=["CN-SH"],
+                            version=1, policy=policy("CN-FAR")),
+    ]
+
+
+def item(institution: str, item_id: str, cluster_id: int, *, status: str = "available", version: int = 1,
+         fmt: str = "print", isbns: list[str] | None = None, due: date | None = None) -> HoldingsChangedV1:
+    return HoldingsChangedV1(institution=institution, item_id=item_id, change="appeared", status=status,
+                             available=status == "available", due_date=due, format=fmt,
+                             ill_copy_allowed=fmt == "electronic", local_id=f"rec-{cluster_id}", record_id=cluster_id,
+                             cluster_id=cluster_id, isbns=isbns or [], title_key=f"book {cluster_id}|author|2001")
+
+
+@dataclass
+class Broker:
+    app: FastAPI
+    client: httpx.AsyncClient
+    tokens: TokenFactory
+    patrons: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+    async def add_institutions(self, snapshots: list[InstitutionSnapshot]) -> None:
+        for snapshot in snapshots:
+            await publish_institution(self.runtime.bus, snapshot)
+        codes = {s.code: s.version for s in snapshots}
+
+        async def known() -> bool:
+            async with self.runtime.engine.connect() as conn:
+                rows = dict((await conn.execute(sa.select(members.c.code, members.c.version))).all())
+            return all(rows.get(code, 0) >= version for code, version in codes.items())
+
+        await eventually(known)
+
+    async def add_holdings(self, changes: list[HoldingsChangedV1], version: int = 1) -> None:
+        for change in changes:
+            await publish_event(self.runtime.bus, change, producer="catalog",
+                                aggregate_id=f"item:{change.institution}:{change.item_id}", aggregate_version=version)
+
+        async def known() -> bool:
+            async with self.runtime.engine.connect() as conn:
+                count = await conn.scalar(sa.select(sa.func.count()).select_from(holdings).where(
+                    holdings.c.version >= version))
+            return bool(count and count >= len(changes))
+
+        await eventually(known)
+
+    def patron(self, institution: str, name: str = "reader") -> dict[str, str]:
+        subject = self.patrons.setdefault(f"{institution}/{name}", f"patron:{institution}:{name}")
+        return self.tokens.headers(institution, scopes=["ill:request", "catalog:read"], roles=["patron"],
+                                   subject=subject)
+
+    def staff(self, institution: str) -> dict[str, str]:
+        return self.tokens.headers(institution, scopes=["ill:request", "ill:lend", "ill:manage"], roles=["staff"],
+                                   subject=f"staff:{institution}")
+
+    async def act(self, request_id: str, action: str, as_: dict[str, str], **body: Any) -> httpx.Response:
+        return await self.client.post(f"/ill/requests/{request_id}/actions/{action}", headers=as_, json=body or None)
+
+    async def steps(self, request_id: str) -> list[str]:
+        async with self.runtime.engine.connect() as conn:
+            return list(await conn.scalars(sa.select(request_steps.c.step).where(
+                request_steps.c.request_id == request_id).order_by(request_steps.c.id)))
+
+
+@asynccontextmanager
+async def broker(tmp_path: Path, database_url: str | None = None, **settings: Any) -> AsyncIterator[Broker]:
+    tokens = TokenFactory()
+    options: dict[str, Any] = {"data_dir": tmp_path, "log_json": False, "timer_poll_seconds": 3600, **settings}
+    if database_url:
+        options["database_url"] = database_url
+    app = create_app(settings=IllSettings(**options), migrate=True)
+    trust(app, tokens)
+    async with running(app) as client:
+        yield Broker(app, client, tokens)

@@ -1,0 +1,59 @@
+"""The journey the broker exists for: a branch patron's loan goes round the rota and comes home."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from broker_fixtures import Broker, broker, item, region
+
+from bibliomesh_ill.adapters.tables import messaging
+
+
+async def _events(b: Broker, request_id: str) -> list[str]:
+    async with b.runtime.engine.connect() as conn:
+        return list(await conn.scalars(sa.select(messaging.outbox.c.event_type).where(
+            messaging.outbox.c.aggregate_id == f"ill-request:{request_id}").order_by(messaging.outbox.c.id)))
+
+
+async def test_a_sister_branch_declines_the_region_lends_and_the_loan_completes(tmp_path: Path) -> None:
+    async with broker(tmp_path) as b:
+        await b.add_institutions(region())
+        await b.add_holdings([item("CN-U1-MED", "m1", 7), item("CN-PL", "p1", 7), item("CN-FAR", "f1", 7)])
+        patron = b.patron("CN-U1-ENG")
+
+        created = await b.client.post("/ill/requests", headers=patron, json={
+            "cluster_id": 7, "service_type": "loan", "pickup_location": "Engineering desk"})
+        assert created.status_code == 201, created.text
+        request = created.json()
+        rid = request["id"]
+        assert (request["requester_state"], request["lender"]) == ("sent_to_supplier", "CN-U1-MED")
+        assert request["allowed_actions"] == ["cancel"]
+        staff_view = (await b.client.get(f"/ill/requests/{rid}", headers=b.staff("CN-U1-ENG"))).json()
+        assert [(e["lender"], e["tier"]) for e in staff_view["rota"]] == [
+            ("CN-U1-MED", "university"), ("CN-PL", "region"), ("CN-FAR", "open")]
+
+        sister = b.staff("CN-U1-MED")
+        assert "will_supply" in (await b.client.get(f"/ill/requests/{rid}", headers=sister)).json()["allowed_actions"]
+        declined = await b.act(rid, "cannot_supply", sister, reason="NotOnShelf")
+        assert declined.status_code == 200, declined.text
+        assert declined.json()["lender"] == "CN-PL"
+
+        regional = b.staff("CN-PL")
+        assert (await b.act(rid, "will_supply", regional)).status_code == 200
+        shipped = await b.act(rid, "ship", regional)
+        assert shipped.json()["requester_state"] == "shipped" and shipped.json()["due_date"]
+
+        home = b.staff("CN-U1-ENG")
+        for action, state in (("receive", "received"), ("check_out", "checked_out"), ("return_item", "returned")):
+            answer = await b.act(rid, action, home)
+            assert answer.json()["requester_state"] == state, answer.text
+        done = await b.act(rid, "check_in", regional)
+        assert (done.json()["requester_state"], done.json()["supplier_state"]) == ("completed", "completed")
+        assert done.json()["allowed_actions"] == []
+
+        assert await _events(b, rid) == [f"ill.request.{s}" for s in (
+            "submitted", "routed", "declined", "routed", "will_supply", "shipped", "received", "checked_out",
+            "returned", "completed")]
+        assert await b.steps(rid) == ["submitted", "validated", "sourcing", "routed", "declined", "routed",
+                                      "will_supply", "shipped", "received", "checked_out", "returned", "completed"]
