@@ -34,6 +34,7 @@ class DistributedConfig:
             env.setdefault(f"{prefix}PUBLIC_URL", public)
             env.setdefault(f"{prefix}AUTH_URL", f"http://127.0.0.1:{self.service_ports['auth']}")
             env.setdefault(f"GATEWAY_{name.upper()}_URL", f"http://127.0.0.1:{self.service_ports[name]}")
+        env.setdefault("ILL_CATALOG_URL", f"http://127.0.0.1:{self.service_ports['catalog']}")
         return env
 
 

@@ -54,6 +54,8 @@ class EmbeddedPlatform:
                 "token_issuer": self.public_url, "auth_url": self.service_urls["auth"],
                 "public_url": self.public_url, **self.extra_settings,
             }
+            if spec.name == "ill":
+                overrides = {"catalog_url": self.service_urls["catalog"], **overrides}
             if spec.name == "auth":
                 # A demo person gets a token with curl: the password grant is on in embedded mode only.
                 overrides = {"password_grant_enabled": True, **overrides}
