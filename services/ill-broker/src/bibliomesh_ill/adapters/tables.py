@@ -145,3 +145,24 @@ acquisition_settings = sa.Table(
     sa.Column("threshold", sa.Integer, nullable=False),
     sa.Column("window_days", sa.Integer, nullable=False),
 )
+
+# ISO 18626 messages waiting to go to peers outside the platform: written with the step that caused them,
+# sent in order per request by a background worker, retried with backoff, kept as a log.
+peer_messages = sa.Table(
+    "peer_messages", metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("request_id", sa.String(40), nullable=False, index=True),
+    sa.Column("step", sa.String(32), nullable=False),
+    sa.Column("peer", sa.String(64), nullable=False),
+    sa.Column("url", sa.String(500), nullable=False),
+    sa.Column("version", sa.String(8), nullable=False),
+    sa.Column("kind", sa.String(40), nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_until", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
+)

@@ -1,19 +1,23 @@
-"""What the broker listens to."""
+"""What the broker listens to: the directory, holdings, and its own request steps (for peers outside)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from bibliomesh_contracts import EventEnvelope
-from bibliomesh_contracts.registry import DIRECTORY_INSTITUTION_EVENTS
+from bibliomesh_contracts.registry import DIRECTORY_INSTITUTION_EVENTS, ILL_REQUEST_EVENTS
 from bibliomesh_ill.adapters.holding_repository import HoldingRepository
 from bibliomesh_ill.adapters.member_repository import MemberRepository
+from bibliomesh_ill.service_layer.peers.sender import PeerSender
+from bibliomesh_ill.settings import IllSettings
 from meshkit.bus import Subscription
 from meshkit.consumers import Consumer
 from meshkit.unit_of_work import UnitOfWork
 
 DIRECTORY = Subscription(queue="ill.directory", bindings=("directory.institution.#",))
 CATALOG = Subscription(queue="ill.catalog", bindings=("catalog.holdings.changed",))
+PEERS = Subscription(queue="ill.peers", bindings=("ill.request.#",))
+SUBSCRIPTIONS = (DIRECTORY, CATALOG, PEERS)
 
 
 async def apply_institution(uow: UnitOfWork, _envelope: EventEnvelope, payload: Any) -> None:
@@ -24,7 +28,10 @@ async def apply_holding(uow: UnitOfWork, envelope: EventEnvelope, payload: Any) 
     await HoldingRepository(uow.session).apply(payload, envelope.aggregate_version)
 
 
-CONSUMERS = (
-    Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, apply_institution)),
-    Consumer(CATALOG, {"catalog.holdings.changed": apply_holding}),
-)
+def consumers(settings: IllSettings) -> tuple[Consumer, ...]:
+    sender = PeerSender(settings)
+    return (
+        Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, apply_institution)),
+        Consumer(CATALOG, {"catalog.holdings.changed": apply_holding}),
+        Consumer(PEERS, dict.fromkeys(ILL_REQUEST_EVENTS, sender)),
+    )

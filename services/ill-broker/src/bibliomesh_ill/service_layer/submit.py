@@ -42,6 +42,7 @@ class RequestInput:
     allow_duplicate: bool = False
     origin: str = "platform"
     peer_request_id: str | None = None
+    only_lender: str | None = None   # an ISO 18626 peer addressed one platform library rather than the broker
 
 
 @dataclass
@@ -99,6 +100,21 @@ async def find_item(uow: UnitOfWork, catalog_url: str, given: RequestInput) -> I
     return ItemMatch(f"{key[0]}:{key[1]}", title or key[1], None, [])
 
 
+async def _item_for(uow: UnitOfWork, settings: IllSettings, given: RequestInput) -> ItemMatch:
+    if given.only_lender is None:
+        return await find_item(uow, settings.catalog_url, given)
+    # A peer that addressed one library knows it holds the item, even if the broker's copy does not.
+    try:
+        item = await find_item(uow, settings.catalog_url, given)
+    except Problem:
+        title = given.citation.get("title") or given.citation.get("article_title") or "(untitled)"
+        item = ItemMatch(f"title:{title.casefold()[:300]}", title, given.cluster_id, [])
+    item.holdings = [h for h in item.holdings if h.institution == given.only_lender] or [
+        Holding(institution=given.only_lender, item_id="(as cited)", status="available", format="print",
+                ill_copy_allowed=False)]
+    return item
+
+
 async def submit_request(uow: UnitOfWork, caller: Principal, given: RequestInput, settings: IllSettings,
                          now: datetime | None = None) -> IllRequest:
     now = now or datetime.now(UTC)
@@ -112,9 +128,9 @@ async def submit_request(uow: UnitOfWork, caller: Principal, given: RequestInput
             borrower.pickup_locations:
         raise InvalidField("pickup_location", f"not one of {borrower_code}'s pickup locations: "
                                               f"{', '.join(borrower.pickup_locations)}")
-    if given.needed_by is not None and given.needed_by < now.date():
+    if given.needed_by is not None and given.needed_by < now.date() and given.origin == "platform":
         raise InvalidField("needed_by", "is in the past")
-    item = await find_item(uow, settings.catalog_url, given)
+    item = await _item_for(uow, settings, given)
     repository = RequestRepository(uow.session)
     duplicates = await repository.active_duplicates(borrower_code, patron_id, item.item_key)
     if duplicates and not (given.allow_duplicate and caller.has_scope("ill:manage")):

@@ -1,0 +1,122 @@
+"""Both directions over real HTTP with a loopback ISO 18626 peer: it lends to the platform and borrows from it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from argon2 import PasswordHasher
+from broker_fixtures import REGION, Broker, broker, item, region
+
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
+from bibliomesh_contracts.events.directory.institution import Iso18626Peer as PeerConfig
+from bibliomesh_ill.iso18626 import (
+    Action,
+    AgencyId,
+    ErrorType,
+    RequestingAgencyMessage,
+    Status,
+    SupplyingAgencyMessage,
+)
+from bibliomesh_ill.iso18626.peer_client import PeerRejected
+from meshkit.testing import eventually
+from tests.support.iso18626_peer import Iso18626Peer, iso18626_peer
+from tests.support.serving import serving
+
+SECRET = "peer-shared-secret-0123456789"
+PEER = "ZZ-PEER"
+FAST = {"peer_poll_seconds": 0.05, "peer_first_retry_seconds": 0.05, "peer_attempts": 2}
+
+
+def peer_snapshot(peer: Iso18626Peer, version: int = 1) -> InstitutionSnapshot:
+    return InstitutionSnapshot(code=PEER, name_en="A ReShare library", kind="external-peer", regions=REGION,
+                               version=version, iso18626=PeerConfig(endpoint_url=peer.url, schema_version="1.2",
+                                                                    credential_hash=PasswordHasher().hash(SECRET)))
+
+
+async def _state(b: Broker, request_id: str, staff: dict[str, str]) -> dict[str, object]:
+    return (await b.client.get(f"/ill/requests/{request_id}", headers=staff)).json()  # type: ignore[no-any-return]
+
+
+async def test_a_peer_outside_the_platform_lends_through_iso18626(tmp_path: Path) -> None:
+    async with broker(tmp_path, **FAST) as b, serving(b.app, "/ill/iso18626") as endpoint, \
+            iso18626_peer(agency=AgencyId(agency_id_type="ISIL", agency_id_value=PEER), secret=SECRET) as peer:
+        peer.act_as_supplier(endpoint)
+        await b.add_institutions([*region(), peer_snapshot(peer)])
+        await b.add_holdings([item(PEER, "z1", 11)])
+        home = b.staff("CN-U1-ENG")
+        created = await b.client.post("/ill/requests", headers=b.patron("CN-U1-ENG"), json={"cluster_id": 11})
+        rid = created.json()["id"]
+
+        async def shipped() -> bool:
+            return (await _state(b, rid, home))["requester_state"] == "shipped"
+
+        await eventually(shipped)
+        request_sent = peer.received[0]
+        assert request_sent.kind == "request" and request_sent.header.requesting_agency_request_id == rid
+        assert (await _state(b, rid, home))["due_date"]
+
+        assert (await b.act(rid, "receive", home)).status_code == 200
+        assert (await b.act(rid, "return_item", home)).status_code == 200
+
+        async def completed() -> bool:
+            return (await _state(b, rid, home))["requester_state"] == "completed"
+
+        await eventually(completed)
+        actions = [m.action for m in peer.received if isinstance(m, RequestingAgencyMessage)]
+        assert actions == [Action.RECEIVED, Action.SHIPPED_RETURN]
+        answers = [(s.message.kind, getattr(s.answer, "ok", s.answer), getattr(s.answer, "error_data", None))
+                   for s in peer.sent]
+        assert all(ok is True for _, ok, _ in answers), answers
+
+
+async def test_a_peer_outside_the_platform_borrows_from_a_platform_library(tmp_path: Path) -> None:
+    async with broker(tmp_path, **FAST) as b, serving(b.app, "/ill/iso18626") as endpoint, \
+            iso18626_peer(agency=AgencyId(agency_id_type="ISIL", agency_id_value=PEER), secret=SECRET) as peer:
+        await b.add_institutions([*region(), peer_snapshot(peer)])
+        await b.add_holdings([item("CN-PL", "p1", 12, isbns=["9787020002207"])])
+        lender = AgencyId(agency_id_type="ISIL", agency_id_value="CN-PL")
+        request, confirmation = await peer.send_request(endpoint, lender, isbn="978-7-02-000220-7")
+        assert confirmation.ok, confirmation
+        pl = b.staff("CN-PL")
+        listed = (await b.client.get("/ill/requests", headers=pl, params={"side": "lending"})).json()
+        assert [(r["borrower"], r["origin"]) for r in listed] == [(PEER, "iso18626")]
+        rid = listed[0]["id"]
+        assert (await b.act(rid, "will_supply", pl)).status_code == 200
+        assert (await b.act(rid, "ship", pl)).status_code == 200
+
+        def status(wanted: Status):  # type: ignore[no-untyped-def]
+            return lambda m: isinstance(m, SupplyingAgencyMessage) and m.status_info.status is wanted
+
+        await peer.wait_received(status(Status.LOANED), "Loaned")
+        statuses = [m.status_info.status for m in peer.received if isinstance(m, SupplyingAgencyMessage)]
+        assert statuses == [Status.EXPECT_TO_SUPPLY, Status.WILL_SUPPLY, Status.LOANED]
+
+        for action in (Action.RECEIVED, Action.SHIPPED_RETURN):
+            answer = await peer.send_action(endpoint, request, action)
+            assert answer.ok, answer
+        assert (await _state(b, rid, pl))["requester_state"] == "returned"
+        assert (await b.act(rid, "check_in", pl)).status_code == 200
+        await peer.wait_received(status(Status.LOAN_COMPLETED), "LoanCompleted")
+
+        with pytest.raises(PeerRejected) as unknown:
+            await peer.send_action(endpoint, peer.new_request(lender, request_id="never-sent"), Action.RECEIVED)
+        assert unknown.value.confirmation.error_data[0].error_type is ErrorType.UNRECOGNISED_DATA_VALUE
+
+
+async def test_unknown_agencies_and_wrong_credentials_get_iso_errors_and_change_nothing(tmp_path: Path) -> None:
+    async with broker(tmp_path, **FAST) as b, serving(b.app, "/ill/iso18626") as endpoint:
+        async with iso18626_peer(agency=AgencyId(agency_id_type="ISIL", agency_id_value=PEER),
+                                 secret="a-wrong-secret") as impostor:
+            await b.add_institutions([*region(), peer_snapshot(impostor)])
+            lender = AgencyId(agency_id_type="ISIL", agency_id_value="CN-PL")
+            with pytest.raises(PeerRejected) as wrong:
+                await impostor.send_request(endpoint, lender)
+            assert "credentials" in (wrong.value.confirmation.error_data[0].error_value or "")
+        async with iso18626_peer(agency=AgencyId(agency_id_type="ISIL", agency_id_value="XX-NOBODY"),
+                                 secret=SECRET) as stranger:
+            with pytest.raises(PeerRejected) as unknown:
+                await stranger.send_request(endpoint, lender)
+            assert unknown.value.confirmation.error_data[0].error_type is ErrorType.UNRECOGNISED_DATA_VALUE
+        listed = await b.client.get("/ill/requests", headers=b.staff("CN-PL"), params={"side": "lending"})
+        assert listed.json() == []
