@@ -44,6 +44,10 @@ DEMO_INSTITUTIONS: list[dict[str, Any]] = [
     {"code": "CN-DL-RPL", "name_en": "Dalian Regional Public Library", "name_zh": "大连地区公共图书馆",
      "kind": "public-library", "regions": [REGION], "pickup_locations": ["Lending Hall"],
      "ill_email": "ill@rpl.example.org", "language": "zh"},
+    # outside the region: reached through open sharing only
+    {"code": "CN-SH-OSL", "name_en": "Shanghai Open Sharing Library", "name_zh": "上海开放共享图书馆",
+     "kind": "research-library", "regions": ["CN-SH"], "pickup_locations": ["Reading Room"],
+     "ill_email": "ill@osl.example.org", "language": "zh"},
 ]
 
 

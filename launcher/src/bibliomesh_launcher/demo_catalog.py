@@ -19,9 +19,10 @@ import pymarc
 HOLDINGS_PLAN = {
     "CN-DL-LHU": range(0, 160),
     "CN-DL-LHU-ENG": range(120, 200),
-    "CN-DL-LHU-MED": range(180, 240),
+    "CN-DL-LHU-MED": range(180, 270),
     "CN-DL-BNU": range(100, 320),
     "CN-DL-RPL": range(260, 400),
+    "CN-SH-OSL": range(190, 280),
 }
 CHINESE_HOLDERS = ("CN-DL-BNU", "CN-DL-RPL")
 
