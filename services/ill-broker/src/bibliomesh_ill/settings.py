@@ -26,6 +26,8 @@ class IllSettings(ServiceSettings):
     peer_timeout_seconds: float = Field(default=10.0, gt=0, description="Timeout of one ISO 18626 exchange.")
     peer_poll_seconds: float = Field(default=1.0, gt=0, description="How often queued ISO 18626 messages are "
                                      "looked for when there is nothing to send.")
+    delivery_max_bytes: int = Field(default=50 * 1024 * 1024, ge=1024, description="Largest copy a lender may "
+                                    "upload as a file.")
     iso18626_max_bytes: int = Field(default=1_000_000, ge=10_000, description="Largest ISO 18626 message accepted.")
 
 

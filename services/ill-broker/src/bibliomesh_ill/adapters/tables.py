@@ -166,3 +166,15 @@ peer_messages = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("sent_at", sa.DateTime(timezone=True), nullable=True),
 )
+
+# A copy delivered as a file (rather than a URL): kept in the database so every replica can serve it.
+delivered_files = sa.Table(
+    "delivered_files", metadata,
+    sa.Column("request_id", sa.String(40), primary_key=True),
+    sa.Column("filename", sa.String(255), nullable=False),
+    sa.Column("media_type", sa.String(100), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("sha256", sa.String(64), nullable=False),
+    sa.Column("content", sa.LargeBinary, nullable=False),
+    sa.Column("uploaded_at", sa.DateTime(timezone=True), nullable=False),
+)

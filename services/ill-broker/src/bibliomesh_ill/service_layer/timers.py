@@ -15,8 +15,6 @@ from datetime import UTC, datetime
 from sqlalchemy.exc import DBAPIError
 
 from bibliomesh_ill.adapters.request_repository import RequestRepository
-from bibliomesh_ill.domain.requests import IllRequest
-from bibliomesh_ill.domain.states import AWAITING_ANSWER, SupplierState
 from bibliomesh_ill.service_layer.actions import ActionInput, perform
 from meshkit.problems import Conflict
 from meshkit.runtime import ServiceRuntime
@@ -41,25 +39,9 @@ async def fire_due(runtime: ServiceRuntime, now: datetime | None = None) -> int:
     return fired
 
 
-def _still_due(request: IllRequest | None, action: str, now: datetime) -> bool:
-    """The due list was read in an earlier transaction: by now another replica may have fired the timer and asked
-    the next lender, whose own time has not run out, so look again before firing."""
-    if request is None:
-        return False
-    if action == "no_answer":
-        due_at = request.answer_due_at
-        if due_at is not None and due_at.tzinfo is None:  # SQLite keeps UTC without the offset
-            due_at = due_at.replace(tzinfo=UTC)
-        return request.supplier_state in AWAITING_ANSWER and due_at is not None and due_at <= now
-    return request.supplier_state == SupplierState.SHIPPED and request.due_date is not None and \
-        request.due_date < now.date()
-
-
 async def _fire(runtime: ServiceRuntime, request_id: str, action: str, now: datetime) -> int:
     try:
         async with runtime.unit_of_work() as uow:
-            if not _still_due(await RequestRepository(uow.session).get(request_id), action, now):
-                return 0
             await perform(uow, SYSTEM_PRINCIPAL, request_id, action, ActionInput(), now)
             await uow.commit()
     except Conflict as exc:  # another replica or a staff answer got there first

@@ -1,0 +1,43 @@
+"""A copy delivered as a file completes the request and only its patron and borrowing library can fetch it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from broker_fixtures import broker, item, region
+
+PDF = b"%PDF-1.4\n" + b"0" * 5000 + b"\n%%EOF\n"
+
+
+async def test_a_lender_uploads_a_copy_and_the_patron_downloads_it(tmp_path: Path) -> None:
+    async with broker(tmp_path, delivery_max_bytes=10_000) as b:
+        await b.add_institutions(region())
+        await b.add_holdings([item("CN-PL", "p1", 3)])
+        patron = b.patron("CN-U1-ENG")
+        created = await b.client.post("/ill/requests", headers=patron, json={
+            "cluster_id": 3, "service_type": "copy", "citation": {"article_title": "Chapter 2", "pages": "10-30"}})
+        rid = created.json()["id"]
+        lender = b.staff("CN-PL")
+        url = f"/ill/requests/{rid}/delivery"
+        early = await b.client.post(url, headers={**lender, "Content-Type": "application/pdf"}, content=PDF,
+                                    params={"filename": "chapter2.pdf"})
+        assert early.status_code == 409  # not before will_supply
+        await b.act(rid, "will_supply", lender)
+        outsider = await b.client.post(url, headers={**b.staff("CN-FAR"), "Content-Type": "application/pdf"},
+                                       content=PDF, params={"filename": "x.pdf"})
+        assert outsider.status_code == 403
+        too_big = await b.client.post(url, headers={**lender, "Content-Type": "application/pdf"},
+                                      content=PDF * 3, params={"filename": "big.pdf"})
+        assert too_big.status_code == 413
+        done = await b.client.post(url, headers={**lender, "Content-Type": "application/pdf"}, content=PDF,
+                                   params={"filename": "../../chapter 2.pdf"})
+        assert done.status_code == 200, done.text
+        assert (done.json()["requester_state"], done.json()["supplier_state"]) == ("completed", "copy_delivered")
+        assert done.json()["delivery"]["file"] == "chapter 2.pdf"
+
+        fetched = await b.client.get(url, headers=patron)
+        assert fetched.status_code == 200 and fetched.content == PDF
+        assert fetched.headers["content-type"] == "application/pdf"
+        assert (await b.client.get(url, headers=b.staff("CN-U1-ENG"))).status_code == 200
+        assert (await b.client.get(url, headers=b.patron("CN-U1-ENG", "someone-else"))).status_code == 403
+        assert (await b.client.get(url, headers=b.staff("CN-FAR"))).status_code == 403
