@@ -32,6 +32,10 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "An institution was suspended: it neither borrows nor lends until reinstated.",
     ),
     EventType(
+        "directory.person.changed", 1, "auth", directory.PersonChangedV1,
+        "A person's account was created or changed: name, e-mail, language, roles, status.",
+    ),
+    EventType(
         "catalog.record.upserted", 1, "catalog", catalog.RecordUpsertedV1,
         "A member record was created or changed.",
     ),

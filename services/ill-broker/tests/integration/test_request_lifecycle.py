@@ -57,3 +57,25 @@ async def test_a_sister_branch_declines_the_region_lends_and_the_loan_completes(
             "returned", "completed")]
         assert await b.steps(rid) == ["submitted", "validated", "sourcing", "routed", "declined", "routed",
                                       "will_supply", "shipped", "received", "checked_out", "returned", "completed"]
+
+
+async def test_a_loan_due_soon_is_announced_once_per_due_date(tmp_path: Path) -> None:
+    from datetime import UTC, date, datetime, time, timedelta
+
+    from bibliomesh_ill.service_layer.timers import fire_due
+
+    async with broker(tmp_path) as b:
+        await b.add_institutions(region())
+        await b.add_holdings([item("CN-PL", "p1", 8)])
+        rid = (await b.client.post("/ill/requests", headers=b.patron("CN-U1-ENG"), json={"cluster_id": 8})).json()["id"]
+        lender = b.staff("CN-PL")
+        await b.act(rid, "will_supply", lender)
+        due = date.fromisoformat((await b.act(rid, "ship", lender)).json()["due_date"])
+
+        early = datetime.combine(due - timedelta(days=5), time(9), UTC)
+        assert await fire_due(b.runtime, early) == 0
+        two_days_before = datetime.combine(due - timedelta(days=2), time(9), UTC)
+        assert await fire_due(b.runtime, two_days_before) == 1
+        assert await fire_due(b.runtime, two_days_before + timedelta(hours=1)) == 0
+        assert (await b.steps(rid)).count("due_soon") == 1
+        assert "ill.request.due_soon" in await _events(b, rid)

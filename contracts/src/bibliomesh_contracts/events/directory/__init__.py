@@ -5,6 +5,7 @@ from bibliomesh_contracts.events.directory.institution import (
     InstitutionUpdatedV1,
     LendingPolicy,
 )
+from bibliomesh_contracts.events.directory.person import PersonChangedV1
 
 __all__ = [
     "InstitutionCreatedV1",
@@ -12,4 +13,5 @@ __all__ = [
     "InstitutionSuspendedV1",
     "InstitutionUpdatedV1",
     "LendingPolicy",
+    "PersonChangedV1",
 ]

@@ -63,6 +63,7 @@ RequestRenewalAnsweredV1 = _step("RequestRenewalAnsweredV1", "The lender granted
 RequestCancelRequestedV1 = _step("RequestCancelRequestedV1", "The borrower asked the lender to cancel.")
 RequestCancelRefusedV1 = _step("RequestCancelRefusedV1", "The lender refused to cancel (already on its way).")
 RequestCancelledV1 = _step("RequestCancelledV1", "The request was cancelled.")
+RequestDueSoonV1 = _step("RequestDueSoonV1", "A loan is due within the reminder period (3 days by default).")
 RequestUnfilledV1 = _step("RequestUnfilledV1", "No lender on the rota could supply: the request ended unfilled.")
 
 STEP_EVENTS: dict[str, type[RequestStepV1]] = {
@@ -74,6 +75,6 @@ STEP_EVENTS: dict[str, type[RequestStepV1]] = {
     "completed": RequestCompletedV1, "overdue": RequestOverdueV1, "recalled": RequestRecalledV1,
     "renewal_requested": RequestRenewalRequestedV1, "renewal_answered": RequestRenewalAnsweredV1,
     "cancel_requested": RequestCancelRequestedV1, "cancel_refused": RequestCancelRefusedV1,
-    "cancelled": RequestCancelledV1, "unfilled": RequestUnfilledV1,
+    "cancelled": RequestCancelledV1, "unfilled": RequestUnfilledV1, "due_soon": RequestDueSoonV1,
 }
 """Step name -> payload model; the event type is `ill.request.<step>`."""

@@ -21,6 +21,7 @@ from bibliomesh_auth.domain.accounts import (
 from bibliomesh_auth.domain.permissions import managed_institution, require_manager_of
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.local_login import hasher, verify_secret
+from bibliomesh_auth.service_layer.people import announce
 from meshkit.problems import Conflict, Forbidden, NotFound, Problem
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
@@ -79,7 +80,7 @@ async def create_user(uow: UnitOfWork, caller: Principal, fields: dict[str, Any]
         raise Conflict(f"{institution} already has an account {fields['username']!r}") from None
     await audit.record(uow, "user-created", actor=caller.subject, institution=institution, target=user.subject,
                        ip=ip, username=user.username, roles=sorted(user.roles))
-    return user
+    return announce(uow, user)
 
 
 async def list_users(uow: UnitOfWork, caller: Principal, institution: str | None, *, role: str | None = None,
@@ -120,7 +121,7 @@ async def update_user(uow: UnitOfWork, caller: Principal, user_id: str, changes:
         values.update(password_hash=hasher.hash(changes["password"]), failed_logins=0, locked_until=None)
     if not values:
         return user
-    updated = await _update(UserRepository(uow.session), user, **values)
+    updated = await _update(uow, user, **values)
     if "password_hash" in values or values.get("roles") is not None:
         await GrantRepository(uow.session).revoke_user_tokens(user.id)  # sessions end when rights change
     await audit.record(uow, "user-updated", actor=caller.subject, institution=user.institution, target=user.subject,
@@ -136,7 +137,7 @@ async def set_user_status(uow: UnitOfWork, caller: Principal, user_id: str, stat
         raise Conflict("you cannot disable your own account")
     if user.status == status:
         return user
-    updated = await _update(UserRepository(uow.session), user, status=status)
+    updated = await _update(uow, user, status=status)
     if status == "disabled":
         await GrantRepository(uow.session).revoke_user_tokens(user.id)
     await audit.record(uow, f"user-{'disabled' if status == 'disabled' else 'enabled'}", actor=caller.subject,
@@ -162,7 +163,7 @@ async def change_own_password(uow: UnitOfWork, caller: Principal, old: str, new:
         raise InvalidAccount("new_password", problem)
     if old == new:
         raise InvalidAccount("new_password", "must differ from the old password")
-    await _update(repo, user, password_hash=hasher.hash(new), failed_logins=0, locked_until=None)
+    await _update(uow, user, password_hash=hasher.hash(new), failed_logins=0, locked_until=None)
     await GrantRepository(uow.session).revoke_user_tokens(user.id)
     await audit.record(uow, "password-changed", actor=user.subject, institution=user.institution, ip=ip)
 
@@ -178,8 +179,8 @@ async def _own_account(uow: UnitOfWork, caller: Principal) -> User:
     return user
 
 
-async def _update(repo: UserRepository, user: User, **values: Any) -> User:
+async def _update(uow: UnitOfWork, user: User, **values: Any) -> User:
     try:
-        return await repo.update(user, **values)
+        return announce(uow, await UserRepository(uow.session).update(user, **values))
     except ConcurrentUpdate:
         raise Conflict(f"account {user.id} was changed by someone else; reload and retry") from None

@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from bibliomesh_auth.adapters.user_repository import ConcurrentUpdate, UserRepository
 from bibliomesh_auth.domain.accounts import User
 from bibliomesh_auth.federation.mapping import FederatedIdentity
+from bibliomesh_auth.service_layer.people import announce
 from bibliomesh_auth.service_layer.signin import SigninRefused
 from meshkit.unit_of_work import UnitOfWork
 
@@ -24,10 +25,11 @@ async def federated_account(uow: UnitOfWork, institution: str, issuer: str, iden
         if user is None:
             try:
                 async with uow.session.begin_nested():  # two first sign-ins at once: the loser reads the winner's
-                    return await repo.add(
+                    created = await repo.add(
                         institution=institution, username=await _free_username(repo, institution, issuer, identity),
                         email=identity.email, display_name=identity.display_name, roles=sorted(identity.roles),
                         language=language, external_issuer=issuer, external_subject=identity.subject)
+                return announce(uow, created)
             except IntegrityError:
                 continue
         if user.institution != institution:
@@ -40,7 +42,7 @@ async def federated_account(uow: UnitOfWork, institution: str, issuer: str, iden
         if not changes:
             return user
         try:
-            return await repo.update(user, **changes)
+            return announce(uow, await repo.update(user, **changes))
         except ConcurrentUpdate:
             continue  # edited meanwhile (an admin, another sign-in): read it again and reapply
     raise SigninRefused("provider_unavailable", f"account for {identity.subject} kept changing", status=503)

@@ -99,6 +99,14 @@ class RequestRepository:
             .order_by(requests.c.due_date).limit(limit))
         return list(rows)
 
+    async def due_soon(self, until: Any, limit: int) -> list[str]:
+        """Loans at the borrower that fall due by `until` and have had no reminder for that due date."""
+        rows = await self.session.scalars(sa.select(requests.c.id).where(
+            requests.c.due_date <= until, requests.c.supplier_state == SupplierState.SHIPPED.value,
+            sa.or_(requests.c.reminded_due_date.is_(None), requests.c.reminded_due_date != requests.c.due_date))
+            .order_by(requests.c.due_date).limit(limit))
+        return list(rows)
+
     # the rota
 
     async def add_rota(self, request_id: str, entries: list[dict[str, Any]]) -> None:

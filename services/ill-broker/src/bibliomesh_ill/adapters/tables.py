@@ -81,6 +81,7 @@ requests = sa.Table(
     sa.Column("rota_position", sa.Integer, nullable=True),
     sa.Column("answer_due_at", sa.DateTime(timezone=True), nullable=True, index=True),
     sa.Column("due_date", sa.Date, nullable=True, index=True),
+    sa.Column("reminded_due_date", sa.Date, nullable=True),
     sa.Column("renewal_pending", sa.Boolean, nullable=False, default=False),
     sa.Column("conditions", sa.JSON, nullable=True),
     sa.Column("delivery", sa.JSON, nullable=True),

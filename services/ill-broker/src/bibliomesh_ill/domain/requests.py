@@ -38,6 +38,7 @@ class IllRequest:
     rota_position: int | None = None
     answer_due_at: datetime | None = None
     due_date: date | None = None
+    reminded_due_date: date | None = None  # the due date a "due soon" reminder went out for
     renewal_pending: bool = False
     conditions: dict[str, Any] | None = None
     delivery: dict[str, Any] | None = None

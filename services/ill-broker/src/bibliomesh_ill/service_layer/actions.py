@@ -122,7 +122,8 @@ async def _apply(uow: UnitOfWork, request: IllRequest, t: Transition, given: Act
     elif t.action == "reroute" and given.lender is not None:
         await _require_waiting(uow, request, given.lender)
     request.set(**changes)
-    await _update_rota(uow, request.id, lender, t.action, given, now)
+    if t.step != "cancel_requested":  # only asked to cancel: the lender may refuse and still ship
+        await _update_rota(uow, request.id, lender, t.action, given, now)
     return details
 
 

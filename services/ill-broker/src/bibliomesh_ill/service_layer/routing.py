@@ -19,6 +19,7 @@ from bibliomesh_ill.domain.rota import Holding, Rota, build_rota
 from bibliomesh_ill.domain.states import RequesterState, SupplierState
 from bibliomesh_ill.domain.tiers import Member
 from bibliomesh_ill.service_layer.steps import record_step
+from meshkit.problems import InvalidField
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 
@@ -51,6 +52,8 @@ async def ask_next_lender(uow: UnitOfWork, request: IllRequest, now: datetime,
             continue
         lender = await members.get(entry["lender"])
         reason = await _no_longer_eligible(uow, lender, borrower, now)
+        if reason is not None and only is not None:  # staff named this lender: tell them, rather than end unfilled
+            raise InvalidField("lender", f"{only} cannot be asked now: {reason}")
         if reason is not None:
             await repository.update_rota(request.id, entry["lender"], ["waiting"], status="skipped", outcome=reason)
             continue
