@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from broker_fixtures import Broker, broker, item, region
 
 from bibliomesh_ill.adapters.tables import messaging
+from tests.support.infra import postgres_database, rabbitmq_vhost
 
 
 async def _events(b: Broker, request_id: str) -> list[str]:
@@ -16,8 +20,22 @@ async def _events(b: Broker, request_id: str) -> list[str]:
             messaging.outbox.c.aggregate_id == f"ill-request:{request_id}").order_by(messaging.outbox.c.id)))
 
 
-async def test_a_sister_branch_declines_the_region_lends_and_the_loan_completes(tmp_path: Path) -> None:
-    async with broker(tmp_path) as b:
+@asynccontextmanager
+async def backend(kind: str, tmp_path: Path) -> AsyncIterator[Broker]:
+    """The embedded default (SQLite, in-process bus) or distributed (PostgreSQL and RabbitMQ, made for this test)."""
+    if kind == "sqlite":
+        async with broker(tmp_path) as b:
+            yield b
+        return
+    async with postgres_database("bm_ill") as url, rabbitmq_vhost("bm-ill") as vhost, \
+            broker(tmp_path, database_url=url, bus_url=vhost.url()) as b:
+        yield b
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_a_sister_branch_declines_the_region_lends_and_the_loan_completes(kind: str, tmp_path: Path) -> None:
+    async with backend(kind, tmp_path) as b:
         await b.add_institutions(region())
         await b.add_holdings([item("CN-U1-MED", "m1", 7), item("CN-PL", "p1", 7), item("CN-FAR", "f1", 7)])
         patron = b.patron("CN-U1-ENG")
