@@ -60,9 +60,11 @@ class Catalog:
 
 
 @asynccontextmanager
-async def catalog(data_dir: Path, database_url: str = "") -> AsyncIterator[Catalog]:
-    """A migrated catalogue on SQLite under `data_dir` (or `database_url`) trusting a throwaway token issuer."""
-    app = create_app(CatalogSettings(data_dir=data_dir, database_url=database_url, log_json=False), migrate=True)
+async def catalog(data_dir: Path, database_url: str = "", **settings: Any) -> AsyncIterator[Catalog]:
+    """A migrated catalogue on SQLite under `data_dir` (or `database_url`) trusting a throwaway token issuer;
+    `settings` override other `CatalogSettings`."""
+    app = create_app(CatalogSettings(data_dir=data_dir, database_url=database_url, log_json=False, **settings),
+                     migrate=True)
     tokens = TokenFactory()
     trust(app, tokens)
     async with running(app) as client:

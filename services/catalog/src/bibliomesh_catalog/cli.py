@@ -1,5 +1,6 @@
 """`bibliomesh catalog ...`: the service's operator commands plus `import`, which streams a catalogue file to
-`POST /catalog/imports` and follows the job with a progress bar."""
+`POST /catalog/imports` and follows the job with a progress bar, and `harvest`, which asks the catalogue to
+harvest an institution's OAI-PMH source now and follows the run."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-commands = typer.Typer(help="Bulk imports.")
+commands = typer.Typer(help="Bulk imports and OAI-PMH harvests.")
 MEDIA_TYPES = {".mrc": "application/marc", ".marc": "application/marc", ".xml": "application/marcxml+xml",
                ".json": "application/json", ".ndjson": "application/x-ndjson", ".jsonl": "application/x-ndjson"}
 CHUNK = 256 * 1024
@@ -77,6 +78,42 @@ def import_file(
         typer.echo(f"  #{error.get('position')} {error.get('local_id') or ''}: {error.get('reason')}", err=True)
     if job["status"] != "succeeded":
         typer.echo(f"failed: {job.get('failure')}", err=True)
+        raise typer.Exit(1)
+
+
+@commands.command("harvest")
+def harvest(
+    institution: Annotated[str, typer.Option(help="Institution whose registered OAI-PMH source to harvest.")],
+    url: Annotated[str, typer.Option(envvar="BIBLIOMESH_URL", help="Base URL of the catalogue (or gateway).")]
+    = "http://localhost:8080",
+    token: Annotated[str | None, typer.Option(envvar="BIBLIOMESH_TOKEN", help="Access token (catalog:write).")]
+    = None,
+    poll: Annotated[float, typer.Option(min=0.05, help="Seconds between progress checks.")] = 1.0,
+) -> None:
+    """Harvest the institution's source now (from where the last harvest got to) and follow the run."""
+    if not token:
+        typer.echo("an access token is required: --token or BIBLIOMESH_TOKEN", err=True)
+        raise typer.Exit(2)
+    path = f"/catalog/harvest-sources/{institution}/runs"
+    with httpx.Client(base_url=url.rstrip("/"), headers={"authorization": f"Bearer {token}"}, timeout=60) as client:
+        response = client.post(path)
+        if response.status_code != 202:
+            typer.echo(f"refused ({response.status_code}): {_detail(response)}", err=True)
+            raise typer.Exit(1)
+        run = response.json()
+        while run["status"] in ("queued", "running"):
+            typer.echo(f"{run['status']}: pages {run['pages']}, {_counts(run)}, deleted {run['deleted']}", err=True)
+            time.sleep(poll)
+            reply = client.get(f"{path}/{run['id']}")
+            if reply.status_code != 200:
+                typer.echo(f"cannot follow run {run['id']} ({reply.status_code}): {_detail(reply)}", err=True)
+                raise typer.Exit(1)
+            run = reply.json()
+    typer.echo(f"harvest {run['id']} {run['status']}: pages {run['pages']}, {_counts(run)}, deleted {run['deleted']}")
+    for error in run.get("errors", [])[:10]:
+        typer.echo(f"  #{error.get('position')} {error.get('identifier') or ''}: {error.get('reason')}", err=True)
+    if run["status"] != "succeeded":
+        typer.echo(f"failed: {run.get('failure')}", err=True)
         raise typer.Exit(1)
 
 

@@ -12,6 +12,21 @@ class CatalogSettings(ServiceSettings):
     service_name: str = "catalog"
     records_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024,
                                    description="Largest body `POST /catalog/records` accepts.")
+    job_lease_seconds: float = Field(
+        default=60.0, gt=0, description="How long a replica's claim on a running import or harvest lasts without "
+        "a heartbeat (renewed every third of it); after that another replica may fail or take over the job.")
+    harvest_scheduler: bool = Field(default=True, description="Run due OAI-PMH harvests, scheduled or requested, "
+                                    "in the background (a replica with it off only queues requested runs for the "
+                                    "others) and fail imports whose heartbeat stopped.")
+    harvest_poll_seconds: float = Field(default=30.0, gt=0, description="How often the scheduler looks for due "
+                                        "harvests (a requested run wakes it at once).")
+    harvest_timeout_seconds: float = Field(default=60.0, gt=0, description="Timeout of one OAI-PMH request.")
+    harvest_attempts: int = Field(default=4, ge=1, le=10, description="Tries per OAI-PMH request on 503 or a "
+                                  "network error.")
+    harvest_retry_seconds: float = Field(default=2.0, ge=0, description="First pause between tries, doubled each "
+                                         "time (a 503's Retry-After wins, up to 10 minutes).")
+    harvest_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024,
+                                            description="Largest OAI-PMH response accepted.")
 
 
 def load_settings() -> CatalogSettings:

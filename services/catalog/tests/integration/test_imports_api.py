@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import UTC, datetime
+import time
+from contextlib import AsyncExitStack
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 
+from bibliomesh_catalog.adapters.import_repository import ImportRepository
 from bibliomesh_catalog.adapters.tables import imports, records
 from bibliomesh_catalog.service_layer.imports import recover_interrupted
+from bibliomesh_catalog.service_layer.jobs import replica_id
 from services.catalog.tests.catalog_fixtures import Catalog, catalog, loc_records
 from tests.support import testdata
+from tests.support.infra import postgres_database
 
 
 async def start(cat: Catalog, institution: str, body: bytes, content_type: str = "application/marc",
@@ -91,13 +97,48 @@ async def test_who_may_import_and_see_imports(tmp_path: Path) -> None:
         assert (await finished(cat, "LIB-A", job["id"]))["status"] == "succeeded"
 
 
-async def test_a_job_interrupted_by_a_restart_is_marked_failed(tmp_path: Path) -> None:
-    async with catalog(tmp_path) as cat:
+def running_job(job_id: str, owner: str | None, expires: datetime | None) -> dict[str, Any]:
+    return {"id": job_id, "institution": "LIB-A", "filename": "x.mrc", "media_type": "application/marc",
+            "status": "running", "file_sha256": None, "bytes_total": 10, "bytes_read": 5, "records_read": 1,
+            "created": 1, "updated": 0, "unchanged": 0, "rejected": 0, "errors": [], "created_by": "someone",
+            "started_at": datetime.now(UTC), "finished_at": None, "lease_owner": owner, "lease_expires_at": expires}
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_a_job_whose_heartbeat_stopped_is_failed_and_a_live_one_left_alone(tmp_path: Path, kind: str) -> None:
+    now = datetime.now(UTC)
+    async with AsyncExitStack() as stack:
+        url = "" if kind == "sqlite" else await stack.enter_async_context(postgres_database("bm_imports"))
+        cat = await stack.enter_async_context(catalog(tmp_path, database_url=url, harvest_scheduler=False))
         async with cat.app.state.runtime.engine.begin() as conn:
-            await conn.execute(sa.insert(imports).values(
-                id="stale", institution="LIB-A", filename="x.mrc", media_type="application/marc", status="running",
-                file_sha256=None, bytes_total=10, bytes_read=5, records_read=1, created=1, updated=0, unchanged=0,
-                rejected=0, errors=[], created_by="someone", started_at=datetime.now(UTC), finished_at=None))
-        assert await recover_interrupted(cat.app.state.runtime) == ["stale"]
-        job = (await cat.client.get("/catalog/imports/stale", headers=cat.headers("LIB-A"))).json()
-        assert job["status"] == "failed" and "restart" in job["failure"] and job["finished_at"]
+            await conn.execute(sa.insert(imports), [
+                running_job("from-before-leases", None, None),
+                running_job("dead-replica", "replica-that-died", now - timedelta(seconds=1)),
+                running_job("live-elsewhere", "replica-still-working", now + timedelta(minutes=1))])
+        assert sorted(await recover_interrupted(cat.app.state.runtime)) == ["dead-replica", "from-before-leases"]
+        for job_id in ("dead-replica", "from-before-leases"):
+            job = (await cat.client.get(f"/catalog/imports/{job_id}", headers=cat.headers("LIB-A"))).json()
+            assert job["status"] == "failed" and "heartbeat ran out" in job["failure"] and job["finished_at"]
+        live = (await cat.client.get("/catalog/imports/live-elsewhere", headers=cat.headers("LIB-A"))).json()
+        assert live["status"] == "running" and live["failure"] is None
+        assert await recover_interrupted(cat.app.state.runtime) == []
+
+
+async def test_a_running_import_keeps_its_lease_by_heartbeat_and_releases_it(tmp_path: Path) -> None:
+    runtime_lease = 0.4
+    async with catalog(tmp_path, job_lease_seconds=runtime_lease) as cat:
+        job = (await start(cat, "LIB-A", b"".join(loc_records(1000)))).json()
+        owner = await cat.scalar(sa.select(imports.c.lease_owner).where(imports.c.id == job["id"]))
+        assert owner == replica_id(cat.app.state.runtime)
+        began = time.monotonic()
+        while (await cat.scalar(sa.select(imports.c.status).where(imports.c.id == job["id"]))) == "running":
+            # What another replica's recovery does: it must never take a job whose heartbeat beats.
+            async with cat.app.state.runtime.unit_of_work() as uow:
+                assert await ImportRepository(uow.session).fail_running("stolen", datetime.now(UTC)) == []
+                await uow.commit()
+            await asyncio.sleep(0.1)
+        elapsed = time.monotonic() - began
+        done = await finished(cat, "LIB-A", job["id"])
+        assert done["status"] == "succeeded" and done["records_read"] == 1000
+        assert elapsed > runtime_lease, "the import outlived its first lease: renewals kept it"
+        assert await cat.scalar(sa.select(imports.c.lease_owner).where(imports.c.id == job["id"])) is None

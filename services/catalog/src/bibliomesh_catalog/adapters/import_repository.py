@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bibliomesh_catalog.adapters.leases import Lease
 from bibliomesh_catalog.adapters.tables import imports
 
 RUNNING = "running"
 SUCCEEDED = "succeeded"
 FAILED = "failed"
+IMPORT_LEASE = Lease(imports, "id")
 
 
 class ImportRepository:
@@ -33,15 +36,26 @@ class ImportRepository:
     async def update(self, job_id: str, **values: Any) -> None:
         await self.session.execute(sa.update(imports).where(imports.c.id == job_id).values(**values))
 
-    async def fail_running(self, reason: str, finished_at: Any, keep: set[str] | frozenset[str] = frozenset()
+    async def update_held(self, job_id: str, owner: str, **values: Any) -> bool:
+        """Update the job only while `owner` holds its lease and it runs; False if not (another replica failed
+        it after our heartbeat stopped)."""
+        result = await self.session.execute(sa.update(imports).where(
+            imports.c.id == job_id, imports.c.status == RUNNING, IMPORT_LEASE.held_by(owner)).values(**values))
+        return int(getattr(result, "rowcount", 0) or 0) == 1
+
+    async def fail_running(self, reason: str, now: datetime, keep: set[str] | frozenset[str] = frozenset()
                            ) -> list[str]:
-        """Mark every `running` job (except those in `keep`) failed with `reason`; returns their ids."""
-        query = sa.select(imports.c.id, imports.c.errors).where(imports.c.status == RUNNING)
+        """Mark every `running` job whose lease ran out (except those in `keep`) failed with `reason`; returns
+        their ids. A job whose heartbeat is alive, on this replica or another, is left alone."""
+        query = sa.select(imports.c.id, imports.c.errors).where(imports.c.status == RUNNING, IMPORT_LEASE.free(now))
         failed: list[str] = []
         for job_id, errors in (await self.session.execute(query)).all():
             if job_id in keep:
                 continue
-            await self.update(job_id, status=FAILED, finished_at=finished_at,
-                              errors=[*(errors or []), {"position": None, "local_id": None, "reason": reason}])
-            failed.append(job_id)
+            result = await self.session.execute(
+                sa.update(imports).where(imports.c.id == job_id, imports.c.status == RUNNING, IMPORT_LEASE.free(now))
+                .values(status=FAILED, finished_at=now, lease_owner=None, lease_expires_at=None,
+                        errors=[*(errors or []), {"position": None, "local_id": None, "reason": reason}]))
+            if getattr(result, "rowcount", 0):
+                failed.append(job_id)
         return failed

@@ -122,13 +122,17 @@ imports = sa.Table(
     sa.Column("created_by", sa.String(300), nullable=False),
     sa.Column("started_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
+    # The replica running the job and until when its heartbeat holds (migration 0005, `adapters/leases.py`).
+    sa.Column("lease_owner", sa.String(100), nullable=True),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
 )
 
+# An institution's OAI-PMH endpoint; `metadata_prefix` null means "the best format the source offers".
 harvest_sources = sa.Table(
     "harvest_sources", metadata,
     sa.Column("institution", sa.String(64), primary_key=True),
     sa.Column("base_url", sa.Text, nullable=False),
-    sa.Column("metadata_prefix", sa.String(40), nullable=False),
+    sa.Column("metadata_prefix", sa.String(40), nullable=True),
     sa.Column("set_spec", sa.String(200), nullable=True),
     sa.Column("interval_minutes", sa.Integer, nullable=False),
     sa.Column("last_datestamp", sa.String(40), nullable=True),
@@ -137,6 +141,34 @@ harvest_sources = sa.Table(
     sa.Column("last_status", sa.String(16), nullable=True),
     sa.Column("last_error", sa.Text, nullable=True),
     sa.Column("enabled", sa.Boolean, nullable=False),
+    sa.Column("updated_by", sa.String(300), nullable=True),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("lease_owner", sa.String(100), nullable=True),
+    sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+)
+
+# One harvest of a source: requested (`queued`) or scheduled, then `running`, `succeeded` or `failed`.
+harvest_runs = sa.Table(
+    "harvest_runs", metadata,
+    sa.Column("id", sa.String(36), primary_key=True),
+    sa.Column("institution", sa.String(64), nullable=False, index=True),
+    sa.Column("trigger", sa.String(16), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("metadata_prefix", sa.String(40), nullable=True),
+    sa.Column("harvested_from", sa.String(40), nullable=True),
+    sa.Column("pages", sa.Integer, nullable=False),
+    sa.Column("records_read", sa.Integer, nullable=False),
+    sa.Column("created", sa.Integer, nullable=False),
+    sa.Column("updated", sa.Integer, nullable=False),
+    sa.Column("unchanged", sa.Integer, nullable=False),
+    sa.Column("rejected", sa.Integer, nullable=False),
+    sa.Column("deleted", sa.Integer, nullable=False),
+    sa.Column("errors", sa.JSON, nullable=False),
+    sa.Column("failure", sa.Text, nullable=True),
+    sa.Column("requested_by", sa.String(300), nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("started_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("finished_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 # The last version of each item that went away (migration 0003), so that an item coming back continues its

@@ -1,5 +1,13 @@
 """Bulk imports: a large file is spooled to disk, then parsed and stored in batches by a background task that
-reports its progress on the job row after every batch."""
+reports its progress on the job row after every batch.
+
+The replica running a job holds its lease (`adapters/leases.py`) and renews it by a heartbeat; every batch is
+written only while it still holds it. A job whose heartbeat stopped (its replica crashed or was killed) is failed
+by whichever replica notices first (`recover_interrupted`, run by the background loop and before the first
+imports request); a job with a live heartbeat, here or on another replica, is left alone. Resuming is not
+attempted: the spool file lived on the replica that died, so the file has to be imported again (which leaves
+the records already stored `unchanged`).
+"""
 
 from __future__ import annotations
 
@@ -16,10 +24,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from bibliomesh_catalog.adapters.import_repository import FAILED, RUNNING, SUCCEEDED, ImportRepository
+from bibliomesh_catalog.adapters.import_repository import FAILED, IMPORT_LEASE, RUNNING, SUCCEEDED, ImportRepository
+from bibliomesh_catalog.adapters.leases import LeaseLost, heartbeat
 from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
 from bibliomesh_catalog.parsing import Parser
 from bibliomesh_catalog.service_layer.ingest import ingest_records
+from bibliomesh_catalog.service_layer.jobs import lease_seconds, replica_id
 from meshkit.runtime import ServiceRuntime
 from meshkit.security import Principal
 
@@ -28,7 +38,8 @@ BATCH_SIZE = 500
 MAX_ERRORS = 100
 TASKS_KEY = "catalog.import_tasks"
 RECOVERED_KEY = "catalog.imports_recovered"
-INTERRUPTED = "interrupted by a restart of the catalogue before it finished; import the file again"
+INTERRUPTED = ("interrupted: the catalogue replica running it stopped before it finished (its heartbeat ran out); "
+               "import the file again")
 
 
 @dataclass
@@ -93,7 +104,8 @@ async def create_job(runtime: ServiceRuntime, institution: str, media_type: str,
            "records_read": 0, "created": 0, "updated": 0, "unchanged": 0, "rejected": 0, "errors": [],
            "created_by": actor.subject[:300], "started_at": datetime.now(UTC), "finished_at": None}
     async with runtime.unit_of_work() as uow:
-        await ImportRepository(uow.session).add(job)
+        await ImportRepository(uow.session).add(
+            {**job, **IMPORT_LEASE.values(replica_id(runtime), lease_seconds(runtime))})
         await uow.commit()
     return job
 
@@ -118,45 +130,60 @@ def _take(records: Iterator[ParsedRecord | RejectedRecord], stream: BinaryIO, si
 
 async def run_import(runtime: ServiceRuntime, job_id: str, institution: str, parser: Parser, path: Path,
                      actor: Principal) -> None:
+    owner = replica_id(runtime)
     totals = {"records_read": 0, "created": 0, "updated": 0, "unchanged": 0, "rejected": 0}
     errors: list[dict[str, Any]] = []
     try:
-        with path.open("rb") as stream:
-            records = parser(stream)
-            while True:
-                batch, position = await asyncio.to_thread(_take, records, stream, BATCH_SIZE)
-                if not batch:
-                    break
-                async with runtime.unit_of_work() as uow:
-                    results = await ingest_records(uow, institution, batch, actor)
-                    totals["records_read"] += len(results)
-                    for result in results:
-                        totals[result.status] += 1
-                        if result.status == "rejected" and len(errors) < MAX_ERRORS:
-                            errors.append({"position": result.position, "local_id": result.local_id,
-                                           "reason": result.reason})
-                    await ImportRepository(uow.session).update(job_id, bytes_read=position, errors=list(errors),
-                                                               **totals)
-                    await uow.commit()
+        async with heartbeat(runtime.sessions, IMPORT_LEASE, job_id, owner, lease_seconds(runtime)):
+            await _store_batches(runtime, job_id, owner, institution, parser, path, actor, totals, errors)
         async with runtime.unit_of_work() as uow:
-            await ImportRepository(uow.session).update(job_id, status=SUCCEEDED, finished_at=datetime.now(UTC),
-                                                       bytes_read=await asyncio.to_thread(os.path.getsize, path))
+            if not await ImportRepository(uow.session).update_held(
+                    job_id, owner, status=SUCCEEDED, finished_at=datetime.now(UTC), lease_owner=None,
+                    lease_expires_at=None, bytes_read=await asyncio.to_thread(os.path.getsize, path)):
+                raise LeaseLost(job_id)
             await uow.commit()
     except asyncio.CancelledError:
-        await _fail(runtime, job_id, errors, "cancelled: the catalogue shut down during the import")
+        await _fail(runtime, job_id, owner, errors, "cancelled: the catalogue shut down during the import")
         raise
+    except LeaseLost:
+        log.warning("import stopped: its lease ran out and another replica failed it", extra={"job": job_id})
     except Exception as exc:
         log.exception("import failed", extra={"job": job_id})
-        await _fail(runtime, job_id, errors, f"{type(exc).__name__}: {exc}"[:500])
+        await _fail(runtime, job_id, owner, errors, f"{type(exc).__name__}: {exc}"[:500])
     finally:
         await asyncio.to_thread(path.unlink, missing_ok=True)
 
 
-async def _fail(runtime: ServiceRuntime, job_id: str, errors: list[dict[str, Any]], reason: str) -> None:
+async def _store_batches(runtime: ServiceRuntime, job_id: str, owner: str, institution: str, parser: Parser,
+                         path: Path, actor: Principal, totals: dict[str, int], errors: list[dict[str, Any]]) -> None:
+    with path.open("rb") as stream:
+        records = parser(stream)
+        while True:
+            batch, position = await asyncio.to_thread(_take, records, stream, BATCH_SIZE)
+            if not batch:
+                return
+            async with runtime.unit_of_work() as uow:
+                results = await ingest_records(uow, institution, batch, actor)
+                totals["records_read"] += len(results)
+                for result in results:
+                    totals[result.status] += 1
+                    if result.status == "rejected" and len(errors) < MAX_ERRORS:
+                        errors.append({"position": result.position, "local_id": result.local_id,
+                                       "reason": result.reason})
+                # Committing a batch renews the lease too: on SQLite a batch holds the write lock the heartbeat
+                # waits for.
+                if not await ImportRepository(uow.session).update_held(
+                        job_id, owner, bytes_read=position, errors=list(errors), **totals,
+                        **IMPORT_LEASE.values(owner, lease_seconds(runtime))):
+                    raise LeaseLost(job_id)
+                await uow.commit()
+
+
+async def _fail(runtime: ServiceRuntime, job_id: str, owner: str, errors: list[dict[str, Any]], reason: str) -> None:
     try:
         async with runtime.unit_of_work() as uow:
-            await ImportRepository(uow.session).update(
-                job_id, status=FAILED, finished_at=datetime.now(UTC),
+            await ImportRepository(uow.session).update_held(
+                job_id, owner, status=FAILED, finished_at=datetime.now(UTC), lease_owner=None, lease_expires_at=None,
                 errors=[*errors, {"position": None, "local_id": None, "reason": reason}])
             await uow.commit()
     except Exception:
@@ -164,7 +191,7 @@ async def _fail(runtime: ServiceRuntime, job_id: str, errors: list[dict[str, Any
 
 
 async def recover_interrupted(runtime: ServiceRuntime) -> list[str]:
-    """Mark jobs left `running` by an earlier process failed and remove their spool files (a startup step)."""
+    """Fail the jobs left `running` whose heartbeat ran out, and remove spool files no upload owns any more."""
     keep = set(runtime.extra.get(TASKS_KEY, {}))
     async with runtime.unit_of_work() as uow:
         failed = await ImportRepository(uow.session).fail_running(INTERRUPTED, datetime.now(UTC), keep)
@@ -183,3 +210,11 @@ async def ensure_recovered(runtime: ServiceRuntime) -> None:
     """Run `recover_interrupted` once per process (when no startup step did it already)."""
     if not runtime.extra.get(RECOVERED_KEY):
         await recover_interrupted(runtime)
+
+
+async def cancel_running(runtime: ServiceRuntime) -> None:
+    """Stop this replica's imports at shutdown; each marks its job failed and releases it."""
+    tasks = list(runtime.extra.get(TASKS_KEY, {}).values())
+    for task in tasks:
+        task.cancel()
+    await asyncio.gather(*tasks, return_exceptions=True)

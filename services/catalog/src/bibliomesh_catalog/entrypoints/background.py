@@ -1,0 +1,106 @@
+"""The catalogue's background loop: due OAI-PMH harvests, and imports whose replica stopped.
+
+It starts after the app's own startup (migrations, relay, consumers) and stops before it, so the database is
+there for its whole life. Each tick fails the imports whose heartbeat ran out and starts a task for every due
+source this replica can claim (a few at a time); `wake()` makes it tick at once (a requested run).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from bibliomesh_catalog.service_layer import imports
+from bibliomesh_catalog.service_layer.harvest_scheduler import due_sources, harvest_source
+from meshkit.runtime import ServiceRuntime
+from meshkit.waiting import wait_until_set
+
+log = logging.getLogger(__name__)
+LOOP_KEY = "catalog.background"
+CONCURRENT_HARVESTS = 4
+
+
+class BackgroundLoop:
+    def __init__(self, runtime: ServiceRuntime) -> None:
+        self.runtime = runtime
+        self.poll_seconds = float(getattr(runtime.settings, "harvest_poll_seconds", 30.0))
+        self.harvests: set[asyncio.Task[str | None]] = set()
+        self._wakeup = asyncio.Event()
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def run(self) -> None:
+        while True:
+            self._wakeup.clear()
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:
+                log.warning("background tick failed; will retry", extra={"error": repr(exc)})
+            await wait_until_set(self._wakeup, self.poll_seconds)
+
+    async def tick(self) -> None:
+        await imports.recover_interrupted(self.runtime)
+        room = CONCURRENT_HARVESTS - len(self.harvests)
+        if room <= 0:
+            return
+        for institution in await due_sources(self.runtime, room):
+            task = asyncio.create_task(harvest_source(self.runtime, institution), name=f"harvest-{institution}")
+            self.harvests.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[str | None]) -> None:
+        self.harvests.discard(task)
+        self.wake()  # a slot is free, and a run may have been requested meanwhile
+
+    async def stop(self) -> None:
+        for task in self.harvests:
+            task.cancel()
+        await asyncio.gather(*self.harvests, return_exceptions=True)
+
+
+@asynccontextmanager
+async def background(runtime: ServiceRuntime) -> AsyncIterator[None]:
+    """Run the loop for the duration of the block (when the settings ask for it); stop imports at the end."""
+    loop: BackgroundLoop | None = None
+    task: asyncio.Task[None] | None = None
+    if getattr(runtime.settings, "harvest_scheduler", True) and runtime.run_workers:
+        loop = BackgroundLoop(runtime)
+        runtime.extra[LOOP_KEY] = loop
+        task = asyncio.create_task(loop.run(), name="catalog-background")
+    try:
+        yield
+    finally:
+        if task is not None and loop is not None:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            await loop.stop()
+            runtime.extra.pop(LOOP_KEY, None)
+        await imports.cancel_running(runtime)
+
+
+def wake(runtime: ServiceRuntime) -> None:
+    """Make the loop look for due harvests now (no-op when it does not run)."""
+    loop: BackgroundLoop | None = runtime.extra.get(LOOP_KEY)
+    if loop is not None:
+        loop.wake()
+
+
+def with_background(app: FastAPI) -> FastAPI:
+    """Wrap the app's lifespan so that the loop runs inside it."""
+    inner = app.router.lifespan_context
+    runtime: ServiceRuntime = app.state.runtime
+
+    @asynccontextmanager
+    async def lifespan(target: FastAPI) -> AsyncIterator[None]:
+        async with inner(target), background(runtime):
+            yield
+
+    app.router.lifespan_context = lifespan
+    return app
