@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,51 @@ from fastapi import FastAPI
 
 from bibliomesh_contracts.events.catalog import HoldingsChangedV1
 from bibliomesh_contracts.events.directory import InstitutionSnapshot, LendingPolicy
-from bibliomesh_ill.adapters.tables import holdings, members, request_steps
+from bibliomesh_ill.adapters.tables import holdings, members, messaging, request_steps, requests, rota_entries
 from bibliomesh_ill.bootstrap import create_app
+from bibliomesh_ill.domain.states import RequesterState as R
+from bibliomesh_ill.domain.states import SupplierState as S
+from bibliomesh_ill.service_layer.timers import fire_due
 from bibliomesh_ill.settings import IllSettings
 from meshkit.testing import TokenFactory, eventually, publish_event, publish_institution, running, trust
 
 REGION = ["CN-LN-DL"]
+
+# The (borrowing side, lending side) pairs a stored request can rest in between two actions, derived from the
+# transition table (tests/unit/test_transitions.py checks the table reaches exactly these). Written down so that a
+# change to the table that makes a new pair reachable has to be looked at, not just accepted.
+RESTING_PAIRS: frozenset[tuple[R, S | None]] = frozenset({
+    (R.SENT_TO_SUPPLIER, S.NEW),
+    (R.EXPECTS_TO_SUPPLY, S.EXPECT_TO_SUPPLY),
+    (R.CONDITIONAL_ANSWER, S.CONDITIONAL),
+    (R.WILL_SUPPLY, S.AWAITING_SHIP),
+    (R.CANCEL_PENDING, S.CANCEL_REQUESTED),
+    (R.SHIPPED, S.SHIPPED),
+    (R.RECEIVED, S.SHIPPED),
+    (R.CHECKED_OUT, S.SHIPPED),
+    (R.OVERDUE, S.OVERDUE),
+    (R.RECALLED, S.RECALLED),
+    (R.RETURNED, S.RETURN_SHIPPED),
+    (R.COMPLETED, S.COMPLETED),
+    (R.COMPLETED, S.COPY_DELIVERED),
+    (R.CANCELLED, S.CANCELLED),
+    (R.UNFILLED, None),
+})
+# Pairs seen only inside one transaction, so only in the audit trail: the steps of submitting, and a lender side
+# that has ended (declined, conditions rejected, rerouted) just before the next lender is asked.
+PASSING_PAIRS: frozenset[tuple[R, S | None]] = frozenset({
+    (R.SUBMITTED, None),
+    (R.VALIDATED, None),
+    (R.SOURCING, None),
+    (R.SENT_TO_SUPPLIER, S.CANNOT_SUPPLY),
+    (R.SENT_TO_SUPPLIER, S.CANCELLED),
+    (R.EXPECTS_TO_SUPPLY, S.CANNOT_SUPPLY),
+    (R.EXPECTS_TO_SUPPLY, S.CANCELLED),
+    (R.CONDITIONAL_ANSWER, S.CANNOT_SUPPLY),
+    (R.CONDITIONAL_ANSWER, S.CANCELLED),
+    (R.WILL_SUPPLY, S.CANNOT_SUPPLY),
+})
+VALID_PAIRS = RESTING_PAIRS | PASSING_PAIRS
 
 
 def region(**policies: LendingPolicy) -> list[InstitutionSnapshot]:
@@ -96,13 +135,53 @@ class Broker:
         return self.tokens.headers(institution, scopes=["ill:request", "ill:lend", "ill:manage"], roles=["staff"],
                                    subject=f"staff:{institution}")
 
+    def admin(self) -> dict[str, str]:
+        """A platform administrator (support): may act for either library, never as the patron."""
+        return self.tokens.headers("PLATFORM", scopes=["ill:request", "ill:lend", "ill:manage"],
+                                   roles=["platform-admin"], subject="admin:platform")
+
+    async def submit(self, as_: dict[str, str], **body: Any) -> httpx.Response:
+        return await self.client.post("/ill/requests", headers=as_, json=body)
+
+    async def view(self, request_id: str, as_: dict[str, str]) -> httpx.Response:
+        return await self.client.get(f"/ill/requests/{request_id}", headers=as_)
+
     async def act(self, request_id: str, action: str, as_: dict[str, str], **body: Any) -> httpx.Response:
         return await self.client.post(f"/ill/requests/{request_id}/actions/{action}", headers=as_, json=body or None)
+
+    async def fire_due(self, now: datetime) -> int:
+        """Run the broker's clock once, as the timer worker would at `now`."""
+        return int(await fire_due(self.runtime, now=now))
 
     async def steps(self, request_id: str) -> list[str]:
         async with self.runtime.engine.connect() as conn:
             return list(await conn.scalars(sa.select(request_steps.c.step).where(
                 request_steps.c.request_id == request_id).order_by(request_steps.c.id)))
+
+    async def trail(self, request_id: str) -> list[dict[str, Any]]:
+        """The stored audit trail, oldest first."""
+        async with self.runtime.engine.connect() as conn:
+            rows = await conn.execute(sa.select(request_steps).where(request_steps.c.request_id == request_id)
+                                      .order_by(request_steps.c.id))
+            return [dict(r._mapping) for r in rows]
+
+    async def stored(self, request_id: str) -> dict[str, Any]:
+        """The request row as stored."""
+        async with self.runtime.engine.connect() as conn:
+            row = (await conn.execute(sa.select(requests).where(requests.c.id == request_id))).one()
+            return dict(row._mapping)
+
+    async def rota(self, request_id: str) -> list[dict[str, Any]]:
+        async with self.runtime.engine.connect() as conn:
+            rows = await conn.execute(sa.select(rota_entries).where(rota_entries.c.request_id == request_id)
+                                      .order_by(rota_entries.c.seq))
+            return [dict(r._mapping) for r in rows]
+
+    async def events(self, request_id: str) -> list[str]:
+        """Event types the request put in the outbox, in order."""
+        async with self.runtime.engine.connect() as conn:
+            return list(await conn.scalars(sa.select(messaging.outbox.c.event_type).where(
+                messaging.outbox.c.aggregate_id == f"ill-request:{request_id}").order_by(messaging.outbox.c.id)))
 
 
 @asynccontextmanager

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -52,11 +53,16 @@ async def load_for(uow: UnitOfWork, caller: Principal, request_id: str) -> tuple
 
 
 async def perform(uow: UnitOfWork, caller: Principal, request_id: str, action: str, given: ActionInput,
-                  now: datetime | None = None) -> IllRequest:
+                  now: datetime | None = None, *,
+                  precondition: Callable[[IllRequest], bool] | None = None) -> IllRequest:
+    """Take `action`; `precondition` is checked on the request exactly as loaded here (the save is guarded by that
+    version), so a caller that decided to act on an older read cannot act on a newer state by mistake."""
     now = now or datetime.now(UTC)
     if action not in ACTIONS:
         raise InvalidField("action", f"unknown action {action!r}; known: {', '.join(ACTIONS)}")
     request, parties = await load_for(uow, caller, request_id)
+    if precondition is not None and not precondition(request):
+        raise Conflict(f"request {request_id} changed since it was found due for {action.replace('_', ' ')}")
     found = find(action, parties, request.situation())
     if isinstance(found, str):
         raise Forbidden(found) if found.startswith("only the") else Conflict(found)

@@ -67,11 +67,9 @@ async def _remind(runtime: ServiceRuntime, request_id: str, now: datetime) -> in
     return 1
 
 
-def _still_due(request: IllRequest | None, action: str, now: datetime) -> bool:
+def _still_due(request: IllRequest, action: str, now: datetime) -> bool:
     """The due list was read in an earlier transaction: by now another replica may have fired the timer and asked
-    the next lender, whose own time has not run out, so look again before firing."""
-    if request is None:
-        return False
+    the next lender, whose own time has not run out, so look again, on the very read the action is taken on."""
     if action == "no_answer":
         due_at = request.answer_due_at
         if due_at is not None and due_at.tzinfo is None:  # SQLite keeps UTC without the offset
@@ -84,9 +82,8 @@ def _still_due(request: IllRequest | None, action: str, now: datetime) -> bool:
 async def _fire(runtime: ServiceRuntime, request_id: str, action: str, now: datetime) -> int:
     try:
         async with runtime.unit_of_work() as uow:
-            if not _still_due(await RequestRepository(uow.session).get(request_id), action, now):
-                return 0
-            await perform(uow, SYSTEM_PRINCIPAL, request_id, action, ActionInput(), now)
+            await perform(uow, SYSTEM_PRINCIPAL, request_id, action, ActionInput(), now,
+                          precondition=lambda request: _still_due(request, action, now))
             await uow.commit()
     except Conflict as exc:  # another replica or a staff answer got there first
         log.info("timer not fired", extra={"request_id": request_id, "action": action, "why": exc.detail})
