@@ -39,6 +39,13 @@ RESTING_PAIRS: frozenset[tuple[R, S | None]] = frozenset({
     (R.CHECKED_OUT, S.SHIPPED),
     (R.OVERDUE, S.OVERDUE),
     (R.RECALLED, S.RECALLED),
+    # overdue or recalled while still in transit: the borrower can still receive it, lend it, return it
+    (R.SHIPPED, S.OVERDUE),
+    (R.SHIPPED, S.RECALLED),
+    (R.RECEIVED, S.OVERDUE),
+    (R.RECEIVED, S.RECALLED),
+    (R.CHECKED_OUT, S.OVERDUE),
+    (R.CHECKED_OUT, S.RECALLED),
     (R.RETURNED, S.RETURN_SHIPPED),
     (R.COMPLETED, S.COMPLETED),
     (R.COMPLETED, S.COPY_DELIVERED),

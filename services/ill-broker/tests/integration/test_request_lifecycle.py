@@ -97,3 +97,23 @@ async def test_a_loan_due_soon_is_announced_once_per_due_date(tmp_path: Path) ->
         assert await fire_due(b.runtime, two_days_before + timedelta(hours=1)) == 0
         assert (await b.steps(rid)).count("due_soon") == 1
         assert "ill.request.due_soon" in await _events(b, rid)
+
+
+async def test_a_loan_recalled_while_in_transit_can_still_be_received_and_returned(tmp_path: Path) -> None:
+    async with broker(tmp_path) as b:
+        await b.add_institutions(region())
+        await b.add_holdings([item("CN-PL", "p1", 9)])
+        created = await b.client.post("/ill/requests", headers=b.patron("CN-U1-ENG"), json={"cluster_id": 9})
+        rid = created.json()["id"]
+        lender, home = b.staff("CN-PL"), b.staff("CN-U1-ENG")
+        await b.act(rid, "will_supply", lender)
+        await b.act(rid, "ship", lender)
+        assert (await b.act(rid, "request_renewal", home)).status_code == 409  # not before it arrives
+        recalled = (await b.act(rid, "recall", lender)).json()
+        assert (recalled["requester_state"], recalled["supplier_state"]) == ("shipped", "recalled")
+        received = (await b.act(rid, "receive", home)).json()
+        assert (received["requester_state"], received["supplier_state"]) == ("received", "recalled")
+        assert "check_out" in received["allowed_actions"] and "return_item" in received["allowed_actions"]
+        returned = (await b.act(rid, "return_item", home)).json()
+        assert returned["requester_state"] == "returned"
+        assert (await b.act(rid, "check_in", lender)).json()["requester_state"] == "completed"

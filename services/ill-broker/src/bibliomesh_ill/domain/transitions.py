@@ -96,9 +96,12 @@ TRANSITIONS: tuple[Transition, ...] = (
     _t("check_in", {L}, {*AT_BORROWER, R.RETURNED}, {*ON_LOAN_SUPPLIER, S.RETURN_SHIPPED}, R.COMPLETED,
        S.COMPLETED, "completed"),
     # time and the lender's claims on its item
-    _t("mark_overdue", {L, SYS}, set(AT_BORROWER - {R.OVERDUE, R.RECALLED}), {S.SHIPPED}, R.OVERDUE, S.OVERDUE,
-       "overdue"),
-    _t("recall", {L}, set(AT_BORROWER - {R.RECALLED}), {S.SHIPPED, S.OVERDUE}, R.RECALLED, S.RECALLED, "recalled"),
+    _t("mark_overdue", {L, SYS}, {R.RECEIVED, R.CHECKED_OUT}, {S.SHIPPED}, R.OVERDUE, S.OVERDUE, "overdue"),
+    # still in transit: the lender's side says so, the borrower can still receive it (and must return it)
+    _t("mark_overdue", {L, SYS}, {R.SHIPPED}, {S.SHIPPED}, None, S.OVERDUE, "overdue"),
+    _t("recall", {L}, {R.RECEIVED, R.CHECKED_OUT, R.OVERDUE}, {S.SHIPPED, S.OVERDUE}, R.RECALLED, S.RECALLED,
+       "recalled"),
+    _t("recall", {L}, {R.SHIPPED}, {S.SHIPPED, S.OVERDUE}, None, S.RECALLED, "recalled"),
     _t("request_renewal", {B}, {R.RECEIVED, R.CHECKED_OUT, R.OVERDUE}, {S.SHIPPED, S.OVERDUE}, None, None,
        "renewal_requested", guard=_renewal_not_pending),
     _t("answer_renewal", {L}, {R.RECEIVED, R.CHECKED_OUT, R.OVERDUE}, {S.SHIPPED, S.OVERDUE}, None, None,

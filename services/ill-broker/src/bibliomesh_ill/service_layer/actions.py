@@ -123,8 +123,10 @@ async def _apply(uow: UnitOfWork, request: IllRequest, t: Transition, given: Act
             details["due_date"] = changes["due_date"].isoformat()
             if request.requester_state == RequesterState.OVERDUE:
                 changes.update(requester_state=RequesterState.CHECKED_OUT, supplier_state=SupplierState.SHIPPED)
-    elif t.action == "recall" and given.due_date is not None:
-        changes["due_date"] = given.due_date
+    elif t.action == "recall":
+        changes["renewal_pending"] = False  # a recall answers any renewal request: no
+        if given.due_date is not None:
+            changes["due_date"] = given.due_date
     elif t.action == "reroute" and given.lender is not None:
         await _require_waiting(uow, request, given.lender)
     request.set(**changes)
