@@ -19,7 +19,7 @@ from bibliomesh_catalog.entrypoints.api.routes import (
     search,
     sru,
 )
-from bibliomesh_catalog.entrypoints.background import with_background
+from bibliomesh_catalog.entrypoints.background import catalog_background
 from bibliomesh_catalog.entrypoints.consumers import CONSUMERS
 from bibliomesh_catalog.settings import CatalogSettings, load_settings
 from meshkit.assemble import assemble_service
@@ -30,11 +30,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: CatalogSettings | None = None, transport: Transport | None = None,
                migrate: bool = False) -> FastAPI:
-    return with_background(assemble_service(
+    return assemble_service(
         settings=settings or load_settings(), tables=messaging,
         routers=[holders.router, search.router, sru.router, openurl.router, records.router, holdings.router,
                  clusters.router, oai.router, imports.router, harvest.router],
         title="Bibliomesh catalogue",
         description="The union catalogue of every partner library's holdings.",
         migrations=MIGRATIONS, consumers=CONSUMERS, transport=transport, migrate=migrate,
-    ))
+        workers=[catalog_background],
+    )

@@ -1,7 +1,7 @@
 """The catalogue's background loop: due OAI-PMH harvests, and imports whose replica stopped.
 
-It starts after the app's own startup (migrations, relay, consumers) and stops before it, so the database is
-there for its whole life. Each tick fails the imports whose heartbeat ran out and starts a task for every due
+It runs as a meshkit worker: started after the app's own startup (migrations, relay, consumers) and cancelled
+before the database goes away. Each tick fails the imports whose heartbeat ran out and starts a task for every due
 source this replica can claim (a few at a time); `wake()` makes it tick at once (a requested run).
 """
 
@@ -9,10 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
-
-from fastapi import FastAPI
 
 from bibliomesh_catalog.service_layer import imports
 from bibliomesh_catalog.service_layer.harvest_scheduler import due_sources, harvest_source
@@ -65,21 +61,19 @@ class BackgroundLoop:
         await asyncio.gather(*self.harvests, return_exceptions=True)
 
 
-@asynccontextmanager
-async def background(runtime: ServiceRuntime) -> AsyncIterator[None]:
-    """Run the loop for the duration of the block (when the settings ask for it); stop imports at the end."""
+async def catalog_background(runtime: ServiceRuntime) -> None:
+    """The service's background worker (meshkit `workers`): the loop while the settings ask for it; running
+    imports are stopped when the service stops."""
     loop: BackgroundLoop | None = None
-    task: asyncio.Task[None] | None = None
-    if getattr(runtime.settings, "harvest_scheduler", True) and runtime.run_workers:
-        loop = BackgroundLoop(runtime)
-        runtime.extra[LOOP_KEY] = loop
-        task = asyncio.create_task(loop.run(), name="catalog-background")
     try:
-        yield
+        if getattr(runtime.settings, "harvest_scheduler", True):
+            loop = BackgroundLoop(runtime)
+            runtime.extra[LOOP_KEY] = loop
+            await loop.run()
+        else:
+            await asyncio.Event().wait()
     finally:
-        if task is not None and loop is not None:
-            task.cancel()
-            await asyncio.gather(task, return_exceptions=True)
+        if loop is not None:
             await loop.stop()
             runtime.extra.pop(LOOP_KEY, None)
         await imports.cancel_running(runtime)
@@ -90,17 +84,3 @@ def wake(runtime: ServiceRuntime) -> None:
     loop: BackgroundLoop | None = runtime.extra.get(LOOP_KEY)
     if loop is not None:
         loop.wake()
-
-
-def with_background(app: FastAPI) -> FastAPI:
-    """Wrap the app's lifespan so that the loop runs inside it."""
-    inner = app.router.lifespan_context
-    runtime: ServiceRuntime = app.state.runtime
-
-    @asynccontextmanager
-    async def lifespan(target: FastAPI) -> AsyncIterator[None]:
-        async with inner(target), background(runtime):
-            yield
-
-    app.router.lifespan_context = lifespan
-    return app
