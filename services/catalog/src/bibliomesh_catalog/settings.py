@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from meshkit.settings import ServiceSettings
@@ -27,6 +27,19 @@ class CatalogSettings(ServiceSettings):
                                          "time (a 503's Retry-After wins, up to 10 minutes).")
     harvest_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024,
                                             description="Largest OAI-PMH response accepted.")
+
+
+    oai_admin_email: str = Field(default="catalogue@bibliomesh.invalid", pattern=r"^[^@\s]+@[^@\s]+$",
+                                 description="The address OAI-PMH Identify gives harvesters.")
+    oai_token_secret: SecretStr | None = Field(default=None, description="Key that signs OAI-PMH resumption "
+                                               "tokens; every replica needs the same one. Without it a key is made "
+                                               "and kept in DATA_DIR (development only).")
+
+    @model_validator(mode="after")
+    def _oai_key_in_production(self) -> CatalogSettings:
+        if self.environment == "production" and self.oai_token_secret is None:
+            raise ValueError("production needs CATALOG_OAI_TOKEN_SECRET (shared by every catalogue replica)")
+        return self
 
 
 def load_settings() -> CatalogSettings:

@@ -33,7 +33,15 @@ log = logging.getLogger(__name__)
 
 PAGE_SIZE = 100
 REPOSITORY_NAME = "Bibliomesh union catalogue"
-ADMIN_EMAIL = "catalogue@bibliomesh.invalid"
+
+
+@dataclass(frozen=True)
+class Provider:
+    """Who answers: the base URL harvesters use, the address in Identify, the key resumption tokens are signed with."""
+
+    base_url: str
+    admin_email: str
+    token_key: bytes
 MEDIA_TYPE = "text/xml; charset=utf-8"
 VERBS = ("Identify", "ListMetadataFormats", "ListSets", "ListIdentifiers", "ListRecords", "GetRecord")
 
@@ -44,7 +52,7 @@ class OaiReply:
     media_type: str = MEDIA_TYPE
 
 
-async def handle_oai(session: AsyncSession, pairs: Sequence[tuple[str, str]], base_url: str,
+async def handle_oai(session: AsyncSession, pairs: Sequence[tuple[str, str]], provider: Provider,
                      now: datetime | None = None) -> OaiReply:
     """Answer one OAI-PMH request, given its arguments as (name, value) pairs in order (GET query or POST form)."""
     now = now or datetime.now(UTC)
@@ -56,7 +64,7 @@ async def handle_oai(session: AsyncSession, pairs: Sequence[tuple[str, str]], ba
         arguments[name] = value
     verb = arguments.pop("verb", None)
     if verb not in VERBS or "verb" in repeated:
-        root, _ = xml.envelope(base_url, None, {}, now)
+        root, _ = xml.envelope(provider.base_url, None, {}, now)
         xml.error(root, "badVerb", "verb is missing, repeated or not an OAI-PMH verb")
         return OaiReply(xml.serialize(root))
     assert verb is not None
@@ -65,12 +73,12 @@ async def handle_oai(session: AsyncSession, pairs: Sequence[tuple[str, str]], ba
             raise OaiError("badArgument", f"repeated argument(s): {', '.join(sorted(repeated))}")
         check_arguments(verb, arguments)
     except OaiError as problem:
-        root, _ = xml.envelope(base_url, None, {}, now)
+        root, _ = xml.envelope(provider.base_url, None, {}, now)
         xml.error(root, problem.code, problem.message)
         return OaiReply(xml.serialize(root))
-    root, request = xml.envelope(base_url, verb, arguments, now)
+    root, request = xml.envelope(provider.base_url, verb, arguments, now)
     try:
-        await _VERB_HANDLERS[verb](session, root, arguments, base_url)
+        await _VERB_HANDLERS[verb](session, root, arguments, provider)
     except OaiError as problem:
         for child in root[2:]:
             root.remove(child)
@@ -93,17 +101,17 @@ def _format(prefix: str) -> str:
     return prefix
 
 
-async def _identify(session: AsyncSession, root: etree._Element, _args: dict[str, str], base_url: str) -> None:
+async def _identify(session: AsyncSession, root: etree._Element, _args: dict[str, str], provider: Provider) -> None:
     earliest = await queries.earliest_datestamp(session) or datetime(2000, 1, 1, tzinfo=UTC)
     identify = etree.SubElement(root, xml.oai("Identify"))
-    for tag, text in (("repositoryName", REPOSITORY_NAME), ("baseURL", base_url), ("protocolVersion", "2.0"),
-                      ("adminEmail", ADMIN_EMAIL), ("earliestDatestamp", xml.datestamp(earliest)),
+    for tag, text in (("repositoryName", REPOSITORY_NAME), ("baseURL", provider.base_url), ("protocolVersion", "2.0"),
+                      ("adminEmail", provider.admin_email), ("earliestDatestamp", xml.datestamp(earliest)),
                       ("deletedRecord", "persistent"), ("granularity", "YYYY-MM-DDThh:mm:ssZ")):
         etree.SubElement(identify, xml.oai(tag)).text = text
 
 
 async def _list_metadata_formats(session: AsyncSession, root: etree._Element, args: dict[str, str],
-                                 _base_url: str) -> None:
+                                 _provider: Provider) -> None:
     if "identifier" in args:
         found = await queries.header(session, _cluster_id(args["identifier"]))
         if found is None:
@@ -113,7 +121,7 @@ async def _list_metadata_formats(session: AsyncSession, root: etree._Element, ar
         xml.metadata_format(element, prefix)
 
 
-async def _list_sets(session: AsyncSession, root: etree._Element, args: dict[str, str], _base_url: str) -> None:
+async def _list_sets(session: AsyncSession, root: etree._Element, args: dict[str, str], _provider: Provider) -> None:
     if "resumptionToken" in args:
         raise OaiError("badResumptionToken", "the set list is never split, so no token is valid")
     element = etree.SubElement(root, xml.oai("ListSets"))
@@ -155,7 +163,7 @@ async def _add_records(session: AsyncSession, parent: etree._Element, headers: l
             etree.SubElement(holder, xml.oai("metadata")).append(metadata[found.cluster_id])
 
 
-async def _get_record(session: AsyncSession, root: etree._Element, args: dict[str, str], _base_url: str) -> None:
+async def _get_record(session: AsyncSession, root: etree._Element, args: dict[str, str], _provider: Provider) -> None:
     cluster_id = _cluster_id(args["identifier"])
     found = await queries.header(session, cluster_id)
     if found is None:
@@ -164,10 +172,11 @@ async def _get_record(session: AsyncSession, root: etree._Element, args: dict[st
     await _add_records(session, etree.SubElement(root, xml.oai("GetRecord")), [found], prefix, with_metadata=True)
 
 
-async def _list(session: AsyncSession, root: etree._Element, args: dict[str, str], with_metadata: bool) -> None:
+async def _list(session: AsyncSession, root: etree._Element, args: dict[str, str], with_metadata: bool,
+                key: bytes) -> None:
     verb = "ListRecords" if with_metadata else "ListIdentifiers"
     if "resumptionToken" in args:
-        resumed = decode_token(args["resumptionToken"])
+        resumed = decode_token(args["resumptionToken"], key)
         position: Position | None = resumed
         request = resumed.request
     else:
@@ -189,17 +198,19 @@ async def _list(session: AsyncSession, root: etree._Element, args: dict[str, str
     if position is None and not more:
         return
     total = await queries.count_headers(session, start, end, request.set_spec)
-    token = encode_token(Position(request, page[-1].datestamp, page[-1].cluster_id, cursor + len(page))) \
+    token = encode_token(Position(request, page[-1].datestamp, page[-1].cluster_id, cursor + len(page)), key) \
         if more else None
     xml.resumption_token(element, token, total, cursor)
 
 
-async def _list_identifiers(session: AsyncSession, root: etree._Element, args: dict[str, str], _b: str) -> None:
-    await _list(session, root, args, with_metadata=False)
+async def _list_identifiers(session: AsyncSession, root: etree._Element, args: dict[str, str],
+                            provider: Provider) -> None:
+    await _list(session, root, args, False, provider.token_key)
 
 
-async def _list_records(session: AsyncSession, root: etree._Element, args: dict[str, str], _b: str) -> None:
-    await _list(session, root, args, with_metadata=True)
+async def _list_records(session: AsyncSession, root: etree._Element, args: dict[str, str],
+                        provider: Provider) -> None:
+    await _list(session, root, args, True, provider.token_key)
 
 
 _VERB_HANDLERS = {"Identify": _identify, "ListMetadataFormats": _list_metadata_formats, "ListSets": _list_sets,

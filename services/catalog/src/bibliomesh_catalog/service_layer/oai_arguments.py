@@ -1,7 +1,8 @@
 """OAI-PMH request arguments: which verb takes which, dates at both granularities, opaque resumption tokens.
 
 A resumption token is URL-safe base64 of JSON (the list request's arguments, the (datestamp, id) of the last
-record sent and the cursor) with a checksum, so a damaged or hand-made token is refused as badResumptionToken.
+record sent and the cursor), signed with the provider's key (HMAC-SHA256), so a damaged or hand-made token is
+refused as badResumptionToken.
 It carries all the state: no harvest is remembered on the server.
 """
 
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import hmac
 import json
 import re
 from dataclasses import asdict, dataclass
@@ -17,7 +19,6 @@ from datetime import UTC, datetime, timedelta
 DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 SECOND = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z$")
 _TOKEN_VERSION = 1
-_TOKEN_SALT = b"bibliomesh-oai-token-v1"
 
 REQUIRED = {"Identify": set(), "ListMetadataFormats": set(), "ListSets": set(),
             "ListIdentifiers": {"metadataPrefix"}, "ListRecords": {"metadataPrefix"},
@@ -101,24 +102,25 @@ class Position:
     cursor: int
 
 
-def _checksum(payload: bytes) -> str:
-    return hashlib.sha256(_TOKEN_SALT + payload).hexdigest()[:16]
+def _signature(payload: bytes, key: bytes) -> str:
+    return hmac.new(key, payload, hashlib.sha256).hexdigest()[:32]
 
 
-def encode_token(position: Position) -> str:
+def encode_token(position: Position, key: bytes) -> str:
+    """The position as an opaque, HMAC-signed token (base64url of the JSON and its signature)."""
     body = {"v": _TOKEN_VERSION, "r": asdict(position.request), "t": position.after_datestamp.isoformat(),
             "i": position.after_id, "c": position.cursor}
     payload = json.dumps(body, separators=(",", ":"), sort_keys=True).encode()
-    return base64.urlsafe_b64encode(payload + b"." + _checksum(payload).encode()).decode().rstrip("=")
+    return base64.urlsafe_b64encode(payload + b"." + _signature(payload, key).encode()).decode().rstrip("=")
 
 
-def decode_token(token: str) -> Position:
+def decode_token(token: str, key: bytes) -> Position:
     """The position a token encodes; badResumptionToken for anything this server did not issue."""
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         payload, _, checksum = raw.rpartition(b".")
-        if checksum.decode() != _checksum(payload):
-            raise ValueError("checksum")
+        if not hmac.compare_digest(checksum.decode(), _signature(payload, key)):
+            raise ValueError("signature")
         body = json.loads(payload)
         if body["v"] != _TOKEN_VERSION:
             raise ValueError("version")

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
 
-from bibliomesh_catalog.service_layer.oai import handle_oai
+from bibliomesh_catalog.service_layer.oai import Provider, handle_oai
+from meshkit.dev_secrets import development_secret
+from meshkit.runtime import ServiceRuntime
 from meshkit.web import UnitOfWorkDep, get_runtime
 
 router = APIRouter(prefix="/catalog", tags=["oai-pmh"])
@@ -18,9 +20,21 @@ _RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/xml": {}}, "description": "An OAI-PMH response document."}}
 
 
+def provider(runtime: ServiceRuntime) -> Provider:
+    """Built once per runtime: the signing key is read (or, in development, made) on first use."""
+    found: Provider | None = runtime.extra.get("oai.provider")
+    if found is None:
+        settings = runtime.settings
+        secret = settings.oai_token_secret  # type: ignore[attr-defined]
+        key = secret.get_secret_value() if secret else development_secret(settings.data_dir, "oai-token.key")
+        found = Provider(base_url=settings.public_url.rstrip("/") + "/catalog/oai",
+                         admin_email=settings.oai_admin_email, token_key=key.encode())  # type: ignore[attr-defined]
+        runtime.extra["oai.provider"] = found
+    return found
+
+
 async def _answer(request: Request, uow: UnitOfWorkDep, pairs: list[tuple[str, str]]) -> Response:
-    base_url = get_runtime(request).settings.public_url.rstrip("/") + "/catalog/oai"
-    reply = await handle_oai(uow.session, pairs, base_url)
+    reply = await handle_oai(uow.session, pairs, provider(get_runtime(request)))
     return Response(content=reply.body, media_type=reply.media_type)
 
 
