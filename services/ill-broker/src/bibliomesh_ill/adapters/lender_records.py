@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from statistics import median
 
@@ -14,29 +15,50 @@ from bibliomesh_ill.domain.states import ACTIVE_SUPPLY
 
 BALANCE_WINDOW = timedelta(days=90)
 SPEED_SAMPLE = 50
+# A lender's 90-day balance and speed move slowly, and reading them is most of a routing decision; they are kept
+# this long per database. Loans out (the lending limit) are always read fresh.
+HISTORY_TTL_SECONDS = 30.0
+_history: dict[tuple[str, str], tuple[float, int, int, float | None]] = {}
 
 
 async def lender_records(session: AsyncSession, codes: set[str], now: datetime) -> dict[str, LenderRecord]:
     """One record per code; lenders with no history get zeros (and no speed)."""
     if not codes:
         return {}
-    since = now - BALANCE_WINDOW
-    supplied = rota_entries.c.shipped_at >= since
-    lent: dict[str, int] = dict((await session.execute(
-        sa.select(rota_entries.c.lender, sa.func.count()).where(rota_entries.c.lender.in_(codes), supplied)
-        .group_by(rota_entries.c.lender))).all())
-    borrowed: dict[str, int] = dict((await session.execute(
-        sa.select(requests.c.borrower, sa.func.count()).select_from(
-            rota_entries.join(requests, requests.c.id == rota_entries.c.request_id))
-        .where(requests.c.borrower.in_(codes), supplied).group_by(requests.c.borrower))).all())
     active: dict[str, int] = dict((await session.execute(
         sa.select(requests.c.lender, sa.func.count()).where(
             requests.c.lender.in_(codes), requests.c.supplier_state.in_([s.value for s in ACTIVE_SUPPLY]))
         .group_by(requests.c.lender))).all())
-    speed = await _median_hours(session, codes)
-    return {code: LenderRecord(lent=lent.get(code, 0), borrowed=borrowed.get(code, 0),
-                               active_loans=active.get(code, 0), median_hours_to_ship=speed.get(code))
-            for code in codes}
+    history = await _history_of(session, codes, now)
+    return {code: LenderRecord(lent=history[code][0], borrowed=history[code][1], active_loans=active.get(code, 0),
+                               median_hours_to_ship=history[code][2]) for code in codes}
+
+
+History = tuple[int, int, float | None]  # lent, borrowed, median hours to ship
+
+
+async def _history_of(session: AsyncSession, codes: set[str], now: datetime) -> dict[str, History]:
+    bind = session.get_bind()
+    database = str(bind.engine.url)
+    clock = time.monotonic()
+    fresh = {code: _history[(database, code)] for code in codes
+             if (database, code) in _history and clock - _history[(database, code)][0] < HISTORY_TTL_SECONDS}
+    missing = codes - set(fresh)
+    if missing:
+        since = now - BALANCE_WINDOW
+        supplied = rota_entries.c.shipped_at >= since
+        lent: dict[str, int] = dict((await session.execute(
+            sa.select(rota_entries.c.lender, sa.func.count()).where(rota_entries.c.lender.in_(missing), supplied)
+            .group_by(rota_entries.c.lender))).all())
+        borrowed: dict[str, int] = dict((await session.execute(
+            sa.select(requests.c.borrower, sa.func.count()).select_from(
+                rota_entries.join(requests, requests.c.id == rota_entries.c.request_id))
+            .where(requests.c.borrower.in_(missing), supplied).group_by(requests.c.borrower))).all())
+        speed = await _median_hours(session, missing)
+        for code in missing:
+            fresh[code] = _history[(database, code)] = (clock, lent.get(code, 0), borrowed.get(code, 0),
+                                                        speed.get(code))
+    return {code: values[1:] for code, values in fresh.items()}
 
 
 async def _median_hours(session: AsyncSession, codes: set[str]) -> dict[str, float]:

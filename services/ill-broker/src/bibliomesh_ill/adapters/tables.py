@@ -89,6 +89,7 @@ requests = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Index("ix_requests_lender_supplier_state", "lender", "supplier_state"),  # loans out per lender
 )
 
 # The rota: every lender placed (position) or skipped (no position), with the reason, and what became of it.
@@ -107,6 +108,9 @@ rota_entries = sa.Table(
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("shipped_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=True),
+    # what routing reads on every decision: a lender's recent supplies, and everything supplied since a date
+    sa.Index("ix_rota_entries_lender_shipped_at", "lender", "shipped_at"),
+    sa.Index("ix_rota_entries_shipped_at", "shipped_at"),
 )
 
 # The audit trail: every step of every request, who took it, when and why.

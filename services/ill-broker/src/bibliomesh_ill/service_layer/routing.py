@@ -41,9 +41,11 @@ async def plan_rota(uow: UnitOfWork, request: IllRequest, borrower: Member, hold
 
 
 async def ask_next_lender(uow: UnitOfWork, request: IllRequest, now: datetime,
-                          actor: Principal | str = SYSTEM_ACTOR, only: str | None = None) -> None:
+                          actor: Principal | str = SYSTEM_ACTOR, only: str | None = None,
+                          just_planned: bool = False) -> None:
     """Send the request to the next waiting lender on its rota (or to `only`, chosen by staff), or end it as
-    unfilled when nobody is left."""
+    unfilled when nobody is left. `just_planned`: the rota was built in this transaction, so the first lender's
+    eligibility need not be read again."""
     repository = RequestRepository(uow.session)
     members = MemberRepository(uow.session)
     borrower = await members.get(request.borrower)
@@ -51,7 +53,7 @@ async def ask_next_lender(uow: UnitOfWork, request: IllRequest, now: datetime,
         if entry["status"] != "waiting" or (only is not None and entry["lender"] != only):
             continue
         lender = await members.get(entry["lender"])
-        reason = await _no_longer_eligible(uow, lender, borrower, now)
+        reason = None if just_planned else await _no_longer_eligible(uow, lender, borrower, now)
         if reason is not None and only is not None:  # staff named this lender: tell them, rather than end unfilled
             raise InvalidField("lender", f"{only} cannot be asked now: {reason}")
         if reason is not None:

@@ -153,6 +153,6 @@ async def submit_request(uow: UnitOfWork, caller: Principal, given: RequestInput
     rota = await plan_rota(uow, request, borrower, item.holdings, now)
     await record_step(uow, request, "sourcing", actor="system", party=Party.SYSTEM, now=now,
                       details={"placed": len(rota.entries), "skipped": len(rota.skipped)})
-    await ask_next_lender(uow, request, now)
+    await ask_next_lender(uow, request, now, just_planned=True)
     await count_demand(uow, request, settings, now)
     return request
