@@ -31,6 +31,7 @@ BENCHMARKS = {
     "bus": "bench.bus_throughput",
     "search": "bench.search_latency",
     "catalog": "bench.dedup_quality",
+    "broker": "bench.broker_routing",
 }
 
 
