@@ -32,6 +32,7 @@ BENCHMARKS = {
     "search": "bench.search_latency",
     "catalog": "bench.dedup_quality",
     "broker": "bench.broker_routing",
+    "notify": "bench.notify_delivery",
 }
 
 

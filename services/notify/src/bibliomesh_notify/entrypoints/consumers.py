@@ -1,21 +1,47 @@
-"""What notify listens to."""
+"""What notify listens to: the directory (libraries and people) and the broker's request steps."""
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from bibliomesh_contracts import EventEnvelope
-from bibliomesh_contracts.registry import DIRECTORY_INSTITUTION_EVENTS
+from bibliomesh_contracts.registry import DIRECTORY_INSTITUTION_EVENTS, ILL_REQUEST_EVENTS
 from bibliomesh_notify.adapters.contact_repository import ContactRepository
+from bibliomesh_notify.adapters.people_repository import PeopleRepository
+from bibliomesh_notify.service_layer.events import on_request_step, on_suggestion
+from bibliomesh_notify.service_layer.services import NotifyServices
 from meshkit.bus import Subscription
-from meshkit.consumers import Consumer
+from meshkit.consumers import Consumer, EventHandler
 from meshkit.unit_of_work import UnitOfWork
 
 DIRECTORY = Subscription(queue="notify.directory", bindings=("directory.institution.#",))
+PEOPLE = Subscription(queue="notify.people", bindings=("directory.person.changed",))
+ILL = Subscription(queue="notify.ill", bindings=("ill.request.#", "ill.acquisition.suggested"))
+SUBSCRIPTIONS = (DIRECTORY, PEOPLE, ILL)
 
 
 async def apply_institution(uow: UnitOfWork, _envelope: EventEnvelope, payload: Any) -> None:
     await ContactRepository(uow.session).apply(payload.institution)
 
 
-CONSUMERS = (Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, apply_institution)),)
+async def apply_person(uow: UnitOfWork, _envelope: EventEnvelope, payload: Any) -> None:
+    await PeopleRepository(uow.session).apply(payload)
+
+
+def _with(services: NotifyServices,
+          handler: Callable[[UnitOfWork, NotifyServices, EventEnvelope, Any], Awaitable[None]]) -> EventHandler:
+    async def handle(uow: UnitOfWork, envelope: EventEnvelope, payload: Any) -> None:
+        await handler(uow, services, envelope, payload)
+
+    return handle
+
+
+def consumers(services: NotifyServices) -> tuple[Consumer, ...]:
+    step = _with(services, on_request_step)
+    return (
+        Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, apply_institution)),
+        Consumer(PEOPLE, {"directory.person.changed": apply_person}),
+        Consumer(ILL, {**dict.fromkeys(ILL_REQUEST_EVENTS, step),
+                       "ill.acquisition.suggested": _with(services, on_suggestion)}),
+    )

@@ -1,0 +1,84 @@
+"""In-app notifications and their per-recipient sequence.
+
+The sequence number of a recipient's notification is taken from a counter row updated in the same transaction.
+The row lock makes concurrent writers for one recipient (two replicas consuming at once) commit in sequence
+order, so a stream that has sent number n has already seen every committed number below it.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bibliomesh_notify.adapters.tables import notifications, recipient_sequences
+from bibliomesh_notify.adapters.upsert import insert_new
+
+PUBLIC = (notifications.c.id, notifications.c.seq, notifications.c.message_kind, notifications.c.event_type,
+          notifications.c.institution, notifications.c.request_id, notifications.c.title, notifications.c.body,
+          notifications.c.created_at, notifications.c.read_at)
+
+
+class NotificationRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    async def add(self, rows: list[dict[str, Any]]) -> int:
+        """Store new notifications (those whose (recipient, dedup_key) exist already are skipped)."""
+        added = 0
+        for row in sorted(rows, key=lambda r: r["recipient"]):  # one lock order: no deadlock between replicas
+            if await self._exists(row["recipient"], row["dedup_key"]):
+                continue
+            added += await insert_new(self.session, notifications,
+                                      [{**row, "seq": await self._next_seq(row["recipient"])}])
+        return added
+
+    async def _exists(self, recipient: str, dedup_key: str) -> bool:
+        found = await self.session.scalar(sa.select(notifications.c.id).where(
+            notifications.c.recipient == recipient, notifications.c.dedup_key == dedup_key))
+        return found is not None
+
+    async def _next_seq(self, recipient: str) -> int:
+        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        statement = insert(recipient_sequences).values(recipient=recipient, last_seq=1).on_conflict_do_update(
+            index_elements=[recipient_sequences.c.recipient],
+            set_={"last_seq": recipient_sequences.c.last_seq + 1})
+        return int((await self.session.execute(statement.returning(recipient_sequences.c.last_seq))).scalar_one())
+
+    async def page(self, recipient: str, limit: int, before: int | None) -> list[dict[str, Any]]:
+        query = sa.select(*PUBLIC).where(notifications.c.recipient == recipient)
+        if before is not None:
+            query = query.where(notifications.c.seq < before)
+        rows = await self.session.execute(query.order_by(notifications.c.seq.desc()).limit(limit))
+        return [dict(r._mapping) for r in rows]
+
+    async def unread(self, recipient: str) -> int:
+        return int(await self.session.scalar(sa.select(sa.func.count()).select_from(notifications).where(
+            notifications.c.recipient == recipient, notifications.c.read_at.is_(None))) or 0)
+
+    async def after(self, recipient: str, seq: int, limit: int = 100) -> list[dict[str, Any]]:
+        rows = await self.session.execute(sa.select(*PUBLIC).where(
+            notifications.c.recipient == recipient, notifications.c.seq > seq)
+            .order_by(notifications.c.seq).limit(limit))
+        return [dict(r._mapping) for r in rows]
+
+    async def last_seq(self, recipient: str) -> int:
+        return int(await self.session.scalar(sa.select(recipient_sequences.c.last_seq).where(
+            recipient_sequences.c.recipient == recipient)) or 0)
+
+    async def mark_read(self, recipient: str, notification_id: int | None, now: datetime) -> int:
+        """Mark one (or, with None, every) unread notification of `recipient` read; returns how many changed."""
+        where = [notifications.c.recipient == recipient, notifications.c.read_at.is_(None)]
+        if notification_id is not None:
+            where.append(notifications.c.id == notification_id)
+        result = await self.session.execute(sa.update(notifications).where(*where).values(read_at=now))
+        return int(result.rowcount)  # type: ignore[attr-defined]
+
+    async def get(self, recipient: str, notification_id: int) -> dict[str, Any] | None:
+        row = (await self.session.execute(sa.select(*PUBLIC).where(
+            notifications.c.recipient == recipient, notifications.c.id == notification_id))).first()
+        return dict(row._mapping) if row else None

@@ -1,0 +1,72 @@
+"""Daily digests: e-mails that recipients chose to get as a digest wait (status `digest`) until the configured
+hour, then go out as one e-mail per recipient and address. One replica sends a day's digests: the day is claimed
+in the same transaction that queues them."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from bibliomesh_notify.adapters.delivery_repository import DeliveryRepository
+from bibliomesh_notify.adapters.tables import digest_runs
+from bibliomesh_notify.adapters.upsert import insert_new
+from bibliomesh_notify.domain.messages import DIGEST, Channel
+from bibliomesh_notify.service_layer.fan_out import queued_delivery, wake_after_commit
+from bibliomesh_notify.service_layer.rendering import render_in_app
+from bibliomesh_notify.service_layer.services import NotifyServices
+from meshkit.runtime import ServiceRuntime
+
+LIMIT = 50_000
+
+
+def digest_day(now: datetime, hour: int, timezone: str) -> str | None:
+    """The day whose digests are due at `now`, or None before the digest hour."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.date().isoformat() if local.hour >= hour else None
+
+
+async def send_digests(runtime: ServiceRuntime, services: NotifyServices, now: datetime | None = None) -> int:
+    """Queue today's digests if their hour has come and nobody did yet; returns how many were queued."""
+    now = now or services.clock()
+    settings = services.settings
+    day = digest_day(now, settings.digest_hour, settings.digest_timezone)
+    if day is None:
+        return 0
+    async with runtime.unit_of_work() as uow:
+        if not await insert_new(uow.session, digest_runs, [{"day": day, "ran_at": now}]):
+            return 0
+        repository = DeliveryRepository(uow.session)
+        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for row in await repository.waiting_for_digest(LIMIT):
+            groups.setdefault((row["recipient"], row["address"]), []).append(row)
+        digests = [_digest(day, rows, now) for rows in groups.values()]
+        await repository.add(digests)
+        await repository.mark_digested([row["id"] for rows in groups.values() for row in rows], now)
+        wake_after_commit(uow, services)
+        await uow.commit()
+    return len(digests)
+
+
+def _digest(day: str, rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
+    first = rows[0]
+    items = []
+    for row in rows:
+        shown = render_in_app(row["message_kind"], row["language"], row["context"])
+        items.append({"title": shown.title, "body": shown.body})
+    context = {"recipient_name": first["context"].get("recipient_name", ""),
+               "institution_name": first["context"].get("institution_name", ""), "day": day, "items": items}
+    return queued_delivery(f"digest:{day}", first["recipient"], Channel.EMAIL, first["address"], now, kind=DIGEST,
+                     event_type=None, language=first["language"], institution=first["institution"],
+                     context=context, status="pending")
+
+
+def digest_worker(services: NotifyServices) -> Callable[[ServiceRuntime], Awaitable[None]]:
+    async def notify_digests(runtime: ServiceRuntime) -> None:
+        while True:
+            await send_digests(runtime, services)
+            await asyncio.sleep(services.settings.digest_poll_seconds)
+
+    return notify_digests

@@ -1,0 +1,88 @@
+"""Who an audience is, from notify's copies of the directory: people (subject, e-mail, language, roles) and
+libraries (ILL mailbox, language). Library staff are reached through the library's ILL mailbox by e-mail and
+each staff member in the app; a patron and institution admins personally on both channels."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bibliomesh_notify.adapters.contact_repository import ContactRepository
+from bibliomesh_notify.adapters.people_repository import ADMIN_ROLES, STAFF_ROLES, PeopleRepository
+from bibliomesh_notify.domain.messages import Audience
+
+MAILBOX = "mailbox:"
+
+
+@dataclass(frozen=True)
+class Recipient:
+    owner: str
+    """Whose preferences apply and who reads the in-app message: a subject, or `mailbox:<code>`."""
+    institution: str
+    language: str
+    name: str | None
+    email: str | None
+    in_app: bool
+
+
+@dataclass(frozen=True)
+class Parties:
+    """The institutions and patron an event concerns."""
+
+    borrower: str | None = None
+    lender: str | None = None
+    patron: str | None = None
+    institution: str | None = None
+
+
+class Directory:
+    def __init__(self, session: AsyncSession) -> None:
+        self.people = PeopleRepository(session)
+        self.contacts = ContactRepository(session)
+        self._contacts: dict[str, dict[str, Any] | None] = {}
+
+    async def contact(self, code: str | None) -> dict[str, Any] | None:
+        if not code:
+            return None
+        if code not in self._contacts:
+            self._contacts[code] = await self.contacts.get(code)
+        return self._contacts[code]
+
+    async def resolve(self, audience: Audience, parties: Parties) -> list[Recipient]:
+        if audience is Audience.PATRON:
+            return await self._patron(parties.patron, parties.borrower)
+        if audience is Audience.INSTITUTION_ADMINS:
+            return await self._people(parties.institution, ADMIN_ROLES, email=True)
+        code = parties.borrower if audience is Audience.BORROWER_STAFF else parties.lender
+        return await self._mailbox(code) + await self._people(code, STAFF_ROLES, email=False)
+
+    async def _patron(self, subject: str | None, borrower: str | None) -> list[Recipient]:
+        if not subject:
+            return []
+        person = await self.people.get(subject)
+        if person is None:  # not announced yet: the app still reaches them, in their library's language
+            library = await self.contact(borrower)
+            return [Recipient(owner=subject, institution=borrower or "", name=None, email=None, in_app=True,
+                              language=library["language"] if library else "en")]
+        if person["status"] != "active":
+            return []
+        return [_person(person, email=True)]
+
+    async def _people(self, code: str | None, roles: frozenset[str], *, email: bool) -> list[Recipient]:
+        if not code:
+            return []
+        return [_person(p, email=email) for p in await self.people.active_with_roles(code, roles)]
+
+    async def _mailbox(self, code: str | None) -> list[Recipient]:
+        library = await self.contact(code)
+        if library is None or not library["ill_email"]:
+            return []
+        return [Recipient(owner=f"{MAILBOX}{library['code']}", institution=library["code"], name=None,
+                          email=library["ill_email"], in_app=False, language=library["language"])]
+
+
+def _person(person: dict[str, Any], *, email: bool) -> Recipient:
+    return Recipient(owner=person["subject"], institution=person["institution"], language=person["language"],
+                     name=person["display_name"], email=person["email"] if email else None, in_app=True)

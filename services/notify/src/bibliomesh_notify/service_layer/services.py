@@ -1,0 +1,33 @@
+"""What notify's consumers, workers and routes share: settings, the secret box, wake-ups and the clock."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from bibliomesh_notify.adapters.secret_box import SecretBox, development_key
+from bibliomesh_notify.service_layer.signals import Signals
+from bibliomesh_notify.settings import NotifySettings
+
+Clock = Callable[[], datetime]
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class NotifyServices:
+    settings: NotifySettings
+    box: SecretBox
+    signals: Signals = field(default_factory=Signals)
+    clock: Clock = utc_now
+
+
+def build_services(settings: NotifySettings, clock: Clock | None = None) -> NotifyServices:
+    if settings.secrets_key is not None:
+        keys = [k.strip() for k in settings.secrets_key.get_secret_value().split(",") if k.strip()]
+    else:
+        keys = [development_key(settings.data_dir)]
+    return NotifyServices(settings=settings, box=SecretBox(keys), clock=clock or utc_now)
