@@ -34,6 +34,7 @@ class RequestStepV1(BaseModel):
     reason: str | None = Field(default=None, description="Why (an ISO 18626 reason code or a staff note).")
     note: str | None = Field(default=None, description="Free text from the party that acted.")
     due_date: date | None = Field(default=None, description="Loan due date, when known.")
+    approved: bool | None = Field(default=None, description="renewal_answered: whether the renewal was granted.")
     actor: str = Field(description="Who acted: a user id, `system` (timers, routing) or an ISO 18626 agency.")
     occurred_at: datetime = Field(description="When the step happened.")
 

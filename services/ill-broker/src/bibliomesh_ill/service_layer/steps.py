@@ -37,5 +37,6 @@ async def record_step(uow: UnitOfWork, request: IllRequest, step: str, *, actor:
         title=request.title, requester_state=request.requester_state.value,
         supplier_state=request.supplier_state.value if request.supplier_state else None, tier=tier,
         rota_position=request.rota_position, reason=reason, note=note, due_date=request.due_date, actor=subject,
+        approved=(details or {}).get("approved") if step == "renewal_answered" else None,
         occurred_at=now), aggregate_id=f"ill-request:{request.id}", aggregate_version=request.version,
         institution=request.borrower)

@@ -30,6 +30,7 @@ def request_context(step: RequestStepV1, contacts: dict[str, dict[str, Any] | No
         "lender": institution_name(contacts.get(step.lender or ""), step.lender, language) if step.lender else "",
         "due_date": step.due_date.isoformat() if step.due_date else "",
         "reason": step.reason or "", "note": step.note or "", "rush": step.service_level == "rush",
+        "approved": step.approved,
     }
 
 
