@@ -8,11 +8,12 @@ PORT ?= 8000
 DATA_DIR ?= .data
 export PORT DATA_DIR
 
-PACKAGES := contracts libs/meshkit services/auth services/catalog services/ill-broker services/notify gateway launcher
+PACKAGES := contracts libs/meshkit services/auth services/catalog services/ill-broker services/notify gateway web launcher
 PYPROJECTS := $(addsuffix /pyproject.toml,$(PACKAGES))
 STAMP := $(VENV)/.installed
 
 .PHONY: help setup run run-distributed migrate test test-fast lint typecheck contracts check-services bench clean testdata \
+	browser screenshots \
 	images k8s-topology
 
 help:
@@ -22,6 +23,7 @@ help:
 	@echo "make migrate          migrate every service's database (distributed mode)"
 	@echo "make contracts        regenerate event schemas, AsyncAPI and OpenAPI snapshots"
 	@echo "make bench            run the benchmarks"
+	@echo "make screenshots      run the browser tests and refresh the README's screenshots (docs/screenshots/)"
 	@echo "make images           build the container images (docker or podman; IMAGE_PREFIX, IMAGE_TAG)"
 	@echo "make k8s-topology     regenerate deploy/k8s/base/rabbitmq/topology.yaml from the services' queues"
 
@@ -54,6 +56,7 @@ lint: setup
 typecheck: setup
 	$(VENV)/bin/mypy libs/meshkit/src contracts/src
 	$(VENV)/bin/mypy services/auth/src services/catalog/src services/ill-broker/src services/notify/src gateway/src launcher/src
+	$(VENV)/bin/mypy web/src
 
 contracts: setup
 	$(PY) contracts/tools/generate.py
@@ -61,7 +64,19 @@ contracts: setup
 testdata: setup
 	@scripts/fetch_testdata.sh >/dev/null
 
-test: setup check-services testdata lint typecheck
+# The browser tests (tests/web) drive Debian's Chromium through Playwright (Playwright's own browser download
+# cannot work here) and need CJK fonts, or Chinese renders as boxes. Installed once; skipped when present.
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+browser:
+	@if [ -x /usr/bin/chromium ] && command -v fc-list >/dev/null && fc-list :lang=zh | grep -q CJK; then :; else \
+		echo "installing chromium, fontconfig and fonts-noto-cjk for the browser tests (apt-get)"; \
+		$(SUDO) apt-get update -qq && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+			chromium fontconfig fonts-noto-cjk fonts-dejavu-core >/dev/null; fi
+
+screenshots: setup browser
+	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/web
+
+test: setup check-services testdata browser lint typecheck
 	$(PY) -m pytest -q
 
 test-fast: setup
@@ -93,4 +108,4 @@ k8s-topology: setup
 	$(PY) deploy/k8s/tools/generate_topology.py
 
 clean:
-	rm -rf $(VENV) .data artifacts
+	rm -rf $(VENV) .data artifacts test-artifacts

@@ -33,6 +33,7 @@ BENCHMARKS = {
     "catalog": "bench.dedup_quality",
     "broker": "bench.broker_routing",
     "notify": "bench.notify_delivery",
+    "gateway": "bench.gateway_proxy",
 }
 
 

@@ -1,4 +1,4 @@
-"""Fail fast, and say how to fix it, when PostgreSQL or RabbitMQ is not reachable. Tests never skip them."""
+"""Fail fast, and say how to fix it, when PostgreSQL, RabbitMQ or Redis is not reachable. Tests never skip them."""
 
 from __future__ import annotations
 
@@ -11,6 +11,8 @@ CHECKS = {
                    "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"),
     "RabbitMQ": (os.environ.get("TEST_AMQP_HOST", "127.0.0.1"), int(os.environ.get("TEST_AMQP_PORT", "5672")),
                  "rabbitmq-server -detached"),
+    "Redis": (os.environ.get("TEST_REDIS_HOST", "127.0.0.1"), int(os.environ.get("TEST_REDIS_PORT", "6379")),
+              'redis-server --daemonize yes --bind 127.0.0.1 --port 6379 --save "" --appendonly no'),
 }
 
 

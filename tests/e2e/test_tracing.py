@@ -21,7 +21,8 @@ async def test_a_trace_crosses_http_and_the_bus(tmp_path: Path) -> None:
     ) as client:
         headers = await admin_headers(client)
         parent_trace = "4bf92f3577b34da6a3ce929d0e0e4736"
-        headers["traceparent"] = f"00-{parent_trace}-00f067aa0ba902b7-01"
+        caller_span = "00f067aa0ba902b7"
+        headers["traceparent"] = f"00-{parent_trace}-{caller_span}-01"
         created = await client.post("/auth/institutions", headers=headers, json={
             "code": "CN-DL-TRACE", "name_en": "Traced University", "kind": "university"})
         assert created.status_code == 201, created.text
@@ -40,3 +41,10 @@ async def test_a_trace_crosses_http_and_the_bus(tmp_path: Path) -> None:
         names = spans_in_trace()
         # The gateway's span and the auth service's span both belong to the caller's trace.
         assert names.count("POST /auth/institutions@") >= 2
+        # The gateway's span continues the caller's, and the service's continues the gateway's.
+        served = [s for s in memory_exporter.get_finished_spans() if s.name == "POST /auth/institutions"
+                  and format(s.context.trace_id, "032x") == parent_trace]
+        at_gateway = [s for s in served if s.parent is not None and format(s.parent.span_id, "016x") == caller_span]
+        assert len(at_gateway) == 1
+        assert any(s.parent is not None and s.parent.span_id == at_gateway[0].context.span_id for s in served)
+        assert created.headers.get_list("x-request-id") == [created.headers["x-request-id"]]

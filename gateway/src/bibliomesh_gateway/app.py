@@ -1,84 +1,121 @@
-"""The gateway app: routes `/auth`, `/catalog`, `/ill`, `/notify` and `/.well-known` to the services."""
+"""The gateway app: the one front door to `/auth`, `/catalog`, `/ill`, `/notify` and `/.well-known`.
+
+Every call first passes meshkit's `RequestContextMiddleware` (request id, W3C trace context, JSON access log,
+metrics). Calls under a service prefix then go straight to the proxy (the hot path: pure ASGI, no body
+buffered, security headers and CORS added there); the gateway's own routes (`/healthz`, `/readyz`, `/metrics`,
+`/openapi.json`, `/docs`) get the rest, through FastAPI's usual stack.
+"""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import Any
 
-import httpx
-from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, Response
+from fastapi import FastAPI
+from fastapi.openapi.docs import get_swagger_ui_html
+from fastapi.responses import HTMLResponse, JSONResponse
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp
 
-from bibliomesh_gateway.proxy import forward
+from bibliomesh_gateway.edge_auth import EdgeAuthenticator
+from bibliomesh_gateway.edge_headers import CorsSettings, SecurityHeadersMiddleware, security_headers
+from bibliomesh_gateway.edge_router import EdgeRouter
+from bibliomesh_gateway.openapi_merge import OpenApiCache, merge
+from bibliomesh_gateway.proxy import Proxy
+from bibliomesh_gateway.rate_limits import RateLimits
+from bibliomesh_gateway.readiness import breaker_states, service_states
+from bibliomesh_gateway.routing import RouteTable
 from bibliomesh_gateway.settings import GatewaySettings, load_settings
+from bibliomesh_gateway.web_front import WebFront
 from meshkit.logs import configure_logging
 from meshkit.metrics import ServiceMetrics
-from meshkit.problems import install_problem_handlers, problem_response
+from meshkit.problems import install_problem_handlers
 from meshkit.telemetry import configure_tracing
 from meshkit.web import RequestContextMiddleware, metrics_endpoint
 
-METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"]
+CORS_HEADERS = ["Authorization", "Content-Type", "Accept", "Accept-Language", "X-Request-ID", "traceparent",
+                "Last-Event-ID"]
+CORS_EXPOSED = ["X-Request-ID", "Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
+                "RateLimit-Reset", "RateLimit-Policy"]
 
 
-def create_app(settings: GatewaySettings | None = None) -> FastAPI:
+class GatewayApp(FastAPI):
+    """FastAPI for the gateway's own routes; calls to a service never enter its stack."""
+
+    proxy: Proxy
+    metrics: ServiceMetrics
+    cors: CorsSettings
+
+    def build_middleware_stack(self) -> ASGIApp:
+        edge = EdgeRouter(super().build_middleware_stack(), self.proxy, self.cors)
+        return RequestContextMiddleware(edge, service="gateway", metrics=self.metrics)
+
+
+def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     settings = settings or load_settings()
     configure_logging("gateway", settings.log_level, settings.log_json)
     configure_tracing(settings.otel_exporter)
-    upstreams = settings.upstreams()
+    routes = RouteTable(settings)
+    hsts = settings.hsts_seconds if settings.mode == "distributed" else 0
+    edge_headers = security_headers(hsts, bool(settings.cors_origins))
+    proxy = Proxy(settings, routes, EdgeAuthenticator.for_jwks(
+        settings.effective_jwks_url(), settings.token_issuer, settings.token_audience), _rate_limits(settings),
+        edge_headers)
+    openapi = OpenApiCache(routes.services, settings.openapi_cache_seconds)
+    web = WebFront(settings.web_url, settings.connect_timeout_seconds,
+                   settings.upstream_timeout_seconds) if settings.web_url else None
 
     @asynccontextmanager
-    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        limits = httpx.Limits(max_connections=200, max_keepalive_connections=50)
-        async with httpx.AsyncClient(timeout=settings.upstream_timeout_seconds, limits=limits) as client:
-            app.state.client = client
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        try:
             yield
+        finally:
+            await proxy.close()
+            if web is not None:
+                await web.close()
 
-    app = FastAPI(title="Bibliomesh", description="One front door to the Bibliomesh services.", version="0.1.0",
-                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = GatewayApp(title="Bibliomesh", description="One front door to the Bibliomesh services.", version="0.1.0",
+                  lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  # meshkit's RequestContextMiddleware already makes the one server span per call.
+                  telemetry={"tracing": False, "metrics": False, "logs": False})
+    app.proxy, app.metrics = proxy, ServiceMetrics("gateway")
+    app.cors = CorsSettings(settings.cors_origins, CORS_HEADERS, CORS_EXPOSED)
     install_problem_handlers(app)
-    metrics = ServiceMetrics("gateway")
-    app.add_middleware(RequestContextMiddleware, service="gateway", metrics=metrics)
-    app.add_api_route("/metrics", metrics_endpoint(metrics), include_in_schema=False)
+    app.add_api_route("/metrics", metrics_endpoint(app.metrics), include_in_schema=False)
 
-    @app.get("/healthz", include_in_schema=False)
+    @app.get("/healthz", tags=["gateway"], summary="Liveness: the gateway answers (public).")
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": "gateway"}
 
-    @app.get("/readyz", include_in_schema=False)
-    async def readyz(request: Request) -> Response:
-        client: httpx.AsyncClient = request.app.state.client
-        states = await asyncio.gather(*(_ready(client, url, settings.readiness_timeout_seconds)
-                                        for url in upstreams.values()))
-        services = dict(zip(upstreams, states, strict=True))
+    @app.get("/readyz", tags=["gateway"], summary="Readiness of every service, and each one's circuit breaker; "
+             "503 unless all are ready (public).")
+    async def readyz() -> JSONResponse:
+        services = await service_states(proxy.session, routes.services, settings.readiness_timeout_seconds)
         ready = all(state == "ready" for state in services.values())
-        return JSONResponse({"status": "ready" if ready else "unready", "services": services},
-                            status_code=200 if ready else 503)
+        return JSONResponse({"status": "ready" if ready else "unready", "services": services,
+                             "breakers": breaker_states(proxy.breakers)}, status_code=200 if ready else 503)
 
-    @app.api_route("/.well-known/{path:path}", methods=METHODS, include_in_schema=False)
-    async def well_known(request: Request, path: str) -> Response:
-        return await forward(request.app.state.client, "auth", upstreams["auth"], request)
+    @app.get("/openapi.json", tags=["gateway"], summary="The whole platform's API in one OpenAPI document: "
+             "every service's, merged (public).")
+    async def openapi_document() -> dict[str, Any]:
+        return merge(app.openapi(), await openapi.documents(proxy.session))
 
-    @app.api_route("/{service}/{path:path}", methods=METHODS, include_in_schema=False)
-    async def route(request: Request, service: str, path: str) -> Response:
-        base = upstreams.get(service)
-        if base is None:
-            return problem_response(404, f"no route for /{service}")
-        return await forward(request.app.state.client, service, base, request)
+    @app.get("/docs", include_in_schema=False)
+    async def docs() -> HTMLResponse:
+        return get_swagger_ui_html(openapi_url="/openapi.json", title="Bibliomesh API")
 
+    if web is not None:  # last: only what nothing above claims (issue 8)
+        app.mount("/", web)
+    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
+                       allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED, max_age=600)
+    app.add_middleware(SecurityHeadersMiddleware, headers=edge_headers)
     return app
 
 
-async def _ready(client: httpx.AsyncClient, base_url: str, wait_seconds: float) -> str:
-    try:
-        response = await client.get(f"{base_url.rstrip('/')}/readyz", timeout=wait_seconds)
-    except httpx.HTTPError:
-        return "unreachable"
-    if response.status_code == 200:
-        return "ready"
-    try:
-        checks = response.json().get("checks", {})
-    except ValueError:
-        checks = {}
-    failing = [name for name, state in checks.items() if state != "ok"]
-    return f"unready: {', '.join(failing)}" if failing else f"unready: HTTP {response.status_code}"
+def _rate_limits(settings: GatewaySettings) -> RateLimits:
+    limits = {"anonymous": settings.rate_limit_anonymous, "caller": settings.rate_limit_caller,
+              "institution": settings.rate_limit_institution}
+    if settings.mode == "embedded":
+        return RateLimits.in_memory(**limits)
+    return RateLimits.in_redis(settings.redis_url, settings.rate_limit_key_prefix, **limits)

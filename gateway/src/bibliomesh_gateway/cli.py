@@ -13,7 +13,7 @@ def serve(host: str = "0.0.0.0", port: int = 8000) -> None:
     from bibliomesh_gateway.app import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_config=None, loop="uvloop", http="httptools",
-                proxy_headers=True)
+                proxy_headers=True, server_header=False)
 
 
 @app.command()

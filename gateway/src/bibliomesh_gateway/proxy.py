@@ -1,53 +1,205 @@
-"""Streaming reverse proxy: bodies pass through in chunks both ways, never buffered whole."""
+"""The proxy: every call under a service prefix is checked at the edge and streamed to the service and back.
+
+In order: size limit (413), bearer token (401), rate limits (429), the service's circuit breaker (503 at once),
+then the call, retried only for GET/HEAD/OPTIONS without a body after a connection failure, within the retry
+budget. Bodies are streamed both ways in the pieces they arrive in, never held whole.
+"""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
-import httpx
-from fastapi import Request
-from starlette.background import BackgroundTask
-from starlette.responses import Response, StreamingResponse
+import aiohttp
+from starlette.types import Message, Receive, Scope, Send
+from yarl import URL
 
+from bibliomesh_gateway.breaker import CircuitBreaker
+from bibliomesh_gateway.edge_auth import BEARER, EdgeAuthenticator
+from bibliomesh_gateway.public_routes import is_public
+from bibliomesh_gateway.rate_limits import RateLimits, Verdict
+from bibliomesh_gateway.retry_budget import RetryBudget
+from bibliomesh_gateway.routing import Route, RouteTable
+from bibliomesh_gateway.settings import GatewaySettings
+from bibliomesh_gateway.upstream import BodyTooLarge, CallerLeft, Incoming, RequestBody, open_session, response_headers
 from meshkit import context
-from meshkit.problems import problem_response
-from meshkit.telemetry import current_traceparent
+from meshkit.problems import Problem, problem_response
+from meshkit.security import Principal
 
 log = logging.getLogger(__name__)
-
-# Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded.
-HOP_BY_HOP = frozenset({"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-                        "transfer-encoding", "upgrade", "host", "content-length"})
+RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def _forward_headers(request: Request) -> list[tuple[str, str]]:
-    headers = [(k, v) for k, v in request.headers.items() if k.lower() not in HOP_BY_HOP | {"traceparent"}]
-    if request.client:
-        headers.append(("x-forwarded-for", request.client.host))
-    headers.append(("x-forwarded-proto", request.url.scheme))
-    if (request_id := context.request_id.get()) and "x-request-id" not in request.headers:
-        headers.append(("x-request-id", request_id))
-    if traceparent := current_traceparent():
-        headers.append(("traceparent", traceparent))
-    return headers
+class Proxy:
+    def __init__(self, settings: GatewaySettings, routes: RouteTable, auth: EdgeAuthenticator,
+                 limits: RateLimits, edge_headers: list[tuple[bytes, bytes]]) -> None:
+        self.routes = routes
+        self.edge_headers = edge_headers
+        self.edge_header_names = frozenset(name for name, _ in edge_headers)
+        self.problem_headers = {name.decode(): value.decode() for name, value in edge_headers}
+        self.auth = auth
+        self.limits = limits
+        self.retry_attempts = settings.retry_attempts
+        self.breakers = {name: CircuitBreaker(settings.breaker_failure_threshold, settings.breaker_open_seconds)
+                         for name in routes.services}
+        self.budgets = {name: RetryBudget(settings.retry_budget_ratio, settings.retry_budget_minimum)
+                        for name in routes.services}
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:  # created on first use, inside the server's event loop
+            self._session = open_session()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+        await self.limits.close()
+
+    async def handle(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def send_tracked(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._handle(route, scope, receive, send_tracked)
+        except Exception:
+            log.exception("the gateway failed on a call", extra={"upstream": route.service})
+            if started:
+                raise
+            await self._problem(scope, receive, send, 500, "The server could not complete the request.")
+
+    async def _handle(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
+        incoming = Incoming(scope)
+        path = scope["path"]
+        if "/." in path and any(segment in (".", "..") for segment in path.split("/")):
+            return await self._problem(scope, receive, send, 400, "the path must not contain `.` or `..` segments")
+        if route.body_limit and incoming.body_length > route.body_limit:
+            return await self._problem(scope, receive, send, 413, f"the body is larger than {route.body_limit} bytes")
+        try:
+            principal = await self._authenticate(incoming, scope["method"], path)
+        except Problem as refusal:
+            return await self._refuse(refusal, incoming, scope, receive, send)
+        verdict = await self.limits.charge(principal, incoming.origin)
+        if verdict is not None and not verdict.allowed:
+            return await self._too_many(verdict, scope, receive, send)
+        breaker = self.breakers[route.service]
+        if not breaker.allow():
+            return await self._problem(scope, receive, send, 503, f"the {route.service} service is unavailable; "
+                                       "try again shortly", {"Retry-After": str(breaker.retry_after())})
+        extra = verdict.headers() if verdict is not None else []
+        await self._forward(route, breaker, incoming, scope, receive, send, extra)
+
+    async def _problem(self, scope: Scope, receive: Receive, send: Send, status: int, detail: str,
+                       headers: dict[str, str] | None = None) -> None:
+        response = problem_response(status, detail, instance=scope["path"],
+                                    headers={**self.problem_headers, **(headers or {})})
+        await response(scope, receive, send)
+
+    async def _too_many(self, verdict: Verdict, scope: Scope, receive: Receive, send: Send) -> None:
+        headers = {name.decode(): value.decode() for name, value in verdict.headers()}
+        headers["Retry-After"] = str(max(1, verdict.reset_seconds))
+        await self._problem(scope, receive, send, 429, f"too many requests for this {verdict.scope}; try again "
+                            f"in {headers['Retry-After']} s", headers)
+
+    async def _authenticate(self, incoming: Incoming, method: str, path: str) -> Principal | None:
+        authorization = incoming.authorization
+        if authorization is None or authorization[:7].lower() != BEARER:
+            # Public routes take other credentials too (HTTP Basic client authentication at /auth/token).
+            if is_public(method, path):
+                return None
+            if authorization is None:
+                raise Problem("an access token is required", status=401, headers={"WWW-Authenticate": "Bearer"})
+        principal = await self.auth.authenticate(authorization)
+        context.institution.set(principal.institution)
+        return principal
+
+    async def _refuse(self, refusal: Problem, incoming: Incoming, scope: Scope, receive: Receive,
+                      send: Send) -> None:
+        # Failed sign-ins count against the caller's address, so guessing tokens is limited like anonymous calls.
+        verdict = await self.limits.charge(None, incoming.origin) if refusal.status == 401 else None
+        if verdict is not None and not verdict.allowed:
+            return await self._too_many(verdict, scope, receive, send)
+        await self._problem(scope, receive, send, refusal.status, refusal.detail, refusal.headers)
+
+    async def _forward(self, route: Route, breaker: CircuitBreaker, incoming: Incoming, scope: Scope,
+                       receive: Receive, send: Send, extra_headers: list[tuple[bytes, bytes]]) -> None:
+        method = scope["method"]
+        query = scope["query_string"]
+        url = URL(f"{route.base_url}{scope['raw_path'].decode('latin-1')}"
+                  + (f"?{query.decode('latin-1')}" if query else ""), encoded=True)
+        body = RequestBody(receive, route.body_limit) if incoming.has_body else None
+        retries_left = self.retry_attempts if method in RETRYABLE_METHODS and body is None else 0
+        budget = self.budgets[route.service]
+        budget.record_call()
+        answered = False
+        try:
+            while True:
+                try:
+                    response = await self.session.request(
+                        method, url, headers=incoming.forwarded, data=body.chunks() if body else None,
+                        allow_redirects=False, timeout=route.timeout)
+                    break
+                except aiohttp.ConnectionTimeoutError:
+                    failure = (503, "unavailable")
+                except (TimeoutError, aiohttp.ServerTimeoutError):
+                    failure = (504, "timed out")
+                except aiohttp.ClientConnectionError:
+                    failure = (503, "unavailable")
+                except (aiohttp.ClientError, BodyTooLarge, CallerLeft):
+                    failure = (502, "gave an invalid answer")
+                if body is not None and body.caller_left:
+                    return
+                if body is not None and body.too_large:
+                    answered = True
+                    breaker.release()
+                    return await self._problem(scope, receive, send, 413,
+                                               f"the body is larger than {route.body_limit} bytes")
+                breaker.failed()
+                if failure[0] == 503 and retries_left and breaker.allow() and budget.try_spend():
+                    retries_left -= 1
+                    continue
+                answered = True
+                log.warning("upstream %s", failure[1], extra={"upstream": route.service})
+                return await self._problem(scope, receive, send, failure[0], f"the {route.service} service "
+                                           f"{failure[1]}; try again shortly", {"Retry-After": "5"})
+            answered = True
+            breaker.succeeded()
+            await self._relay(response, body, scope, receive, send, extra_headers)
+        finally:
+            if not answered:
+                breaker.release()
+
+    async def _relay(self, response: aiohttp.ClientResponse, body: RequestBody | None, scope: Scope,
+                     receive: Receive, send: Send, extra_headers: list[tuple[bytes, bytes]]) -> None:
+        watcher = None
+        try:
+            headers = response_headers(response)
+            present = {name for name, _ in headers if name in self.edge_header_names}
+            headers += [header for header in self.edge_headers if header[0] not in present]
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": headers + extra_headers})
+            if response.content_length is None and (body is None or body.complete):
+                # A stream (SSE) may never end by itself: stop reading it when the caller goes away.
+                watcher = asyncio.create_task(_close_when_caller_leaves(receive, response))
+            async for chunk in response.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except aiohttp.ClientError as exc:
+            log.warning("upstream broke off its answer", extra={"error": type(exc).__name__})
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            response.release()
 
 
-async def forward(client: httpx.AsyncClient, service: str, base_url: str, request: Request) -> Response:
-    url = httpx.URL(base_url.rstrip("/") + request.url.path, query=request.url.query.encode())
-    has_body = request.method not in ("GET", "HEAD", "OPTIONS", "DELETE") or "content-length" in request.headers
-    upstream_request = client.build_request(request.method, url, headers=_forward_headers(request),
-                                            content=request.stream() if has_body else None)
-    try:
-        upstream = await client.send(upstream_request, stream=True)
-    except httpx.TimeoutException:
-        log.warning("upstream timed out", extra={"upstream": service})
-        return problem_response(504, f"the {service} service did not answer in time")
-    except httpx.TransportError as exc:
-        log.warning("upstream unreachable", extra={"upstream": service, "error": type(exc).__name__})
-        return problem_response(503, f"the {service} service is unavailable; try again shortly",
-                                headers={"Retry-After": "5"})
-    headers = [(k, v) for k, v in upstream.headers.multi_items() if k.lower() not in HOP_BY_HOP]
-    response = StreamingResponse(upstream.aiter_raw(), status_code=upstream.status_code,
-                                 background=BackgroundTask(upstream.aclose))
-    response.raw_headers = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in headers]
-    return response
+async def _close_when_caller_leaves(receive: Receive, response: aiohttp.ClientResponse) -> None:
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    response.close()
+
+

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from bibliomesh_launcher.credentials import demo_bootstrap_client
-from bibliomesh_launcher.demo import DemoData, load_demo_data, token_command
+from bibliomesh_launcher.demo import DEMO_PASSWORD, DemoData, load_demo_data, token_command
 from bibliomesh_launcher.services import SERVICES
 from meshkit.cli import service_cli
 
@@ -33,7 +33,8 @@ def run(
 
     configure_logging("bibliomesh")
     client = demo_bootstrap_client(data_dir)
-    platform = EmbeddedPlatform(data_dir=data_dir, port=port, bootstrap_client=client)
+    platform = EmbeddedPlatform(data_dir=data_dir, port=port, bootstrap_client=client,
+                                web_demo_password=DEMO_PASSWORD if demo else "")
 
     async def main() -> None:
         loop = asyncio.get_running_loop()
@@ -101,6 +102,7 @@ def migrate() -> None:
 def _print_welcome(url: str, client: tuple[str, str], data_dir: Path, demo: DemoData | None = None) -> None:
     text = (
         f"\nBibliomesh is running (embedded mode)\n"
+        f"  web          {url}/  (sign in, search, request, staff queues)\n"
         f"  gateway      {url}\n"
         f"  readiness    {url}/readyz\n"
         f"  directory    {url}/auth/institutions\n"
@@ -110,7 +112,7 @@ def _print_welcome(url: str, client: tuple[str, str], data_dir: Path, demo: Demo
     if demo is not None:
         text += (
             f"  demo people  {', '.join(demo.usernames)} at each of {', '.join(demo.institutions)}\n"
-            f"               password {demo.password}\n")
+            f"               password {demo.password}; operator at CN-DL-RPL is the platform admin\n")
         if demo.cli_client:
             text += f"    token:     {token_command(url, demo)}\n"
     typer.echo(text + "Stop with Ctrl-C; a second run keeps what this one stored.\n", err=False)

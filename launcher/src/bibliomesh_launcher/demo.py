@@ -1,8 +1,9 @@
 """Demo data, loaded through the public API like any partner would: the platform's own services own their data.
 
-Each demo institution gets three local accounts (`admin`, `staff`, `patron`, one demo password); the platform
-gets the public client `bibliomesh-web` for the web front end and, where the password grant is on (embedded mode),
-the public client `bibliomesh-cli` so a person can get a token with curl. Safe to run again: what exists is kept.
+Each demo institution gets three local accounts (`admin`, `staff`, `patron`, one demo password), and the regional
+public library an `operator` who is the platform admin; the platform gets the public client `bibliomesh-web` for
+the web front end and, where the password grant is on (embedded mode), the public client `bibliomesh-cli` so a
+person can get a token with curl. Safe to run again: what exists is kept.
 """
 
 from __future__ import annotations
@@ -28,6 +29,10 @@ DEMO_PEOPLE: list[dict[str, Any]] = [
     {"username": "staff", "roles": ["staff"], "display_name": "Demo Staff"},
     {"username": "patron", "roles": ["patron"], "display_name": "Demo Patron"},
 ]
+# The platform's operator (a platform admin) for the web front end's admin pages; the consortium office sits at the
+# regional public library.
+DEMO_OPERATOR: dict[str, Any] = {"username": "operator", "roles": ["platform-admin"],
+                                 "display_name": "Demo Platform Operator", "institution": "CN-DL-RPL"}
 DEMO_INSTITUTIONS: list[dict[str, Any]] = [
     {"code": "CN-DL-LHU", "name_en": "Liaohai University", "name_zh": "辽海大学", "kind": "university",
      "regions": [REGION], "pickup_locations": ["Main Library Circulation Desk"], "ill_email": "ill@lhu.example.edu",
@@ -104,9 +109,11 @@ async def _staff_token(client: httpx.AsyncClient, institution: str) -> str:
 async def _people(client: httpx.AsyncClient, headers: dict[str, str], institution: dict[str, Any]) -> list[str]:
     code = institution["code"]
     domain = institution["ill_email"].split("@", 1)[1]
+    people = DEMO_PEOPLE + ([{k: v for k, v in DEMO_OPERATOR.items() if k != "institution"}]
+                            if code == DEMO_OPERATOR["institution"] else [])
     rows = [{**person, "email": f"{person['username']}@{domain}", "password": DEMO_PASSWORD,
              "language": institution["language"], "pickup_location": institution["pickup_locations"][0]}
-            for person in DEMO_PEOPLE]
+            for person in people]
     response = await client.post("/auth/users/import", params={"institution": code}, json=rows, headers=headers)
     response.raise_for_status()
     report = response.json()

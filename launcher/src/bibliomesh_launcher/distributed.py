@@ -23,6 +23,10 @@ class DistributedConfig:
     gateway_port: int = 8000
     host: str = "127.0.0.1"
     service_ports: dict[str, int] = field(default_factory=lambda: dict(SERVICE_PORTS))
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    """The gateway's rate-limit counters, shared by its replicas."""
+    web_port: int = 8005
+    """The web front end, behind the gateway at `/`."""
 
     def service_env(self, base: dict[str, str]) -> dict[str, str]:
         env = dict(base)
@@ -35,6 +39,12 @@ class DistributedConfig:
             env.setdefault(f"{prefix}AUTH_URL", f"http://127.0.0.1:{self.service_ports['auth']}")
             env.setdefault(f"GATEWAY_{name.upper()}_URL", f"http://127.0.0.1:{self.service_ports[name]}")
         env.setdefault("ILL_CATALOG_URL", f"http://127.0.0.1:{self.service_ports['catalog']}")
+        env.setdefault("GATEWAY_MODE", "distributed")
+        env.setdefault("GATEWAY_REDIS_URL", self.redis_url)
+        env.setdefault("GATEWAY_TOKEN_ISSUER", public)
+        env.setdefault("GATEWAY_WEB_URL", f"http://127.0.0.1:{self.web_port}")
+        env.setdefault("WEB_PUBLIC_URL", public)
+        env.setdefault("WEB_API_URL", public)
         return env
 
 
@@ -46,6 +56,9 @@ def start_processes(config: DistributedConfig, env: dict[str, str]) -> dict[str,
     # Our own interpreter and modules, no shell: nothing untrusted reaches these command lines.
     processes = {name: subprocess.Popen(command_for(name, port), env=env)  # noqa: S603
                  for name, port in config.service_ports.items()}
+    processes["web"] = subprocess.Popen(  # noqa: S603
+        [sys.executable, "-m", "bibliomesh_web.cli", "serve", "--host", "127.0.0.1", "--port", str(config.web_port)],
+        env=env)
     processes["gateway"] = subprocess.Popen(  # noqa: S603
         [sys.executable, "-m", "bibliomesh_gateway.cli", "serve", "--host", config.host,
          "--port", str(config.gateway_port)], env=env)

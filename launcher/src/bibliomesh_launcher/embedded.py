@@ -17,9 +17,12 @@ from fastapi import FastAPI
 from bibliomesh_gateway.app import create_app as create_gateway
 from bibliomesh_gateway.settings import GatewaySettings
 from bibliomesh_launcher.services import SERVICES
+from bibliomesh_web.app import create_app as create_web
+from bibliomesh_web.settings import WebSettings
 from meshkit.bus.embedded import EmbeddedTransport
 
 log = logging.getLogger(__name__)
+GATEWAY_SHARED_SETTINGS = ("log_level", "log_json", "otel_exporter", "environment")
 
 
 @dataclass
@@ -30,12 +33,16 @@ class EmbeddedPlatform:
     public_url: str = ""
     bootstrap_client: tuple[str, str] | None = None
     extra_settings: dict[str, Any] = field(default_factory=dict)
+    gateway_settings: dict[str, Any] = field(default_factory=dict)
+    """`GatewaySettings` fields to override (rate limits, timeouts, ...)."""
+    web_demo_password: str = ""  # shown on the web front page when the demo accounts are loaded
 
     def __post_init__(self) -> None:
         self.public_url = self.public_url or f"http://{self.host}:{self.port}"
         self.transport = EmbeddedTransport(self.data_dir / "bus.sqlite")
         self._servers: list[uvicorn.Server] = []
         self.service_urls: dict[str, str] = {}
+        self.web_url = ""
 
     def _bind(self) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -56,6 +63,9 @@ class EmbeddedPlatform:
             }
             if spec.name == "ill":
                 overrides = {"catalog_url": self.service_urls["catalog"], **overrides}
+            if spec.name == "notify":
+                # Trying the platform on one machine: webhooks to a receiver on localhost are fine here.
+                overrides = {"webhook_allow_private": True, **overrides}
             if spec.name == "auth":
                 # A demo person gets a token with curl: the password grant is on in embedded mode only.
                 overrides = {"password_grant_enabled": True, **overrides}
@@ -68,13 +78,29 @@ class EmbeddedPlatform:
             apps.append((spec.create_app(settings=settings, transport=self.transport, migrate=True),
                          sockets[spec.name]))
         urls = self.service_urls
-        gateway_settings = GatewaySettings(auth_url=urls["auth"], catalog_url=urls["catalog"], ill_url=urls["ill"],
-                                           notify_url=urls["notify"])
+        apps.append(self._web())
+        # Rate limits in memory (no Redis in embedded mode); tokens carry the public URL as their issuer.
+        shared = {key: value for key, value in self.extra_settings.items() if key in GATEWAY_SHARED_SETTINGS}
+        gateway_settings = GatewaySettings(**{
+            "mode": "embedded", "auth_url": urls["auth"], "catalog_url": urls["catalog"], "ill_url": urls["ill"],
+            "notify_url": urls["notify"], "web_url": self.web_url, "token_issuer": self.public_url,
+            **shared, **self.gateway_settings})
         gateway_socket = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         gateway_socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         gateway_socket.bind((self.host, self.port))
         apps.append((create_gateway(gateway_settings), gateway_socket))
         return apps
+
+    def _web(self) -> tuple[FastAPI, socket.socket]:
+        """The web front end on a loopback port of its own, like a service: the gateway sends it every path no
+        service claims (`web_url`), and it calls the public API through the gateway."""
+        sock = self._bind()
+        self.web_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
+        local = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        settings = WebSettings(public_url=self.public_url, api_url=f"http://{local}:{self.port}",
+                               demo_password=self.web_demo_password,
+                               log_json=bool(self.extra_settings.get("log_json", True)))
+        return create_web(settings), sock
 
     async def serve(self, ready: asyncio.Event | None = None) -> None:
         await self.transport.start()

@@ -1,0 +1,200 @@
+"""Gateway: throughput and added latency of a call through the gateway, against the same call made directly and
+through a bare pass-through proxy, all in the same run (processes in `gateway_env.py`).
+
+On loopback, each server one uvicorn worker (uvloop, httptools), the load generator in its own process (`wrk`
+when installed, else an aiohttp client), 32 connections, GET /ill/ping of a small FastAPI upstream with a valid
+bearer token:
+  throughput.direct                  baseline: the upstream called directly
+  throughput.passthrough.<client>    a bare pass-through proxy with that upstream client (aiohttp, httpx, httpx2):
+                                     raw ASGI, nothing but forwarding; `fastapi-aiohttp`: the same as a minimal
+                                     FastAPI app with one catch-all route (the kind of pass-through the issue used)
+  throughput.gateway                 the real gateway: edge auth + rate limiting (memory) + request ids, tracing,
+                                     JSON access logs; compared with the raw aiohttp pass-through (target >= 0.8x)
+  throughput.gateway_vs_*            the same number compared with the FastAPI pass-through and the direct call
+  throughput.gateway.<variant>       the gateway with traces sampled at 1% (OTEL_TRACES_SAMPLER), and with no
+                                     traces recorded and no access log: where the time goes
+  latency.*                          one request at a time, no load: median and p99; `added_p50` is the gateway's
+                                     (or pass-through's) median minus the direct median (target < 1 ms)
+Each throughput number is the median of the rounds; targets take turns within a round.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import re
+import shutil
+import socket
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from subprocess import DEVNULL, Popen
+
+import httpx
+from joserfc import jwt
+from joserfc.jwk import ECKey
+
+from bench.gateway_env import ISSUER, JWKS_ENV
+from bench.report import Measurement, median_of, percentile
+
+NAME = "gateway"
+DESCRIPTION = "gateway: throughput and added latency vs a bare pass-through proxy and direct calls"
+ROOT = Path(__file__).resolve().parent.parent
+PATH = "/ill/ping"
+CONNECTIONS = 32
+
+
+@dataclass(frozen=True)
+class Params:
+    rounds: int
+    seconds: float
+    latency_count: int
+
+
+FULL = Params(rounds=3, seconds=5, latency_count=2000)
+QUICK = Params(rounds=1, seconds=2, latency_count=300)
+
+
+def _clients() -> list[str]:
+    clients = ["aiohttp", "fastapi-aiohttp", "httpx"]
+    try:
+        import httpx2  # noqa: F401
+    except ImportError:
+        print("httpx2 is not installed: its pass-through is not measured", file=sys.stderr)
+    else:
+        clients.append("httpx2")
+    return clients
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _token() -> tuple[dict[str, object], str]:
+    key = ECKey.generate_key("P-256", parameters={"kid": "bench"})
+    now = int(time.time())
+    claims = {"iss": ISSUER, "aud": "bibliomesh", "sub": "client:bench", "institution": "BENCH", "iat": now,
+              "exp": now + 3600, "scope": "ill:request", "roles": ["staff"], "client_id": "bench", "jti": "b1"}
+    token = jwt.encode({"alg": "ES256", "kid": "bench", "typ": "at+jwt"}, claims, key)
+    return {"keys": [key.as_dict(private=False)]}, token
+
+
+# The gateway again with the standard knobs a deployment turns, to show where its time goes.
+VARIANTS = {
+    "gateway.traces_sampled_1pct": {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
+                                    "OTEL_TRACES_SAMPLER_ARG": "0.01"},
+    "gateway.no_traces_no_access_log": {"OTEL_TRACES_SAMPLER": "always_off", "GATEWAY_LOG_LEVEL": "WARNING"},
+}
+
+
+@contextmanager
+def _servers(clients: list[str], jwks: dict[str, object], logs: Path) -> Iterator[dict[str, str]]:
+    upstream_port = _free_port()
+    upstream = f"http://127.0.0.1:{upstream_port}"
+    commands: dict[str, tuple[list[str], dict[str, str]]] = {
+        "direct": (["upstream"], {}), "gateway": (["gateway", "--upstream", upstream], {}),
+        **{f"passthrough.{c}": (["passthrough", c, "--upstream", upstream], {}) for c in clients},
+        **{name: (["gateway", "--upstream", upstream], env) for name, env in VARIANTS.items()}}
+    ports = {name: upstream_port if name == "direct" else _free_port() for name in commands}
+    processes: list[Popen[bytes]] = []
+    try:
+        for name, (args, extra_env) in commands.items():
+            env = {**os.environ, JWKS_ENV: json.dumps(jwks), **extra_env}
+            with open(logs / f"{name}.log", "wb") as log:
+                processes.append(Popen([sys.executable, "-m", "bench.gateway_env", *args, "--port",
+                                        str(ports[name])], cwd=ROOT, env=env, stdout=DEVNULL, stderr=log))
+        urls = {name: f"http://127.0.0.1:{port}{PATH}" for name, port in ports.items()}
+        for url in urls.values():
+            _wait_until_up(url)
+        yield urls
+    finally:
+        for process in processes:
+            process.terminate()
+        for process in processes:
+            process.wait(timeout=15)
+
+
+def _wait_until_up(url: str, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+async def _throughput(url: str, seconds: float, token: str) -> float:
+    header = f"Authorization: Bearer {token}"
+    if shutil.which("wrk"):
+        out = await _output("wrk", "-t1", f"-c{CONNECTIONS}", f"-d{seconds:g}s", "-H", header, url)
+        if "Non-2xx" in out or "Socket errors" in out:
+            raise RuntimeError(f"{url}: wrk saw errors:\n{out}")
+        match = re.search(r"Requests/sec:\s+([\d.]+)", out)
+        if match is None:
+            raise RuntimeError(f"unexpected wrk output:\n{out}")
+        return float(match.group(1))
+    result = json.loads(await _output(sys.executable, "-m", "bench.gateway_env", "load", url, "--connections",
+                                      str(CONNECTIONS), "--seconds", str(seconds), "--header", header))
+    if set(result["statuses"]) != {"200"}:
+        raise RuntimeError(f"{url}: answers other than 200: {result['statuses']}")
+    return float(result["requests"] / result["seconds"])
+
+
+async def _latencies(url: str, count: int, token: str) -> list[float]:
+    samples: list[float] = json.loads(await _output(
+        sys.executable, "-m", "bench.gateway_env", "latency", url, "--count", str(count),
+        "--header", f"Authorization: Bearer {token}"))
+    return samples
+
+
+async def _output(*command: str) -> str:
+    process = await asyncio.create_subprocess_exec(*command, cwd=ROOT, stdout=asyncio.subprocess.PIPE)
+    out, _ = await process.communicate()
+    if process.returncode != 0:
+        raise RuntimeError(f"{' '.join(command[:4])} failed ({process.returncode})")
+    return out.decode()
+
+
+async def run(quick: bool) -> list[Measurement]:
+    params = QUICK if quick else FULL
+    clients = _clients()
+    jwks, token = _token()
+    generator = "wrk" if shutil.which("wrk") else "aiohttp (Python)"
+    rates: dict[str, list[float]] = {}
+    latencies: dict[str, list[float]] = {}
+    with tempfile.TemporaryDirectory(prefix="bm-bench-gateway-") as logs, _servers(clients, jwks, Path(logs)) as urls:
+        names = list(urls)
+        for name in names:  # warm-up: connections open, code paths hot
+            await _throughput(urls[name], 1, token)
+        for round_ in range(params.rounds):
+            for name in names[round_ % len(names):] + names[:round_ % len(names)]:
+                rates.setdefault(name, []).append(await _throughput(urls[name], params.seconds, token))
+        for name in ("direct", "passthrough.aiohttp", "gateway"):
+            latencies[name] = await _latencies(urls[name], params.latency_count, token)
+    detail = {"load_generator": generator, "connections": CONNECTIONS, "seconds": params.seconds}
+    found = [Measurement("throughput", name, median_of(values), "req/s",
+                         baseline=None if name == "direct" else "passthrough.aiohttp" if name.startswith("gateway")
+                         else "direct", samples=values, detail=detail) for name, values in rates.items()]
+    for name, baseline in (("gateway_vs_fastapi_passthrough", "passthrough.fastapi-aiohttp"),
+                           ("gateway_vs_direct", "direct")):
+        found.append(Measurement("throughput", name, median_of(rates["gateway"]), "req/s", baseline=baseline,
+                                 samples=rates["gateway"], detail=detail))
+    direct_p50 = median_of(latencies["direct"])
+    for name, values in latencies.items():
+        short = name.split(".")[0]
+        found.append(Measurement("latency", f"{short}.p50", median_of(values), "ms",
+                                 baseline=None if name == "direct" else "direct.p50", samples=values))
+        found.append(Measurement("latency", f"{short}.p99", percentile(values, 99), "ms",
+                                 baseline=None if name == "direct" else "direct.p99"))
+        if name != "direct":
+            found.append(Measurement("latency", f"{short}.added_p50", median_of(values) - direct_p50, "ms"))
+    return found

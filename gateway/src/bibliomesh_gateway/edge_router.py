@@ -1,0 +1,46 @@
+"""Which part of the gateway answers a call: the proxy for paths under a service prefix, FastAPI for the rest."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from starlette.middleware.cors import CORSMiddleware
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from bibliomesh_gateway.edge_headers import CorsSettings
+from bibliomesh_gateway.proxy import Proxy
+
+
+@dataclass(frozen=True)
+class ServiceRoute:
+    """What metrics and traces name a proxied call by: its service, never the raw path (unbounded labels)."""
+
+    path: str
+
+
+class EdgeRouter:
+    """Paths under a service prefix go to the proxy (with CORS for browsers' cross-origin calls); the gateway's
+    own routes (`own`, a FastAPI stack) get everything else."""
+
+    def __init__(self, own: ASGIApp, proxy: Proxy, cors: CorsSettings) -> None:
+        self.own = own
+        self.proxy = proxy
+        self.cors = CORSMiddleware(self._proxied, allow_origins=cors.origins, allow_methods=["*"],
+                                   allow_headers=cors.allow_headers, expose_headers=cors.expose_headers, max_age=600)
+        self.labels = {name: ServiceRoute(f"/{name}/*") for name in proxy.routes.services}
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.proxy.routes.match(scope["path"]) if scope["type"] == "http" else None
+        if route is None:
+            await self.own(scope, receive, send)
+            return
+        scope["route"] = self.labels[route.service]
+        if any(name == b"origin" for name, _ in scope["headers"]):
+            await self.cors(scope, receive, send)
+        else:
+            await self.proxy.handle(route, scope, receive, send)
+
+    async def _proxied(self, scope: Scope, receive: Receive, send: Send) -> None:
+        route = self.proxy.routes.match(scope["path"])
+        assert route is not None
+        await self.proxy.handle(route, scope, receive, send)

@@ -1,0 +1,113 @@
+"""The one HTTP client the gateway calls services with (aiohttp: chosen by measurement, see bench/README.md),
+and what is forwarded each way."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import aiohttp
+from starlette.types import Receive, Scope
+
+from meshkit import context
+from meshkit.telemetry import current_traceparent
+
+# Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded; nor is what the gateway sets itself.
+HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
+                        b"trailer", b"transfer-encoding", b"upgrade"})
+# `expect: 100-continue` is answered to the caller by the gateway's own server, not passed on.
+NOT_FORWARDED = HOP_BY_HOP | {b"host", b"traceparent", b"x-request-id", b"x-forwarded-for", b"x-forwarded-proto",
+                              b"x-forwarded-host", b"expect"}
+# The gateway sets these itself (its server `date` and `server`, its middleware the request id, the same value).
+NOT_RETURNED = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
+# uvicorn closes idle connections after 5 s: let ours go first, so a call never lands on one it is closing.
+KEEPALIVE_SECONDS = 4.0
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+class CallerLeft(Exception):
+    pass
+
+
+def open_session() -> aiohttp.ClientSession:
+    connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS, ttl_dns_cache=60)
+    # Bodies pass through as they are (compressed stays compressed), and no headers are added on the way.
+    session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
+                                    skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"))
+    # aiohttp would resend GET/PUT/DELETE once on a dropped connection by itself, outside the retry budget:
+    # the proxy's own retries are the only ones (test_resilience checks that a GET is sent exactly twice).
+    session._retry_connection = False
+    return session
+
+
+class Incoming:
+    """What the gateway reads from the caller's request head in one pass."""
+
+    __slots__ = ("authorization", "body_length", "chunked", "forwarded", "origin")
+
+    def __init__(self, scope: Scope) -> None:
+        self.authorization: str | None = None
+        self.body_length = 0
+        self.chunked = False
+        forwarded_for = ""
+        headers: list[tuple[str, str]] = []
+        for name, value in scope["headers"]:
+            if name in NOT_FORWARDED:
+                if name == b"transfer-encoding":
+                    self.chunked = True
+                elif name == b"x-forwarded-for":
+                    forwarded_for = value.decode("latin-1") + ", "
+                continue
+            if name == b"authorization":
+                self.authorization = value.decode("latin-1")
+            elif name == b"content-length":
+                self.body_length = int(value) if value.isdigit() else 0
+            headers.append((name.decode("latin-1"), value.decode("latin-1")))
+        client = scope.get("client")
+        self.origin = client[0] if client else "unknown"
+        headers.append(("x-forwarded-for", forwarded_for + self.origin))
+        headers.append(("x-forwarded-proto", scope.get("scheme", "http")))
+        if request_id := context.request_id.get():
+            headers.append(("x-request-id", request_id))
+        if traceparent := current_traceparent():
+            headers.append(("traceparent", traceparent))
+        self.forwarded = headers
+
+    @property
+    def has_body(self) -> bool:
+        return self.chunked or self.body_length > 0
+
+
+class RequestBody:
+    """The caller's body as it arrives, never held whole; stops at `limit` bytes (0: no limit)."""
+
+    def __init__(self, receive: Receive, limit: int) -> None:
+        self.receive = receive
+        self.limit = limit
+        self.too_large = False
+        self.caller_left = False
+        self.complete = False
+
+    async def chunks(self) -> AsyncIterator[bytes]:
+        received = 0
+        while True:
+            message = await self.receive()
+            if message["type"] == "http.disconnect":
+                self.caller_left = True
+                raise CallerLeft
+            chunk = message.get("body", b"")
+            received += len(chunk)
+            if self.limit and received > self.limit:
+                self.too_large = True
+                raise BodyTooLarge
+            if chunk:
+                yield chunk
+            if not message.get("more_body", False):
+                self.complete = True
+                return
+
+
+def response_headers(response: aiohttp.ClientResponse) -> list[tuple[bytes, bytes]]:
+    return [(name.lower(), value) for name, value in response.raw_headers if name.lower() not in NOT_RETURNED]

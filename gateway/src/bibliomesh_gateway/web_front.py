@@ -1,0 +1,74 @@
+"""The web front end behind `/` (issue 8): a path that no service prefix and none of the gateway's own routes claim
+goes to `GATEWAY_WEB_URL` as it is. The pages are public (they sign people in themselves and call the API through
+this gateway with each person's token), so there is no edge authentication here; bodies stream both ways."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from starlette.types import Receive, Scope, Send
+from yarl import URL
+
+from bibliomesh_gateway.upstream import KEEPALIVE_SECONDS, Incoming, RequestBody, response_headers
+from meshkit.problems import problem_response
+
+log = logging.getLogger(__name__)
+
+
+class WebFront:
+    def __init__(self, base_url: str, connect_seconds: float, read_seconds: float) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_seconds, sock_read=read_seconds)
+        self._session: aiohttp.ClientSession | None = None
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        # Its own client, which keeps no cookies: the pages' session cookies belong to each browser, and a shared
+        # cookie jar would hand one person's session to the next caller.
+        if self._session is None:
+            self._session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS),
+                cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
+                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"))
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        incoming = Incoming(scope)
+        query = scope["query_string"].decode("latin-1")
+        url = URL(self.base_url + scope["raw_path"].decode("latin-1") + (f"?{query}" if query else ""), encoded=True)
+        body = RequestBody(receive, 0) if incoming.has_body else None
+        try:
+            response = await self.session.request(
+                scope["method"], url, headers=incoming.forwarded, data=body.chunks() if body else None,
+                allow_redirects=False, timeout=self.timeout)
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            log.warning("web front end unreachable", extra={"error": type(exc).__name__})
+            await problem_response(503, "the web front end is unavailable; try again shortly",
+                                   headers={"Retry-After": "5"})(scope, receive, send)
+            return
+        watcher = asyncio.create_task(_close_when_caller_leaves(receive, response)) if body is None else None
+        try:
+            await send({"type": "http.response.start", "status": response.status,
+                        "headers": response_headers(response)})
+            async for chunk in response.content.iter_any():
+                await send({"type": "http.response.body", "body": chunk, "more_body": True})
+            await send({"type": "http.response.body", "body": b"", "more_body": False})
+        except aiohttp.ClientError as exc:
+            log.warning("web front end broke off its answer", extra={"error": type(exc).__name__})
+        finally:
+            if watcher is not None:
+                watcher.cancel()
+            response.release()
+
+
+async def _close_when_caller_leaves(receive: Receive, response: aiohttp.ClientResponse) -> None:
+    # A live stream (notifications) may never end by itself: stop reading it when the browser goes away.
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    response.close()

@@ -1,0 +1,42 @@
+"""Security headers on every answer, CORS for the web front end's origins only."""
+
+from __future__ import annotations
+
+from gateway.tests.gateway_fixtures import bearer, platform, token
+
+WEB = "https://web.library.example"
+
+
+async def test_every_answer_carries_the_security_headers_and_hsts_only_in_distributed_mode() -> None:
+    async with platform() as embedded, embedded.client() as client:
+        answers = [await client.get("/catalog/search"), await client.get("/ill/requests"), await client.get("/healthz"),
+                   await client.get("/nowhere")]
+        for response in answers:
+            assert response.headers["x-content-type-options"] == "nosniff", response.url
+            assert response.headers["x-frame-options"] == "DENY"
+            assert response.headers["content-security-policy"] == "frame-ancestors 'none'"
+            assert "strict-transport-security" not in response.headers
+        assert [r.status_code for r in answers] == [200, 401, 200, 404]
+    async with platform(mode="distributed", redis_url="redis://127.0.0.1:6379/0") as distributed, \
+            distributed.client() as client:
+        response = await client.get("/catalog/search")
+        assert response.headers["strict-transport-security"] == "max-age=31536000; includeSubDomains"
+
+
+async def test_a_preflight_from_the_web_front_end_is_allowed_and_others_are_not() -> None:
+    async with platform(cors_origins=[WEB]) as gateway, gateway.client() as client:
+        preflight = {"Access-Control-Request-Method": "POST",
+                     "Access-Control-Request-Headers": "authorization, content-type"}
+        allowed = await client.options("/ill/requests", headers={"Origin": WEB, **preflight})
+        refused = await client.options("/ill/requests", headers={"Origin": "https://evil.example", **preflight})
+        call = await client.get("/ill/requests", headers={"Origin": WEB, **bearer(token())})
+
+        assert allowed.status_code == 200
+        assert allowed.headers["access-control-allow-origin"] == WEB
+        assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
+        assert refused.status_code == 400
+        assert "access-control-allow-origin" not in refused.headers
+        assert call.headers["access-control-allow-origin"] == WEB
+        assert "ratelimit-remaining" in call.headers["access-control-expose-headers"].lower()
+        assert call.headers["x-frame-options"] == "DENY"
+        assert gateway.services["ill"].calls[0]["method"] == "GET"  # the preflights never reached the service

@@ -1,0 +1,1 @@
+"""Bibliomesh web front end."""

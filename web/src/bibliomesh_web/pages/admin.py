@@ -1,0 +1,91 @@
+"""Platform administration: institutions with their tiers and lending policies, signing keys and dead letters.
+Key rotation and dead-letter replay have no HTTP API (they are operator commands); their pages show the current
+state that the API does expose and the exact commands to run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+
+from bibliomesh_web.platform import ApiError
+from bibliomesh_web.views import Forbidden, FormPage, Page, PageDep
+
+router = APIRouter()
+SERVICES = ("auth", "catalog", "ill", "notify")
+POLICY_NUMBERS = ("answer_within_hours", "loan_period_days", "max_active_loans")
+POLICY_FLAGS = ("lends_loans", "lends_copies", "lends_electronic_copies")
+
+
+@router.get("/admin", response_class=HTMLResponse)
+async def institutions(page: PageDep) -> HTMLResponse:
+    page.require_platform_admin()
+    listed = await page.api.get("/auth/institutions", anonymous=True)
+    return await page.render("admin_institutions.html", institutions=listed)
+
+
+def _may_manage(page: Page, code: str) -> None:
+    user = page.require_institution_admin()
+    if not user.is_platform_admin and user.institution != code:
+        raise Forbidden
+
+
+@router.get("/institutions/{code}", response_class=HTMLResponse)
+async def institution(page: PageDep, code: str) -> HTMLResponse:
+    _may_manage(page, code)
+    found = await page.api.get(f"/auth/institutions/{code}", anonymous=True)
+    return await page.render("institution.html", i=found, numbers=POLICY_NUMBERS, flags=POLICY_FLAGS)
+
+
+@router.post("/institutions/{code}/policy")
+async def change_policy(request: Request, page: FormPage, code: str) -> RedirectResponse:
+    _may_manage(page, code)
+    form = await request.form()
+    current = await page.api.get(f"/auth/institutions/{code}", anonymous=True)
+    policy: dict[str, Any] = dict(current.get("policy") or {})
+    for name in POLICY_NUMBERS:
+        raw = str(form.get(name, "")).strip()
+        if raw.isdigit():
+            policy[name] = int(raw)
+    for name in POLICY_FLAGS:
+        policy[name] = form.get(name) == "on"
+    try:
+        await page.api.patch(f"/auth/institutions/{code}", {"policy": policy})
+        page.flash("ok", "admin.saved")
+    except ApiError as exc:
+        page.flash("error", "admin.failed", detail=exc.detail)
+    return page.redirect(f"/institutions/{code}")
+
+
+@router.post("/institutions/{code}/{change}")
+async def suspend_or_reinstate(request: Request, page: FormPage, code: str, change: str) -> RedirectResponse:
+    page.require_platform_admin()
+    if change not in ("suspend", "reinstate"):
+        raise Forbidden
+    reason = str((await request.form()).get("reason") or "") or None
+    try:
+        await page.api.post(f"/auth/institutions/{code}/{change}", {"reason": reason} if change == "suspend" else None)
+        page.flash("ok", "admin.saved")
+    except ApiError as exc:
+        page.flash("error", "admin.failed", detail=exc.detail)
+    return page.redirect(f"/institutions/{code}")
+
+
+@router.get("/admin/keys", response_class=HTMLResponse)
+async def keys(page: PageDep) -> HTMLResponse:
+    page.require_platform_admin()
+    published = await page.api.get("/auth/jwks", anonymous=True)
+    rotations = await page.api.get("/auth/audit", action="signing-key-rotated", limit=20)
+    return await page.render("admin_keys.html", keys=published.get("keys", []), rotations=rotations.get("items", []))
+
+
+@router.get("/admin/dead-letters", response_class=HTMLResponse)
+async def dead_letters(page: PageDep) -> HTMLResponse:
+    page.require_platform_admin()
+    try:  # 503 still names each service's state
+        ready = (await page.api.http.get(f"{page.settings.api_base}/readyz")).json()
+    except (httpx.HTTPError, ValueError):
+        ready = {}
+    return await page.render("admin_dead_letters.html", services=SERVICES, ready=ready.get("services", {}))

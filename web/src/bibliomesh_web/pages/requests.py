@@ -1,0 +1,108 @@
+"""A patron's requests and one request's page (shared with staff): progress, timeline, rota and the actions the
+caller may take now, delivery of copies as files."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+from starlette.background import BackgroundTask
+from starlette.datastructures import UploadFile
+
+from bibliomesh_web.codes import CONDITIONS, REASONS_UNFILLED
+from bibliomesh_web.platform import ApiError
+from bibliomesh_web.requests_view import INPUT_ACTIONS, QUICK_ACTIONS, action_body, milestones
+from bibliomesh_web.views import FormPage, PageDep, safe_next
+
+router = APIRouter()
+UPLOAD_CHUNK = 64 * 1024
+
+
+@router.get("/requests", response_class=HTMLResponse)
+async def my_requests(page: PageDep) -> HTMLResponse:
+    page.require_user()
+    mine = await page.api.get("/ill/requests", side="mine", limit=100)
+    ordered = sorted(mine, key=lambda r: r["created_at"], reverse=True)
+    return await page.render("my_requests.html", requests=await page.titled(ordered))
+
+
+@router.post("/requests")
+async def create(request: Request, page: FormPage) -> RedirectResponse:
+    page.require_user()
+    form = {k: str(v) for k, v in (await request.form()).items()}
+    body: dict[str, Any] = {"cluster_id": int(form.get("cluster_id", "0") or 0),
+                            "service_type": form.get("service_type") if form.get("service_type") in (
+                                "loan", "copy", "copy-or-loan") else "loan",
+                            "pickup_location": form.get("pickup_location") or None,
+                            "needed_by": form.get("needed_by") or None}
+    citation = {k: form[k] for k in ("article_title", "pages") if form.get(k)}
+    if citation:
+        body["citation"] = citation
+    try:
+        created = await page.api.post("/ill/requests", body)
+    except ApiError as exc:
+        page.flash("error", "request.failed", detail=exc.detail)
+        return page.redirect(safe_next(form.get("back")))
+    page.flash("ok", "request.sent")
+    return page.redirect(f"/requests/{created['id']}")
+
+
+@router.get("/requests/{request_id}", response_class=HTMLResponse)
+async def show(page: PageDep, request_id: str) -> HTMLResponse:
+    page.require_user()
+    found = (await page.titled([await page.api.get(f"/ill/requests/{request_id}")]))[0]
+    allowed = found.get("allowed_actions", [])
+    waiting = [e for e in found.get("rota") or [] if e.get("status") == "waiting"]
+    return await page.render(
+        "request.html", r=found, milestones=milestones(found), steps=list(reversed(found.get("steps", []))),
+        quick=[a for a in allowed if a in QUICK_ACTIONS], needs_input=[a for a in allowed if a in INPUT_ACTIONS],
+        cancel="cancel" in allowed, renew="request_renewal" in allowed, mark_overdue="mark_overdue" in allowed,
+        reasons=REASONS_UNFILLED, conditions=CONDITIONS, waiting_lenders=waiting)
+
+
+@router.post("/requests/{request_id}/actions/{action}")
+async def act(request: Request, page: FormPage, request_id: str, action: str) -> RedirectResponse:
+    page.require_user()
+    form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
+    back = safe_next(form.get("back") or f"/requests/{request_id}")
+    try:
+        await page.api.post(f"/ill/requests/{request_id}/actions/{action}", action_body(action, form))
+    except ApiError as exc:
+        page.flash("error", "action.failed", action=page.t.label("action", action), detail=exc.detail)
+        return page.redirect(back)
+    page.flash("ok", "action.done", action=page.t.label("action", action))
+    # A lender that says no is off the request (it can no longer see it): back to its queue.
+    return page.redirect("/staff?side=lending" if action == "cannot_supply" else back)
+
+
+@router.post("/requests/{request_id}/delivery")
+async def deliver_file(request: Request, page: FormPage, request_id: str) -> RedirectResponse:
+    page.require_staff()
+    upload = (await request.form()).get("file")
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        page.flash("error", "delivery.no_file")
+        return page.redirect(f"/requests/{request_id}")
+    try:
+        await page.api.call("POST", f"/ill/requests/{request_id}/delivery", params={"filename": upload.filename},
+                            content=_chunks(upload), headers={"content-type": "application/octet-stream"})
+    except ApiError as exc:
+        page.flash("error", "action.failed", action=page.t.label("action", "deliver_copy"), detail=exc.detail)
+        return page.redirect(f"/requests/{request_id}")
+    page.flash("ok", "action.done", action=page.t.label("action", "deliver_copy"))
+    return page.redirect(f"/requests/{request_id}")
+
+
+async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
+    while chunk := await upload.read(UPLOAD_CHUNK):
+        yield chunk
+
+
+@router.get("/requests/{request_id}/delivery")
+async def download(page: PageDep, request_id: str) -> Response:
+    page.require_user()
+    upstream = await page.api.open_stream("GET", f"/ill/requests/{request_id}/delivery")
+    headers = {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "content-disposition",
+                                                                          "content-length")}
+    return StreamingResponse(upstream.aiter_raw(), headers=headers, background=BackgroundTask(upstream.aclose))

@@ -1,0 +1,66 @@
+"""The home page and the union catalogue search: facets, holders with on-shelf availability, and the two-click
+request form on every result."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+from bibliomesh_web.views import PageDep
+
+router = APIRouter()
+FILTERS = ("format", "language", "institution", "region")
+PAGE_SIZE = 20
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(page: PageDep) -> HTMLResponse:
+    return await page.render("home.html", demo_password=page.settings.demo_password)
+
+
+@router.get("/search", response_class=HTMLResponse)
+async def search(request: Request, page: PageDep) -> HTMLResponse:
+    query = request.query_params
+    chosen = {name: query.getlist(name) for name in FILTERS}
+    params: dict[str, Any] = {"q": query.get("q", "").strip(), **chosen,
+                              "available": "true" if query.get("available") == "true" else None,
+                              "sort": query.get("sort") or None, "page": _page_number(query.get("page")),
+                              "page_size": PAGE_SIZE}
+    searched = bool(params["q"] or any(chosen.values()) or params["available"])
+    found = await page.api.get("/catalog/search", anonymous=page.user is None, **params) if searched else None
+    user = page.user
+    pickups = page.directory.pickup_locations(user.institution) if user else []
+    if user and user.pickup_location and user.pickup_location not in pickups:
+        pickups.insert(0, user.pickup_location)
+    return await page.render(
+        "search.html", q=params["q"], chosen=chosen, available=bool(params["available"]), sort=params["sort"],
+        found=found, results=[_result(hit, user.institution if user else None) for hit in (found or {}).get(
+            "results", [])], facets=(found or {}).get("facets", {}), pickups=pickups,
+        may_request=bool(user and "ill:request" in user.scopes), pages=_pages(found, params["page"], request))
+
+
+def _page_number(raw: str | None) -> int:
+    return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= 500 else 1
+
+
+def _result(hit: dict[str, Any], own: str | None) -> dict[str, Any]:
+    holders = hit.get("holdings", [])
+    others = [h for h in holders if h.get("institution") != own]
+    return {**hit, "held_here": any(h.get("institution") == own for h in holders),
+            "held_elsewhere": bool(others), "available_elsewhere": any(h.get("available") for h in others)}
+
+
+def _pages(found: dict[str, Any] | None, current: int, request: Request) -> dict[str, Any]:
+    if not found:
+        return {}
+    last = max(1, min(500, -(-int(found.get("total", 0)) // PAGE_SIZE)))
+
+    def link(number: int) -> str:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "page"] + [("page", str(number))]
+        return "/search?" + urlencode(params)
+
+    return {"current": current, "last": last, "previous": link(current - 1) if current > 1 else None,
+            "next": link(current + 1) if current < last else None}

@@ -1,0 +1,149 @@
+"""The platform's public API, called with the signed-in person's access token (refreshed when it runs out)."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import AsyncIterator, Mapping
+from typing import Any
+
+import httpx
+
+from bibliomesh_web.sessions import Session, Tokens
+from bibliomesh_web.settings import WebSettings
+from meshkit import context
+from meshkit.telemetry import current_traceparent
+
+EARLY_REFRESH_SECONDS = 30
+
+
+class ApiError(Exception):
+    """The platform said no (4xx/5xx); `detail` and `field` come from its problem+json answer."""
+
+    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
+        self.field = field
+
+
+class SignInRequired(Exception):
+    """No one is signed in, or the sign-in ran out (refresh refused): send the browser to sign in."""
+
+
+def claims_of(token: str) -> dict[str, Any]:
+    """A JWT's claims, unverified: only for tokens we just received from the token endpoint over the back channel."""
+    payload = token.split(".")[1]
+    decoded: dict[str, Any] = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
+    return decoded
+
+
+def tokens_from(answer: Mapping[str, Any]) -> Tokens:
+    return Tokens(access_token=str(answer["access_token"]), refresh_token=answer.get("refresh_token"),
+                  expires_at=time.time() + float(answer.get("expires_in", 300)))
+
+
+def problem_of(response: httpx.Response) -> ApiError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    if not isinstance(body, dict):
+        body = {}
+    errors = body.get("errors") or []
+    field = errors[0].get("field") if errors and isinstance(errors[0], dict) else None
+    detail = str(body.get("detail") or body.get("error_description") or body.get("error") or response.reason_phrase)
+    return ApiError(response.status_code, detail, field)
+
+
+class Platform:
+    def __init__(self, http: httpx.AsyncClient, settings: WebSettings, session: Session,
+                 browser_address: str | None = None) -> None:
+        self.http = http
+        self.settings = settings
+        self.session = session
+        self.browser_address = browser_address
+
+    def _headers(self, extra: Mapping[str, str] | None = None) -> dict[str, str]:
+        """Request id and trace context, and the browser's address: the gateway limits anonymous callers per
+        address and auth records it, so calls made for a browser must not all look like this server's."""
+        headers = dict(extra or {})
+        if self.browser_address:
+            headers["x-forwarded-for"] = self.browser_address
+        if request_id := context.request_id.get():
+            headers["x-request-id"] = request_id
+        if traceparent := current_traceparent():
+            headers["traceparent"] = traceparent
+        return headers
+
+    async def post_form(self, path: str, data: dict[str, str]) -> httpx.Response:
+        """An OAuth form post (token, revoke): the client authenticates by id, no bearer token."""
+        return await self.http.post(f"{self.settings.api_base}{path}", data=data, headers=self._headers())
+
+    async def _bearer(self, force_refresh: bool = False) -> str:
+        async with self.session.lock:
+            tokens = self.session.tokens
+            if tokens is None or self.session.user is None:
+                raise SignInRequired
+            if force_refresh or tokens.expires_at - EARLY_REFRESH_SECONDS < time.time():
+                await self._refresh(tokens)
+            assert self.session.tokens is not None
+            return self.session.tokens.access_token
+
+    async def _refresh(self, tokens: Tokens) -> None:
+        if not tokens.refresh_token:
+            self.session.sign_out()
+            raise SignInRequired
+        answer = await self.post_form("/auth/token", {
+            "grant_type": "refresh_token", "refresh_token": tokens.refresh_token, "client_id": self.settings.client_id})
+        if answer.status_code != 200:
+            self.session.sign_out()
+            raise SignInRequired
+        self.session.tokens = tokens_from(answer.json())
+
+    async def call(self, method: str, path: str, *, anonymous: bool = False, **kwargs: Any) -> httpx.Response:
+        """One API call; a 401 gets one refresh and retry (not for streamed bodies); any error raises ApiError."""
+        url = f"{self.settings.api_base}{path}"
+        headers = self._headers(kwargs.pop("headers", None))
+        signed_in = not anonymous and self.session.user is not None
+        if signed_in:
+            headers["authorization"] = f"Bearer {await self._bearer()}"
+        elif not anonymous:
+            raise SignInRequired
+        response = await self.http.request(method, url, headers=headers, **kwargs)
+        if response.status_code == 401 and signed_in and not isinstance(kwargs.get("content"), AsyncIterator):
+            headers["authorization"] = f"Bearer {await self._bearer(force_refresh=True)}"
+            response = await self.http.request(method, url, headers=headers, **kwargs)
+        if response.status_code == 401 and signed_in:
+            self.session.sign_out()
+            raise SignInRequired
+        if response.status_code >= 400:
+            raise problem_of(response)
+        return response
+
+    async def get(self, path: str, *, anonymous: bool = False, **params: Any) -> Any:
+        clean = {k: v for k, v in params.items() if v not in (None, "", [])}
+        return (await self.call("GET", path, anonymous=anonymous, params=clean)).json()
+
+    async def post(self, path: str, body: Any = None) -> Any:
+        response = await self.call("POST", path, json=body)
+        return response.json() if response.content else None
+
+    async def patch(self, path: str, body: Any) -> Any:
+        return (await self.call("PATCH", path, json=body)).json()
+
+    async def delete(self, path: str) -> None:
+        await self.call("DELETE", path)
+
+    async def open_stream(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
+        """A streamed answer (downloads, the live notification stream); the caller closes it."""
+        headers = self._headers(kwargs.pop("headers", None))
+        headers["authorization"] = f"Bearer {await self._bearer()}"
+        request = self.http.build_request(method, f"{self.settings.api_base}{path}", headers=headers, **kwargs)
+        response = await self.http.send(request, stream=True)
+        if response.status_code >= 400:
+            await response.aread()
+            await response.aclose()
+            raise problem_of(response)
+        return response

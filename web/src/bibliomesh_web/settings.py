@@ -1,0 +1,42 @@
+from __future__ import annotations
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class WebSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="WEB_", extra="ignore")
+
+    environment: str = "development"
+    public_url: str = Field(default="http://127.0.0.1:8000",
+                            description="Where browsers reach the platform (the gateway); `/callback` is below it.")
+    api_url: str = Field(default="", description="Where this app calls the public API; empty: `public_url`.")
+    client_id: str = Field(default="bibliomesh-web", description="The public OAuth client registered for us.")
+    session_idle_minutes: int = Field(default=480, gt=0)
+    max_sessions: int = Field(default=50_000, gt=0)
+    upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    demo_password: str = Field(default="", description="Shown on the home page when the demo accounts exist "
+                               "(embedded `make run` only).")
+    log_level: str = "INFO"
+    log_json: bool = True
+
+    @property
+    def api_base(self) -> str:
+        return (self.api_url or self.public_url).rstrip("/")
+
+    @property
+    def public_base(self) -> str:
+        return self.public_url.rstrip("/")
+
+    @property
+    def secure_cookies(self) -> bool:
+        """Secure cookies whenever browsers come over https, and always in production."""
+        return self.environment == "production" or self.public_url.startswith("https://")
+
+    @property
+    def redirect_uri(self) -> str:
+        return f"{self.public_base}/callback"
+
+
+def load_settings() -> WebSettings:
+    return WebSettings()

@@ -1,0 +1,47 @@
+"""Both languages say everything: the catalogues have the same keys and the same placeholders, and every key a
+template or page asks for exists."""
+
+from __future__ import annotations
+
+import re
+import string
+from pathlib import Path
+
+from bibliomesh_web.i18n import Translator, catalogue, choose_language
+
+PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bibliomesh_web"
+
+
+def _placeholders(text: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+
+def test_english_and_chinese_have_the_same_keys_and_placeholders() -> None:
+    english, chinese = catalogue("en"), catalogue("zh")
+    assert english.keys() == chinese.keys()
+    assert {k for k in english if _placeholders(english[k]) != _placeholders(chinese[k])} == set()
+
+
+def test_every_literal_key_used_exists() -> None:
+    used: set[str] = set()
+    for path in [*PACKAGE.glob("templates/*.html"), *PACKAGE.glob("pages/*.py"), *PACKAGE.glob("*.py")]:
+        text = path.read_text("utf-8")
+        used |= set(re.findall(r"""\bt\(["']([a-z_]+\.[A-Za-z_.:]+)["']\s*[,)]""", text))
+        used |= set(re.findall(r"""flash\("(?:ok|error)", "([a-z_]+\.[a-z_]+)\"""", text))
+    missing = {key for key in used if key not in catalogue("en")}
+    assert not missing
+
+
+def test_language_comes_from_the_choice_then_the_browser_then_english() -> None:
+    assert choose_language("zh", "en-GB,en") == "zh"
+    assert choose_language(None, "zh-CN,zh;q=0.9,en;q=0.8") == "zh"
+    assert choose_language(None, "fr-FR, en;q=0.5, zh;q=0.7") == "zh"
+    assert choose_language("de", "de-DE") == "en"
+    assert choose_language(None, None) == "en"
+
+
+def test_labels_fall_back_to_readable_codes() -> None:
+    t = Translator("zh")
+    assert t.label("state", "shipped") == "已寄出"
+    assert t.label("state", "some_new_state") == "some new state"
+    assert t("search.count", count=3) == "共 3 条结果"
