@@ -173,13 +173,8 @@ def sqlite_load(conn: sqlite3.Connection, rows: Rows) -> None:
     insert("clusters", CLUSTER_COLUMNS, rows.clusters)
     insert("records", RECORD_COLUMNS, rows.records)
     insert("holdings", HOLDING_COLUMNS, rows.holdings)
-    fts = [sqlite_fts.fts_row(d) for d in rows.documents]
-    conn.executemany("INSERT INTO search_fts (rowid, title, authors, subjects, publisher, notes, identifiers, facets) "
-                     "VALUES (:rowid, :title, :authors, :subjects, :publisher, :notes, :identifiers, :facets)", fts)
-    docs = [sqlite_fts.docs_row(d) for d in rows.documents]
-    conn.executemany("INSERT INTO search_fts_docs (cluster_id, format, language, year, available, title_sort, "
-                     "institutions) VALUES (:cluster_id, :format, :language, :year, :available, :title_sort, "
-                     ":institutions)", docs)
+    conn.executemany(sqlite_fts.INSERT_FTS, [sqlite_fts.fts_row(d) for d in rows.documents])
+    conn.executemany(sqlite_fts.INSERT_DOCS, [sqlite_fts.docs_row(d) for d in rows.documents])
 
 
 def holders_rows() -> list[tuple[Any, ...]]:

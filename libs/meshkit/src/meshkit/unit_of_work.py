@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bibliomesh_contracts import EventEnvelope, new_envelope
 from meshkit import context
+from meshkit.bulk import insert_many
 from meshkit.telemetry import current_traceparent
 
 
@@ -80,7 +81,7 @@ class UnitOfWork:
         session = self.session
         if self._events:
             now = datetime.now(UTC)
-            await session.execute(sa.insert(self._outbox), [
+            await insert_many(session, self._outbox, [
                 {"event_id": str(e.id), "event_type": e.type, "aggregate_id": e.aggregate_id,
                  "body": e.model_dump_json(), "created_at": now}
                 for e in self._events

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_catalog.adapters.record_repository import allocate_ids, chunked, one_of
 from bibliomesh_catalog.adapters.tables import cluster_overrides, clusters, holders, holdings, records
+from meshkit.bulk import insert_many, update_many
 
 Pair = tuple[tuple[str, str], tuple[str, str]]
 
@@ -24,9 +25,7 @@ class ClusterRepository:
     async def create(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert clusters; their ids in the order given."""
         ids = await allocate_ids(self.session, clusters, len(rows))
-        if rows:
-            await self.session.execute(sa.insert(clusters),
-                                       [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        await insert_many(self.session, clusters, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
         return ids
 
     async def load(self, cluster_ids: Collection[int]) -> dict[int, sa.Row[Any]]:
@@ -39,11 +38,7 @@ class ClusterRepository:
 
     async def update(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update clusters by `cluster_id` (all rows have the same keys)."""
-        if rows:
-            names = [k for k in rows[0] if k != "cluster_id"]
-            statement = sa.update(clusters).where(clusters.c.id == sa.bindparam("cluster_id")).values(
-                {name: sa.bindparam(name) for name in names})
-            await self.session.execute(statement.execution_options(synchronize_session=False), list(rows))
+        await update_many(self.session, clusters, rows, key="cluster_id")
 
     async def in_work(self, work_ids: Collection[int], excluding: Collection[int]) -> dict[int, list[int]]:
         """Live clusters of these works, other than `excluding`, by work id."""

@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_catalog.adapters.tables import clusters, holding_tombstones, holdings, record_keys, records
+from meshkit.bulk import insert_many, update_many
 
 CHUNK = 500
 WRITE_LOCK_KEY = 0x6361_7461  # "cata": one advisory lock serializes catalogue writes on PostgreSQL
@@ -39,6 +40,28 @@ async def lock_for_writing(session: AsyncSession) -> None:
         await session.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
     else:
         await session.execute(sa.update(clusters).where(clusters.c.id == -1).values(version=clusters.c.version))
+
+
+_ANALYZED: set[str] = set()
+_STATISTICS_TABLES = ("records", "record_keys", "holdings", "clusters")
+
+
+async def ensure_statistics(session: AsyncSession) -> None:
+    """On PostgreSQL, ANALYZE the catalogue's tables if they never were (a new database being loaded): without
+    statistics the planner reads only the first column of the (institution, local_id) and (kind, value) indexes
+    and filters the rest, so every batch of a first large import would scan all rows stored before it.
+    Autovacuum keeps the statistics up from there on."""
+    bind = session.get_bind()
+    key = str(getattr(bind, "url", id(bind)))
+    if bind.dialect.name != "postgresql" or key in _ANALYZED:
+        return
+    never = await session.scalar(sa.text(
+        "SELECT count(*) FROM pg_class WHERE relname = ANY(:names) AND relkind = 'r' AND reltuples < 0"),
+        {"names": list(_STATISTICS_TABLES)})
+    if never:
+        await session.execute(sa.text(f"ANALYZE {', '.join(_STATISTICS_TABLES)}"))
+    else:
+        _ANALYZED.add(key)
 
 
 async def allocate_ids(session: AsyncSession, table: sa.Table, count: int) -> list[int]:
@@ -77,25 +100,19 @@ class RecordRepository:
     async def insert(self, rows: Sequence[dict[str, Any]]) -> list[int]:
         """Insert records; their ids in the order given."""
         ids = await allocate_ids(self.session, records, len(rows))
-        if rows:
-            await self.session.execute(sa.insert(records), [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
+        await insert_many(self.session, records, [{**row, "id": i} for row, i in zip(rows, ids, strict=True)])
         return ids
 
     async def update(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update records by `record_id` with the other keys of each row (all rows have the same keys)."""
-        if rows:
-            names = [k for k in rows[0] if k != "record_id"]
-            statement = sa.update(records).where(records.c.id == sa.bindparam("record_id")).values(
-                {name: sa.bindparam(name) for name in names})
-            await self.session.execute(statement.execution_options(synchronize_session=False), list(rows))
+        await update_many(self.session, records, rows, key="record_id")
 
     async def replace_keys(self, cleared: Collection[int], rows: Sequence[dict[str, Any]]) -> None:
         """Drop the keys of `cleared` records, then insert `rows` (record_id, kind, value)."""
         for part in chunked(list(cleared)):
             await self.session.execute(
                 sa.delete(record_keys).where(one_of(self.session, record_keys.c.record_id, part)))
-        if rows:
-            await self.session.execute(sa.insert(record_keys), list(rows))
+        await insert_many(self.session, record_keys, rows)
 
     async def sharing(self, keys: Collection[tuple[str, str]]) -> list[tuple[int, str, str]]:
         """Live records holding any of these (kind, value) keys."""
@@ -126,6 +143,15 @@ class RecordRepository:
         columns = (records.c.id, records.c.institution, records.c.local_id, records.c.format, records.c.cluster_id,
                    records.c.match_key, records.c.description, records.c.version, records.c.deleted_at,
                    records.c.content_hash)
+        found: dict[int, sa.Row[Any]] = {}
+        for part in chunked(sorted(record_ids)):
+            rows = await self.session.execute(sa.select(*columns).where(one_of(self.session, records.c.id, part)))
+            found.update({row.id: row for row in rows})
+        return found
+
+    async def refs(self, record_ids: Collection[int]) -> dict[int, sa.Row[Any]]:
+        """Records by id without their descriptions: id, institution, local_id, cluster_id, deleted_at."""
+        columns = (records.c.id, records.c.institution, records.c.local_id, records.c.cluster_id, records.c.deleted_at)
         found: dict[int, sa.Row[Any]] = {}
         for part in chunked(sorted(record_ids)):
             rows = await self.session.execute(sa.select(*columns).where(one_of(self.session, records.c.id, part)))
@@ -191,16 +217,11 @@ class HoldingRepository:
 
     async def insert(self, rows: Sequence[dict[str, Any]]) -> None:
         """Insert holdings rows."""
-        if rows:
-            await self.session.execute(sa.insert(holdings), list(rows))
+        await insert_many(self.session, holdings, rows)
 
     async def update(self, rows: Sequence[dict[str, Any]]) -> None:
         """Update holdings by `holding_id` (all rows have the same keys)."""
-        if rows:
-            names = [k for k in rows[0] if k != "holding_id"]
-            statement = sa.update(holdings).where(holdings.c.id == sa.bindparam("holding_id")).values(
-                {name: sa.bindparam(name) for name in names})
-            await self.session.execute(statement.execution_options(synchronize_session=False), list(rows))
+        await update_many(self.session, holdings, rows, key="holding_id")
 
     async def withdraw(self, gone: Sequence[sa.Row[Any]], now: datetime) -> None:
         """Delete these holdings, remembering each one's last version (+1, the version of its withdrawal)."""

@@ -16,10 +16,12 @@ caller supplies them alongside.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from datetime import date
 from json.encoder import encode_basestring as _json
+from typing import Any
 
-from pymarc import Field, Record
+from pymarc import Record
 
 from bibliomesh_catalog.domain.identifiers import normalize_issn, normalize_lccn, normalize_oclc, parse_isbn, year_of
 from bibliomesh_catalog.domain.records import (
@@ -35,6 +37,7 @@ from bibliomesh_catalog.domain.records import (
     volume_of,
 )
 
+Fields = dict[str, list[Any]]  # tag -> pymarc `Field`s or `MarcField`s, in record order
 _TRAILING = " /:;,=+"
 _SUBJECT_TAGS = ("600", "610", "611", "630", "650", "651")
 _LIMIT_ID = 200
@@ -57,10 +60,15 @@ def light(value: str | None) -> str:
 
 
 def record_from_marc(record: Record, position: int) -> ParsedRecord | RejectedRecord:
-    """Extract a `ParsedRecord` from a decoded MARC record, or say why it cannot be used."""
-    fields: dict[str, list[Field]] = defaultdict(list)
+    """Extract a `ParsedRecord` from a decoded pymarc record, or say why it cannot be used."""
+    return record_from_fields(record.fields, str(record.leader), position)
+
+
+def record_from_fields(marc_fields: Sequence[Any], leader: str, position: int) -> ParsedRecord | RejectedRecord:
+    """Extract a `ParsedRecord` from a record's fields (pymarc `Field`s or `MarcField`s) and leader."""
+    fields: dict[str, list[Any]] = defaultdict(list)
     parts = []
-    for marc_field in record.fields:
+    for marc_field in marc_fields:
         fields[marc_field.tag].append(marc_field)
         parts.append(_field_json(marc_field))
     control = fields.get("001")
@@ -69,7 +77,6 @@ def record_from_marc(record: Record, position: int) -> ParsedRecord | RejectedRe
         return RejectedRecord(position, "no local id: the record has no 001 control number")
     if len(local_id) > _LIMIT_ID:
         return RejectedRecord(position, f"local id longer than {_LIMIT_ID} characters")
-    leader = str(record.leader)
     description = describe(fields, leader)
     if description is None:
         return RejectedRecord(position, "no title: 245 $a (or $k) is missing or empty", local_id)
@@ -80,15 +87,15 @@ def record_from_marc(record: Record, position: int) -> ParsedRecord | RejectedRe
                         holdings=items(fields), source_digest=digest_of(marc_json), position=position)
 
 
-def _field_json(marc_field: Field) -> str:
+def _field_json(marc_field: Any) -> str:
     if marc_field.control_field:
         return f"{{{_json(marc_field.tag)}:{_json(marc_field.data or '')}}}"
-    subfields = ",".join([f"{{{_json(s.code)}:{_json(s.value)}}}" for s in marc_field.subfields])
+    subfields = ",".join([f"{{{_json(code)}:{_json(value)}}}" for code, value in marc_field.subfields])
     return (f'{{{_json(marc_field.tag)}:{{"ind1":{_json(marc_field.indicator1)},'
             f'"ind2":{_json(marc_field.indicator2)},"subfields":[{subfields}]}}}}')
 
 
-def describe(fields: dict[str, list[Field]], leader: str) -> RecordDescription | None:
+def describe(fields: Fields, leader: str) -> RecordDescription | None:
     """The description of a record, None when it has no title."""
     title_fields = fields.get("245")
     if not title_fields:
@@ -140,40 +147,40 @@ def describe(fields: dict[str, list[Field]], leader: str) -> RecordDescription |
     )
 
 
-def _first(fields: dict[str, list[Field]], tag: str, code: str) -> str | None:
+def _first(fields: Fields, tag: str, code: str) -> str | None:
     for marc_field in fields.get(tag, ()):
-        for subfield in marc_field.subfields:
-            if subfield.code == code:
-                return str(subfield.value)
+        for subfield_code, value in marc_field.subfields:
+            if subfield_code == code:
+                return str(value)
     return None
 
 
-def _subfields(fields: dict[str, list[Field]], tag: str, codes: str) -> list[str]:
-    return [s.value for f in fields.get(tag, ()) for s in f.subfields if s.code in codes and s.value]
+def _subfields(fields: Fields, tag: str, codes: str) -> list[str]:
+    return [value for f in fields.get(tag, ()) for code, value in f.subfields if code in codes and value]
 
 
-def _isbns(fields: dict[str, list[Field]]) -> tuple[list[str], list[str], list[str]]:
+def _isbns(fields: Fields) -> tuple[list[str], list[str], list[str]]:
     valid: list[str] = []
     invalid: list[str] = []
     qualifiers: list[str] = []
     for marc_field in fields.get("020", ()):
-        for subfield in marc_field.subfields:
-            if subfield.code == "q" and subfield.value:
-                qualifiers.append(subfield.value)
-            elif subfield.code in "az" and subfield.value:
-                parsed = parse_isbn(subfield.value)
+        for code, value in marc_field.subfields:
+            if code == "q" and value:
+                qualifiers.append(value)
+            elif code in "az" and value:
+                parsed = parse_isbn(value)
                 if parsed is None:
                     continue
-                if parsed.isbn13 and subfield.code == "a":
+                if parsed.isbn13 and code == "a":
                     valid.append(parsed.isbn13)
                 else:
                     invalid.append(parsed.given)
-                if parsed.qualifier and subfield.code == "a":
+                if parsed.qualifier and code == "a":
                     qualifiers.append(parsed.qualifier)
     return list(dict.fromkeys(valid)), list(dict.fromkeys(invalid)), qualifiers
 
 
-def _vernacular_titles(fields: dict[str, list[Field]]) -> list[str]:
+def _vernacular_titles(fields: Fields) -> list[str]:
     titles = []
     for marc_field in fields.get("880", ()):
         linkage = marc_field.get("6") or ""
@@ -185,7 +192,7 @@ def _vernacular_titles(fields: dict[str, list[Field]]) -> list[str]:
     return titles
 
 
-def _authors(fields: dict[str, list[Field]]) -> list[str]:
+def _authors(fields: Fields) -> list[str]:
     names = []
     for tag in ("100", "110", "111", "700", "710", "711"):
         for marc_field in fields.get(tag, ()):
@@ -196,14 +203,14 @@ def _authors(fields: dict[str, list[Field]]) -> list[str]:
     return list(dict.fromkeys(names))[:20]
 
 
-def _year(fields: dict[str, list[Field]], control: str) -> int | None:
+def _year(fields: Fields, control: str) -> int | None:
     date1 = control[7:11]
     if len(date1) == 4 and date1.isdigit() and 1000 <= int(date1) <= 2099:
         return int(date1)
     return year_of(_first(fields, "264", "c") or _first(fields, "260", "c"))
 
 
-def _language(fields: dict[str, list[Field]], control: str) -> str | None:
+def _language(fields: Fields, control: str) -> str | None:
     code = control[35:38].strip().lower()
     if len(code) == 3 and code.isalpha():
         return code
@@ -211,7 +218,7 @@ def _language(fields: dict[str, list[Field]], control: str) -> str | None:
     return other if len(other) == 3 and other.isalpha() else None
 
 
-def _format(fields: dict[str, list[Field]], leader: str, control: str, title: Field) -> str:
+def _format(fields: Fields, leader: str, control: str, title: Any) -> str:
     form_position = 29 if leader[6:7] in ("e", "f", "g", "k", "o", "r") else 23
     if control[form_position:form_position + 1] in ("o", "q", "s"):
         return "electronic"
@@ -224,18 +231,18 @@ def _format(fields: dict[str, list[Field]], leader: str, control: str, title: Fi
     return "print"
 
 
-def _subjects(fields: dict[str, list[Field]]) -> list[str]:
+def _subjects(fields: Fields) -> list[str]:
     subjects = []
     for tag in _SUBJECT_TAGS:
         for marc_field in fields.get(tag, ()):
-            parts = [s.value for s in marc_field.subfields if s.code in "abcdtxyzv" and s.value]
+            parts = [value for code, value in marc_field.subfields if code in "abcdtxyzv" and value]
             text = " -- ".join(filter(None, map(clean, parts)))
             if text:
                 subjects.append(text)
     return list(dict.fromkeys(subjects))[:25]
 
 
-def items(fields: dict[str, list[Field]]) -> list[HoldingInput] | None:
+def items(fields: Fields) -> list[HoldingInput] | None:
     """Holdings from 852/952 item fields (see the module docstring); None when the record has none."""
     found: list[HoldingInput] = []
     for marc_field in fields.get("852", ()):
@@ -257,7 +264,7 @@ def items(fields: dict[str, list[Field]]) -> list[HoldingInput] | None:
     return list({h.item_id: h for h in found}.values())
 
 
-def _koha_status(marc_field: Field) -> tuple[str, date | None]:
+def _koha_status(marc_field: Any) -> tuple[str, date | None]:
     due_text = (marc_field.get("q") or "").strip()[:10]
     if due_text:
         try:

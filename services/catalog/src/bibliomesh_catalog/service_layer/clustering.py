@@ -145,20 +145,20 @@ class Clusterer:
         for hop in range(2 if deep else 1):
             keys = await self.records.keys_of(frontier)
             neighbours = {r for r, _, _ in _within_fanout(await self.records.sharing({(k, v) for _, k, v in keys}))}
-            rows = await self.records.load(neighbours | frontier)
+            rows = await self.records.refs(neighbours | frontier)
             cluster_ids = {r.cluster_id for r in rows.values() if r.cluster_id}
             members = set(await self.records.members(cluster_ids | (extra_clusters if hop == 0 else set())))
             frontier = (neighbours | members) - nodes
             nodes |= neighbours | members
             if not frontier or len(nodes) > MAX_NODES:
                 break
-        rows = await self.records.load(nodes)
+        rows = await self.records.refs(nodes)
         refs = {(r.institution, r.local_id) for r in rows.values()}
         named = {ref for o in await self.clusters.overrides_involving(refs) if o.decision == "link"
                  for ref in ((o.a_institution, o.a_local_id), (o.b_institution, o.b_local_id))}
         linked = set((await self.records.ids_of(named - refs)).values())
         if linked:
-            linked_rows = await self.records.load(linked)
+            linked_rows = await self.records.refs(linked)
             nodes |= linked | set(await self.records.members({r.cluster_id for r in linked_rows.values()
                                                               if r.cluster_id}))
         if len(nodes) > MAX_NODES:

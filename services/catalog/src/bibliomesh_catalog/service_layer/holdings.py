@@ -13,6 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 from bibliomesh_catalog.adapters.record_repository import HoldingRepository, RecordRepository, lock_for_writing
+from bibliomesh_catalog.adapters.search.documents import HoldingState, is_available
 from bibliomesh_catalog.adapters.search_index import reindex_clusters
 from bibliomesh_catalog.domain.records import HoldingInput, RecordDescription, aggregate_id
 from bibliomesh_contracts.events.catalog import HoldingsChangedV1
@@ -62,12 +63,18 @@ def _publish(uow: UnitOfWork, values: dict[str, Any] | Any, record: RecordState,
                 aggregate_version=version, institution=event.institution)
 
 
-def _values(holding: HoldingInput, record: RecordState) -> dict[str, Any]:
-    format_ = holding.format or record.format
+def _values(holding: HoldingInput, record_format: str) -> dict[str, Any]:
+    format_ = holding.format or record_format
     allowed = holding.ill_copy_allowed if holding.ill_copy_allowed is not None else format_ == "print"
     return {"location": holding.location, "call_number": holding.call_number, "format": format_,
             "status": holding.status, "due_date": holding.due_date if holding.status == "on-loan" else None,
             "ill_copy_allowed": allowed}
+
+
+def holding_state(institution: str, holding: HoldingInput, record_format: str) -> HoldingState:
+    """What the search index needs of an item a record states: who holds it, and whether it can be had now."""
+    values = _values(holding, record_format)
+    return HoldingState(institution, is_available(values["status"], values["format"], values["ill_copy_allowed"]))
 
 
 async def reconcile(uow: UnitOfWork, institution: str, now: datetime, stated: dict[int, list[HoldingInput]],
@@ -85,7 +92,7 @@ async def reconcile(uow: UnitOfWork, institution: str, now: datetime, stated: di
     clusters: set[int] = set()
     for item_id, (record_id, holding) in wanted.items():
         record = states[record_id]
-        values = _values(holding, record)
+        values = _values(holding, record.format)
         row = existing.get(item_id)
         if row is None:
             version = tombstones.get(item_id, 0) + 1

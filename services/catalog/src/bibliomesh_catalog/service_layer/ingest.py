@@ -2,8 +2,9 @@
 
 `ingest_records` is what both `POST /catalog/records` and the import job call with one batch. It takes the write
 lock, looks up every record and key of the batch with a handful of statements, and takes a fast path for the
-common case of a new record that shares no key with anything (a cluster of its own, no re-evaluation). It does
-not commit: the caller commits once per batch, so a batch and its events are stored together or not at all.
+common case of a new record that shares no key with anything (a cluster of its own, no re-evaluation, its search
+document built from what is in memory). Rows are written a batch per statement (`meshkit.bulk`). It does not
+commit: the caller commits once per batch, so a batch and its events are stored together or not at all.
 """
 
 from __future__ import annotations
@@ -16,9 +17,10 @@ from datetime import UTC, datetime
 from typing import Any, Literal
 
 from bibliomesh_catalog.adapters.cluster_repository import ClusterRepository
-from bibliomesh_catalog.adapters.record_repository import RecordRepository, lock_for_writing
-from bibliomesh_catalog.adapters.search_index import reindex_clusters
-from bibliomesh_catalog.domain.merge import merge_display
+from bibliomesh_catalog.adapters.record_repository import RecordRepository, ensure_statistics, lock_for_writing
+from bibliomesh_catalog.adapters.search.documents import build_document
+from bibliomesh_catalog.adapters.search_index import index_new_clusters, reindex_clusters
+from bibliomesh_catalog.domain.merge import single_display
 from bibliomesh_catalog.domain.records import (
     ParsedRecord,
     RecordDescription,
@@ -58,6 +60,7 @@ class _Work:
     row: Any = None
     record_id: int | None = None
     cluster_id: int | None = None
+    display: dict[str, Any] | None = None
 
 
 def _record_row(institution: str, work: _Work, now: datetime) -> dict[str, Any]:
@@ -108,7 +111,8 @@ async def ingest_records(uow: UnitOfWork, institution: str,
     if not new and not changed:
         return results
     singles, others = await _split_fast_path(uow, institution, new, changed)
-    reindex = await _store_singles(uow, institution, singles, now)
+    await _store_singles(uow, institution, singles, now)
+    reindex: set[int] = set()
     others_ids = await records.insert([{**_record_row(institution, w, now), "cluster_id": None, "match_key": None,
                                         "created_at": now, "version": 1} for w in others])
     for work, record_id in zip(others, others_ids, strict=True):
@@ -137,7 +141,9 @@ async def ingest_records(uow: UnitOfWork, institution: str,
                                            cluster_id=work.cluster_id)
         _publish_upserted(uow, institution, work, created)
     reindex |= await _holdings(uow, institution, now, [*singles, *slow], changed, moved)
-    await reindex_clusters(uow.session, sorted(reindex))
+    await _index_singles(uow, institution, singles, [*singles, *slow])
+    await reindex_clusters(uow.session, sorted(reindex - {w.cluster_id for w in singles}))
+    await ensure_statistics(uow.session)
     log.info("records ingested", extra={"institution": institution, "actor": actor.subject,
                                         "counts": dict(Counter(r.status for r in results))})
     return results
@@ -163,10 +169,10 @@ async def _split_fast_path(uow: UnitOfWork, institution: str, new: list[_Work],
     return singles, others
 
 
-async def _store_singles(uow: UnitOfWork, institution: str, singles: list[_Work], now: datetime) -> set[int]:
+async def _store_singles(uow: UnitOfWork, institution: str, singles: list[_Work], now: datetime) -> None:
     if not singles:
-        return set()
-    displays = [merge_display([(0, w.parsed.description)], w.parsed.description.format) for w in singles]
+        return
+    displays = [single_display(w.parsed.description, w.parsed.description.format) for w in singles]
     cluster_ids = await ClusterRepository(uow.session).create([
         {"format": w.parsed.description.format, "display": display, "member_count": 1, "updated_at": now,
          "version": 1, "work_id": None} for w, display in zip(singles, displays, strict=True)])
@@ -174,11 +180,23 @@ async def _store_singles(uow: UnitOfWork, institution: str, singles: list[_Work]
         {**_record_row(institution, w, now), "cluster_id": c, "match_key": None, "created_at": now, "version": 1}
         for w, c in zip(singles, cluster_ids, strict=True)])
     for work, cluster_id, record_id, display in zip(singles, cluster_ids, record_ids, displays, strict=True):
-        work.cluster_id, work.record_id = cluster_id, record_id
+        work.cluster_id, work.record_id, work.display = cluster_id, record_id, display
         uow.publish(cluster_event(cluster_id, display, work.parsed.description.format, None,
                                   [(institution, work.parsed.local_id, None)]),
                     aggregate_id=f"cluster:{cluster_id}", aggregate_version=1)
-    return set(cluster_ids)
+
+
+async def _index_singles(uow: UnitOfWork, institution: str, singles: list[_Work], stored: list[_Work]) -> None:
+    """The search documents of the clusters started by `singles`, from what is in memory: their display and the
+    items they state (an item stated twice in a batch belongs to the last record stating it)."""
+    owner = {h.item_id: w.record_id for w in stored for h in w.parsed.holdings or ()}
+    documents = []
+    for work in singles:
+        d = work.parsed.description
+        states = [holdings.holding_state(institution, h, d.format) for h in work.parsed.holdings or ()
+                  if owner[h.item_id] == work.record_id]
+        documents.append(build_document(work.cluster_id or 0, d.format, work.display or {}, states))
+    await index_new_clusters(uow.session, documents)
 
 
 def _publish_upserted(uow: UnitOfWork, institution: str, work: _Work, created: bool) -> None:

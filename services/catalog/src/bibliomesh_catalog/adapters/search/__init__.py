@@ -7,6 +7,7 @@ from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bibliomesh_catalog.adapters.search.documents import SearchDocument
 from bibliomesh_catalog.adapters.search.postgres_fts import PostgresFtsEngine
 from bibliomesh_catalog.adapters.search.query import EngineResult, SearchRequest
 from bibliomesh_catalog.adapters.search.sqlite_fts import SqliteFtsEngine
@@ -17,6 +18,9 @@ class SearchEngine(Protocol):
 
     async def reindex(self, session: AsyncSession, cluster_ids: Collection[int]) -> None:
         """Rebuild these clusters' documents in the caller's transaction (deleted clusters drop out)."""
+
+    async def store(self, session: AsyncSession, documents: list[SearchDocument]) -> None:
+        """Insert the documents of clusters that have none yet (created in the caller's transaction)."""
 
     async def search(self, session: AsyncSession, request: SearchRequest) -> EngineResult:
         """The requested page of cluster ids, best first, with the total and facet counts."""

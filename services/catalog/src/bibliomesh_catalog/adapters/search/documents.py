@@ -1,4 +1,8 @@
-"""One search document per cluster, built from the union record (`clusters.display`) and the live holdings."""
+"""One search document per cluster, built from the union record (`clusters.display`) and the live holdings.
+
+Titles in other scripts (`alt_titles`: the 880 parallels of 245, such as the Chinese title of a record catalogued
+in pinyin) are indexed as titles too, so a reader searching in the original script finds the book.
+"""
 
 from __future__ import annotations
 
@@ -37,6 +41,7 @@ class SearchDocument:
 
     cluster_id: int
     title: list[str]
+    alt_titles: list[str]
     authors: list[str]
     subjects: list[str]
     publisher: list[str]
@@ -59,6 +64,7 @@ def build_document(cluster_id: int, format_: str, display: Mapping[str, Any],
     return SearchDocument(
         cluster_id=cluster_id,
         title=index_tokens(union.title, limit=500),
+        alt_titles=index_tokens(" ; ".join(display.get("alt_titles") or ()), limit=500),
         authors=index_tokens(" ; ".join(union.authors), limit=500),
         subjects=index_tokens(" ; ".join(union.subjects), limit=1000),
         publisher=index_tokens(" ".join(x for x in (union.publisher, union.place) if x), limit=200),

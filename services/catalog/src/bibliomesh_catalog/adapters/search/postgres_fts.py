@@ -2,12 +2,13 @@
 
 The tsvector is written as a literal built in Python (positions and weights included), and queries are tsquery
 literals, so PostgreSQL's parser and dictionaries never touch the text: both engines index the same tokens.
-Weights: A title, B authors, C subjects, D publisher, notes and identifiers; ranking is `ts_rank_cd`. A
-publisher-only match is checked against `publisher_tokens`, since D is shared with the notes.
+Weights: A title (and titles in other scripts), B authors, C subjects, D publisher, notes and identifiers; ranking
+is `ts_rank_cd`. A publisher-only match is checked against `publisher_tokens`, since D is shared with the notes.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
 from typing import Any
 
@@ -46,8 +47,8 @@ def tsvector_literal(doc: SearchDocument) -> str:
     """The document's tsvector in PostgreSQL's text form; fields are a position apart so phrases never span them."""
     positions: dict[str, list[str]] = {}
     position = 1
-    for weight, tokens in (("A", doc.title), ("B", doc.authors), ("C", doc.subjects), ("D", doc.publisher),
-                           ("D", doc.notes), ("D", doc.identifiers)):
+    for weight, tokens in (("A", doc.title), ("A", doc.alt_titles), ("B", doc.authors), ("C", doc.subjects),
+                           ("D", doc.publisher), ("D", doc.notes), ("D", doc.identifiers)):
         for token in tokens:
             if position > MAX_POSITION:
                 break
@@ -109,13 +110,25 @@ _ORDER = {
     "year_asc": "d.year ASC NULLS LAST, rank DESC, d.title_sort, d.cluster_id",
     "title": "d.title_sort, d.year DESC NULLS LAST, d.cluster_id",
 }
-INSERT = sa.text(
+# One statement per batch: a column array each, unnested (the tsvector literals are parsed by the server).
+INSERT = (
     "INSERT INTO search_fts_docs (cluster_id, tsv, format, language, year, available, title_sort, institutions, "
-    "publisher_tokens) VALUES (:cluster_id, CAST(:tsv AS tsvector), :format, :language, :year, :available, "
-    ":title_sort, :institutions, :publisher_tokens) ON CONFLICT (cluster_id) DO UPDATE SET tsv = EXCLUDED.tsv, "
-    "format = EXCLUDED.format, language = EXCLUDED.language, year = EXCLUDED.year, available = EXCLUDED.available, "
+    "publisher_tokens) SELECT d.cluster_id, d.tsv::tsvector, d.format, d.language, d.year, d.available, "
+    "d.title_sort, ARRAY(SELECT json_array_elements_text(d.institutions)), d.publisher_tokens "
+    "FROM unnest($1::bigint[], $2::text[], $3::text[], $4::text[], $5::int[], $6::bool[], $7::text[], "
+    "$8::json[], $9::text[]) AS d(cluster_id, tsv, format, language, year, available, title_sort, institutions, "
+    "publisher_tokens) ON CONFLICT (cluster_id) DO UPDATE SET tsv = EXCLUDED.tsv, format = EXCLUDED.format, "
+    "language = EXCLUDED.language, year = EXCLUDED.year, available = EXCLUDED.available, "
     "title_sort = EXCLUDED.title_sort, institutions = EXCLUDED.institutions, "
     "publisher_tokens = EXCLUDED.publisher_tokens")  # two reindexes of one cluster racing: the last one wins
+
+
+def insert_parameters(documents: list[SearchDocument]) -> tuple[list[Any], ...]:
+    """`INSERT`'s parameters: one list per column (institutions as JSON: arrays of arrays must be rectangular)."""
+    rows = [copy_row(d) for d in documents]
+    columns = [list(column) for column in zip(*rows, strict=True)]
+    columns[7] = [json.dumps(codes) for codes in columns[7]]
+    return tuple(columns)
 
 
 class PostgresFtsEngine:
@@ -131,7 +144,8 @@ class PostgresFtsEngine:
     async def store(self, session: AsyncSession, documents: list[SearchDocument]) -> None:
         """Insert documents (their clusters must have none yet)."""
         if documents:
-            await session.execute(INSERT, [dict(zip(COLUMNS, copy_row(d), strict=True)) for d in documents])
+            connection = await session.connection()
+            await connection.exec_driver_sql(INSERT, insert_parameters(documents))
 
     async def search(self, session: AsyncSession, request: SearchRequest) -> EngineResult:
         """The page of cluster ids, the total and the facet counts."""

@@ -1,7 +1,8 @@
-"""Build every live cluster's search document from scratch (the migration that adds search, and repairs)."""
+"""Build live clusters' search documents from scratch (the migrations that add or change search, and repairs)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -14,27 +15,35 @@ from bibliomesh_catalog.adapters.tables import clusters
 BATCH = 500
 
 
-def rebuild_sync(connection: Connection) -> int:
-    """Replace the whole index on a synchronous connection (inside a migration); returns the documents written."""
+def rebuild_sync(connection: Connection, only: Callable[[Mapping[str, Any]], bool] | None = None) -> int:
+    """Replace the whole index on a synchronous connection (inside a migration), or with `only` the documents of
+    the clusters whose union record (`display`) it accepts; returns the documents written."""
     sqlite = connection.dialect.name == "sqlite"
-    connection.execute(sa.text("DELETE FROM search_fts_docs"))
-    if sqlite:
-        connection.execute(sa.text("DELETE FROM search_fts"))
+    if only is None:
+        connection.execute(sa.text("DELETE FROM search_fts_docs"))
+        if sqlite:
+            connection.execute(sa.text("DELETE FROM search_fts"))
     written, after = 0, 0
     while True:
-        ids = list(connection.execute(
-            sa.select(clusters.c.id).where(clusters.c.id > after, clusters.c.deleted_at.is_(None))
-            .order_by(clusters.c.id).limit(BATCH)).scalars())
-        if not ids:
+        rows = connection.execute(
+            sa.select(clusters.c.id, clusters.c.display).where(clusters.c.id > after, clusters.c.deleted_at.is_(None))
+            .order_by(clusters.c.id).limit(BATCH)).all()
+        if not rows:
             return written
+        after = rows[-1].id
+        ids = [row.id for row in rows if only is None or only(row.display or {})]
+        if not ids:
+            continue
+        if only is not None:
+            listed = ", ".join(str(int(i)) for i in ids)
+            connection.execute(sa.text(f"DELETE FROM search_fts_docs WHERE cluster_id IN ({listed})"))  # noqa: S608
+            if sqlite:
+                connection.execute(sa.text(f"DELETE FROM search_fts WHERE rowid IN ({listed})"))  # noqa: S608
         documents = assemble(connection.execute(select_clusters(ids)).all(),
                              connection.execute(select_holdings(ids)).all())
         if documents and sqlite:
-            connection.execute(sqlite_fts.INSERT_FTS, [sqlite_fts.fts_row(d) for d in documents])
-            connection.execute(sqlite_fts.INSERT_DOCS, [sqlite_fts.docs_row(d) for d in documents])
+            connection.exec_driver_sql(sqlite_fts.INSERT_FTS, [sqlite_fts.fts_row(d) for d in documents])
+            connection.exec_driver_sql(sqlite_fts.INSERT_DOCS, [sqlite_fts.docs_row(d) for d in documents])
         elif documents:
-            rows: list[dict[str, Any]] = [dict(zip(postgres_fts.COLUMNS, postgres_fts.copy_row(d), strict=True))
-                                          for d in documents]
-            connection.execute(postgres_fts.INSERT, rows)
+            connection.exec_driver_sql(postgres_fts.INSERT, postgres_fts.insert_parameters(documents))
         written += len(documents)
-        after = ids[-1]

@@ -56,26 +56,24 @@ def _facet_tokens(doc: SearchDocument) -> str:
     return " ".join(tokens)
 
 
-def fts_row(doc: SearchDocument) -> dict[str, Any]:
-    """The `search_fts` row of a document (text pre-tokenized, so FTS5's tokenizer only splits on spaces)."""
-    return {"rowid": doc.cluster_id, "title": " ".join(doc.title), "authors": " ".join(doc.authors),
-            "subjects": " ".join(doc.subjects), "publisher": " ".join(doc.publisher), "notes": " ".join(doc.notes),
-            "identifiers": " ".join(doc.identifiers), "facets": _facet_tokens(doc)}
+def fts_row(doc: SearchDocument) -> tuple[Any, ...]:
+    """The `search_fts` row of a document, in `INSERT_FTS` order (text pre-tokenized, so FTS5's tokenizer only
+    splits on spaces)."""
+    return (doc.cluster_id, " ".join(doc.title + doc.alt_titles), " ".join(doc.authors), " ".join(doc.subjects),
+            " ".join(doc.publisher), " ".join(doc.notes), " ".join(doc.identifiers), _facet_tokens(doc))
 
 
-def docs_row(doc: SearchDocument) -> dict[str, Any]:
-    """The `search_fts_docs` row of a document."""
-    return {"cluster_id": doc.cluster_id, "format": doc.format, "language": doc.language, "year": doc.year,
-            "available": int(doc.available), "title_sort": doc.title_sort,
-            "institutions": json.dumps(list(doc.institutions))}
+def docs_row(doc: SearchDocument) -> tuple[Any, ...]:
+    """The `search_fts_docs` row of a document, in `INSERT_DOCS` order."""
+    return (doc.cluster_id, doc.format, doc.language, doc.year, int(doc.available), doc.title_sort,
+            json.dumps(list(doc.institutions)))
 
 
-INSERT_FTS = sa.text("INSERT INTO search_fts (rowid, title, authors, subjects, publisher, notes, identifiers, "
-                      "facets) VALUES (:rowid, :title, :authors, :subjects, :publisher, :notes, :identifiers, "
-                      ":facets)")
-INSERT_DOCS = sa.text("INSERT INTO search_fts_docs (cluster_id, format, language, year, available, title_sort, "
-                       "institutions) VALUES (:cluster_id, :format, :language, :year, :available, :title_sort, "
-                       ":institutions)")
+# Plain driver statements: documents are written in one executemany each, without per-row statement work.
+INSERT_FTS = ("INSERT INTO search_fts (rowid, title, authors, subjects, publisher, notes, identifiers, facets) "
+              "VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
+INSERT_DOCS = ("INSERT INTO search_fts_docs (cluster_id, format, language, year, available, title_sort, "
+               "institutions) VALUES (?, ?, ?, ?, ?, ?, ?)")
 
 
 def _phrase(match: Match) -> str:
@@ -146,8 +144,9 @@ class SqliteFtsEngine:
     async def store(self, session: AsyncSession, documents: list[SearchDocument]) -> None:
         """Insert documents (their clusters must have none yet)."""
         if documents:
-            await session.execute(INSERT_FTS, [fts_row(d) for d in documents])
-            await session.execute(INSERT_DOCS, [docs_row(d) for d in documents])
+            connection = await session.connection()
+            await connection.exec_driver_sql(INSERT_FTS, [fts_row(d) for d in documents])
+            await connection.exec_driver_sql(INSERT_DOCS, [docs_row(d) for d in documents])
 
     async def search(self, session: AsyncSession, request: SearchRequest) -> EngineResult:
         """The page of cluster ids, the total and the facet counts."""
