@@ -115,3 +115,19 @@ async def test_delete_withdraws_the_record_and_its_holdings(tmp_path: Path) -> N
         assert again["results"][0]["status"] == "created"
         back = (await cat.events("catalog.holdings.changed"))[-1]
         assert back["payload"]["change"] == "appeared" and back["aggregate_version"] == 3  # continues after withdrawal
+
+
+async def test_deleting_one_member_updates_the_cluster_the_others_keep(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        isbn = {"isbns": ("9780306406157",)}
+        first = await cat.upload("LIB-A", marc_record("a1", "Shared book", **isbn))
+        await cat.upload("LIB-B", marc_record("b1", "Shared book", **isbn))
+        cluster_id = first["results"][0]["cluster_id"]
+        before = (await cat.client.get(f"/catalog/clusters/{cluster_id}")).json()
+        assert len(before["members"]) == 2
+
+        assert (await cat.client.delete("/catalog/records/LIB-B/b1", headers=cat.headers("LIB-B"))).status_code == 204
+        after = (await cat.client.get(f"/catalog/clusters/{cluster_id}")).json()
+        assert [m["institution"] for m in after["members"]] == ["LIB-A"]
+        changed = [e for e in await cat.events("catalog.cluster.changed") if e["payload"]["cluster_id"] == cluster_id]
+        assert len(changed[-1]["payload"]["members"]) == 1  # announced, so OAI harvesters and the broker see it

@@ -109,8 +109,10 @@ class Clusterer:
                         outcome.moved.add(node)
             previous = old.get(cluster_id)
             new_work = work.get(cluster_id)
+            # member_count catches a member withdrawn before this call (it is no longer among the live rows)
             unchanged = (previous is not None and before == set(component) and not dirty_set & set(component)
-                         and previous.work_id == new_work and previous.deleted_at is None)
+                         and previous.member_count == len(component) and previous.work_id == new_work
+                         and previous.deleted_at is None)
             if unchanged:
                 continue
             display = merge_display([(n, descriptions[n]) for n in component], profiles[component[0]].format)
