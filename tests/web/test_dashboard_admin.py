@@ -87,9 +87,15 @@ def test_the_platform_admin_sees_institutions_clients_keys_and_dead_letters(brow
     page.goto(f"{platform.url}/clients")
     expect(page.locator("table")).to_contain_text("bibliomesh-web")
     page.goto(f"{platform.url}/admin/keys")
-    expect(page.locator("main ul code").first).to_be_visible()
+    before = page.locator("main table tbody tr").count()
+    assert before >= 1
+    page.get_by_role("button", name="Rotate now").click()
+    expect(page.locator(".flash.ok")).to_have_text("Saved.")
+    expect(page.locator("main table tbody tr")).to_have_count(before + 1)
+    expect(page.locator("main table")).to_contain_text("pending")
     page.goto(f"{platform.url}/admin/dead-letters")
-    expect(page.locator("table")).to_contain_text("bibliomesh ill dead-letters replay")
+    expect(page.locator("#dead-ill")).to_be_visible()
+    expect(page.locator("main")).to_contain_text("No dead letters.")
     context.close()
 
 

@@ -158,6 +158,10 @@ def create_service_app(
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.include_router(health_router(runtime))
+    if runtime.consumers:
+        from meshkit.admin import admin_router  # admin.py builds on this module's dependencies
+
+        app.include_router(admin_router(runtime))
     for router in routers:
         app.include_router(router)
     app.add_middleware(RequestContextMiddleware, service=runtime.name, metrics=runtime.metrics)

@@ -14,6 +14,7 @@ from bibliomesh_auth.entrypoints.api.routes import (
     clients,
     identity_providers,
     institutions,
+    keys,
     oauth_extras,
     signin,
     tokens,
@@ -51,7 +52,7 @@ def create_app(settings: AuthSettings | None = None, transport: Transport | None
     return assemble_service(
         settings=settings, tables=messaging, routers=[
             tokens.router, institutions.router, users.router, clients.router, clients.peers, oauth_extras.router,
-            audit.router, signin.router, identity_providers.router,
+            audit.router, signin.router, identity_providers.router, keys.router,
         ],
         title="Bibliomesh auth",
         description="The institution directory, API clients and access tokens of the platform.",

@@ -124,3 +124,4 @@ async def test_a_token_signed_by_a_purged_key_is_refused(client: httpx.AsyncClie
     assert (await verifier_of(client, settings).verify(after)).subject == f"client:{ADMIN[0]}"
     trail = (await client.get("/auth/audit", headers={"Authorization": f"Bearer {after}"})).json()["items"]
     assert {"signing-key-rotated", "signing-keys-purged"} <= {e["action"] for e in trail}
+

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
@@ -14,7 +13,7 @@ from bibliomesh_web.platform import ApiError
 from bibliomesh_web.views import Forbidden, FormPage, Page, PageDep
 
 router = APIRouter()
-SERVICES = ("auth", "catalog", "ill", "notify")
+CONSUMING_SERVICES = ("catalog", "ill", "notify")  # the services with consumers, hence dead letters
 POLICY_NUMBERS = ("answer_within_hours", "loan_period_days", "max_active_loans")
 POLICY_FLAGS = ("lends_loans", "lends_copies", "lends_electronic_copies")
 
@@ -76,16 +75,47 @@ async def suspend_or_reinstate(request: Request, page: FormPage, code: str, chan
 @router.get("/admin/keys", response_class=HTMLResponse)
 async def keys(page: PageDep) -> HTMLResponse:
     page.require_platform_admin()
-    published = await page.api.get("/auth/jwks", anonymous=True)
+    stored = await page.api.get("/auth/keys")
     rotations = await page.api.get("/auth/audit", action="signing-key-rotated", limit=20)
-    return await page.render("admin_keys.html", keys=published.get("keys", []), rotations=rotations.get("items", []))
+    return await page.render("admin_keys.html", keys=stored, rotations=rotations.get("items", []))
+
+
+@router.post("/admin/keys/{operation}")
+async def change_keys(page: FormPage, operation: str) -> RedirectResponse:
+    page.require_platform_admin()
+    if operation not in ("rotate", "purge"):
+        raise Forbidden
+    try:
+        await page.api.post(f"/auth/keys/{operation}")
+        page.flash("ok", "admin.saved")
+    except ApiError as exc:
+        page.flash("error", "admin.failed", detail=exc.detail)
+    return page.redirect("/admin/keys")
 
 
 @router.get("/admin/dead-letters", response_class=HTMLResponse)
 async def dead_letters(page: PageDep) -> HTMLResponse:
     page.require_platform_admin()
-    try:  # 503 still names each service's state
-        ready = (await page.api.http.get(f"{page.settings.api_base}/readyz")).json()
-    except (httpx.HTTPError, ValueError):
-        ready = {}
-    return await page.render("admin_dead_letters.html", services=SERVICES, ready=ready.get("services", {}))
+    parked: dict[str, list[dict[str, Any]] | None] = {}
+    for service in CONSUMING_SERVICES:
+        try:
+            parked[service] = await page.api.get(f"/{service}/admin/dead-letters")
+        except ApiError:
+            parked[service] = None  # the service is down: say so rather than show nothing
+    return await page.render("admin_dead_letters.html", parked=parked)
+
+
+@router.post("/admin/dead-letters/{service}/replay")
+async def replay_dead_letters(request: Request, page: FormPage, service: str) -> RedirectResponse:
+    page.require_platform_admin()
+    if service not in CONSUMING_SERVICES:
+        raise Forbidden
+    form = await request.form()
+    message_id = str(form.get("message_id") or "") or None
+    try:
+        await page.api.post(f"/{service}/admin/dead-letters/replay",
+                            {"message_ids": [message_id] if message_id else None})
+        page.flash("ok", "admin.replayed")
+    except ApiError as exc:
+        page.flash("error", "admin.failed", detail=exc.detail)
+    return page.redirect("/admin/dead-letters")

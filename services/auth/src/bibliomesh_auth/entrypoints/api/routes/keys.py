@@ -1,0 +1,50 @@
+"""`/auth/keys`: the signing keys and their rotation over HTTP (platform admins), as `bibliomesh auth
+rotate-keys|purge-keys|list-keys` do from a shell."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query
+
+from bibliomesh_auth.entrypoints.api.deps import SecretBoxDep, SettingsDep
+from bibliomesh_auth.service_layer import keys
+from meshkit.problems import Forbidden
+from meshkit.security import Principal
+from meshkit.web import CurrentPrincipal, UnitOfWorkDep
+
+router = APIRouter(prefix="/auth/keys", tags=["keys"])
+
+
+def _platform_admin(caller: Principal) -> None:
+    if not caller.is_platform_admin:
+        raise Forbidden("signing keys are for platform admins")
+
+
+@router.get("", summary="Each signing key and its state: pending, signing, retired, expired (platform admins).")
+async def list_keys(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep,
+                    caller: CurrentPrincipal) -> list[dict[str, str | None]]:
+    _platform_admin(caller)
+    return await keys.describe_keys(uow, settings, box)
+
+
+@router.post("/rotate", summary="Publish a new signing key now; it signs after `publish_ahead` seconds, when the "
+                                "current keys retire (platform admins).")
+async def rotate(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep, caller: CurrentPrincipal,
+                 publish_ahead: Annotated[int, Query(ge=0, le=86_400)] = 120) -> dict[str, Any]:
+    _platform_admin(caller)
+    rotation = await keys.rotate_keys(uow, settings, box, timedelta(seconds=publish_ahead), actor=caller.subject)
+    await uow.commit()
+    return {"new_kid": rotation.new_kid, "retiring": rotation.retiring,
+            "activates_at": rotation.activates_at.isoformat(),
+            "old_keys_published_until": rotation.old_keys_published_until.isoformat()}
+
+
+@router.post("/purge", summary="Delete keys retired longer than a token lifetime ago (platform admins).")
+async def purge(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep,
+                caller: CurrentPrincipal) -> dict[str, int]:
+    _platform_admin(caller)
+    purged = await keys.purge_keys(uow, settings, box, actor=caller.subject)
+    await uow.commit()
+    return {"purged": purged}

@@ -1,0 +1,38 @@
+"""Signing keys over HTTP: platform admins list, rotate and purge them; nobody else may."""
+
+from pathlib import Path
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from bibliomesh_auth.settings import AuthSettings
+
+from .conftest import ADMIN, admin_headers
+from .people import UNI, password_app, person, register
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> AuthSettings:
+    return AuthSettings(data_dir=tmp_path, bootstrap_client_id=ADMIN[0], bootstrap_client_secret=SecretStr(ADMIN[1]),
+                        log_json=False, password_grant_enabled=True)
+
+
+async def test_platform_admins_rotate_list_and_purge_keys_over_http(client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    before = {k["kid"] for k in (await client.get("/auth/jwks")).json()["keys"]}
+    rotated = await client.post("/auth/keys/rotate", headers=admin, params={"publish_ahead": 60})
+    assert rotated.status_code == 200, rotated.text
+    new_kid = rotated.json()["new_kid"]
+    assert new_kid not in before and new_kid in {k["kid"] for k in (await client.get("/auth/jwks")).json()["keys"]}
+    listed = (await client.get("/auth/keys", headers=admin)).json()
+    assert {k["kid"]: k["state"] for k in listed}[new_kid] == "pending"
+    assert (await client.post("/auth/keys/purge", headers=admin)).json() == {"purged": 0}
+    audit = (await client.get("/auth/audit", headers=admin, params={"action": "signing-key-rotated"})).json()
+    assert audit["items"][0]["target"] == new_kid
+
+    await register(client, admin, UNI)
+    staff = await person(client, admin, await password_app(client, admin), UNI["code"], "keeper", ["institution-admin"])
+    for method, path in (("GET", "/auth/keys"), ("POST", "/auth/keys/rotate"), ("POST", "/auth/keys/purge")):
+        assert (await client.request(method, path, headers=staff)).status_code == 403
+        assert (await client.request(method, path)).status_code == 401
