@@ -51,6 +51,10 @@ EVENT_TYPES: tuple[EventType, ...] = (
         "catalog.holdings.changed", 1, "catalog", catalog.HoldingsChangedV1,
         "An item appeared, changed availability or details, or went away.",
     ),
+    EventType(
+        "catalog.import.finished", 1, "catalog", catalog.ImportFinishedV1,
+        "A bulk import of an institution's records succeeded or failed.",
+    ),
     *(EventType(f"ill.request.{step}", 1, "ill", model, model.__doc__ or step)
       for step, model in ill.STEP_EVENTS.items()),
     EventType(

@@ -139,5 +139,7 @@ async def test_a_running_import_keeps_its_lease_by_heartbeat_and_releases_it(tmp
             await asyncio.sleep(0.05)
         done = await finished(cat, "LIB-A", job["id"])
         assert done["status"] == "succeeded" and done["records_read"] == 6000
+        announced = [e["payload"] for e in await cat.events("catalog.import.finished")]
+        assert [(a["job_id"], a["status"], a["records_read"]) for a in announced] == [(job["id"], "succeeded", 6000)]
         assert len(expiries - {None}) >= 2, "the lease was renewed while the import ran"
         assert await cat.scalar(sa.select(imports.c.lease_owner).where(imports.c.id == job["id"])) is None

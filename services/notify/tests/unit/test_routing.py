@@ -40,7 +40,8 @@ def test_libraries_hear_what_they_must_act_on() -> None:
     assert _told(Audience.BORROWER_STAFF) == {
         "ill.request.conditional": "borrower.conditions_to_accept", "ill.request.shipped": "borrower.item_shipped",
         "ill.request.unfilled": "borrower.unfilled"}
-    assert _told(Audience.INSTITUTION_ADMINS) == {"ill.acquisition.suggested": "admin.acquisition_suggested"}
+    assert _told(Audience.INSTITUTION_ADMINS) == {"ill.acquisition.suggested": "admin.acquisition_suggested",
+                                                  "catalog.import.finished": "admin.import_finished"}
 
 
 def test_the_patron_hears_about_routing_once_and_declines_tell_nobody() -> None:

@@ -30,8 +30,10 @@ from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
 from bibliomesh_catalog.parsing import Parser
 from bibliomesh_catalog.service_layer.ingest import ingest_records
 from bibliomesh_catalog.service_layer.jobs import lease_seconds, replica_id
+from bibliomesh_contracts.events.catalog import ImportFinishedV1
 from meshkit.runtime import ServiceRuntime
 from meshkit.security import Principal
+from meshkit.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 BATCH_SIZE = 500
@@ -141,6 +143,7 @@ async def run_import(runtime: ServiceRuntime, job_id: str, institution: str, par
                     job_id, owner, status=SUCCEEDED, finished_at=datetime.now(UTC), lease_owner=None,
                     lease_expires_at=None, bytes_read=await asyncio.to_thread(os.path.getsize, path)):
                 raise LeaseLost(job_id)
+            await _announce(uow, job_id)
             await uow.commit()
     except asyncio.CancelledError:
         await _fail(runtime, job_id, owner, errors, "cancelled: the catalogue shut down during the import")
@@ -185,9 +188,23 @@ async def _fail(runtime: ServiceRuntime, job_id: str, owner: str, errors: list[d
             await ImportRepository(uow.session).update_held(
                 job_id, owner, status=FAILED, finished_at=datetime.now(UTC), lease_owner=None, lease_expires_at=None,
                 errors=[*errors, {"position": None, "local_id": None, "reason": reason}])
+            await _announce(uow, job_id, reason)
             await uow.commit()
     except Exception:
         log.exception("could not mark the import failed", extra={"job": job_id})
+
+
+async def _announce(uow: UnitOfWork, job_id: str, failure: str | None = None) -> None:
+    """`catalog.import.finished`, in the transaction that ends the job (its institution's admins are told)."""
+    job = await ImportRepository(uow.session).get(job_id)
+    if job is None:
+        return
+    uow.publish(ImportFinishedV1(
+        job_id=job_id, institution=job["institution"], status=job["status"], filename=job["filename"],
+        records_read=job["records_read"], created=job["created"], updated=job["updated"],
+        unchanged=job["unchanged"], rejected=job["rejected"], failure=failure, started_by=job["created_by"],
+        finished_at=job["finished_at"] or datetime.now(UTC)),
+        aggregate_id=f"import:{job_id}", aggregate_version=1, institution=job["institution"])
 
 
 async def recover_interrupted(runtime: ServiceRuntime) -> list[str]:

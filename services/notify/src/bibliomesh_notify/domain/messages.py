@@ -43,6 +43,7 @@ MESSAGE_KINDS: dict[str, Audience] = {
     "borrower.unfilled": Audience.BORROWER_STAFF,
     "admin.acquisition_suggested": Audience.INSTITUTION_ADMINS,
     "admin.webhook_disabled": Audience.INSTITUTION_ADMINS,
+    "admin.import_finished": Audience.INSTITUTION_ADMINS,
 }
 
 DIGEST = "digest"

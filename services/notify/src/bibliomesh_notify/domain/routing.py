@@ -34,6 +34,7 @@ ROUTES: dict[str, tuple[Route, ...]] = {
     "ill.request.cancelled": (Route(P, "patron.cancelled"),),
     "ill.request.unfilled": (Route(P, "patron.unfilled"), Route(B, "borrower.unfilled")),
     "ill.acquisition.suggested": (Route(A, "admin.acquisition_suggested"),),
+    "catalog.import.finished": (Route(A, "admin.import_finished"),),
 }
 """Steps not listed (expected, will_supply, declined, conditions_accepted/rejected, checked_out, completed,
 cancel_refused) tell no person: they are internal to the libraries, which see them on the request itself and

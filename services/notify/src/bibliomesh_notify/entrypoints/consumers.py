@@ -9,7 +9,7 @@ from bibliomesh_contracts import EventEnvelope
 from bibliomesh_contracts.registry import DIRECTORY_INSTITUTION_EVENTS, ILL_REQUEST_EVENTS
 from bibliomesh_notify.adapters.contact_repository import ContactRepository
 from bibliomesh_notify.adapters.people_repository import PeopleRepository
-from bibliomesh_notify.service_layer.events import on_request_step, on_suggestion
+from bibliomesh_notify.service_layer.events import on_import_finished, on_request_step, on_suggestion
 from bibliomesh_notify.service_layer.services import NotifyServices
 from meshkit.bus import Subscription
 from meshkit.consumers import Consumer, EventHandler
@@ -17,7 +17,9 @@ from meshkit.unit_of_work import UnitOfWork
 
 DIRECTORY = Subscription(queue="notify.directory", bindings=("directory.institution.#",))
 PEOPLE = Subscription(queue="notify.people", bindings=("directory.person.changed",))
-ILL = Subscription(queue="notify.ill", bindings=("ill.request.#", "ill.acquisition.suggested"))
+# the queue keeps its name: it carries what the broker and the catalogue tell admins and patrons
+ILL = Subscription(queue="notify.ill",
+                   bindings=("ill.request.#", "ill.acquisition.suggested", "catalog.import.finished"))
 SUBSCRIPTIONS = (DIRECTORY, PEOPLE, ILL)
 
 
@@ -43,5 +45,6 @@ def consumers(services: NotifyServices) -> tuple[Consumer, ...]:
         Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, apply_institution)),
         Consumer(PEOPLE, {"directory.person.changed": apply_person}),
         Consumer(ILL, {**dict.fromkeys(ILL_REQUEST_EVENTS, step),
-                       "ill.acquisition.suggested": _with(services, on_suggestion)}),
+                       "ill.acquisition.suggested": _with(services, on_suggestion),
+                       "catalog.import.finished": _with(services, on_import_finished)}),
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bibliomesh_contracts.events.catalog import ImportFinishedV1
 from bibliomesh_contracts.events.ill import AcquisitionSuggestedV1, RequestStepV1
 
 
@@ -32,6 +33,13 @@ def request_context(step: RequestStepV1, contacts: dict[str, dict[str, Any] | No
         "reason": step.reason or "", "note": step.note or "", "rush": step.service_level == "rush",
         "approved": step.approved,
     }
+
+
+def import_context(finished: ImportFinishedV1) -> dict[str, Any]:
+    return {"job_id": finished.job_id, "succeeded": finished.status == "succeeded",
+            "filename": finished.filename or "", "records_read": finished.records_read,
+            "created": finished.created, "updated": finished.updated, "unchanged": finished.unchanged,
+            "rejected": finished.rejected, "failure": finished.failure or ""}
 
 
 def suggestion_context(suggestion: AcquisitionSuggestedV1) -> dict[str, Any]:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from bibliomesh_contracts import EventEnvelope
+from bibliomesh_contracts.events.catalog import ImportFinishedV1
 from bibliomesh_contracts.events.ill import AcquisitionSuggestedV1, RequestStepV1
 from bibliomesh_notify.domain.routing import routes_for
-from bibliomesh_notify.service_layer.context import request_context, suggestion_context
+from bibliomesh_notify.service_layer.context import import_context, request_context, suggestion_context
 from bibliomesh_notify.service_layer.fan_out import queue_webhooks, send_message
 from bibliomesh_notify.service_layer.recipients import Directory, Parties
 from bibliomesh_notify.service_layer.services import NotifyServices
@@ -46,3 +47,14 @@ async def on_suggestion(uow: UnitOfWork, services: NotifyServices, envelope: Eve
     await queue_webhooks(uow, services, event_id=str(envelope.id), event_type=envelope.type,
                          occurred_at=suggestion.suggested_at,
                          bodies={suggestion.institution: suggestion.model_dump(mode="json")})
+
+
+async def on_import_finished(uow: UnitOfWork, services: NotifyServices, envelope: EventEnvelope,
+                             finished: ImportFinishedV1) -> None:
+    directory = Directory(uow.session)
+    parties = Parties(institution=finished.institution)
+    for route in routes_for(envelope.type):
+        await send_message(uow, services, directory, kind=route.message_kind,
+                           recipients=await directory.resolve(route.audience, parties),
+                           context_for=lambda _language: import_context(finished),
+                           key=str(envelope.id), event_type=envelope.type)

@@ -6,10 +6,12 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
+from bibliomesh_contracts.events.catalog import ImportFinishedV1
 from bibliomesh_contracts.events.ill import AcquisitionSuggestedV1, RequestStepV1
 from bibliomesh_notify.domain.messages import DIGEST
 from bibliomesh_notify.service_layer.context import (
     base_context,
+    import_context,
     request_context,
     suggestion_context,
     webhook_disabled_context,
@@ -40,6 +42,11 @@ def sample_context(kind: str, language: str) -> dict[str, Any]:
         return {**context, **suggestion_context(AcquisitionSuggestedV1(
             institution="CN-U1", item_key="isbn:9787020002207", title="红楼梦", request_count=3,
             request_ids=["r-1", "r-2", "r-3"], window_days=365, suggested_at=datetime(2030, 2, 1, tzinfo=UTC)))}
+    if kind == "admin.import_finished":
+        return {**context, **import_context(ImportFinishedV1(
+            job_id="j-1", institution="CN-U1", status="failed", filename="records.mrc", records_read=1200, created=1100,
+            updated=50, unchanged=40, rejected=10, failure="cancelled: the catalogue shut down during the import",
+            started_by="user:1", finished_at=datetime(2030, 2, 1, tzinfo=UTC)))}
     if kind == "admin.webhook_disabled":
         return {**context, **webhook_disabled_context("https://ils.example.org/hooks", 15, "HTTP 503")}
     return {**context, **request_context(_step(kind), _CONTACTS, language)}
