@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,8 @@ from typing import Any
 import httpx
 
 from bibliomesh_web.settings import WebSettings
+
+log = logging.getLogger(__name__)
 
 TTL_SECONDS = 60.0
 
@@ -39,8 +42,9 @@ class DirectoryCache:
             response.raise_for_status()
             self._value = Directory({i["code"]: i for i in response.json()})
             self._loaded_at = time.monotonic()
-        except (httpx.HTTPError, ValueError, KeyError, TypeError):
-            pass  # names fall back to codes until the directory answers again
+        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
+            # names fall back to codes until the directory answers again
+            log.warning("directory not available; showing institution codes", extra={"error": repr(exc)})
         return self._value
 
     def forget(self) -> None:

@@ -41,3 +41,13 @@ async def test_a_lender_uploads_a_copy_and_the_patron_downloads_it(tmp_path: Pat
         assert (await b.client.get(url, headers=b.staff("CN-U1-ENG"))).status_code == 200
         assert (await b.client.get(url, headers=b.patron("CN-U1-ENG", "someone-else"))).status_code == 403
         assert (await b.client.get(url, headers=b.staff("CN-FAR"))).status_code == 403
+
+
+async def test_ids_beyond_the_database_range_are_refused_as_bad_input(tmp_path: Path) -> None:
+    async with broker(tmp_path) as b:
+        await b.add_institutions(region())
+        huge = 2**64
+        staff = b.staff("CN-U1-ENG")
+        assert (await b.client.get(f"/ill/holdings/{huge}", headers=staff)).status_code == 422
+        created = await b.client.post("/ill/requests", headers=b.patron("CN-U1-ENG"), json={"cluster_id": huge})
+        assert created.status_code == 422 and created.json()["errors"][0]["field"] == "cluster_id"

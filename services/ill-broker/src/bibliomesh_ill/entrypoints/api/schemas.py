@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
+from meshkit.web import MAX_ID
+
 
 class Money(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -41,7 +43,7 @@ class RequestCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cluster_id: int | None = Field(default=None, ge=1, description="The cluster from a catalogue search.")
+    cluster_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="The cluster from a catalogue search.")
     citation: Citation = Field(default_factory=Citation, description="Required without `cluster_id`.")
     service_type: Literal["loan", "copy", "copy-or-loan"] = "loan"
     service_level: Literal["normal", "rush"] = "normal"

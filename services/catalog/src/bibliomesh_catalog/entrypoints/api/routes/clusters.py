@@ -14,7 +14,7 @@ from bibliomesh_catalog.service_layer.holdings import summarize
 from bibliomesh_catalog.service_layer.overrides import RecordRef, decide
 from meshkit.problems import NotFound
 from meshkit.security import Principal
-from meshkit.web import UnitOfWorkDep, require_scope
+from meshkit.web import RowId, UnitOfWorkDep, require_scope
 
 router = APIRouter(prefix="/catalog", tags=["clusters"])
 
@@ -75,7 +75,7 @@ class ClusterView(BaseModel):
 @router.get("/clusters/{cluster_id}", response_model=ClusterView,
             summary="One union record with its members, holders and availability (public: anyone, no token).",
             responses={404: {"description": "No such cluster (or it was merged away: see cluster events)."}})
-async def get_cluster(cluster_id: int, uow: UnitOfWorkDep) -> ClusterView:
+async def get_cluster(cluster_id: RowId, uow: UnitOfWorkDep) -> ClusterView:
     """The cluster as patrons and staff see it."""
     view = await ClusterRepository(uow.session).view(cluster_id)
     if view is None:

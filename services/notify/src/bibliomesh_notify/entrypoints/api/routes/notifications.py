@@ -11,7 +11,7 @@ from bibliomesh_notify.adapters.notification_repository import NotificationRepos
 from bibliomesh_notify.entrypoints.api.deps import ServicesDep
 from bibliomesh_notify.entrypoints.api.schemas import Marked, Notification, NotificationPage
 from meshkit.problems import NotFound
-from meshkit.web import CurrentPrincipal, UnitOfWorkDep
+from meshkit.web import CurrentPrincipal, RowId, UnitOfWorkDep
 
 router = APIRouter(prefix="/notify", tags=["notifications"])
 OWN = "(any signed-in person, no scope needed; own notifications only, whatever the institution)"
@@ -31,7 +31,7 @@ async def list_notifications(uow: UnitOfWorkDep, caller: CurrentPrincipal,
 
 
 @router.post("/notifications/{notification_id}/read", summary=f"Mark one of the caller's notifications read {OWN}.")
-async def mark_read(notification_id: int, uow: UnitOfWorkDep, caller: CurrentPrincipal,
+async def mark_read(notification_id: RowId, uow: UnitOfWorkDep, caller: CurrentPrincipal,
                     services: ServicesDep) -> Notification:
     repository = NotificationRepository(uow.session)
     await repository.mark_read(caller.subject, notification_id, services.clock())

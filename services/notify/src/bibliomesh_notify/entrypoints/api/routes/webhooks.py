@@ -13,7 +13,7 @@ from bibliomesh_notify.entrypoints.api.deps import ServicesDep
 from bibliomesh_notify.entrypoints.api.schemas import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut, WebhookPatch
 from bibliomesh_notify.service_layer import webhooks
 from meshkit.security import Principal
-from meshkit.web import UnitOfWorkDep, require_scope
+from meshkit.web import RowId, UnitOfWorkDep, require_scope
 
 router = APIRouter(prefix="/notify", tags=["webhooks"])
 RULE = "(`notify:manage`, own institution or platform admin)"
@@ -50,13 +50,13 @@ async def list_webhooks(uow: UnitOfWorkDep, caller: Manager,
 
 
 @router.get("/webhooks/{webhook_id}", summary=f"One webhook {RULE}.")
-async def get_webhook(webhook_id: int, uow: UnitOfWorkDep, caller: Manager) -> WebhookOut:
+async def get_webhook(webhook_id: RowId, uow: UnitOfWorkDep, caller: Manager) -> WebhookOut:
     return _out(await webhooks.own_webhook(uow, caller, webhook_id))
 
 
 @router.patch("/webhooks/{webhook_id}", summary=f"Change a webhook's URL, event types or description, or "
               f"enable/disable it {RULE}.")
-async def patch_webhook(webhook_id: int, body: WebhookPatch, uow: UnitOfWorkDep, services: ServicesDep,
+async def patch_webhook(webhook_id: RowId, body: WebhookPatch, uow: UnitOfWorkDep, services: ServicesDep,
                         caller: Manager) -> WebhookOut:
     hook = await webhooks.own_webhook(uow, caller, webhook_id)
     changed = await webhooks.change(uow, services, hook, body.model_dump(exclude_unset=True))
@@ -65,7 +65,7 @@ async def patch_webhook(webhook_id: int, body: WebhookPatch, uow: UnitOfWorkDep,
 
 
 @router.delete("/webhooks/{webhook_id}", status_code=204, summary=f"Remove a webhook {RULE}.")
-async def delete_webhook(webhook_id: int, uow: UnitOfWorkDep, caller: Manager) -> Response:
+async def delete_webhook(webhook_id: RowId, uow: UnitOfWorkDep, caller: Manager) -> Response:
     await webhooks.own_webhook(uow, caller, webhook_id)
     await WebhookRepository(uow.session).delete(webhook_id)
     await uow.commit()
@@ -73,7 +73,7 @@ async def delete_webhook(webhook_id: int, uow: UnitOfWorkDep, caller: Manager) -
 
 
 @router.get("/webhooks/{webhook_id}/deliveries", summary=f"The webhook's delivery log, newest first {RULE}.")
-async def list_deliveries(webhook_id: int, uow: UnitOfWorkDep, caller: Manager,
+async def list_deliveries(webhook_id: RowId, uow: UnitOfWorkDep, caller: Manager,
                           limit: Annotated[int, Query(ge=1, le=200)] = 50,
                           before: Annotated[int | None, Query(ge=1, description="Deliveries with a smaller id "
                                                               "(the next page).")] = None) -> list[DeliveryOut]:
@@ -83,7 +83,7 @@ async def list_deliveries(webhook_id: int, uow: UnitOfWorkDep, caller: Manager,
 
 @router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", status_code=202,
              summary=f"Send a delivery again, now, with the same `webhook-id` {RULE}.")
-async def redeliver(webhook_id: int, delivery_id: int, uow: UnitOfWorkDep, services: ServicesDep,
+async def redeliver(webhook_id: RowId, delivery_id: RowId, uow: UnitOfWorkDep, services: ServicesDep,
                     caller: Manager) -> DeliveryOut:
     hook = await webhooks.own_webhook(uow, caller, webhook_id)
     row = await webhooks.redeliver(uow, services, hook, delivery_id)
