@@ -1,0 +1,143 @@
+"""Every setting the code needs is provided by the manifests, and production mode accepts it."""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import os
+from typing import Any
+from urllib.parse import urlsplit
+
+import pytest
+from pydantic import ValidationError
+
+from tests.deploy.manifests import (
+    REPO,
+    Doc,
+    containers,
+    find,
+    one,
+    pod_spec,
+    render,
+)
+from tests.deploy.workloads import (
+    EVERYTHING,
+    HELPER_VARIABLES,
+    SERVICES,
+    SETTINGS,
+    app_container,
+    resolve_env,
+    server,
+)
+
+# -------------------------------------------------------------------------------------------------------------
+# Every setting the code needs is provided, and production mode accepts it
+
+
+def settings_class(name: str) -> tuple[type, str]:
+    module_name, class_name, prefix = SETTINGS[name]
+    try:
+        module = importlib.import_module(module_name)
+    except ImportError:
+        if name == "web":
+            pytest.skip("the web front end's package is not installed yet")
+        raise
+    return getattr(module, class_name), prefix
+
+
+def env_name(field_name: str, field: Any, prefix: str) -> str:
+    alias = field.validation_alias
+    return alias if isinstance(alias, str) else f"{prefix}{field_name.upper()}"
+
+
+def workloads(docs: tuple[Doc, ...], name: str) -> list[Doc]:
+    return [d for d in docs if pod_spec(d) is not None
+            and d["metadata"].get("labels", {}).get("app.kubernetes.io/name") == name]
+
+
+@pytest.mark.parametrize("overlay", ["dev", "prod"])
+@pytest.mark.parametrize("name", EVERYTHING)
+def test_settings_are_complete_and_accepted_in_production(overlay: str, name: str,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    cls, prefix = settings_class(name)
+    docs = render(f"overlays/{overlay}")
+    fields = cls.model_fields  # type: ignore[attr-defined]
+    known = {env_name(n, f, prefix) for n, f in fields.items()}
+    for workload in workloads(docs, name):
+        for container in containers(pod_spec(workload)):  # type: ignore[arg-type]
+            where = f"{workload['kind']}/{workload['metadata']['name']}/{container['name']}"
+            env, _ = resolve_env(docs, container)
+            unknown = {k for k in env if k not in known and k not in HELPER_VARIABLES}
+            assert not unknown, f"{where}: no setting reads {sorted(unknown)} (misspelt?)"
+            missing = [env_name(n, f, prefix) for n, f in fields.items()
+                       if f.is_required() and env_name(n, f, prefix) not in env]
+            assert not missing, f"{where}: required settings not provided: {missing}"
+            for key in list(os.environ):
+                if key.startswith(prefix) or key == "DATA_DIR":
+                    monkeypatch.delenv(key)
+            for key, value in env.items():
+                monkeypatch.setenv(key, value)
+            try:
+                settings = cls()
+            except ValidationError as exc:
+                pytest.fail(f"{where}: the settings class refuses this environment:\n{exc}")
+            assert settings.environment == "production", where
+            if name in SERVICES:
+                assert settings.database_url.startswith("postgresql+asyncpg://"), where
+                assert settings.bus_url.startswith("amqp://"), where
+
+
+@pytest.mark.parametrize("name", SERVICES)
+def test_database_and_bus_urls_point_at_the_operators_resources(name: str) -> None:
+    docs = render("overlays/prod")
+    prefix = SETTINGS[name][2]
+    env, secrets = resolve_env(docs, app_container(server(docs, name)))
+
+    cluster = one(docs, "Cluster", f"{name}-db")
+    database = urlsplit(env[f"{prefix}DATABASE_URL"])
+    assert database.hostname == f"{cluster['metadata']['name']}-rw"  # CloudNativePG's read-write Service
+    assert database.path == "/" + cluster["spec"]["bootstrap"]["initdb"]["database"]
+    assert (f"{name}-db-app", "password") in secrets  # the owner's Secret CloudNativePG generates
+
+    bus = urlsplit(env[f"{prefix}BUS_URL"])
+    broker = one(docs, "RabbitmqCluster", bus.hostname or "")
+    assert broker and bus.port == 5672
+    vhost = one(docs, "Vhost", "bibliomesh")["spec"]["name"]
+    assert bus.path == f"/{vhost}"
+    user = one(docs, "User", f"{name}-bus")
+    assert (f"{user['metadata']['name']}-user-credentials", "password") in secrets
+    permission = one(docs, "Permission", f"{name}-bus")
+    assert permission["spec"]["userReference"]["name"] == user["metadata"]["name"]
+    assert permission["spec"]["vhost"] == vhost
+
+
+@pytest.mark.parametrize("overlay", ["dev", "prod"])
+def test_public_url_token_issuer_and_ingress_host_agree(overlay: str) -> None:
+    docs = render(f"overlays/{overlay}")
+    platform = find(docs, "ConfigMap")
+    platform_data = next(d["data"] for d in platform if d["metadata"]["name"].startswith("bibliomesh-platform"))
+    ingress = one(docs, "Ingress", "gateway")
+    host = ingress["spec"]["rules"][0]["host"]
+    assert ingress["spec"]["tls"][0]["hosts"] == [host]
+    assert platform_data["PUBLIC_URL"] == platform_data["TOKEN_ISSUER"] == f"https://{host}"
+
+
+def test_every_secret_referenced_is_documented_in_the_runbook() -> None:
+    docs = render("overlays/prod-observability")
+    runbook = (REPO / "docs" / "operations.md").read_text()
+    names: set[str] = set()
+    for workload in docs:
+        spec = pod_spec(workload)
+        if spec is None:
+            continue
+        for container in containers(spec):
+            for item in container.get("env", []):
+                if "secretKeyRef" in item.get("valueFrom", {}):
+                    names.add(item["valueFrom"]["secretKeyRef"]["name"])
+    names.update(t["secretName"] for d in find(docs, "Ingress") for t in d["spec"]["tls"])
+    names.update(c["spec"]["backup"]["barmanObjectStore"]["s3Credentials"]["accessKeyId"]["name"]
+                 for c in find(docs, "Cluster"))
+    undocumented = sorted(n for n in names if f"`{n}`" not in runbook)
+    assert not undocumented, f"docs/operations.md does not say how to create: {undocumented}"
+
+
