@@ -90,6 +90,12 @@ class FakeService:
         async def jwks(request: Request) -> Response:
             return JSONResponse({"keys": [KEY.as_dict(private=False)]})
 
+        async def sign_in(request: Request) -> Response:
+            self.calls.append({"method": request.method, "path": request.url.path, "headers": dict(request.headers)})
+            response = JSONResponse({"signed_in": True})
+            response.set_cookie("session", "alice-session", httponly=True)
+            return response
+
         async def ready(request: Request) -> Response:
             return JSONResponse({"status": "ready"})
 
@@ -97,7 +103,7 @@ class FakeService:
         return Starlette(routes=[
             Route(f"{prefix}/openapi.json", openapi), Route("/auth/jwks", jwks), Route("/readyz", ready),
             Route(f"{prefix}/slow", slow), Route(f"{prefix}/upload", upload, methods=["POST"]),
-            Route(f"{prefix}/events", stream),
+            Route(f"{prefix}/events", stream), Route(f"{prefix}/sign-in", sign_in, methods=["POST"]),
             Route("/{path:path}", record, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])])
 
 
@@ -162,13 +168,15 @@ class Platform:
 
 
 @asynccontextmanager
-async def platform(**settings: Any) -> AsyncIterator[Platform]:
-    """The gateway (embedded mode: limits in memory) in front of four fake services; `settings` override."""
+async def platform(service_host: str = "127.0.0.1", **settings: Any) -> AsyncIterator[Platform]:
+    """The gateway (embedded mode: limits in memory) in front of four fake services; `settings` override.
+    `service_host`: the host name the gateway calls the services by (`localhost`: a name, as in a cluster)."""
     services = {name: FakeService(name) for name in SERVICES}
     servers = {name: RestartableServer(service.app()) for name, service in services.items()}
     await asyncio.gather(*(server.start() for server in servers.values()))
     values: dict[str, Any] = {"mode": "embedded", "token_issuer": ISSUER, "log_json": True,
-                              **{f"{name}_url": servers[name].url for name in SERVICES}, **settings}
+                              **{f"{name}_url": servers[name].url.replace("127.0.0.1", service_host) for name in SERVICES},
+                              **settings}
     app = create_app(GatewaySettings(**values))
     front = RestartableServer(app, lifespan="on")
     try:

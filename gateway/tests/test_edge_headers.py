@@ -40,3 +40,17 @@ async def test_a_preflight_from_the_web_front_end_is_allowed_and_others_are_not(
         assert "ratelimit-remaining" in call.headers["access-control-expose-headers"].lower()
         assert call.headers["x-frame-options"] == "DENY"
         assert gateway.services["ill"].calls[0]["method"] == "GET"  # the preflights never reached the service
+
+
+async def test_a_cookie_a_service_sets_goes_to_its_caller_and_never_to_anyone_else() -> None:
+    # Services by host name, as in a cluster (a cookie jar would ignore cookies from a bare IP address).
+    async with platform(service_host="localhost") as gateway, gateway.client() as alice, \
+            gateway.client() as bob:
+        signed_in = await alice.post("/auth/sign-in", headers=bearer(token("person:alice")))
+        await bob.get("/auth/authorize", params={"client_id": "web"})
+        await alice.get("/auth/authorize", params={"client_id": "web"})
+
+        assert "alice-session" in signed_in.headers["set-cookie"]
+        bobs_call, alices_call = gateway.services["auth"].calls[-2:]
+        assert "cookie" not in bobs_call["headers"]  # the gateway keeps no cookie jar of its own
+        assert alices_call["headers"]["cookie"] == "session=alice-session"  # a caller's own cookies pass

@@ -33,8 +33,10 @@ class CallerLeft(Exception):
 
 def open_session() -> aiohttp.ClientSession:
     connector = aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS, ttl_dns_cache=60)
-    # Bodies pass through as they are (compressed stays compressed), and no headers are added on the way.
-    session = aiohttp.ClientSession(connector=connector, auto_decompress=False,
+    # Bodies pass through as they are (compressed stays compressed), and no headers are added on the way. No
+    # cookie jar: the session is shared by every caller, so a cookie one caller was given must never ride along
+    # on another's call (the callers' own `Cookie` headers pass through as they are).
+    session = aiohttp.ClientSession(connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
                                     skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"))
     # aiohttp would resend GET/PUT/DELETE once on a dropped connection by itself, outside the retry budget:
     # the proxy's own retries are the only ones (test_resilience checks that a GET is sent exactly twice).
