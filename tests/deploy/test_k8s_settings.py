@@ -9,9 +9,12 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from opentelemetry.sdk.trace import TracerProvider
 from pydantic import ValidationError
 
 from tests.deploy.manifests import (
+    NAMESPACES,
+    OVERLAYS,
     REPO,
     Doc,
     containers,
@@ -20,9 +23,11 @@ from tests.deploy.manifests import (
     pod_spec,
     render,
 )
+from tests.deploy.netpol import Endpoint, Network
 from tests.deploy.workloads import (
     EVERYTHING,
     HELPER_VARIABLES,
+    OTEL_SDK_VARIABLES,
     SERVICES,
     SETTINGS,
     app_container,
@@ -55,7 +60,7 @@ def workloads(docs: tuple[Doc, ...], name: str) -> list[Doc]:
             and d["metadata"].get("labels", {}).get("app.kubernetes.io/name") == name]
 
 
-@pytest.mark.parametrize("overlay", ["dev", "prod"])
+@pytest.mark.parametrize("overlay", OVERLAYS)
 @pytest.mark.parametrize("name", EVERYTHING)
 def test_settings_are_complete_and_accepted_in_production(overlay: str, name: str,
                                                           monkeypatch: pytest.MonkeyPatch) -> None:
@@ -73,7 +78,7 @@ def test_settings_are_complete_and_accepted_in_production(overlay: str, name: st
                        if f.is_required() and env_name(n, f, prefix) not in env]
             assert not missing, f"{where}: required settings not provided: {missing}"
             for key in list(os.environ):
-                if key.startswith(prefix) or key == "DATA_DIR":
+                if key.startswith(prefix) or key == "DATA_DIR" or key in OTEL_SDK_VARIABLES:
                     monkeypatch.delenv(key)
             for key, value in env.items():
                 monkeypatch.setenv(key, value)
@@ -85,6 +90,36 @@ def test_settings_are_complete_and_accepted_in_production(overlay: str, name: st
             if name in SERVICES:
                 assert settings.database_url.startswith("postgresql+asyncpg://"), where
                 assert settings.bus_url.startswith("amqp://"), where
+
+
+@pytest.mark.parametrize("name", EVERYTHING)
+def test_with_observability_every_part_sends_sampled_traces_to_the_collector(name: str,
+                                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = render("overlays/prod-observability")
+    prefix = SETTINGS[name][2]
+    env, _ = resolve_env(docs, app_container(server(docs, name)))
+    assert env[f"{prefix}OTEL_EXPORTER"] == "otlp"
+
+    # The endpoint the SDK derives reaches the collector's OTLP/HTTP receiver through its Service.
+    endpoint = urlsplit(env["OTEL_EXPORTER_OTLP_ENDPOINT"])
+    collector = one(docs, "Service", endpoint.hostname or "")
+    [port] = [p for p in collector["spec"]["ports"] if p["port"] == endpoint.port]
+    collector_pods = server(docs, "otel-collector")
+    [receiver] = [p for p in app_container(collector_pods)["ports"] if p["name"] == port["targetPort"]]
+    assert (endpoint.scheme, receiver["containerPort"]) == ("http", 4318)  # the OTLP/HTTP receiver, not gRPC
+    namespace = NAMESPACES["prod-observability"]
+    network = Network(find(docs, "NetworkPolicy"), namespace)
+    sender = Endpoint(name, "10.0.1.1", namespace, server(docs, name)["spec"]["template"]["metadata"]["labels"])
+    otel = Endpoint("otel-collector", "10.0.7.1", namespace, collector_pods["spec"]["template"]["metadata"]["labels"])
+    assert network.allows(sender, otel, receiver["containerPort"])
+
+    # The SDK understands the sampling asked for: one new trace in ten, a caller's decision followed.
+    for key in OTEL_SDK_VARIABLES:
+        monkeypatch.setenv(key, env[key])
+    assert TracerProvider().sampler.get_description() == (  # type: ignore[attr-defined]
+        "ParentBased{root:TraceIdRatioBased{0.1},remoteParentSampled:AlwaysOnSampler,"
+        "remoteParentNotSampled:AlwaysOffSampler,localParentSampled:AlwaysOnSampler,"
+        "localParentNotSampled:AlwaysOffSampler}")
 
 
 @pytest.mark.parametrize("name", SERVICES)

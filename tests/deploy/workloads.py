@@ -24,10 +24,12 @@ SETTINGS = {
     "gateway": ("bibliomesh_gateway.settings", "GatewaySettings", "GATEWAY_"),
     "web": ("bibliomesh_web.settings", "WebSettings", "WEB_"),
 }
-# Read by no settings class of that part: uvicorn's trusted proxies, the parts the URLs are composed of, and
-# DATA_DIR (the services' settings read it; the gateway's and the web front end's do not need it).
+# Read by no settings class of that part: uvicorn's trusted proxies, the parts the URLs are composed of,
+# DATA_DIR (the services' settings read it; the gateway's and the web front end's do not need it), and the
+# standard OpenTelemetry variables the SDK reads itself (the observability component).
+OTEL_SDK_VARIABLES = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
 HELPER_VARIABLES = {"FORWARDED_ALLOW_IPS", "DATA_DIR", "DB_USERNAME", "DB_PASSWORD", "BUS_USERNAME", "BUS_PASSWORD",
-                    "REDIS_PASSWORD"}
+                    "REDIS_PASSWORD", *OTEL_SDK_VARIABLES}
 
 
 def server(docs: tuple[Doc, ...], name: str) -> Doc:

@@ -59,7 +59,11 @@ class GatewaySettings(BaseSettings):
     readiness_timeout_seconds: float = Field(default=2.0, gt=0)
     log_level: str = "INFO"
     log_json: bool = True
-    otel_exporter: Literal["none", "console", "memory"] = "none"
+    otel_exporter: Literal["none", "console", "memory", "otlp"] = Field(
+        default="none", description="Where spans go: `otlp` batches them to an OpenTelemetry Collector over "
+        "OTLP/HTTP. Its address (`OTEL_EXPORTER_OTLP_ENDPOINT`, or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) and the "
+        "sampling (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`) are the standard variables, read by the "
+        "OpenTelemetry SDK itself; `console` and `memory` are for a terminal and for tests.")
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> GatewaySettings:

@@ -20,6 +20,7 @@ from bibliomesh_launcher.services import SERVICES
 from bibliomesh_web.app import create_app as create_web
 from bibliomesh_web.settings import WebSettings
 from meshkit.bus.embedded import EmbeddedTransport
+from meshkit.telemetry import configure_tracing
 
 log = logging.getLogger(__name__)
 GATEWAY_SHARED_SETTINGS = ("log_level", "log_json", "otel_exporter", "environment")
@@ -52,6 +53,7 @@ class EmbeddedPlatform:
 
     def build(self) -> list[tuple[FastAPI, socket.socket]]:
         self.data_dir.mkdir(parents=True, exist_ok=True)
+        configure_tracing(service="bibliomesh")  # one process, one tracer provider: named for all, not the first
         sockets = {spec.name: self._bind() for spec in SERVICES}
         self.service_urls = {name: f"http://127.0.0.1:{s.getsockname()[1]}" for name, s in sockets.items()}
         apps: list[tuple[FastAPI, socket.socket]] = []

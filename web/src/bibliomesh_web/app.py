@@ -38,6 +38,7 @@ from bibliomesh_web.views import CsrfFailed, Forbidden, page_of
 from meshkit.logs import configure_logging
 from meshkit.metrics import ServiceMetrics
 from meshkit.problems import problem_response
+from meshkit.telemetry import configure_tracing
 from meshkit.web import RequestContextMiddleware, metrics_endpoint
 
 log = logging.getLogger(__name__)
@@ -47,6 +48,7 @@ ROUTERS = (signin, search, requests, staff, imports, dashboard, notifications, c
 def create_app(settings: WebSettings | None = None) -> FastAPI:
     settings = settings or load_settings()
     configure_logging("web", settings.log_level, settings.log_json)
+    configure_tracing(settings.otel_exporter, "web")
 
     upstream = Upstream(settings)
 

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -19,6 +21,9 @@ class WebSettings(BaseSettings):
                                "(embedded `make run` only).")
     log_level: str = "INFO"
     log_json: bool = True
+    otel_exporter: Literal["none", "console", "memory", "otlp"] = Field(
+        default="none", description="Where spans go, as for the services and the gateway (`otlp`: the standard "
+        "`OTEL_EXPORTER_OTLP_*` and `OTEL_TRACES_SAMPLER*` variables, read by the OpenTelemetry SDK).")
 
     @property
     def api_base(self) -> str:

@@ -38,7 +38,7 @@ def assemble_service(
     """`migrate=True` upgrades the schema at start (embedded mode); distributed mode runs `migrate` as a Job.
     `workers` are long-running loops (timers, schedules) started with the relay."""
     configure_logging(settings.service_name, settings.log_level, settings.log_json)
-    configure_tracing(settings.otel_exporter)
+    configure_tracing(settings.otel_exporter, settings.service_name)
     runtime = ServiceRuntime(name=settings.service_name, settings=settings, tables=tables, consumers=consumers,
                              transport=transport, workers=workers)
     if customize is not None:

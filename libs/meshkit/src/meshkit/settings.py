@@ -34,8 +34,11 @@ class ServiceSettings(BaseSettings):
     token_audience: str = Field(default="bibliomesh", description="Expected `aud` of access tokens.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines (off only for humans at a terminal).")
-    otel_exporter: Literal["none", "console", "memory"] = Field(
-        default="none", description="Where spans go; an OTLP collector is wired by deployment."
+    otel_exporter: Literal["none", "console", "memory", "otlp"] = Field(
+        default="none", description="Where spans go: `otlp` batches them to an OpenTelemetry Collector over "
+        "OTLP/HTTP. Its address (`OTEL_EXPORTER_OTLP_ENDPOINT`, or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`) and the "
+        "sampling (`OTEL_TRACES_SAMPLER`, `OTEL_TRACES_SAMPLER_ARG`) are the standard variables, read by the "
+        "OpenTelemetry SDK itself; `console` and `memory` are for a terminal and for tests."
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
