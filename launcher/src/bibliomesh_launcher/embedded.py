@@ -65,6 +65,9 @@ class EmbeddedPlatform:
             }
             if spec.name == "ill":
                 overrides = {"catalog_url": self.service_urls["catalog"], **overrides}
+            if spec.name == "catalog":
+                # Trying the platform on one machine: harvesting an OAI-PMH server on localhost is fine here.
+                overrides = {"harvest_allow_private": True, **overrides}
             if spec.name == "notify":
                 # Trying the platform on one machine: webhooks to a receiver on localhost are fine here.
                 overrides = {"webhook_allow_private": True, **overrides}

@@ -29,6 +29,8 @@ from services.catalog.tests.catalog_fixtures import Catalog
 from tests.support import testdata
 
 OAI = "http://www.openarchives.org/OAI/2.0/"
+LOOPBACK_SOURCES = {"harvest_allow_private": True}
+"""Catalogue settings for harvesting these loopback sources (refused by default, as in production)."""
 DC = "http://purl.org/dc/elements/1.1/"
 OAI_DC = "http://www.openarchives.org/OAI/2.0/oai_dc/"
 NS = {"o": OAI, "dc": DC, "oai_dc": OAI_DC}

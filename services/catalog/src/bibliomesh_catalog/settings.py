@@ -27,6 +27,8 @@ class CatalogSettings(ServiceSettings):
                                          "time (a 503's Retry-After wins, up to 10 minutes).")
     harvest_max_response_bytes: int = Field(default=64 * 1024 * 1024, ge=1024,
                                             description="Largest OAI-PMH response accepted.")
+    harvest_allow_private: bool = Field(default=False, description="Allow harvest sources on loopback, link-local "
+                                        "or private addresses (local testing only).")
 
 
     oai_admin_email: str = Field(default="catalogue@bibliomesh.invalid", pattern=r"^[^@\s]+@[^@\s]+$",

@@ -1,4 +1,5 @@
-"""`/catalog/harvest-sources`: who may register, read, run and remove a source, and what a bad one gets."""
+"""`/catalog/harvest-sources`: who may register, read, run and remove a source, what a bad one gets, and sources
+that are not on the public internet (server-side request forgery), refused at registration and on each run."""
 
 from __future__ import annotations
 
@@ -8,9 +9,18 @@ from typing import Any
 import pytest
 
 from services.catalog.tests.catalog_fixtures import catalog
+from services.catalog.tests.oai_fixtures import (
+    LOOPBACK_SOURCES,
+    StaticProvider,
+    caltech_records,
+    harvest_now,
+    register,
+    serving,
+)
 
 SOURCE = "/catalog/harvest-sources/LIB-A"
-CONFIG = {"base_url": "https://koha.lib-a.example/cgi-bin/koha/oai.pl", "interval_minutes": 60}
+# A literal public address: registering it needs no DNS (the tests run offline).
+CONFIG = {"base_url": "https://93.184.216.34/cgi-bin/koha/oai.pl", "interval_minutes": 60}
 
 
 async def test_staff_register_read_change_and_remove_their_own_source(tmp_path: Path) -> None:
@@ -87,3 +97,57 @@ async def test_a_bad_source_is_a_422_problem_naming_the_field(tmp_path: Path, co
         assert response.headers["content-type"] == "application/problem+json"
         assert field in response.json()["detail"]
         assert [e["field"] for e in response.json()["errors"]] == [field]
+
+
+@pytest.mark.parametrize("base_url", [
+    "http://127.0.0.1/oai", "http://169.254.169.254/latest/meta-data", "http://[::1]/oai", "http://10.0.0.5/oai",
+    "http://[::ffff:192.168.0.1]/oai", "ftp://example.org/oai", "http://localhost/oai",
+    "https://oai.nowhere.invalid/oai",
+])
+async def test_a_source_off_the_public_internet_is_refused_and_not_stored(tmp_path: Path, base_url: str) -> None:
+    async with catalog(tmp_path, harvest_scheduler=False) as cat:
+        response = await cat.client.put(SOURCE, json={**CONFIG, "base_url": base_url}, headers=cat.headers("LIB-A"))
+        assert response.status_code == 422, response.text
+        assert response.headers["content-type"] == "application/problem+json"
+        assert [e["field"] for e in response.json()["errors"]] == ["base_url"]
+        assert (await cat.client.get(SOURCE, headers=cat.headers("LIB-A"))).status_code == 404
+
+
+async def test_a_public_source_is_accepted_and_cannot_be_moved_inside(tmp_path: Path) -> None:
+    async with catalog(tmp_path, harvest_scheduler=False) as cat:
+        assert (await cat.client.put(SOURCE, json=CONFIG, headers=cat.headers("LIB-A"))).status_code == 201
+        moved = await cat.client.put(SOURCE, json={**CONFIG, "base_url": "http://169.254.169.254/latest/meta-data"},
+                                     headers=cat.headers("LIB-A"))
+        assert moved.status_code == 422 and "non-public" in moved.json()["errors"][0]["message"]
+        stored = (await cat.client.get(SOURCE, headers=cat.headers("LIB-A"))).json()
+        assert stored["base_url"] == CONFIG["base_url"]
+
+
+async def test_private_sources_are_accepted_when_the_setting_allows_them(tmp_path: Path) -> None:
+    async with catalog(tmp_path, harvest_scheduler=False, **LOOPBACK_SOURCES) as cat:
+        for base_url in ("http://127.0.0.1:8080/oai", "http://localhost/oai"):
+            response = await cat.client.put(SOURCE, json={**CONFIG, "base_url": base_url},
+                                            headers=cat.headers("LIB-A"))
+            assert response.status_code in (200, 201), response.text
+
+
+async def test_a_run_against_a_source_now_off_limits_fails_before_any_request(tmp_path: Path) -> None:
+    """A source registered while private targets were allowed (the same as a name re-pointed at an internal
+    address since): the run checks the address again and fails with the reason, sending the source nothing."""
+    provider = StaticProvider(caltech_records())
+    async with catalog(tmp_path, **LOOPBACK_SOURCES) as cat, serving(provider.app(), "/oai") as oai:
+        await register(cat, "LIB-A", oai)
+        assert (await harvest_now(cat, "LIB-A"))["status"] == "succeeded"
+        runtime = cat.app.state.runtime
+        runtime.settings = runtime.settings.model_copy(update={"harvest_allow_private": False})
+        requests_so_far = len(provider.requests)
+
+        run = await harvest_now(cat, "LIB-A")
+        assert run["status"] == "failed" and run["pages"] == 0
+        assert run["failure"].startswith("refused to harvest 127.0.0.1: it points at a non-public address")
+        assert len(provider.requests) == requests_so_far
+        source = (await cat.client.get(SOURCE, headers=cat.headers("LIB-A"))).json()
+        assert source["last_status"] == "failed" and source["last_error"] == run["failure"]
+        # Its URL unchanged, the source can still be changed (disabled, say) without passing the check again.
+        kept = await cat.client.put(SOURCE, json={"base_url": oai, "enabled": False}, headers=cat.headers("LIB-A"))
+        assert kept.status_code == 200, kept.text

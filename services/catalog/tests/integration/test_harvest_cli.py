@@ -10,14 +10,14 @@ from typer.testing import CliRunner
 
 from bibliomesh_catalog.cli import commands
 from services.catalog.tests.catalog_fixtures import catalog
-from services.catalog.tests.oai_fixtures import StaticProvider, caltech_records, register, serving
+from services.catalog.tests.oai_fixtures import LOOPBACK_SOURCES, StaticProvider, caltech_records, register, serving
 
 pytestmark = pytest.mark.integration
 
 
 async def test_the_harvest_command_runs_a_harvest_and_reports_it(tmp_path: Path) -> None:
     provider = StaticProvider(caltech_records())
-    async with catalog(tmp_path) as cat, serving(provider.app(), "/oai") as oai, \
+    async with catalog(tmp_path, **LOOPBACK_SOURCES) as cat, serving(provider.app(), "/oai") as oai, \
             serving(cat.app, "") as url:
         await register(cat, "LIB-C", oai)
         token = cat.tokens.token("LIB-C", scopes=("catalog:write",))

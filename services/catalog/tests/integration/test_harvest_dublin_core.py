@@ -19,6 +19,7 @@ from starlette.responses import Response
 from bibliomesh_catalog.adapters.tables import clusters, records
 from services.catalog.tests.catalog_fixtures import Catalog, catalog
 from services.catalog.tests.oai_fixtures import (
+    LOOPBACK_SOURCES,
     StaticProvider,
     caltech_records,
     datestamp_of,
@@ -32,7 +33,7 @@ from services.catalog.tests.oai_fixtures import (
 from tests.support.infra import postgres_database
 
 pytestmark = pytest.mark.integration
-FAST_RETRIES = {"harvest_retry_seconds": 0.01, "harvest_attempts": 3}
+FAST_RETRIES = {"harvest_retry_seconds": 0.01, "harvest_attempts": 3, **LOOPBACK_SOURCES}
 
 
 @dataclass

@@ -22,6 +22,7 @@ from bibliomesh_catalog.entrypoints.background import wake
 from bibliomesh_catalog.service_layer.harvest_scheduler import harvest_due, harvest_source
 from services.catalog.tests.catalog_fixtures import Catalog, catalog
 from services.catalog.tests.oai_fixtures import (
+    LOOPBACK_SOURCES,
     StaticProvider,
     caltech_records,
     finished,
@@ -47,8 +48,8 @@ async def replicas(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncItera
     """Two catalogue apps (two runtimes, two lease owners) on the same database, and an OAI-PMH source."""
     async with AsyncExitStack() as stack:
         url = "" if request.param == "sqlite" else await stack.enter_async_context(postgres_database("bm_lease"))
-        one = await stack.enter_async_context(catalog(tmp_path, database_url=url))
-        two = await stack.enter_async_context(catalog(tmp_path, database_url=url))
+        one = await stack.enter_async_context(catalog(tmp_path, database_url=url, **LOOPBACK_SOURCES))
+        two = await stack.enter_async_context(catalog(tmp_path, database_url=url, **LOOPBACK_SOURCES))
         provider = StaticProvider(caltech_records())
         base = await stack.enter_async_context(serving(provider.app(), "/oai"))
         yield Replicas(one, two, provider, base)

@@ -1,9 +1,10 @@
 """Registering an institution's OAI-PMH source and asking for harvests.
 
 Who may: library staff (role `staff` or `institution-admin`) of the institution, or a platform admin; the route
-also requires the `catalog:write` scope. Changing where or what is harvested (base URL, set, format) starts the
-next harvest from the beginning; a new or re-enabled source is due at once. A disabled source is not harvested on
-its schedule, but a requested run still happens. Removing a source keeps the records it brought.
+also requires the `catalog:write` scope. The base URL must be http(s) on a public address (`source_addresses`).
+Changing where or what is harvested (base URL, set, format) starts the next harvest from the beginning; a new or
+re-enabled source is due at once. A disabled source is not harvested on its schedule, but a requested run still
+happens. Removing a source keeps the records it brought.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Any
 
 from bibliomesh_catalog.adapters.harvest_repository import QUEUED, HarvestRepository
 from bibliomesh_catalog.service_layer.overrides import STAFF_ROLES
+from bibliomesh_catalog.service_layer.source_addresses import check_base_url
 from meshkit.problems import Forbidden, NotFound
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
@@ -48,12 +50,16 @@ def require_manager(actor: Principal, institution: str) -> None:
         raise Forbidden(refusal)
 
 
-async def register(uow: UnitOfWork, actor: Principal, institution: str, config: SourceConfig) -> bool:
-    """Create or update the source; True if it was created."""
+async def register(uow: UnitOfWork, actor: Principal, institution: str, config: SourceConfig, *,
+                   allow_private: bool) -> bool:
+    """Create or update the source; True if it was created. A new or changed base URL is checked (an unchanged
+    one is not, so a source whose host went private can still be disabled: its runs fail)."""
     require_manager(actor, institution)
     now = datetime.now(UTC)
     repository = HarvestRepository(uow.session)
     current = await repository.source(institution)
+    if current is None or current["base_url"] != config.base_url:
+        await check_base_url(config.base_url, allow_private=allow_private)
     values: dict[str, Any] = {**vars(config), "updated_by": actor.subject[:300], "updated_at": now}
     if current is None:
         await repository.add_source({**values, "institution": institution, "next_run_at": now})

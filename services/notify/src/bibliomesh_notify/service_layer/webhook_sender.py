@@ -17,12 +17,12 @@ from bibliomesh_notify.adapters import webhook_client
 from bibliomesh_notify.adapters.delivery_repository import DeliveryRepository
 from bibliomesh_notify.adapters.webhook_repository import WebhookRepository
 from bibliomesh_notify.domain.messages import Audience
-from bibliomesh_notify.domain.webhook_urls import resolved_problem
 from bibliomesh_notify.service_layer import outcomes
 from bibliomesh_notify.service_layer.context import webhook_disabled_context
 from bibliomesh_notify.service_layer.fan_out import send_message
 from bibliomesh_notify.service_layer.recipients import Directory, Parties
 from bibliomesh_notify.service_layer.services import NotifyServices
+from meshkit.outbound_urls import resolved_problem
 from meshkit.runtime import ServiceRuntime
 from meshkit.unit_of_work import UnitOfWork
 

@@ -9,8 +9,8 @@ from typing import Any
 from bibliomesh_notify.adapters.delivery_repository import DeliveryRepository
 from bibliomesh_notify.adapters.webhook_repository import WebhookRepository
 from bibliomesh_notify.domain.webhook_events import pattern_problem
-from bibliomesh_notify.domain.webhook_urls import resolved_problem, url_problem
 from bibliomesh_notify.service_layer.services import NotifyServices
+from meshkit.outbound_urls import resolved_problem, url_problem
 from meshkit.problems import Conflict, InvalidField, NotFound
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork

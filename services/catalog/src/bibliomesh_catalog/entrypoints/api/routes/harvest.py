@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from bibliomesh_catalog.entrypoints.api.routes.records import WRITE_SCOPE
 from bibliomesh_catalog.entrypoints.background import wake
 from bibliomesh_catalog.service_layer import harvest_sources as service
+from bibliomesh_catalog.service_layer.source_addresses import private_sources_allowed
 from meshkit.security import Principal
 from meshkit.web import UnitOfWorkDep, get_runtime, require_scope
 
@@ -33,7 +34,8 @@ class HarvestSourceConfig(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    base_url: str = Field(max_length=2000, description="The OAI-PMH base URL: http or https, no credentials.",
+    base_url: str = Field(max_length=2000, description="The OAI-PMH base URL: http or https, no credentials; its "
+                          "host must resolve to public addresses only (not loopback, link-local or private).",
                           examples=["https://koha.example.edu/cgi-bin/koha/oai.pl"])
     metadata_prefix: str | None = Field(
         default=None, max_length=40, pattern=_OAI_NAME,
@@ -131,10 +133,11 @@ def _source(row: dict[str, Any]) -> HarvestSource:
 @router.put("/harvest-sources/{institution}", response_model=HarvestSource,
             summary=f"Register or change the institution's OAI-PMH source (201 when new). {_WHO}",
             responses={201: {"model": HarvestSource, "description": "Registered."}})
-async def put_source(institution: Institution, config: HarvestSourceConfig, response: Response,
+async def put_source(institution: Institution, config: HarvestSourceConfig, request: Request, response: Response,
                      uow: UnitOfWorkDep, caller: Principal = require_scope(WRITE_SCOPE)) -> HarvestSource:
     """A new source, or one whose URL, set or format changed, is harvested from the beginning, at once."""
-    created = await service.register(uow, caller, institution, service.SourceConfig(**config.model_dump()))
+    created = await service.register(uow, caller, institution, service.SourceConfig(**config.model_dump()),
+                                     allow_private=private_sources_allowed(get_runtime(request)))
     await uow.commit()
     if created:
         response.status_code = 201
