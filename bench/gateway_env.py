@@ -6,6 +6,8 @@
                          `fastapi-aiohttp`: the same as a minimal FastAPI app (a catch-all route), as in the issue
   gateway                the real gateway (`bibliomesh_gateway.app.create_app`): edge authentication, rate
                          limiting (in memory), request ids, tracing, JSON access logs, CORS, security headers
+  collector              an OTLP/HTTP trace receiver (POST /v1/traces, decoded and counted; GET /spans: the count),
+                         standing in for the OpenTelemetry Collector the gateway exports to
   load URL               a load generator (aiohttp client, its own process): prints {"requests", "seconds", ...}
   latency URL            one request at a time: prints the latencies in milliseconds
 
@@ -26,6 +28,8 @@ from typing import Any
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
                         b"trailer", b"transfer-encoding", b"upgrade", b"host"})
 JWKS_ENV = "BENCH_GATEWAY_JWKS"
+EXPORTER_ENV = "BENCH_GATEWAY_OTEL_EXPORTER"
+SETTLE_HEAP_ENV = "BENCH_SETTLE_HEAP"
 ISSUER = "http://bench.invalid"
 Asgi = Callable[[dict[str, Any], Callable[[], Awaitable[dict[str, Any]]], Callable[[dict[str, Any]], Awaitable[None]]],
                 Awaitable[None]]
@@ -89,7 +93,7 @@ def aiohttp_passthrough(base: str) -> Asgi:
 
     async def start() -> None:
         holder["session"] = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0), auto_decompress=False,
+            connector=aiohttp.TCPConnector(limit=0), auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
             skip_auto_headers=("User-Agent", "Accept-Encoding"), timeout=aiohttp.ClientTimeout(total=30))
 
     async def stop() -> None:
@@ -125,7 +129,7 @@ def fastapi_passthrough(base: str) -> Any:
 
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         holder["session"] = aiohttp.ClientSession(
-            connector=aiohttp.TCPConnector(limit=0), auto_decompress=False,
+            connector=aiohttp.TCPConnector(limit=0), auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
             skip_auto_headers=("User-Agent", "Accept-Encoding"), timeout=aiohttp.ClientTimeout(total=30))
         yield
         await holder["session"].close()
@@ -182,12 +186,37 @@ def httpx_passthrough(base: str, module_name: str) -> Asgi:
     return app
 
 
+def collector_app() -> Asgi:
+    """Receives OTLP/HTTP exports as a collector does (each request decoded) and counts the spans."""
+    from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+
+    received = {"spans": 0}
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            return
+        body = b"".join([chunk async for chunk in _request_body(receive)])
+        if scope["method"] == "POST":
+            export = ExportTraceServiceRequest.FromString(body)
+            received["spans"] += sum(len(scoped.spans) for resource in export.resource_spans
+                                     for scoped in resource.scope_spans)
+            answer, kind = b"", b"application/x-protobuf"
+        else:
+            answer, kind = json.dumps(received).encode(), b"application/json"
+        await send({"type": "http.response.start", "status": 200,
+                    "headers": [(b"content-type", kind), (b"content-length", str(len(answer)).encode())]})
+        await send({"type": "http.response.body", "body": answer})
+
+    return app
+
+
 def gateway_app(base: str) -> Any:
     from bibliomesh_gateway.app import create_app
     from bibliomesh_gateway.settings import GatewaySettings
 
     settings = GatewaySettings(auth_url=base, catalog_url=base, ill_url=base, notify_url=base,
                                token_issuer=ISSUER, mode="embedded",
+                               otel_exporter=os.environ.get(EXPORTER_ENV, "none"),  # type: ignore[arg-type]
                                rate_limit_caller="1000000/minute", rate_limit_institution="1000000/minute",
                                rate_limit_anonymous="1000000/minute")
     return create_app(settings)
@@ -195,6 +224,11 @@ def gateway_app(base: str) -> Any:
 
 def serve(app: Any, port: int) -> None:
     import uvicorn
+
+    if os.environ.get(SETTLE_HEAP_ENV):  # the garbage collector set as every Bibliomesh service sets it
+        from meshkit.heap import settle_heap
+
+        settle_heap()
 
     uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", workers=1, access_log=False,
                 log_level="warning", lifespan="on")
@@ -239,7 +273,7 @@ async def latency(url: str, count: int, headers: dict[str, str]) -> list[float]:
 
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("role", choices=["upstream", "passthrough", "gateway", "load", "latency"])
+    parser.add_argument("role", choices=["upstream", "passthrough", "gateway", "collector", "load", "latency"])
     parser.add_argument("target", nargs="?", default="", help="client name, upstream URL or URL to load")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--upstream", default="")
@@ -260,6 +294,8 @@ def main(argv: list[str]) -> None:
             serve(httpx_passthrough(args.upstream, args.target), args.port)
     elif args.role == "gateway":
         serve(gateway_app(args.upstream), args.port)
+    elif args.role == "collector":
+        serve(collector_app(), args.port)
     elif args.role == "load":
         import uvloop
 

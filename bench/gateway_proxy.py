@@ -39,7 +39,7 @@ import httpx
 from joserfc import jwt
 from joserfc.jwk import ECKey
 
-from bench.gateway_env import ISSUER, JWKS_ENV
+from bench.gateway_env import EXPORTER_ENV, ISSUER, JWKS_ENV, SETTLE_HEAP_ENV
 from bench.report import Measurement, median_of, percentile
 
 NAME = "gateway"
@@ -86,34 +86,41 @@ def _token() -> tuple[dict[str, object], str]:
     return {"keys": [key.as_dict(private=False)]}, token
 
 
-# The gateway again with the standard knobs a deployment turns, to show where its time goes.
+# The gateway as deployed with the observability component (deploy/k8s/components/observability/otlp.env):
+# spans exported over OTLP/HTTP to a collector, one new trace in ten recorded (a caller's sampled trace always).
+TRACING = {EXPORTER_ENV: "otlp", "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1",
+           "OTEL_BSP_SCHEDULE_DELAY": "1000"}
+# The gateway again with the standard knobs turned, to show where its time goes.
 VARIANTS = {
-    "gateway.traces_sampled_1pct": {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-                                    "OTEL_TRACES_SAMPLER_ARG": "0.01"},
+    "gateway.every_trace_recorded": {**TRACING, "OTEL_TRACES_SAMPLER": "parentbased_always_on"},
     "gateway.no_traces_no_access_log": {"OTEL_TRACES_SAMPLER": "always_off", "GATEWAY_LOG_LEVEL": "WARNING"},
 }
 
 
 @contextmanager
-def _servers(clients: list[str], jwks: dict[str, object], logs: Path) -> Iterator[dict[str, str]]:
-    upstream_port = _free_port()
+def _servers(clients: list[str], jwks: dict[str, object], logs: Path) -> Iterator[tuple[dict[str, str], str]]:
+    upstream_port, collector_port = _free_port(), _free_port()
     upstream = f"http://127.0.0.1:{upstream_port}"
+    collector = f"http://127.0.0.1:{collector_port}"
     commands: dict[str, tuple[list[str], dict[str, str]]] = {
-        "direct": (["upstream"], {}), "gateway": (["gateway", "--upstream", upstream], {}),
+        "direct": (["upstream"], {}), "gateway": (["gateway", "--upstream", upstream], TRACING),
         **{f"passthrough.{c}": (["passthrough", c, "--upstream", upstream], {}) for c in clients},
+        "passthrough.aiohttp.settled_heap": (["passthrough", "aiohttp", "--upstream", upstream],
+                                             {SETTLE_HEAP_ENV: "1"}),
         **{name: (["gateway", "--upstream", upstream], env) for name, env in VARIANTS.items()}}
     ports = {name: upstream_port if name == "direct" else _free_port() for name in commands}
-    processes: list[Popen[bytes]] = []
+    processes: list[Popen[bytes]] = [Popen([sys.executable, "-m", "bench.gateway_env", "collector", "--port",
+                                            str(collector_port)], cwd=ROOT, stdout=DEVNULL, stderr=DEVNULL)]
     try:
         for name, (args, extra_env) in commands.items():
-            env = {**os.environ, JWKS_ENV: json.dumps(jwks), **extra_env}
+            env = {**os.environ, JWKS_ENV: json.dumps(jwks), "OTEL_EXPORTER_OTLP_ENDPOINT": collector, **extra_env}
             with open(logs / f"{name}.log", "wb") as log:
                 processes.append(Popen([sys.executable, "-m", "bench.gateway_env", *args, "--port",
                                         str(ports[name])], cwd=ROOT, env=env, stdout=DEVNULL, stderr=log))
         urls = {name: f"http://127.0.0.1:{port}{PATH}" for name, port in ports.items()}
-        for url in urls.values():
+        for url in [*urls.values(), f"{collector}/spans"]:
             _wait_until_up(url)
-        yield urls
+        yield urls, collector
     finally:
         for process in processes:
             process.terminate()
@@ -171,7 +178,8 @@ async def run(quick: bool) -> list[Measurement]:
     generator = "wrk" if shutil.which("wrk") else "aiohttp (Python)"
     rates: dict[str, list[float]] = {}
     latencies: dict[str, list[float]] = {}
-    with tempfile.TemporaryDirectory(prefix="bm-bench-gateway-") as logs, _servers(clients, jwks, Path(logs)) as urls:
+    with tempfile.TemporaryDirectory(prefix="bm-bench-gateway-") as logs, \
+            _servers(clients, jwks, Path(logs)) as (urls, collector):
         names = list(urls)
         for name in names:  # warm-up: connections open, code paths hot
             await _throughput(urls[name], 1, token)
@@ -180,14 +188,20 @@ async def run(quick: bool) -> list[Measurement]:
                 rates.setdefault(name, []).append(await _throughput(urls[name], params.seconds, token))
         for name in ("direct", "passthrough.aiohttp", "gateway"):
             latencies[name] = await _latencies(urls[name], params.latency_count, token)
+        await asyncio.sleep(2)  # the exporters' last batches (sent every second)
+        async with httpx.AsyncClient() as client:
+            exported = (await client.get(f"{collector}/spans")).json()["spans"]
     detail = {"load_generator": generator, "connections": CONNECTIONS, "seconds": params.seconds}
     found = [Measurement("throughput", name, median_of(values), "req/s",
                          baseline=None if name == "direct" else "passthrough.aiohttp" if name.startswith("gateway")
                          else "direct", samples=values, detail=detail) for name, values in rates.items()]
     for name, baseline in (("gateway_vs_fastapi_passthrough", "passthrough.fastapi-aiohttp"),
+                           ("gateway_vs_settled_passthrough", "passthrough.aiohttp.settled_heap"),
                            ("gateway_vs_direct", "direct")):
         found.append(Measurement("throughput", name, median_of(rates["gateway"]), "req/s", baseline=baseline,
                                  samples=rates["gateway"], detail=detail))
+    # Proof that the gateways' spans really went out: how many the collector received over the whole run.
+    found.append(Measurement("tracing", "spans_exported", exported, "spans"))
     direct_p50 = median_of(latencies["direct"])
     for name, values in latencies.items():
         short = name.split(".")[0]

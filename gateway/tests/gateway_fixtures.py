@@ -175,7 +175,8 @@ async def platform(service_host: str = "127.0.0.1", **settings: Any) -> AsyncIte
     servers = {name: RestartableServer(service.app()) for name, service in services.items()}
     await asyncio.gather(*(server.start() for server in servers.values()))
     values: dict[str, Any] = {"mode": "embedded", "token_issuer": ISSUER, "log_json": True,
-                              **{f"{name}_url": servers[name].url.replace("127.0.0.1", service_host) for name in SERVICES},
+                              **{f"{name}_url": servers[name].url.replace("127.0.0.1", service_host)
+                                 for name in SERVICES},
                               **settings}
     app = create_app(GatewaySettings(**values))
     front = RestartableServer(app, lifespan="on")

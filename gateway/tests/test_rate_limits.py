@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 import redis.asyncio
 
+from bibliomesh_gateway import rate_limits
 from gateway.tests.gateway_fixtures import bearer, platform, problem, token
 
 REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -107,3 +108,24 @@ async def test_calls_go_through_when_the_counters_are_unreachable() -> None:
         answers = [(await client.get("/ill/requests", headers=bearer(token()))).status_code for _ in range(3)]
 
         assert answers == [200, 200, 200]
+
+
+def test_memory_counters_start_a_new_window_when_one_ends_and_sweep_what_nobody_reads(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_000.0]
+    monkeypatch.setattr(rate_limits.time, "time", lambda: now[0])
+    counters = rate_limits.MemoryCounters(sweep_seconds=0)
+    assert [counters.hit("caller/a", 60)[0] for _ in range(3)] == [1, 2, 3]
+    assert counters.hit("caller/a", 60)[1] == 1_060.0
+    counters.hit("caller/b", 10)
+    counters.hit("caller/c", 10)
+    now[0] = 1_030.0
+    assert counters.get("caller/b") == 0  # its window ended: the library's own read says so
+    assert counters.hit("caller/a", 60) == (5, 1_060.0)  # the same window goes on
+    assert "caller/c" in counters.storage  # nobody read it since
+    counters.sweep()
+    assert "caller/c" not in counters.storage and "caller/c" not in counters.expirations
+    assert counters.get("caller/a") == 5
+    now[0] = 1_061.0
+    assert counters.hit("caller/a", 60) == (1, 1_121.0)  # a new window
+    assert counters.timer.is_alive()  # the library starts no expiry thread of its own

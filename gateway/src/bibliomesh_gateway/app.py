@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware.cors import CORSMiddleware
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bibliomesh_gateway.edge_auth import EdgeAuthenticator
 from bibliomesh_gateway.edge_headers import CorsSettings, SecurityHeadersMiddleware, security_headers
@@ -28,7 +28,8 @@ from bibliomesh_gateway.readiness import breaker_states, service_states
 from bibliomesh_gateway.routing import RouteTable
 from bibliomesh_gateway.settings import GatewaySettings, load_settings
 from bibliomesh_gateway.web_front import WebFront
-from meshkit.logs import configure_logging
+from meshkit.heap import settle_heap
+from meshkit.logs import configure_logging, flush_access_log
 from meshkit.metrics import ServiceMetrics
 from meshkit.problems import install_problem_handlers
 from meshkit.telemetry import configure_tracing
@@ -51,11 +52,23 @@ class GatewayApp(FastAPI):
         edge = EdgeRouter(super().build_middleware_stack(), self.proxy, self.cors)
         return RequestContextMiddleware(edge, service="gateway", metrics=self.metrics)
 
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """What FastAPI's and Starlette's entries do for an HTTP call, in one coroutine frame instead of two (a
+        proxied call is resumed through every frame above it, several times over)."""
+        if scope["type"] != "http":
+            return await super().__call__(scope, receive, send)
+        if self.middleware_stack is None:
+            self.middleware_stack = self.build_middleware_stack()
+        scope["app"] = self
+        if self.root_path:
+            scope["root_path"] = self.root_path
+        await self.middleware_stack(scope, receive, send)
+
 
 def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     settings = settings or load_settings()
     configure_logging("gateway", settings.log_level, settings.log_json)
-    configure_tracing(settings.otel_exporter)
+    configure_tracing(settings.otel_exporter, "gateway")
     routes = RouteTable(settings)
     hsts = settings.hsts_seconds if settings.mode == "distributed" else 0
     edge_headers = security_headers(hsts, bool(settings.cors_origins))
@@ -68,12 +81,14 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        settle_heap()
         try:
             yield
         finally:
             await proxy.close()
             if web is not None:
                 await web.close()
+            flush_access_log()
 
     app = GatewayApp(title="Bibliomesh", description="One front door to the Bibliomesh services.", version="0.1.0",
                   lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable
 from dataclasses import dataclass
 
 from starlette.middleware.cors import CORSMiddleware
@@ -29,16 +30,16 @@ class EdgeRouter:
                                    allow_headers=cors.allow_headers, expose_headers=cors.expose_headers, max_age=600)
         self.labels = {name: ServiceRoute(f"/{name}/*") for name in proxy.routes.services}
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+    def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:
+        # Not a coroutine itself: the one it picks is awaited directly (a frame fewer on every resume).
         route = self.proxy.routes.match(scope["path"]) if scope["type"] == "http" else None
         if route is None:
-            await self.own(scope, receive, send)
-            return
+            return self.own(scope, receive, send)
         scope["route"] = self.labels[route.service]
-        if any(name == b"origin" for name, _ in scope["headers"]):
-            await self.cors(scope, receive, send)
-        else:
-            await self.proxy.handle(route, scope, receive, send)
+        for name, _ in scope["headers"]:
+            if name == b"origin":
+                return self.cors(scope, receive, send)
+        return self.proxy.handle(route, scope, receive, send)
 
     async def _proxied(self, scope: Scope, receive: Receive, send: Send) -> None:
         route = self.proxy.routes.match(scope["path"])

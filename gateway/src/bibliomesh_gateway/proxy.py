@@ -11,7 +11,7 @@ import asyncio
 import logging
 
 import aiohttp
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from bibliomesh_gateway.breaker import CircuitBreaker
@@ -28,6 +28,7 @@ from meshkit.security import Principal
 
 log = logging.getLogger(__name__)
 RETRYABLE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+ANSWER_STARTED = "bibliomesh.answer_started"  # in the ASGI scope, once the service's answer began to go out
 
 
 class Proxy:
@@ -58,41 +59,34 @@ class Proxy:
         await self.limits.close()
 
     async def handle(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
-        started = False
-
-        async def send_tracked(message: Message) -> None:
-            nonlocal started
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
         try:
-            await self._handle(route, scope, receive, send_tracked)
+            incoming = Incoming(scope)
+            path = scope["path"]
+            if "/." in path and any(segment in (".", "..") for segment in path.split("/")):
+                return await self._problem(scope, receive, send, 400,
+                                           "the path must not contain `.` or `..` segments")
+            if route.body_limit and incoming.body_length > route.body_limit:
+                return await self._problem(scope, receive, send, 413,
+                                           f"the body is larger than {route.body_limit} bytes")
+            try:
+                principal = await self._authenticate(incoming, scope["method"], path)
+            except Problem as refusal:
+                return await self._refuse(refusal, incoming, scope, receive, send)
+            verdict = await self.limits.charge(principal, incoming.origin)
+            if verdict is not None and not verdict.allowed:
+                return await self._too_many(verdict, scope, receive, send)
+            breaker = self.breakers[route.service]
+            if not breaker.allow():
+                return await self._problem(scope, receive, send, 503, f"the {route.service} service is "
+                                           "unavailable; try again shortly",
+                                           {"Retry-After": str(breaker.retry_after())})
+            await self._forward(route, breaker, incoming, scope, receive, send,
+                                verdict.headers() if verdict is not None else [])
         except Exception:
             log.exception("the gateway failed on a call", extra={"upstream": route.service})
-            if started:
+            if scope.get(ANSWER_STARTED):  # too late for a problem answer: the server ends the connection
                 raise
             await self._problem(scope, receive, send, 500, "The server could not complete the request.")
-
-    async def _handle(self, route: Route, scope: Scope, receive: Receive, send: Send) -> None:
-        incoming = Incoming(scope)
-        path = scope["path"]
-        if "/." in path and any(segment in (".", "..") for segment in path.split("/")):
-            return await self._problem(scope, receive, send, 400, "the path must not contain `.` or `..` segments")
-        if route.body_limit and incoming.body_length > route.body_limit:
-            return await self._problem(scope, receive, send, 413, f"the body is larger than {route.body_limit} bytes")
-        try:
-            principal = await self._authenticate(incoming, scope["method"], path)
-        except Problem as refusal:
-            return await self._refuse(refusal, incoming, scope, receive, send)
-        verdict = await self.limits.charge(principal, incoming.origin)
-        if verdict is not None and not verdict.allowed:
-            return await self._too_many(verdict, scope, receive, send)
-        breaker = self.breakers[route.service]
-        if not breaker.allow():
-            return await self._problem(scope, receive, send, 503, f"the {route.service} service is unavailable; "
-                                       "try again shortly", {"Retry-After": str(breaker.retry_after())})
-        extra = verdict.headers() if verdict is not None else []
-        await self._forward(route, breaker, incoming, scope, receive, send, extra)
 
     async def _problem(self, scope: Scope, receive: Receive, send: Send, status: int, detail: str,
                        headers: dict[str, str] | None = None) -> None:
@@ -183,12 +177,20 @@ class Proxy:
             headers += [header for header in self.edge_headers if header[0] not in present]
             await send({"type": "http.response.start", "status": response.status,
                         "headers": headers + extra_headers})
-            if response.content_length is None and (body is None or body.complete):
+            scope[ANSWER_STARTED] = True
+            left = response.content_length
+            if left is None and (body is None or body.complete):
                 # A stream (SSE) may never end by itself: stop reading it when the caller goes away.
                 watcher = asyncio.create_task(_close_when_caller_leaves(receive, response))
             async for chunk in response.content.iter_any():
+                if left is not None:
+                    left -= len(chunk)
+                    if left <= 0:  # the announced length is all here: this piece is the last
+                        break
                 await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            else:
+                chunk = b""
+            await send({"type": "http.response.body", "body": chunk, "more_body": False})
         except aiohttp.ClientError as exc:
             log.warning("upstream broke off its answer", extra={"error": type(exc).__name__})
         finally:
