@@ -33,7 +33,7 @@ from meshkit.logs import configure_logging, flush_access_log
 from meshkit.metrics import ServiceMetrics
 from meshkit.problems import install_problem_handlers
 from meshkit.telemetry import configure_tracing
-from meshkit.web import RequestContextMiddleware, metrics_endpoint
+from meshkit.web import FASTAPI_TELEMETRY_OFF, RequestContextMiddleware, metrics_endpoint
 
 CORS_HEADERS = ["Authorization", "Content-Type", "Accept", "Accept-Language", "X-Request-ID", "traceparent",
                 "Last-Event-ID"]
@@ -92,8 +92,7 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
 
     app = GatewayApp(title="Bibliomesh", description="One front door to the Bibliomesh services.", version="0.1.0",
                   lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
-                  # meshkit's RequestContextMiddleware already makes the one server span per call.
-                  telemetry={"tracing": False, "metrics": False, "logs": False})
+                  telemetry=FASTAPI_TELEMETRY_OFF)
     app.proxy, app.metrics = proxy, ServiceMetrics("gateway")
     app.cors = CorsSettings(settings.cors_origins, CORS_HEADERS, CORS_EXPOSED)
     install_problem_handlers(app)

@@ -11,6 +11,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, FastAPI, Path, Request
 from fastapi.responses import JSONResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.telemetry import TelemetryConfig
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,6 +24,10 @@ from meshkit.runtime import ServiceRuntime
 from meshkit.security import Principal
 from meshkit.telemetry import ServerSpan
 from meshkit.unit_of_work import UnitOfWork
+
+# FastAPI's own OpenTelemetry instrumentation would record a second server span for every call (and its own
+# metrics): `RequestContextMiddleware` makes the one span, the metrics and the access log.
+FASTAPI_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
 
 
 class RequestContextMiddleware:
@@ -70,12 +75,15 @@ class RequestContextMiddleware:
             raise
         finally:
             span.attributes["http.response.status_code"] = status
-            self._record(scope, method, path, status, time.perf_counter() - started, span)
+            route = self._record(scope, method, path, status, time.perf_counter() - started, span)
+            if route != "unmatched":  # named by its route, as the semantic conventions ask (few distinct names)
+                span.name = f"{method} {route}"
+                span.attributes["http.route"] = route
             span.end()
             context.service.reset(tokens[1])
             context.request_id.reset(tokens[0])
 
-    def _record(self, scope: Scope, method: str, path: str, status: int, elapsed: float, span: ServerSpan) -> None:
+    def _record(self, scope: Scope, method: str, path: str, status: int, elapsed: float, span: ServerSpan) -> str:
         route = _route_template(scope)
         counted = self._counted.get((method, route, status))
         if counted is None:
@@ -88,6 +96,7 @@ class RequestContextMiddleware:
         timed.observe(elapsed)
         if path not in ("/healthz", "/readyz", "/metrics"):
             log_request(method, path, status, elapsed, span.context.trace_id, span.context.span_id)
+        return route
 
 
 def _route_template(scope: Scope) -> str:
@@ -144,7 +153,7 @@ def create_service_app(
 
     app = FastAPI(title=title, description=description, version="0.1.0", lifespan=lifespan,
                   openapi_url=f"/{runtime.name}/openapi.json" if runtime.name != "gateway" else "/openapi.json",
-                  docs_url=None, redoc_url=None)
+                  docs_url=None, redoc_url=None, telemetry=FASTAPI_TELEMETRY_OFF)
     app.state.runtime = runtime
     install_problem_handlers(app)
     app.include_router(health_router(runtime))
