@@ -24,7 +24,7 @@ help:
 	@echo "make contracts        regenerate event schemas, AsyncAPI and OpenAPI snapshots"
 	@echo "make bench            run the benchmarks"
 	@echo "make screenshots      run the browser tests and refresh the README's screenshots (docs/screenshots/)"
-	@echo "make images           build the container images (docker or podman; IMAGE_PREFIX, IMAGE_TAG)"
+	@echo "make images           build the container images from deploy/Dockerfile (docker or podman; IMAGE_PREFIX, IMAGE_TAG, IMAGES, PYTHON_IMAGE)"
 	@echo "make k8s-topology     regenerate deploy/k8s/base/rabbitmq/topology.yaml from the services' queues"
 
 setup: $(STAMP)
@@ -85,24 +85,43 @@ test-fast: setup
 bench: setup check-services testdata
 	$(PY) bench/run.py
 
-# Container images: one per service, the gateway and the web front end, all built from the repository root.
+# Container images: one per service, the gateway and the web front end, all built from the repository root with
+# deploy/Dockerfile. Each row: the package directory, the console script the image runs, the port it serves on,
+# then the image's description (the rest of the line). `make images IMAGES=gateway` builds one; PYTHON_IMAGE pins
+# the base image by digest. tests/deploy/test_images.py checks the rows against the packages and the Dockerfile.
 IMAGE_PREFIX ?= bibliomesh/
 IMAGE_TAG ?= 0.1.0
-IMAGES := auth=services/auth catalog=services/catalog ill=services/ill-broker notify=services/notify \
-	gateway=gateway web=web
+PYTHON_IMAGE ?=
+IMAGES := auth catalog ill notify gateway web
+IMAGE.auth    := services/auth       bibliomesh-auth    8001 Bibliomesh auth: directory, tokens, JWKS, federated sign-in
+IMAGE.catalog := services/catalog    bibliomesh-catalog 8002 Bibliomesh union catalogue
+IMAGE.ill     := services/ill-broker bibliomesh-ill     8003 Bibliomesh interlibrary-loan broker
+IMAGE.notify  := services/notify     bibliomesh-notify  8004 Bibliomesh notifications
+IMAGE.gateway := gateway             bibliomesh-gateway 8000 Bibliomesh gateway: the one front door
+IMAGE.web     := web                 bibliomesh-web     8005 Bibliomesh web front end
 # The first engine whose daemon answers (a docker CLI without a running engine does not count).
 CONTAINER_ENGINE ?= $(shell for e in docker podman; do command -v $$e >/dev/null 2>&1 && $$e info >/dev/null 2>&1 \
 	&& { echo $$e; break; }; done)
 
+# $(call build-image,NAME,DIRECTORY COMMAND PORT DESCRIPTION...): the recipe line building one image (skipped while
+# its package does not exist yet).
+define build-image
+$(if $(wildcard $(word 1,$2)/pyproject.toml),\
+"$(CONTAINER_ENGINE)" build -f deploy/Dockerfile$(if $(PYTHON_IMAGE), --build-arg PYTHON_IMAGE=$(PYTHON_IMAGE)) \
+--build-arg PACKAGE_DIR=$(word 1,$2) --build-arg COMMAND=$(word 2,$2) --build-arg PORT=$(word 3,$2) \
+--build-arg TITLE=bibliomesh-$1 --build-arg 'DESCRIPTION=$(wordlist 4,$(words $2),$2)' -t $(IMAGE_PREFIX)$1:$(IMAGE_TAG) .,\
+@echo "skip $1: $(word 1,$2)/ has no package yet")
+
+endef
+define no-image-row
+@echo "make images: $1 has no row IMAGE.$1 in the Makefile" >&2; exit 1
+
+endef
+
 images:
-	@if [ -z "$(CONTAINER_ENGINE)" ]; then \
-		echo "make images: no working container engine (docker or podman) here; nothing built"; exit 0; fi; \
-	for item in $(IMAGES); do \
-		name=$${item%%=*}; dir=$${item#*=}; \
-		if [ ! -f $$dir/pyproject.toml ]; then echo "skip $$name: $$dir/ has no package yet"; continue; fi; \
-		echo "build $(IMAGE_PREFIX)$$name:$(IMAGE_TAG) from $$dir/Dockerfile"; \
-		"$(CONTAINER_ENGINE)" build -f $$dir/Dockerfile -t $(IMAGE_PREFIX)$$name:$(IMAGE_TAG) . || exit 1; \
-	done
+	$(if $(CONTAINER_ENGINE),,@echo "make images: no working container engine (docker or podman) here; nothing built")
+	$(if $(CONTAINER_ENGINE),$(foreach name,$(IMAGES),\
+		$(if $(IMAGE.$(name)),$(call build-image,$(name),$(IMAGE.$(name))),$(call no-image-row,$(name)))))
 
 k8s-topology: setup
 	$(PY) deploy/k8s/tools/generate_topology.py

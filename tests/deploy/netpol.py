@@ -29,7 +29,7 @@ class Endpoint:
         return {"kubernetes.io/metadata.name": self.namespace} if self.namespace else {}
 
 
-def _selects(selector: Doc | None, labels: dict[str, str]) -> bool:
+def selects(selector: Doc | None, labels: dict[str, str]) -> bool:
     if selector is None:
         return False
     for key, value in (selector.get("matchLabels") or {}).items():
@@ -60,11 +60,11 @@ def _peer_matches(peer: Doc, other: Endpoint, policy_namespace: str) -> bool:
     if other.namespace is None:
         return False
     if "namespaceSelector" in peer:
-        if not _selects(peer["namespaceSelector"], other.namespace_labels):
+        if not selects(peer["namespaceSelector"], other.namespace_labels):
             return False
     elif other.namespace != policy_namespace:
         return False
-    return "podSelector" not in peer or _selects(peer["podSelector"], other.labels)
+    return "podSelector" not in peer or selects(peer["podSelector"], other.labels)
 
 
 def _port_matches(rule: Doc, port: int, protocol: str) -> bool:
@@ -91,7 +91,7 @@ class Network:
             return True  # we only model the policies of our own namespace
         key, peers_key = ("ingress", "from") if direction == "Ingress" else ("egress", "to")
         selecting = [p for p in self.policies if direction in p["spec"].get("policyTypes", ["Ingress"])
-                     and _selects(p["spec"]["podSelector"], subject.labels)]
+                     and selects(p["spec"]["podSelector"], subject.labels)]
         if not selecting:
             return True
         for policy in selecting:

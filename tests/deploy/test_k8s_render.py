@@ -3,12 +3,16 @@ resources, with commands, ports and probe paths that the packages and apps reall
 
 from __future__ import annotations
 
+import importlib
+import os
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from tests.deploy.images import image_command, image_port
 from tests.deploy.manifests import (
     NAMESPACES,
     OVERLAYS,
@@ -21,10 +25,14 @@ from tests.deploy.manifests import (
 )
 from tests.deploy.workloads import (
     EVERYTHING,
+    FRONT,
     SERVICES,
+    SETTINGS,
     app_container,
-    dockerfile_port,
+    container_ports,
     option,
+    resolve_env,
+    scraped,
     served_port,
     server,
 )
@@ -78,7 +86,8 @@ def test_every_service_has_its_full_set_of_resources(overlay: str, name: str) ->
 
     service = one(docs, "Service", name)
     assert service["spec"]["selector"] == selector, "the Service must select the server pods only (not Jobs)"
-    assert [p["targetPort"] for p in service["spec"]["ports"]] == ["http"]
+    # The gateway and the web front end: their metrics port too (scraped by Prometheus, never routed).
+    assert [p["targetPort"] for p in service["spec"]["ports"]] == (["http", "metrics"] if name in FRONT else ["http"])
 
     account = one(docs, "ServiceAccount", name)
     assert account["automountServiceAccountToken"] is False
@@ -113,8 +122,7 @@ def test_commands_are_the_packages_console_scripts(name: str) -> None:
     scripts = tomllib.loads(pyproject.read_text())["project"]["scripts"]
     command = app_container(server(render("overlays/prod"), name))["command"]
     assert command[0] in scripts, f"{command[0]} is not a console script of {directory} ({sorted(scripts)})"
-    dockerfile = (REPO / directory / "Dockerfile").read_text()
-    assert f'ENTRYPOINT ["{command[0]}"]' in dockerfile
+    assert command[0] == image_command(name), "the pod runs another console script than its image"
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -129,8 +137,9 @@ def test_ports_match_what_the_apps_listen_on(name: str) -> None:
     assert container["args"][0] == "serve"
     assert option(container["args"], "--host") == "0.0.0.0"
     assert int(option(container["args"], "--port")) == port
-    assert container["ports"] == [{"name": "http", "containerPort": port, "protocol": "TCP"}]
-    assert dockerfile_port(name) == port
+    assert container["ports"][0] == {"name": "http", "containerPort": port, "protocol": "TCP"}
+    assert [p["name"] for p in container["ports"]] == (["http", "metrics"] if name in FRONT else ["http"])
+    assert image_port(name) == port
     policy = one(docs, "NetworkPolicy", name)
     assert [p["port"] for rule in policy["spec"]["ingress"] for p in rule["ports"]] == [port]
 
@@ -176,3 +185,44 @@ async def test_probe_paths_are_served_by_the_apps(name: str, tmp_path: Path, mon
         assert (await client.get("/no-such-probe")).status_code in (404, 401, 303)  # the checks above can fail
 
 
+
+
+@pytest.mark.parametrize("name", FRONT)
+async def test_front_metrics_are_scraped_on_the_port_serve_gives_them_and_not_on_the_public_one(
+        name: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The gateway and the web front end as their `serve` command runs them with the manifests' arguments and
+    environment: what Prometheus scrapes is served on the metrics port, and the public port answers it with 404."""
+    from meshkit import serving
+
+    monitored = scraped(render("overlays/prod-observability"), name)
+    assert [port for port, _ in monitored] == ["metrics"]
+    [(_, path)] = monitored
+
+    docs = render("overlays/prod")  # not the observability overlay's environment: no spans exported from tests
+    deployment = server(docs, name)
+    container, ports = app_container(deployment), container_ports(deployment)
+    env, _ = resolve_env(docs, container)
+    prefix = SETTINGS[name][2]
+    for key in list(os.environ):
+        if key.startswith(prefix):
+            monkeypatch.delenv(key)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    served: dict[str, Any] = {}
+    monkeypatch.setattr(serving, "serve", lambda app, **options: served.update(app=app, **options))
+    cli = importlib.import_module(f"bibliomesh_{name}.cli")
+    cli.serve(host=option(container["args"], "--host"), port=int(option(container["args"], "--port")))
+
+    assert served["metrics"] is not None, "serve would serve no metrics port"
+    assert (served["host"], served["port"], served["metrics_port"]) == ("0.0.0.0", ports["http"], ports["metrics"])
+    public = httpx.ASGITransport(app=served["app"], raise_app_exceptions=False)  # no lifespan: nothing connects
+    async with httpx.AsyncClient(transport=public, base_url="http://public") as client:
+        assert (await client.get(path)).status_code == 404
+        assert (await client.get(f"/web{path}")).status_code == 404
+    metrics = httpx.ASGITransport(app=serving.metrics_app(served["metrics"]))
+    async with httpx.AsyncClient(transport=metrics, base_url="http://metrics") as client:
+        response = await client.get(path)
+    assert response.status_code == 200
+    [requests] = [f for f in text_string_to_metric_families(response.text) if f.name == "http_requests"]
+    assert sum(s.value for s in requests.samples  # the two calls above
+               if s.name == "http_requests_total" and s.labels["status"] == "404") == 2

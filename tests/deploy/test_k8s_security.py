@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 
+from tests.deploy.images import image_user
 from tests.deploy.manifests import (
     NAMESPACES,
     OVERLAYS,
-    REPO,
     containers,
     find,
     one,
@@ -19,8 +17,12 @@ from tests.deploy.manifests import (
 from tests.deploy.netpol import Endpoint, Network
 from tests.deploy.workloads import (
     EVERYTHING,
+    FRONT,
     SERVICES,
+    container_ports,
+    ingress_targets,
     resolve_env,
+    scraped,
     server,
 )
 
@@ -69,11 +71,8 @@ def test_every_pod_is_hardened(overlay: str) -> None:
 
 @pytest.mark.parametrize("name", EVERYTHING)
 def test_pods_run_as_the_images_user(name: str) -> None:
-    directory = {"ill": "services/ill-broker", "gateway": "gateway", "web": "web"}.get(name, f"services/{name}")
-    user = re.search(r"^USER (\d+):(\d+)$", (REPO / directory / "Dockerfile").read_text(), re.M)
-    assert user
     context = pod_spec(server(render("overlays/prod"), name))["securityContext"]  # type: ignore[index]
-    assert (context["runAsUser"], context["runAsGroup"]) == (int(user[1]), int(user[2]))
+    assert (context["runAsUser"], context["runAsGroup"]) == image_user()
 
 
 # -------------------------------------------------------------------------------------------------------------
@@ -130,6 +129,9 @@ DENIED = [
     ("gateway", "internet", 443), ("web", "internet", 443), ("redis", "internet", 443),
     ("catalog", "cloud-metadata", 80), ("ill", "private-host", 443), ("notify", "private-host", 443),
     ("notify", "cloud-metadata", 80), ("auth", "internet", 25), ("prometheus", "catalog", 8002),
+    # The gateway's and the web front end's metrics ports: nobody without the observability component.
+    ("ingress", "gateway", 9000), ("internet", "gateway", 9000), ("web", "gateway", 9000), ("gateway", "web", 9005),
+    ("prometheus", "gateway", 9000), ("prometheus", "web", 9005),
 ]
 
 
@@ -163,3 +165,20 @@ def test_observability_opens_scrapes_and_nothing_else() -> None:
     assert not network.allows(pods["internet"], pods["catalog"], 8002)
 
 
+@pytest.mark.parametrize("name", FRONT)
+def test_prometheus_reaches_the_front_metrics_port_and_the_ingress_does_not(name: str) -> None:
+    docs = render("overlays/prod-observability")
+    network = Network(find(docs, "NetworkPolicy"), "bibliomesh")
+    pods = endpoints("bibliomesh")
+    ports = container_ports(server(docs, name))
+    assert {port for port, _ in scraped(docs, name)} == {"metrics"}
+    assert ingress_targets(docs, name) <= {"http"}  # the gateway's `http`; the web front end is no Ingress backend
+    metrics, public = ports["metrics"], ports["http"]
+    assert network.allows(pods["prometheus"], pods[name], metrics)
+    assert not network.allows(pods["prometheus"], pods[name], public)  # nothing to scrape there any more
+    others = [p for p in pods.values() if p.name not in ("prometheus", name)]
+    reaching = [p.name for p in others if network.allows(p, pods[name], metrics)]
+    assert not reaching, f"{reaching} may reach {name}'s metrics port"
+    if name == "gateway":
+        assert ingress_targets(docs, name) == {"http"}
+        assert network.allows(pods["ingress"], pods[name], public)

@@ -7,11 +7,12 @@ import re
 import pytest
 
 from tests.deploy.manifests import (
-    REPO,
     Doc,
+    find,
     one,
     pod_spec,
 )
+from tests.deploy.netpol import selects
 
 SERVICES = ("auth", "catalog", "ill", "notify")  # the four with a database and the event bus
 FRONT = ("gateway", "web")
@@ -66,13 +67,6 @@ def served_port(name: str) -> int:
     return SERVICE_PORTS[name]
 
 
-def dockerfile_port(name: str) -> int:
-    directory = {"ill": "services/ill-broker", "gateway": "gateway", "web": "web"}.get(name, f"services/{name}")
-    match = re.search(r"^EXPOSE (\d+)$", (REPO / directory / "Dockerfile").read_text(), re.M)
-    assert match, f"{directory}/Dockerfile exposes no port"
-    return int(match.group(1))
-
-
 def resolve_env(docs: tuple[Doc, ...], container: Doc) -> tuple[dict[str, str], list[tuple[str, str]]]:
     """The container's environment as Kubernetes builds it; Secret values become placeholders."""
     env: dict[str, str] = {}
@@ -99,3 +93,28 @@ def resolve_env(docs: tuple[Doc, ...], container: Doc) -> tuple[dict[str, str], 
     unresolved = {k: v for k, v in env.items() if "$(" in v}
     assert not unresolved, f"variables referenced before they are defined: {unresolved}"
     return env, secrets
+
+
+def container_ports(deployment: Doc) -> dict[str, int]:
+    """The app container's named ports."""
+    return {p["name"]: p["containerPort"] for p in app_container(deployment)["ports"]}
+
+
+def _target(docs: tuple[Doc, ...], service: str, port_name: str) -> str:
+    """The container port name a Service port (by name) sends to."""
+    [port] = [p for p in one(docs, "Service", service)["spec"]["ports"] if p["name"] == port_name]
+    return str(port["targetPort"])
+
+
+def scraped(docs: tuple[Doc, ...], name: str) -> list[tuple[str, str]]:
+    """(container port name, path) of every scrape the ServiceMonitors make of part `name`'s pods."""
+    labels = one(docs, "Service", name)["metadata"]["labels"]
+    return [(_target(docs, name, endpoint["port"]), endpoint["path"]) for monitor in find(docs, "ServiceMonitor")
+            if selects(monitor["spec"]["selector"], labels) for endpoint in monitor["spec"]["endpoints"]]
+
+
+def ingress_targets(docs: tuple[Doc, ...], name: str) -> set[str]:
+    """The container port names of part `name` that the Ingress sends to."""
+    backends = [path["backend"]["service"] for ingress in find(docs, "Ingress") for rule in ingress["spec"]["rules"]
+                for path in rule["http"]["paths"]]
+    return {_target(docs, name, backend["port"]["name"]) for backend in backends if backend["name"] == name}

@@ -53,7 +53,9 @@ async def distributed_platform(tmp_path: Path) -> AsyncIterator[str]:
     try:
         async with rabbitmq_vhost("bm-e2e") as vhost:
             config = distributed.DistributedConfig(gateway_port=free_port(),
-                                                   service_ports={name: free_port() for name in SERVICES})
+                                                   service_ports={name: free_port() for name in SERVICES},
+                                                   web_port=free_port(), gateway_metrics_port=free_port(),
+                                                   web_metrics_port=free_port())
             env = {**os.environ, "AUTH_BOOTSTRAP_CLIENT_ID": ADMIN[0], "AUTH_BOOTSTRAP_CLIENT_SECRET": ADMIN[1],
                    "DATA_DIR": str(tmp_path)}
             for name, prefix in distributed.ENV_PREFIX.items():

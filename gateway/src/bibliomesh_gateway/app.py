@@ -2,8 +2,9 @@
 
 Every call first passes meshkit's `RequestContextMiddleware` (request id, W3C trace context, JSON access log,
 metrics). Calls under a service prefix then go straight to the proxy (the hot path: pure ASGI, no body
-buffered, security headers and CORS added there); the gateway's own routes (`/healthz`, `/readyz`, `/metrics`,
-`/openapi.json`, `/docs`) get the rest, through FastAPI's usual stack.
+buffered, security headers and CORS added there); the gateway's own routes (`/healthz`, `/readyz`, `/openapi.json`,
+`/docs`, and `/metrics` in embedded mode) get the rest, through FastAPI's usual stack. In distributed mode the
+metrics are served on a port of their own (`GATEWAY_METRICS_PORT`, by `serve`), never on this public one.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
 from starlette.middleware.cors import CORSMiddleware
@@ -39,6 +40,9 @@ CORS_HEADERS = ["Authorization", "Content-Type", "Accept", "Accept-Language", "X
                 "Last-Event-ID"]
 CORS_EXPOSED = ["X-Request-ID", "Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
                 "RateLimit-Reset", "RateLimit-Policy"]
+# The gateway's metrics and the web front end's, which Prometheus scrapes on their own ports in distributed mode.
+METRICS_PATHS = ("/metrics", "/web/metrics")
+ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
 
 
 class GatewayApp(FastAPI):
@@ -96,7 +100,11 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     app.proxy, app.metrics = proxy, ServiceMetrics("gateway")
     app.cors = CorsSettings(settings.cors_origins, CORS_HEADERS, CORS_EXPOSED)
     install_problem_handlers(app)
-    app.add_api_route("/metrics", metrics_endpoint(app.metrics), include_in_schema=False)
+    if settings.mode == "embedded":  # one process, on loopback: its metrics on its one port
+        app.add_api_route("/metrics", metrics_endpoint(app.metrics), include_in_schema=False)
+    else:  # answered here, so neither reaches the web front end behind `/`
+        for path in METRICS_PATHS:
+            app.add_api_route(path, _not_public, methods=ALL_METHODS, include_in_schema=False)
 
     @app.get("/healthz", tags=["gateway"], summary="Liveness: the gateway answers (public).")
     async def healthz() -> dict[str, str]:
@@ -125,6 +133,10 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
                        allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED, max_age=600)
     app.add_middleware(SecurityHeadersMiddleware, headers=edge_headers)
     return app
+
+
+async def _not_public() -> None:
+    raise HTTPException(404)  # the gateway's answer to a path it does not serve
 
 
 def _rate_limits(settings: GatewaySettings) -> RateLimits:

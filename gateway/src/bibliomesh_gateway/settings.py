@@ -17,6 +17,10 @@ class GatewaySettings(BaseSettings):
         default="distributed", description="`embedded`: rate limits in memory, no HSTS. `distributed`: rate limits "
         "in Redis (shared by every gateway replica) and HSTS.")
     environment: Literal["development", "production"] = "development"
+    metrics_port: int = Field(
+        default=9000, ge=1, le=65535, description="Distributed mode: `serve` serves `/metrics` (Prometheus) on this "
+        "port of the same host, and the public port answers `/metrics` and `/web/metrics` with 404. Embedded mode: "
+        "`/metrics` is on the gateway's one port (one process, on loopback), and this is unused.")
     auth_url: str = Field(default="http://127.0.0.1:8001", description="Base URL of the auth service.")
     catalog_url: str = Field(default="http://127.0.0.1:8002", description="Base URL of the catalogue.")
     ill_url: str = Field(default="http://127.0.0.1:8003", description="Base URL of the ILL broker.")

@@ -27,6 +27,9 @@ class DistributedConfig:
     """The gateway's rate-limit counters, shared by its replicas."""
     web_port: int = 8005
     """The web front end, behind the gateway at `/`."""
+    gateway_metrics_port: int = 9000
+    web_metrics_port: int = 9005
+    """Where the gateway and the web front end serve their Prometheus metrics (never on their public ports)."""
 
     def service_env(self, base: dict[str, str]) -> dict[str, str]:
         env = dict(base)
@@ -43,6 +46,8 @@ class DistributedConfig:
         env.setdefault("GATEWAY_REDIS_URL", self.redis_url)
         env.setdefault("GATEWAY_TOKEN_ISSUER", public)
         env.setdefault("GATEWAY_WEB_URL", f"http://127.0.0.1:{self.web_port}")
+        env.setdefault("GATEWAY_METRICS_PORT", str(self.gateway_metrics_port))
+        env.setdefault("WEB_METRICS_PORT", str(self.web_metrics_port))
         env.setdefault("WEB_PUBLIC_URL", public)
         env.setdefault("WEB_API_URL", public)
         return env

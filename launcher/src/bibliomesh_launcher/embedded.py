@@ -102,8 +102,9 @@ class EmbeddedPlatform:
         sock = self._bind()
         self.web_url = f"http://127.0.0.1:{sock.getsockname()[1]}"
         local = "127.0.0.1" if self.host in ("", "0.0.0.0") else self.host
+        # Its metrics beside its pages (`/web/metrics`, through the gateway), like the gateway's own here.
         settings = WebSettings(public_url=self.public_url, api_url=f"http://{local}:{self.port}",
-                               demo_password=self.web_demo_password,
+                               demo_password=self.web_demo_password, metrics_port=0,
                                log_json=bool(self.extra_settings.get("log_json", True)))
         return create_web(settings), sock
 

@@ -39,7 +39,7 @@ from meshkit.logs import configure_logging
 from meshkit.metrics import ServiceMetrics
 from meshkit.problems import problem_response
 from meshkit.telemetry import configure_tracing
-from meshkit.web import RequestContextMiddleware, metrics_endpoint
+from meshkit.web import FASTAPI_TELEMETRY_OFF, RequestContextMiddleware, metrics_endpoint
 
 log = logging.getLogger(__name__)
 ROUTERS = (signin, search, requests, staff, imports, dashboard, notifications, clients, webhooks, admin)
@@ -57,7 +57,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
         yield  # a mounted app gets no lifespan: nothing here may be needed, only tidied
         await upstream.close()
 
-    app = FastAPI(title="Bibliomesh web", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(title="Bibliomesh web", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None,
+                  telemetry=FASTAPI_TELEMETRY_OFF)
     app.state.settings = settings
     app.state.upstream = upstream
     app.state.sessions = SessionStore(settings.session_idle_minutes * 60, settings.max_sessions)
@@ -69,8 +70,9 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.add_api_route("/web/healthz", _healthz, include_in_schema=False)
     _install_error_pages(app)
     app.add_middleware(SessionMiddleware, store=app.state.sessions, settings=settings)
-    metrics = ServiceMetrics("web")
-    app.add_api_route("/web/metrics", metrics_endpoint(metrics), include_in_schema=False)
+    metrics = app.state.metrics = ServiceMetrics("web")
+    if not settings.metrics_port:  # otherwise `serve` serves them on that port
+        app.add_api_route("/web/metrics", metrics_endpoint(metrics), include_in_schema=False)
     app.add_middleware(RequestContextMiddleware, service="web", metrics=metrics)
     return app
 

@@ -17,6 +17,10 @@ class WebSettings(BaseSettings):
     session_idle_minutes: int = Field(default=480, gt=0)
     max_sessions: int = Field(default=50_000, gt=0)
     upstream_timeout_seconds: float = Field(default=30.0, gt=0)
+    metrics_port: int = Field(
+        default=9005, ge=0, le=65535, description="`serve` serves `/metrics` (Prometheus) on this port of the same "
+        "host, apart from the pages. 0: `/web/metrics` beside the pages instead (embedded mode: one process, on "
+        "loopback, where the gateway passes it on).")
     demo_password: str = Field(default="", description="Shown on the home page when the demo accounts exist "
                                "(embedded `make run` only).")
     log_level: str = "INFO"

@@ -5,6 +5,9 @@ published straight onto a transport as another service's relay would. Nothing he
 from __future__ import annotations
 
 import asyncio
+import signal
+import socket
+import tempfile
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
@@ -84,3 +87,43 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0,
         if asyncio.get_running_loop().time() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(interval)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (for a moment: bind it soon)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@asynccontextmanager
+async def serving(command: list[str], env: dict[str, str], ready_url: str,
+                  within: float = 30.0) -> AsyncIterator[asyncio.subprocess.Process]:
+    """`command` (a `serve` command) in a process of its own, once `ready_url` answers 200. At the end it gets
+    SIGTERM, on which it must stop cleanly (exit status 0) within 15 s."""
+    with tempfile.TemporaryFile() as output:
+        def said() -> str:
+            output.seek(0)
+            return output.read().decode(errors="replace")[-4000:]
+
+        process = await asyncio.create_subprocess_exec(*command, env=env, stdin=asyncio.subprocess.DEVNULL,
+                                                       stdout=output, stderr=output)
+        try:
+            async with httpx.AsyncClient(timeout=2) as client:
+                async def ready() -> bool:
+                    if process.returncode is not None:
+                        raise AssertionError(f"{command} exited with {process.returncode}:\n{said()}")
+                    try:
+                        return (await client.get(ready_url)).status_code == 200
+                    except httpx.TransportError:
+                        return False
+
+                await eventually(ready, within=within, interval=0.1)
+            yield process
+            process.send_signal(signal.SIGTERM)
+            status = await asyncio.wait_for(process.wait(), 15)
+            assert status == 0, f"{command} did not stop cleanly on SIGTERM ({status}):\n{said()}"
+        finally:
+            if process.returncode is None:
+                process.kill()
+                await process.wait()

@@ -122,7 +122,7 @@ async def test_a_served_request_reaches_the_collector_as_the_callers_child(
 
     assert collector.paths == ["/v1/traces"]
     [(resource, span)] = collector.spans()
-    assert span.name == "GET /loans/7"
+    assert span.name == "GET /loans/{loan_id}"  # named by its route; the path is an attribute
     assert span.kind == Span.SpanKind.SPAN_KIND_SERVER
     assert span.trace_id.hex() == CALLER_TRACE
     assert span.parent_span_id.hex() == CALLER_SPAN
@@ -130,6 +130,7 @@ async def test_a_served_request_reaches_the_collector_as_the_callers_child(
     attributes = {a.key: _value(a.value) for a in span.attributes}
     assert attributes["http.response.status_code"] == 200
     assert attributes["http.request.method"] == "GET"
+    assert attributes["url.path"] == "/loans/7" and attributes["http.route"] == "/loans/{loan_id}"
     assert span.end_time_unix_nano >= span.start_time_unix_nano > 0
     assert resource["service.name"] == "loans"
 
