@@ -2,7 +2,13 @@
 
 from __future__ import annotations
 
+import io
+import json
+
+import pytest
+
 from gateway.tests.gateway_fixtures import FOREIGN_KEY, bearer, platform, problem, token
+from meshkit import logs
 
 REFUSED = {
     "signed by a key auth never published": bearer(token(key=FOREIGN_KEY)),
@@ -98,3 +104,23 @@ async def test_when_the_keys_cannot_be_fetched_the_answer_is_503_not_401() -> No
 
         assert response.status_code == 503
         assert "127.0.0.1" not in response.text  # no internals in the answer
+
+
+async def test_the_access_log_line_names_the_call_its_caller_and_the_trace_the_service_continues(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    stream = io.StringIO()
+    monkeypatch.setattr(logs, "_access_writer", logs.BufferedLines(stream, logs._access_line))
+    async with platform() as gateway, gateway.client() as client:
+        response = await client.get("/ill/requests", headers={
+            **bearer(token(institution="CN-SH-FDU")), "X-Request-ID": "req-log-1",
+            "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
+        logs.flush_access_log()
+
+    assert response.status_code == 200
+    [line] = [json.loads(text) for text in stream.getvalue().splitlines()]
+    [call] = gateway.services["ill"].calls
+    forwarded_span = call["headers"]["traceparent"].split("-")[2]
+    assert (line["method"], line["path"], line["status"]) == ("GET", "/ill/requests", 200)
+    assert line["service"] == "gateway" and line["request_id"] == "req-log-1" and line["institution"] == "CN-SH-FDU"
+    assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
+    assert line["span_id"] == forwarded_span  # the gateway's span: the one the service continues
