@@ -110,7 +110,7 @@ class _AlwaysRunning:
 
 
 class Counters:
-    """Fixed-window counters in a `limits` storage: `incr` starts a key's window on its first call."""
+    """Fixed-window counters in a `limits` storage: `hit` starts a key's window on its first call."""
 
     def __init__(self, storage: MemoryCounters | RedisStorage) -> None:
         self.storage = storage
