@@ -7,7 +7,6 @@ from pathlib import Path
 from fastapi import FastAPI
 from joserfc.jwk import KeySet
 
-from bibliomesh_auth.adapters.secret_box import SecretBox, development_key
 from bibliomesh_auth.adapters.tables import messaging
 from bibliomesh_auth.entrypoints.api.routes import (
     audit,
@@ -26,6 +25,7 @@ from bibliomesh_auth.settings import AuthSettings, load_settings
 from meshkit.assemble import assemble_service
 from meshkit.bus import Transport
 from meshkit.runtime import ServiceRuntime
+from meshkit.secret_box import SecretBox, open_secret_box
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -62,6 +62,5 @@ def create_app(settings: AuthSettings | None = None, transport: Transport | None
 
 
 def secret_box(settings: AuthSettings) -> SecretBox:
-    if settings.secrets_key is not None:
-        return SecretBox([k.strip() for k in settings.secrets_key.get_secret_value().split(",") if k.strip()])
-    return SecretBox([development_key(settings.data_dir)])
+    configured = settings.secrets_key.get_secret_value() if settings.secrets_key is not None else None
+    return open_secret_box(configured, settings.data_dir, "auth")

@@ -11,13 +11,13 @@ from typing import Annotated, TypeVar
 
 import typer
 
-from bibliomesh_auth.adapters.secret_box import SecretBox
 from bibliomesh_auth.adapters.tables import messaging
 from bibliomesh_auth.domain.scopes import PLATFORM_ADMIN_SCOPES
 from bibliomesh_auth.service_layer import clients, keys
 from bibliomesh_auth.settings import AuthSettings, load_settings
 from meshkit.db import create_engine, session_factory
 from meshkit.problems import Problem
+from meshkit.secret_box import SecretBox
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 

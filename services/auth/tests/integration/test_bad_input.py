@@ -16,10 +16,10 @@ from joserfc.jwk import ECKey
 from pydantic import SecretStr
 
 from bibliomesh_auth.adapters.key_store import KeyStore
-from bibliomesh_auth.adapters.secret_box import SecretBox, development_key
 from bibliomesh_auth.adapters.tables import signing_keys
 from bibliomesh_auth.settings import AuthSettings
 from meshkit.db import create_engine, session_factory
+from meshkit.secret_box import open_secret_box
 
 from .conftest import ADMIN, admin_headers
 from .people import PASSWORD, UNI, register
@@ -37,7 +37,7 @@ async def signed_by_the_service(settings: AuthSettings, **overrides: Any) -> str
     """A platform-admin token signed with the service's real current key, with some claims changed."""
     engine = create_engine(settings.effective_database_url())
     async with session_factory(engine)() as session:
-        key = await KeyStore(session, SecretBox([development_key(settings.data_dir)]), timedelta()).signing_key()
+        key = await KeyStore(session, open_secret_box(None, settings.data_dir, "auth"), timedelta()).signing_key()
     await engine.dispose()
     now = int(time.time())
     claims = {"iss": settings.token_issuer, "aud": settings.token_audience, "sub": f"client:{ADMIN[0]}",
@@ -103,7 +103,7 @@ async def test_a_token_of_a_rotated_out_key_is_refused(client: httpx.AsyncClient
     async with engine.begin() as conn:
         await conn.execute(sa.delete(signing_keys))  # rotated out and purged
     async with session_factory(engine)() as session:
-        await KeyStore(session, SecretBox([development_key(settings.data_dir)]), timedelta()).create()
+        await KeyStore(session, open_secret_box(None, settings.data_dir, "auth"), timedelta()).create()
         await session.commit()
     await engine.dispose()
     assert_token_refused(await client.get("/auth/users", headers={"Authorization": f"Bearer {old}"}))

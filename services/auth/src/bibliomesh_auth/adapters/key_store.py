@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from joserfc.jwk import ECKey, KeySet
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bibliomesh_auth.adapters.secret_box import SecretBox
 from bibliomesh_auth.adapters.tables import signing_keys
+from meshkit.secret_box import SecretBox
 
 
 class KeyStore:

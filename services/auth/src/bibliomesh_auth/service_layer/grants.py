@@ -10,7 +10,6 @@ from datetime import UTC, datetime, timedelta
 
 from bibliomesh_auth.adapters.client_repository import Client, ClientRepository
 from bibliomesh_auth.adapters.grant_repository import GrantRepository
-from bibliomesh_auth.adapters.secret_box import SecretBox
 from bibliomesh_auth.adapters.user_repository import UserRepository
 from bibliomesh_auth.domain.accounts import User
 from bibliomesh_auth.domain.scopes import narrow, scopes_for_roles
@@ -18,6 +17,7 @@ from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.local_login import LoginFailed, authenticate, verify_secret
 from bibliomesh_auth.service_layer.token_signing import IssuedToken, sign_access_token, sign_id_token
 from bibliomesh_auth.settings import AuthSettings
+from meshkit.secret_box import SecretBox
 from meshkit.unit_of_work import UnitOfWork
 
 

@@ -15,10 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from bibliomesh_auth.adapters.secret_box import SecretBox
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.token_signing import key_store
 from bibliomesh_auth.settings import AuthSettings
+from meshkit.secret_box import SecretBox
 from meshkit.unit_of_work import UnitOfWork
 
 DEFAULT_PUBLISH_AHEAD = timedelta(seconds=120)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 from bibliomesh_auth.adapters.identity_provider_repository import IdentityProvider, IdentityProviderRepository
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository
-from bibliomesh_auth.adapters.secret_box import SecretBox
 from bibliomesh_auth.federation.client import Federation
 from bibliomesh_auth.federation.discovery import issuer_problem
 from bibliomesh_auth.federation.errors import ProviderUnavailable
@@ -19,6 +18,7 @@ from bibliomesh_auth.federation.mapping import ROLES_AN_IDP_MAY_GRANT, ClaimName
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.settings import AuthSettings
 from meshkit.problems import Forbidden, NotFound, Problem
+from meshkit.secret_box import SecretBox
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 

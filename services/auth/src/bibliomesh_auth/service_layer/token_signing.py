@@ -10,8 +10,8 @@ from datetime import timedelta
 from joserfc import jwt
 
 from bibliomesh_auth.adapters.key_store import KeyStore
-from bibliomesh_auth.adapters.secret_box import SecretBox
 from bibliomesh_auth.settings import AuthSettings
+from meshkit.secret_box import SecretBox
 from meshkit.unit_of_work import UnitOfWork
 
 

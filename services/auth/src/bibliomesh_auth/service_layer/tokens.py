@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from bibliomesh_auth.adapters.client_repository import ClientRepository
-from bibliomesh_auth.adapters.secret_box import SecretBox
 from bibliomesh_auth.domain.scopes import PLATFORM_ADMIN_SCOPES
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.local_login import hasher, verify_secret
 from bibliomesh_auth.service_layer.token_signing import key_store
 from bibliomesh_auth.settings import AuthSettings
+from meshkit.secret_box import SecretBox
 from meshkit.unit_of_work import UnitOfWork
 
 

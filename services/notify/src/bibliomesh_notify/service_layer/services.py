@@ -6,9 +6,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from bibliomesh_notify.adapters.secret_box import SecretBox, development_key
 from bibliomesh_notify.service_layer.signals import Signals
 from bibliomesh_notify.settings import NotifySettings
+from meshkit.secret_box import SecretBox, open_secret_box
 
 Clock = Callable[[], datetime]
 
@@ -26,8 +26,6 @@ class NotifyServices:
 
 
 def build_services(settings: NotifySettings, clock: Clock | None = None) -> NotifyServices:
-    if settings.secrets_key is not None:
-        keys = [k.strip() for k in settings.secrets_key.get_secret_value().split(",") if k.strip()]
-    else:
-        keys = [development_key(settings.data_dir)]
-    return NotifyServices(settings=settings, box=SecretBox(keys), clock=clock or utc_now)
+    configured = settings.secrets_key.get_secret_value() if settings.secrets_key is not None else None
+    return NotifyServices(settings=settings, box=open_secret_box(configured, settings.data_dir, "notify"),
+                          clock=clock or utc_now)

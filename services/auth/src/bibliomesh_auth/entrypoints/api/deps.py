@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from bibliomesh_auth.adapters.secret_box import SecretBox
 from bibliomesh_auth.service_layer.grants import GrantContext
 from bibliomesh_auth.settings import AuthSettings
+from meshkit.secret_box import SecretBox
 from meshkit.web import UnitOfWorkDep, get_runtime
 
 
