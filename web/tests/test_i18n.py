@@ -7,7 +7,8 @@ import re
 import string
 from pathlib import Path
 
-from bibliomesh_web.i18n import Translator, catalogue, choose_language
+from bibliomesh_web.i18n import Translator, catalogue
+from meshkit.languages import choose_language
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bibliomesh_web"
 

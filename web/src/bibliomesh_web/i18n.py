@@ -8,8 +8,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-LANGUAGES = ("en", "zh")
-HTML_LANG = {"en": "en", "zh": "zh-Hans"}
+from meshkit.languages import HTML_LANG
+
 LANG_COOKIE = "bm_lang"
 
 
@@ -18,25 +18,6 @@ def catalogue(lang: str) -> dict[str, str]:
     """The messages of one language; translators edit the JSON files."""
     loaded: dict[str, str] = json.loads((Path(__file__).parent / "messages" / f"{lang}.json").read_text("utf-8"))
     return loaded
-
-
-def choose_language(chosen: str | None, accept_language: str | None) -> str:
-    """The explicit choice if we speak it; else the first of ours in Accept-Language by quality; else English."""
-    if chosen in LANGUAGES:
-        return str(chosen)
-    ranked: list[tuple[float, int, str]] = []
-    for position, part in enumerate((accept_language or "").split(",")):
-        tag, _, params = part.strip().partition(";")
-        quality = 1.0
-        if params.strip().startswith("q="):
-            try:
-                quality = float(params.strip()[2:])
-            except ValueError:
-                quality = 0.0
-        primary = tag.strip().lower().split("-")[0]
-        if primary in LANGUAGES and quality > 0:
-            ranked.append((-quality, position, primary))
-    return sorted(ranked)[0][2] if ranked else "en"
 
 
 class Translator:

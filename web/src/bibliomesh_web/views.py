@@ -16,10 +16,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bibliomesh_web.directory import Directory
-from bibliomesh_web.i18n import LANG_COOKIE, Translator, choose_language
+from bibliomesh_web.i18n import LANG_COOKIE, Translator
 from bibliomesh_web.platform import ApiError, Platform, SignInRequired
 from bibliomesh_web.sessions import Session, User
 from bibliomesh_web.settings import WebSettings
+from meshkit.languages import choose_language
 
 TEMPLATES = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
                         autoescape=select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)

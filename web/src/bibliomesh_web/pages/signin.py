@@ -14,10 +14,11 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from bibliomesh_web.i18n import LANG_COOKIE, LANGUAGES
+from bibliomesh_web.i18n import LANG_COOKIE
 from bibliomesh_web.platform import claims_of, tokens_from
 from bibliomesh_web.sessions import PendingSignin, User
 from bibliomesh_web.views import FormPage, Page, PageDep, safe_next
+from meshkit.languages import LANGUAGES
 
 router = APIRouter()
 PENDING_SECONDS = 600

@@ -13,7 +13,8 @@ from urllib.parse import urlsplit
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoescape
 
-from bibliomesh_auth.entrypoints.templates.messages import HTML_LANG, MESSAGES
+from bibliomesh_auth.entrypoints.templates.messages import MESSAGES
+from meshkit.languages import HTML_LANG
 
 _environment = Environment(loader=FileSystemLoader(Path(__file__).parent), autoescape=select_autoescape(["html"]),
                            undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True)

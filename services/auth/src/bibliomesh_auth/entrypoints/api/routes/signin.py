@@ -12,13 +12,13 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from bibliomesh_auth.adapters.signin_state_repository import PendingSignin
 from bibliomesh_auth.entrypoints.api.deps import GrantContextDep
 from bibliomesh_auth.entrypoints.templates import NO_STORE, page
-from bibliomesh_auth.entrypoints.templates.messages import choose_language
 from bibliomesh_auth.federation.client import Federation
 from bibliomesh_auth.service_layer import signin, signin_federated, signin_local
 from bibliomesh_auth.service_layer.grants import GrantContext
 from bibliomesh_auth.service_layer.local_login import LoginFailed
 from bibliomesh_auth.service_layer.signin import AuthorizationRequest, RedirectError, SigninRefused
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
+from meshkit.languages import choose_language
 from meshkit.web import get_runtime
 
 router = APIRouter(tags=["sign-in"])
