@@ -21,7 +21,16 @@ from bibliomesh_gateway.rate_limits import RateLimits, Verdict
 from bibliomesh_gateway.retry_budget import RetryBudget
 from bibliomesh_gateway.routing import Route, RouteTable
 from bibliomesh_gateway.settings import GatewaySettings
-from bibliomesh_gateway.upstream import BodyTooLarge, CallerLeft, Incoming, RequestBody, open_session, response_headers
+from bibliomesh_gateway.upstream import (
+    BodyTooLarge,
+    CallerLeft,
+    Incoming,
+    RequestBody,
+    close_when_caller_leaves,
+    open_session,
+    response_headers,
+    stream_body,
+)
 from meshkit import context
 from meshkit.problems import Problem, problem_response
 from meshkit.security import Principal
@@ -178,19 +187,10 @@ class Proxy:
             await send({"type": "http.response.start", "status": response.status,
                         "headers": headers + extra_headers})
             scope[ANSWER_STARTED] = True
-            left = response.content_length
-            if left is None and (body is None or body.complete):
+            if response.content_length is None and (body is None or body.complete):
                 # A stream (SSE) may never end by itself: stop reading it when the caller goes away.
-                watcher = asyncio.create_task(_close_when_caller_leaves(receive, response))
-            async for chunk in response.content.iter_any():
-                if left is not None:
-                    left -= len(chunk)
-                    if left <= 0:  # the announced length is all here: this piece is the last
-                        break
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            else:
-                chunk = b""
-            await send({"type": "http.response.body", "body": chunk, "more_body": False})
+                watcher = asyncio.create_task(close_when_caller_leaves(receive, response))
+            await stream_body(response, send)
         except aiohttp.ClientError as exc:
             log.warning("upstream broke off its answer", extra={"error": type(exc).__name__})
         finally:
@@ -198,10 +198,5 @@ class Proxy:
                 watcher.cancel()
             response.release()
 
-
-async def _close_when_caller_leaves(receive: Receive, response: aiohttp.ClientResponse) -> None:
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    response.close()
 
 

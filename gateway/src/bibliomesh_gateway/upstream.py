@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 
 import aiohttp
-from starlette.types import Receive, Scope
+from starlette.types import Receive, Scope, Send
 
 from meshkit import context
 from meshkit.telemetry import current_traceparent
@@ -113,3 +113,24 @@ class RequestBody:
 
 def response_headers(response: aiohttp.ClientResponse) -> list[tuple[bytes, bytes]]:
     return [(name.lower(), value) for name, value in response.raw_headers if name.lower() not in NOT_RETURNED]
+
+
+async def stream_body(response: aiohttp.ClientResponse, send: Send) -> None:
+    """The answer's body to the caller in the pieces it arrives in; the piece that completes an announced
+    `Content-Length` goes out as the last (one ASGI message fewer than an empty closing one)."""
+    left = response.content_length
+    async for chunk in response.content.iter_any():
+        if left is not None:
+            left -= len(chunk)
+            if left <= 0:
+                await send({"type": "http.response.body", "body": chunk, "more_body": False})
+                return
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b"", "more_body": False})
+
+
+async def close_when_caller_leaves(receive: Receive, response: aiohttp.ClientResponse) -> None:
+    """Closes `response` once the caller disconnects: for answers that may never end by themselves."""
+    while (await receive())["type"] != "http.disconnect":
+        pass
+    response.close()

@@ -11,7 +11,14 @@ import aiohttp
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
-from bibliomesh_gateway.upstream import KEEPALIVE_SECONDS, Incoming, RequestBody, response_headers
+from bibliomesh_gateway.upstream import (
+    Incoming,
+    RequestBody,
+    close_when_caller_leaves,
+    open_session,
+    response_headers,
+    stream_body,
+)
 from meshkit.problems import problem_response
 
 log = logging.getLogger(__name__)
@@ -25,13 +32,10 @@ class WebFront:
 
     @property
     def session(self) -> aiohttp.ClientSession:
-        # Its own client, which keeps no cookies: the pages' session cookies belong to each browser, and a shared
-        # cookie jar would hand one person's session to the next caller.
+        # Its own client (the proxy's kind), which keeps no cookies: the pages' session cookies belong to each
+        # browser, and a shared cookie jar would hand one person's session to the next caller.
         if self._session is None:
-            self._session = aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(limit=0, keepalive_timeout=KEEPALIVE_SECONDS),
-                cookie_jar=aiohttp.DummyCookieJar(), auto_decompress=False,
-                skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"))
+            self._session = open_session()
         return self._session
 
     async def close(self) -> None:
@@ -52,13 +56,12 @@ class WebFront:
             await problem_response(503, "the web front end is unavailable; try again shortly",
                                    headers={"Retry-After": "5"})(scope, receive, send)
             return
-        watcher = asyncio.create_task(_close_when_caller_leaves(receive, response)) if body is None else None
+        # A live stream (notifications) may never end by itself: stop reading it when the browser goes away.
+        watcher = asyncio.create_task(close_when_caller_leaves(receive, response)) if body is None else None
         try:
             await send({"type": "http.response.start", "status": response.status,
                         "headers": response_headers(response)})
-            async for chunk in response.content.iter_any():
-                await send({"type": "http.response.body", "body": chunk, "more_body": True})
-            await send({"type": "http.response.body", "body": b"", "more_body": False})
+            await stream_body(response, send)
         except aiohttp.ClientError as exc:
             log.warning("web front end broke off its answer", extra={"error": type(exc).__name__})
         finally:
@@ -66,9 +69,3 @@ class WebFront:
                 watcher.cancel()
             response.release()
 
-
-async def _close_when_caller_leaves(receive: Receive, response: aiohttp.ClientResponse) -> None:
-    # A live stream (notifications) may never end by itself: stop reading it when the browser goes away.
-    while (await receive())["type"] != "http.disconnect":
-        pass
-    response.close()
