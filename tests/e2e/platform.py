@@ -29,9 +29,12 @@ def free_port() -> int:
 
 
 @asynccontextmanager
-async def embedded_platform(data_dir: Path, **settings: object) -> AsyncIterator[EmbeddedPlatform]:
+async def embedded_platform(data_dir: Path, web_demo_password: str = "",
+                            **settings: object) -> AsyncIterator[EmbeddedPlatform]:
+    """`make run`'s platform on free ports; `web_demo_password` shows the demo password on the home page as
+    `make run` does."""
     platform = EmbeddedPlatform(data_dir=data_dir, port=free_port(), bootstrap_client=ADMIN,
-                                extra_settings={"log_json": True, **settings})
+                                extra_settings={"log_json": True, **settings}, web_demo_password=web_demo_password)
     ready = asyncio.Event()
     serving = asyncio.create_task(platform.serve(ready))
     waiting = asyncio.create_task(ready.wait())

@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
 
 from bibliomesh_launcher.demo import CLI_CLIENT, DEMO_PASSWORD, load_demo_data
-from bibliomesh_launcher.embedded import EmbeddedPlatform
 from meshkit.testing import eventually
-from tests.e2e.platform import ADMIN, free_port
+from tests.e2e.platform import ADMIN, embedded_platform
 
 START_SECONDS = 180
 
@@ -35,25 +34,6 @@ class LivePlatform:
     def api(self, institution: str, username: str) -> httpx.Client:
         headers = {"Authorization": f"Bearer {self.token(institution, username)}"}
         return httpx.Client(base_url=self.url, headers=headers, timeout=30)
-
-
-@asynccontextmanager
-async def _embedded(data_dir: Path) -> AsyncIterator[EmbeddedPlatform]:
-    """As `tests.e2e.platform.embedded_platform`, with the demo password on the home page as `make run` has it."""
-    platform = EmbeddedPlatform(data_dir=data_dir, port=free_port(), bootstrap_client=ADMIN,
-                                extra_settings={"log_json": True}, web_demo_password=DEMO_PASSWORD)
-    ready = asyncio.Event()
-    serving = asyncio.create_task(platform.serve(ready))
-    waiting = asyncio.create_task(ready.wait())
-    await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    if serving.done():
-        waiting.cancel()
-        serving.result()
-    try:
-        yield platform
-    finally:
-        platform.stop()
-        await serving
 
 
 async def _broker_caught_up(url: str) -> None:
@@ -83,7 +63,7 @@ def live_platform(data_dir: Path) -> Iterator[LivePlatform]:
         stop = asyncio.Event()
         stopping.append((asyncio.get_running_loop(), stop))
         try:
-            async with _embedded(data_dir) as platform:
+            async with embedded_platform(data_dir, web_demo_password=DEMO_PASSWORD) as platform:
                 await load_demo_data(platform.public_url, *ADMIN)
                 await _broker_caught_up(platform.public_url)
                 found["url"] = platform.public_url

@@ -3,17 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import socket
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import sruthi
-import uvicorn
-from fastapi import FastAPI
 from sruthi.errors import SruError
 
+from services.catalog.tests.oai_fixtures import serving
 from services.catalog.tests.search_fixtures import Book, Item, catalog_client
 
 BOOKS = {
@@ -24,25 +20,8 @@ BOOKS = {
 }
 
 
-@asynccontextmanager
-async def serving(app: FastAPI) -> AsyncIterator[str]:
-    """Serve an already started app over real HTTP on a loopback port; yields the SRU base URL."""
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, lifespan="off", log_level="warning"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    try:
-        while not server.started:
-            await asyncio.sleep(0.02)
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}/catalog/sru"
-    finally:
-        server.should_exit = True
-        await asyncio.wait_for(task, 10)
-        sock.close()
-
-
 async def test_sruthi_explains_searches_pages_and_reports_diagnostics(tmp_path: Path) -> None:
-    async with catalog_client("sqlite", tmp_path, BOOKS) as catalog, serving(catalog.app) as url:
+    async with catalog_client("sqlite", tmp_path, BOOKS) as catalog, serving(catalog.app, "/catalog/sru") as url:
         client = sruthi.Client(url=url, maximum_records=5, record_schema="dc", sru_version="1.2")
 
         info = await asyncio.to_thread(client.explain)
