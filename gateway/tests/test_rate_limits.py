@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 
+import httpx
 import pytest
 import redis.asyncio
 
@@ -22,20 +23,21 @@ async def test_a_burst_from_one_caller_is_limited_while_another_caller_goes_on()
         for _ in range(5):
             response = await client.get("/ill/requests", headers=busy)
             assert response.status_code == 200
-            remaining.append(int(response.headers["ratelimit-remaining"]))
+            remaining.append(quota_state(response)["r"])
         refused = await client.get("/ill/requests", headers=busy)
         answered = await client.get("/ill/requests", headers=other)
 
         assert remaining == [4, 3, 2, 1, 0]
-        assert response.headers["ratelimit-limit"] == "5"
-        assert response.headers["ratelimit-policy"] == '5;w=60;comment="caller"'
+        assert response.headers["ratelimit-policy"] == '"caller";q=5;w=60'
+        assert response.headers["ratelimit"].startswith('"caller";')
         assert refused.status_code == 429
         assert problem(refused)["status"] == 429
         assert 1 <= int(refused.headers["retry-after"]) <= 60
-        assert refused.headers["ratelimit-remaining"] == "0"
-        assert 1 <= int(refused.headers["ratelimit-reset"]) <= 60
+        assert quota_state(refused)["r"] == 0
+        assert 1 <= quota_state(refused)["t"] <= 60
+        assert quota_state(refused)["t"] == int(refused.headers["retry-after"])  # one point in time, as the draft asks
         assert answered.status_code == 200
-        assert answered.headers["ratelimit-remaining"] == "4"
+        assert quota_state(answered)["r"] == 4
         assert len(gateway.services["ill"].calls) == 6  # the refused call never reached the service
 
 
@@ -50,7 +52,7 @@ async def test_an_institution_shares_one_limit_and_other_institutions_do_not_fee
         elsewhere = await client.get("/ill/requests", headers=bearer(token("client:d", institution="CN-SH-FDU")))
 
         assert refused.status_code == 429
-        assert refused.headers["ratelimit-policy"] == '7;w=60;comment="institution"'
+        assert refused.headers["ratelimit-policy"] == '"institution";q=7;w=60'
         assert elsewhere.status_code == 200
 
 
@@ -64,9 +66,15 @@ async def test_anonymous_callers_are_limited_per_address_and_bad_tokens_count() 
         signed_in = await client.get("/catalog/search", params={"q": "d"}, headers=bearer(token()))
 
         assert refused.status_code == 429
-        assert refused.headers["ratelimit-policy"] == '3;w=60;comment="address"'
+        assert refused.headers["ratelimit-policy"] == '"address";q=3;w=60'
         assert guessing.status_code == 429
         assert signed_in.status_code == 200  # a signed-in caller from the same address has its own limit
+
+
+def quota_state(response: httpx.Response) -> dict[str, int]:
+    """The parameters of the `RateLimit` field (a structured-field item: `"policy";r=4;t=60`)."""
+    _policy, *parameters = response.headers["ratelimit"].split(";")
+    return {name: int(value) for name, value in (parameter.split("=") for parameter in parameters)}
 
 
 @pytest.fixture

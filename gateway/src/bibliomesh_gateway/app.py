@@ -38,8 +38,7 @@ from meshkit.web import FASTAPI_TELEMETRY_OFF, RequestContextMiddleware, metrics
 
 CORS_HEADERS = ["Authorization", "Content-Type", "Accept", "Accept-Language", "X-Request-ID", "traceparent",
                 "Last-Event-ID"]
-CORS_EXPOSED = ["X-Request-ID", "Location", "Retry-After", "RateLimit-Limit", "RateLimit-Remaining",
-                "RateLimit-Reset", "RateLimit-Policy"]
+CORS_EXPOSED = ["X-Request-ID", "Location", "Retry-After", "RateLimit", "RateLimit-Policy"]
 # The gateway's metrics and the web front end's, which Prometheus scrapes on their own ports in distributed mode.
 METRICS_PATHS = ("/metrics", "/web/metrics")
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]

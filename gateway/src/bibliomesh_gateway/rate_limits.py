@@ -1,11 +1,11 @@
 """Rate limits per caller, per institution and per anonymous IP address, with the `limits` library.
 
-Fixed windows, one counter per key and window, so `RateLimit-Reset` is exact and a call costs one counter update
-per scope. The counters are `limits` storages: in memory in embedded mode (its thread-safe synchronous
-`MemoryStorage`: the asyncio one starts a task that walks every key on each update), in Redis in distributed mode
-so that every gateway replica enforces one limit. A caller is charged on its own limit first and on its
-institution's only if that passed, so a caller over its own limit uses none of its colleagues' share. If Redis
-cannot be reached the gateway lets calls through (and says so in its log) rather than refusing everyone.
+Fixed windows, one counter per key and window, so the reset time in the `RateLimit` field is exact and a call costs
+one counter update per scope. The counters are `limits` storages: in memory in embedded mode (its thread-safe
+synchronous `MemoryStorage`: the asyncio one starts a task that walks every key on each update), in Redis in
+distributed mode so that every gateway replica enforces one limit. A caller is charged on its own limit first and
+on its institution's only if that passed, so a caller over its own limit uses none of its colleagues' share. If
+Redis cannot be reached the gateway lets calls through (and says so in its log) rather than refusing everyone.
 """
 
 from __future__ import annotations
@@ -14,7 +14,6 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 from functools import lru_cache
 
 import redis.asyncio
@@ -28,34 +27,40 @@ log = logging.getLogger(__name__)
 
 
 class Limit:
-    """One configured limit, and the headers that never change for it."""
+    """One configured limit, named by its scope as a quota policy, and the header that never changes for it."""
 
     def __init__(self, item: RateLimitItem, scope: str) -> None:
         self.item = item
         self.scope = scope
         self.amount = item.amount
         self.window_seconds = int(item.get_expiry())
-        self.limit_header = (b"ratelimit-limit", str(item.amount).encode())
-        self.policy_header = (b"ratelimit-policy", f'{item.amount};w={self.window_seconds};comment="{scope}"'.encode())
+        self.policy_header = (b"ratelimit-policy", f'"{scope}";q={item.amount};w={self.window_seconds}'.encode())
+        self._state_prefix = f'"{scope}";r='.encode()
+
+    def state_header(self, remaining: int, reset_seconds: int) -> tuple[bytes, bytes]:
+        return b"ratelimit", b"%b%d;t=%d" % (self._state_prefix, remaining, reset_seconds)
 
 
-@dataclass(frozen=True, slots=True)
 class Verdict:
-    """The outcome for one call, and the limit it is reported against (the IETF draft's RateLimit headers)."""
+    """The outcome for one call, and the limit it is reported against."""
 
-    allowed: bool
-    limit: Limit
-    remaining: int
-    reset_seconds: int
+    __slots__ = ("allowed", "limit", "remaining", "reset_seconds")
+
+    def __init__(self, allowed: bool, limit: Limit, remaining: int, reset_seconds: int) -> None:
+        self.allowed = allowed
+        self.limit = limit
+        self.remaining = remaining
+        self.reset_seconds = reset_seconds
 
     @property
     def scope(self) -> str:
         return self.limit.scope
 
     def headers(self) -> list[tuple[bytes, bytes]]:
-        """`RateLimit-Limit/-Remaining/-Reset` and `RateLimit-Policy` (draft-ietf-httpapi-ratelimit-headers-07)."""
-        return [self.limit.limit_header, (b"ratelimit-remaining", b"%d" % self.remaining),
-                (b"ratelimit-reset", b"%d" % self.reset_seconds), self.limit.policy_header]
+        """The IETF draft's two fields (draft-ietf-httpapi-ratelimit-headers-10): the policy that applies,
+        `RateLimit-Policy: "caller";q=1200;w=60`, and the state of its quota, `RateLimit: "caller";r=1187;t=42`
+        (remaining calls, seconds until the window resets)."""
+        return [self.limit.policy_header, self.limit.state_header(self.remaining, self.reset_seconds)]
 
 
 class MemoryCounters(MemoryStorage):
@@ -91,6 +96,9 @@ class MemoryCounters(MemoryStorage):
         self.expirations[key] = expires_at = now + expiry
         return amount, expires_at
 
+    def hit_limit(self, limit: Limit, who: str) -> tuple[int, float]:
+        return self.hit(_key(limit, who), limit.window_seconds)
+
     def sweep(self) -> None:
         self._swept_at = time.monotonic()
         now = time.time()
@@ -114,6 +122,7 @@ class Counters:
 
     def __init__(self, storage: MemoryCounters | RedisStorage) -> None:
         self.storage = storage
+        self.memory = storage if isinstance(storage, MemoryCounters) else None
 
     async def hit(self, key: str, expiry: int) -> tuple[int, float]:
         """The key's count after this call, and when its window ends."""
@@ -146,6 +155,8 @@ class RateLimits:
 
     async def charge(self, principal: Principal | None, address: str) -> Verdict | None:
         """Count one call; None when the counters cannot be reached (the call goes through)."""
+        if self.counters.memory is not None:  # no I/O: no coroutine per counter either (the gateway's hot path)
+            return self._charge_in_memory(self.counters.memory, principal, address)
         try:
             if principal is None:
                 return await self._charge(self.anonymous, address)
@@ -157,11 +168,24 @@ class RateLimits:
             self._warn(exc)
             return None
 
+    def _charge_in_memory(self, counters: MemoryCounters, principal: Principal | None, address: str) -> Verdict:
+        if principal is None:
+            return self._verdict(self.anonymous, *counters.hit_limit(self.anonymous, address))
+        verdict = self._verdict(self.caller, *counters.hit_limit(self.caller, principal.subject))
+        if not verdict.allowed:
+            return verdict
+        count, expires_at = counters.hit_limit(self.institution, principal.institution)
+        return verdict if count <= self.institution.amount else self._verdict(self.institution, count, expires_at)
+
     async def _charge(self, limit: Limit, who: str, passed: Verdict | None = None) -> Verdict:
         """The verdict on `limit`; if it allows the call and an earlier limit passed, that one is reported."""
-        count, expires_at = await self.counters.hit(_key(limit.item, limit.scope, who), limit.window_seconds)
+        count, expires_at = await self.counters.hit(_key(limit, who), limit.window_seconds)
         if count <= limit.amount and passed is not None:
             return passed
+        return self._verdict(limit, count, expires_at)
+
+    @staticmethod
+    def _verdict(limit: Limit, count: int, expires_at: float) -> Verdict:
         return Verdict(count <= limit.amount, limit, max(0, limit.amount - count),
                        max(1, math.ceil(expires_at - time.time())))
 
@@ -177,6 +201,6 @@ class RateLimits:
 
 
 @lru_cache(maxsize=65_536)
-def _key(item: RateLimitItem, scope: str, who: str) -> str:
+def _key(limit: Limit, who: str) -> str:
     """The `limits` key of one counter (building it costs more than the update itself)."""
-    return item.key_for(scope, who)
+    return limit.item.key_for(limit.scope, who)
