@@ -222,7 +222,7 @@ def gateway_app(base: str) -> Any:
     return create_app(settings)
 
 
-def serve(app: Any, port: int) -> None:
+def serve(app: Any, port: int, **deployed: Any) -> None:
     import uvicorn
 
     if os.environ.get(SETTLE_HEAP_ENV):  # the garbage collector set as every Bibliomesh service sets it
@@ -231,7 +231,7 @@ def serve(app: Any, port: int) -> None:
         settle_heap()
 
     uvicorn.run(app, host="127.0.0.1", port=port, loop="uvloop", http="httptools", workers=1, access_log=False,
-                log_level="warning", lifespan="on")
+                log_level="warning", lifespan="on", **deployed)
 
 
 async def load(url: str, connections: int, seconds: float, headers: dict[str, str]) -> dict[str, Any]:
@@ -293,7 +293,7 @@ def main(argv: list[str]) -> None:
         else:
             serve(httpx_passthrough(args.upstream, args.target), args.port)
     elif args.role == "gateway":
-        serve(gateway_app(args.upstream), args.port)
+        serve(gateway_app(args.upstream), args.port, server_header=False)  # as `bibliomesh-gateway serve` runs it
     elif args.role == "collector":
         serve(collector_app(), args.port)
     elif args.role == "load":

@@ -109,7 +109,7 @@ async def test_when_the_keys_cannot_be_fetched_the_answer_is_503_not_401() -> No
 async def test_the_access_log_line_names_the_call_its_caller_and_the_trace_the_service_continues(
         monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
-    monkeypatch.setattr(logs, "_access_writer", logs.BufferedLines(stream, logs._access_line))
+    monkeypatch.setattr(logs, "_access_writer", logs.BufferedLines(stream))
     async with platform() as gateway, gateway.client() as client:
         response = await client.get("/ill/requests", headers={
             **bearer(token(institution="CN-SH-FDU")), "X-Request-ID": "req-log-1",

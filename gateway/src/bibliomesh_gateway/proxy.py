@@ -77,10 +77,14 @@ class Proxy:
             if route.body_limit and incoming.body_length > route.body_limit:
                 return await self._problem(scope, receive, send, 413,
                                            f"the body is larger than {route.body_limit} bytes")
-            try:
-                principal = await self._authenticate(incoming, scope["method"], path)
-            except Problem as refusal:
-                return await self._refuse(refusal, incoming, scope, receive, send)
+            principal = self.auth.remembered(incoming.authorization) if incoming.authorization else None
+            if principal is not None:
+                context.institution.set(principal.institution)
+            else:
+                try:
+                    principal = await self._authenticate(incoming, scope["method"], path)
+                except Problem as refusal:
+                    return await self._refuse(refusal, incoming, scope, receive, send)
             verdict = await self.limits.charge(principal, incoming.origin)
             if verdict is not None and not verdict.allowed:
                 return await self._too_many(verdict, scope, receive, send)

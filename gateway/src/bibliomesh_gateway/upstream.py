@@ -10,6 +10,7 @@ from starlette.types import Receive, Scope, Send
 
 from meshkit import context
 from meshkit.telemetry import current_traceparent
+from meshkit.web import SERVER_SPAN
 
 # Hop-by-hop headers (RFC 9110 §7.6.1) are never forwarded; nor is what the gateway sets itself.
 HOP_BY_HOP = frozenset({b"connection", b"keep-alive", b"proxy-authenticate", b"proxy-authorization", b"te",
@@ -73,7 +74,8 @@ class Incoming:
         headers.append(("x-forwarded-proto", scope.get("scheme", "http")))
         if request_id := context.request_id.get():
             headers.append(("x-request-id", request_id))
-        if traceparent := current_traceparent():
+        span = scope.get(SERVER_SPAN)
+        if traceparent := (span.traceparent if span is not None else current_traceparent()):
             headers.append(("traceparent", traceparent))
         self.forwarded = headers
 

@@ -132,6 +132,14 @@ class ServerSpan:
         self.start_ns = time.time_ns()
         self._token = otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(self.context)))
 
+    @property
+    def traceparent(self) -> str | None:
+        """This span's W3C `traceparent`, for the calls made on the request's behalf (None without tracing)."""
+        span = self.context
+        if not span.trace_id:
+            return None
+        return f"00-{span.trace_id:032x}-{span.span_id:016x}-{'01' if self.sampled else '00'}"
+
     def failed(self, exc: BaseException) -> None:
         self.status = trace.Status(trace.StatusCode.ERROR, type(exc).__name__)
         self.events += (Event("exception", {

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import os
+import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -28,6 +28,8 @@ from meshkit.unit_of_work import UnitOfWork
 # FastAPI's own OpenTelemetry instrumentation would record a second server span for every call (and its own
 # metrics): `RequestContextMiddleware` makes the one span, the metrics and the access log.
 FASTAPI_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+# The request's `ServerSpan`, in the ASGI scope: a proxy passes its `traceparent` on without looking it up.
+SERVER_SPAN = "meshkit.server_span"
 
 
 class RequestContextMiddleware:
@@ -52,11 +54,12 @@ class RequestContextMiddleware:
                 traceparent = value.decode("latin-1")
             elif name == b"tracestate":
                 tracestate = value.decode("latin-1")
-        request_id = request_id or os.urandom(16).hex()  # as random as uuid4, a fifth of its cost
+        request_id = request_id or f"{random.getrandbits(128):032x}"  # as unique as uuid4, a tenth of its cost
         tokens = (context.request_id.set(request_id), context.service.set(self.service))
         method, path = scope["method"], scope["path"]
         span = ServerSpan(f"{method} {path}", traceparent, tracestate,
                           {"http.request.method": method, "url.path": path})
+        scope[SERVER_SPAN] = span
         started = time.perf_counter()
         status = 500
         request_id_header = (b"x-request-id", request_id.encode("latin-1"))

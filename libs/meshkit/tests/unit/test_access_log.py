@@ -11,13 +11,13 @@ import logging
 import pytest
 
 from meshkit import context, logs
-from meshkit.logs import BufferedLines, JsonFormatter, _access_line, flush_access_log, log_request
+from meshkit.logs import BufferedLines, JsonFormatter, flush_access_log, log_request
 
 
 @pytest.fixture
 def access_stream(monkeypatch: pytest.MonkeyPatch) -> io.StringIO:
     stream = io.StringIO()
-    monkeypatch.setattr(logs, "_access_writer", BufferedLines(stream, _access_line, max_lines=3, max_seconds=0.05))
+    monkeypatch.setattr(logs, "_access_writer", BufferedLines(stream, max_lines=3, max_seconds=0.05))
     logs.access_logger.setLevel(logging.INFO)
     return stream
 
@@ -73,6 +73,6 @@ def test_a_disabled_access_logger_writes_nothing(access_stream: io.StringIO) -> 
 
 def test_a_closed_stream_does_not_raise() -> None:
     stream = io.StringIO()
-    lines = BufferedLines(stream, _access_line, max_lines=1)
+    lines = BufferedLines(stream, max_lines=1)
     stream.close()
-    lines.add((0.0, "x", 0, 0, None, None, None, "GET", "/", 200, 0.0))
+    lines.add("{}\n")
