@@ -39,8 +39,6 @@ class RequestContextMiddleware:
         self.app = app
         self.service = service
         self.metrics = metrics
-        self._counted: dict[tuple[str, str, int], Any] = {}  # labelled metric children, looked up once
-        self._timed: dict[tuple[str, str], Any] = {}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -88,15 +86,7 @@ class RequestContextMiddleware:
 
     def _record(self, scope: Scope, method: str, path: str, status: int, elapsed: float, span: ServerSpan) -> str:
         route = _route_template(scope)
-        counted = self._counted.get((method, route, status))
-        if counted is None:
-            counted = self._counted[method, route, status] = self.metrics.http_requests.labels(method, route,
-                                                                                               str(status))
-        timed = self._timed.get((method, route))
-        if timed is None:
-            timed = self._timed[method, route] = self.metrics.http_duration.labels(method, route)
-        counted.inc()
-        timed.observe(elapsed)
+        self.metrics.http.observe(method, route, status, elapsed)
         if path not in ("/healthz", "/readyz", "/metrics"):
             log_request(method, path, status, elapsed, span.context.trace_id, span.context.span_id)
         return route
