@@ -186,15 +186,19 @@ class Proxy:
         watcher = None
         try:
             headers = response_headers(response)
-            present = {name for name, _ in headers if name in self.edge_header_names}
-            headers += [header for header in self.edge_headers if header[0] not in present]
+            if any(name in self.edge_header_names for name, _ in headers):  # the service's own are kept
+                present = {name for name, _ in headers}
+                headers += [header for header in self.edge_headers if header[0] not in present]
+            else:
+                headers += self.edge_headers
             await send({"type": "http.response.start", "status": response.status,
                         "headers": headers + extra_headers})
             scope[ANSWER_STARTED] = True
-            if response.content_length is None and (body is None or body.complete):
+            length = response.content_length
+            if length is None and (body is None or body.complete):
                 # A stream (SSE) may never end by itself: stop reading it when the caller goes away.
                 watcher = asyncio.create_task(close_when_caller_leaves(receive, response))
-            await stream_body(response, send)
+            await stream_body(response, send, length)
         except aiohttp.ClientError as exc:
             log.warning("upstream broke off its answer", extra={"error": type(exc).__name__})
         finally:

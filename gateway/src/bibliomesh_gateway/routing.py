@@ -24,14 +24,15 @@ class RouteTable:
                                       settings.max_body_bytes)
                           for name, url in settings.upstreams().items()}
         prefixes = sorted(set(settings.route_timeouts) | set(settings.route_body_limits), key=len, reverse=True)
-        self._overrides: list[tuple[str, Route]] = []
+        # Per service, its routes with settings of their own, longest prefix first: a call looks only at its own.
+        self._overrides: dict[str, list[tuple[str, Route]]] = {}
         for prefix in prefixes:
             default = self._defaults.get(_service_of(prefix))
             if default is None:
                 continue
             timeout = settings.route_timeouts.get(prefix, _longest(settings.route_timeouts, prefix))
             limit = settings.route_body_limits.get(prefix, _longest(settings.route_body_limits, prefix))
-            self._overrides.append((prefix, Route(
+            self._overrides.setdefault(default.service, []).append((prefix, Route(
                 default.service, default.base_url,
                 default.timeout if timeout is None else _timeout(settings, timeout),
                 default.body_limit if limit is None else int(limit))))
@@ -44,7 +45,7 @@ class RouteTable:
         route = self._defaults.get(_service_of(path))
         if route is None:
             return None
-        for prefix, special in self._overrides:
+        for prefix, special in self._overrides.get(route.service, ()):
             if path.startswith(prefix):
                 return special
         return route

@@ -117,10 +117,11 @@ def response_headers(response: aiohttp.ClientResponse) -> list[tuple[bytes, byte
     return [(name.lower(), value) for name, value in response.raw_headers if name.lower() not in NOT_RETURNED]
 
 
-async def stream_body(response: aiohttp.ClientResponse, send: Send) -> None:
+async def stream_body(response: aiohttp.ClientResponse, send: Send, length: int | None = None) -> None:
     """The answer's body to the caller in the pieces it arrives in; the piece that completes an announced
-    `Content-Length` goes out as the last (one ASGI message fewer than an empty closing one)."""
-    left = response.content_length
+    `Content-Length` (`length`, if the caller read it already) goes out as the last (one ASGI message fewer than an
+    empty closing one)."""
+    left = response.content_length if length is None else length
     async for chunk in response.content.iter_any():
         if left is not None:
             left -= len(chunk)

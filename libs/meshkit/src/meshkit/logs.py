@@ -10,6 +10,7 @@ import sys
 import threading
 import time
 from datetime import UTC, datetime
+from functools import lru_cache
 from json.encoder import encode_basestring  # C-accelerated where available
 from typing import IO, Any
 
@@ -100,13 +101,19 @@ def _access_line(at: float, service: str | None, trace_id: int, span_id: int, re
                  institution: str | None, correlation_id: str | None, method: str, path: str, status: int,
                  seconds: float) -> str:
     ids = f', "trace_id": "{trace_id:032x}", "span_id": "{span_id:016x}"' if trace_id else ""
-    return (f'{{"ts": "{_timestamp(at)}", "level": "info", "service": {encode_basestring(service or "")}, '
+    return (f'{{"ts": "{_timestamp(at)}", "level": "info", "service": {_quoted(service or "")}, '
             f'"logger": "bibliomesh.access", "msg": "request"{ids}'
             f'{f", {_REQUEST_ID}{encode_basestring(request_id)}" if request_id else ""}'
-            f'{f", {_INSTITUTION}{encode_basestring(institution)}" if institution else ""}'
+            f'{f", {_INSTITUTION}{_quoted(institution)}" if institution else ""}'
             f'{f", {_CORRELATION_ID}{encode_basestring(correlation_id)}" if correlation_id else ""}'
-            f', "method": {encode_basestring(method)}, "path": {encode_basestring(path)}, "status": {int(status)}, '
+            f', "method": {_quoted(method)}, "path": {encode_basestring(path)}, "status": {int(status)}, '
             f'"duration_ms": {round(seconds * 1000, 2)}}}\n')
+
+
+@lru_cache(maxsize=256)
+def _quoted(value: str) -> str:
+    """A JSON string of one of the few values that repeat on every line (service, method, institution)."""
+    return encode_basestring(value)
 
 
 class BufferedLines:
