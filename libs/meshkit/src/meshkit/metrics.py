@@ -50,8 +50,8 @@ class ServedRequests:
                                       labels=["method", "route"])
         for (method, route), histogram in durations.items():
             cumulative, buckets = 0.0, []
-            for bound, count in zip((*DURATION_BUCKETS, float("inf")), histogram[:-1], strict=True):
-                cumulative += count
+            for bound, in_bucket in zip((*DURATION_BUCKETS, float("inf")), histogram[:-1], strict=True):
+                cumulative += in_bucket
                 buckets.append((_bound(bound), cumulative))
             timed.add_metric([method, route], buckets, histogram[-1])
         yield timed

@@ -3,7 +3,9 @@
 A webhook target or a harvest source is a URL someone outside the platform chose; fetched as given, it could
 reach the cloud metadata service (169.254.169.254), a database on loopback or anything on the cluster's private
 network. So the URL must use an allowed scheme, carry no credentials, and every address its host resolves to must
-be on the public internet, checked at registration and again before use (a name can be re-pointed later). A
+be on the public internet, checked at registration and again before use (a name can be re-pointed later), and
+the connection itself goes only to an address that was checked (`public_only_transport`): a name that answers
+with a public address to the check and a private one to the connection (DNS rebinding) reaches nothing. A
 deployment may allow private targets for local testing.
 """
 
@@ -13,7 +15,11 @@ import asyncio
 import ipaddress
 import socket
 from collections.abc import Iterable
+from typing import Any
 from urllib.parse import urlsplit
+
+import httpcore
+import httpx
 
 MAX_URL_LENGTH = 2000
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -77,3 +83,50 @@ async def resolved_problem(url: str, *, allow_private: bool) -> str | None:
     except OSError as exc:
         return f"host {host} does not resolve ({exc.strerror or exc})"
     return addresses_problem(addresses)
+
+
+class PublicAddressesOnly(httpcore.AsyncNetworkBackend):
+    """An httpcore network backend that resolves each host itself, refuses it if any of its addresses is not
+    public, and connects to the addresses it checked, never to a fresh answer for the name."""
+
+    def __init__(self, inner: httpcore.AsyncNetworkBackend) -> None:
+        self.inner = inner
+
+    async def connect_tcp(self, host: str, port: int, timeout: float | None = None,  # noqa: ASYNC109 - httpcore's signature
+                          local_address: str | None = None,
+                          socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        try:
+            addresses = await resolve(host, port)
+        except OSError as exc:
+            raise httpcore.ConnectError(f"host {host} does not resolve ({exc.strerror or exc})") from exc
+        problem = addresses_problem(addresses)
+        if problem:
+            raise httpcore.ConnectError(f"refused to connect to {host}: it {problem}")
+        failure: httpcore.ConnectError | None = None
+        for address in dict.fromkeys(addresses):  # in the resolver's order, as a socket connect would try them
+            try:
+                return await self.inner.connect_tcp(str(address), port, timeout=timeout, local_address=local_address,
+                                                    socket_options=socket_options)
+            except httpcore.ConnectError as exc:
+                failure = exc
+        raise failure or httpcore.ConnectError(f"host {host} has no address")
+
+    async def connect_unix_socket(self, path: str, timeout: float | None = None,  # noqa: ASYNC109 - as above
+                                  socket_options: Iterable[Any] | None = None) -> httpcore.AsyncNetworkStream:
+        raise httpcore.ConnectError("outbound targets are reached over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self.inner.sleep(seconds)
+
+
+def public_only_transport(*, allow_private: bool, **options: Any) -> httpx.AsyncHTTPTransport:
+    """An httpx transport (`options` as for `httpx.AsyncHTTPTransport`) whose connections reach public addresses
+    only, unless private targets are allowed. TLS still checks the certificate against the URL's host name."""
+    transport = httpx.AsyncHTTPTransport(**options)
+    if not allow_private:
+        pool = getattr(transport, "_pool", None)  # httpx keeps its httpcore pool here and offers no other way in
+        if not isinstance(pool, httpcore.AsyncConnectionPool) or not hasattr(pool, "_network_backend"):
+            raise RuntimeError("this httpx/httpcore version keeps its connection pool elsewhere: update "
+                               "meshkit.outbound_urls.public_only_transport")
+        pool._network_backend = PublicAddressesOnly(pool._network_backend)
+    return transport

@@ -37,6 +37,7 @@ from bibliomesh_catalog.parsing.oai_metadata import read_oai_metadata
 from bibliomesh_catalog.service_layer.ingest import delete_record, ingest_records
 from bibliomesh_catalog.service_layer.jobs import lease_seconds
 from bibliomesh_catalog.service_layer.source_addresses import private_sources_allowed, public_hosts_only
+from meshkit.outbound_urls import public_only_transport
 from meshkit.problems import NotFound
 from meshkit.runtime import ServiceRuntime
 from meshkit.security import SYSTEM, Principal
@@ -81,9 +82,10 @@ async def harvest(runtime: ServiceRuntime, source: dict[str, Any], run_id: str, 
     """Harvest `source` into the run `run_id`; returns the cursor for the next run."""
     settings = runtime.settings
     timeout = float(getattr(settings, "harvest_timeout_seconds", 60.0))
-    guard = public_hosts_only(private_sources_allowed(runtime))
+    allow_private = private_sources_allowed(runtime)
     async with httpx.AsyncClient(timeout=timeout, follow_redirects=True, headers={"user-agent": USER_AGENT},
-                                 event_hooks={"request": [guard]}) as http:
+                                 event_hooks={"request": [public_hosts_only(allow_private)]},
+                                 transport=public_only_transport(allow_private=allow_private)) as http:
         client = OaiClient(http, source["base_url"], attempts=int(getattr(settings, "harvest_attempts", 4)),
                            retry_seconds=float(getattr(settings, "harvest_retry_seconds", 2.0)),
                            max_bytes=int(getattr(settings, "harvest_max_response_bytes", 64 << 20)))

@@ -2,8 +2,10 @@
 could otherwise make the catalogue fetch the cloud metadata service, loopback or the cluster's private network.
 
 Checked when a source is registered or its URL changes, and again on each run, before the first request to each
-host (the source's, or one it redirects to), so a name re-pointed at an internal address since is refused too.
-`CATALOG_HARVEST_ALLOW_PRIVATE` lifts both checks for local testing.
+host (the source's, or one it redirects to), so a name re-pointed at an internal address since is refused too;
+the run's connections themselves go only to addresses checked as they are made (`public_only_transport`), so a
+name that changes its answer between the check and the connection (DNS rebinding) reaches nothing.
+`CATALOG_HARVEST_ALLOW_PRIVATE` lifts the checks for local testing.
 """
 
 from __future__ import annotations

@@ -10,6 +10,8 @@ from datetime import UTC, datetime
 import httpx
 from standardwebhooks.webhooks import Webhook
 
+from meshkit.outbound_urls import public_only_transport
+
 USER_AGENT = "Bibliomesh-Webhooks/1.0"
 
 
@@ -40,7 +42,9 @@ async def post(client: httpx.AsyncClient, url: str, secret: str, message_id: str
     return PostResult(response.status_code, f"HTTP {response.status_code}: {response.text[:300]}")
 
 
-def new_client(timeout: float, concurrency: int) -> httpx.AsyncClient:
-    # No redirects: a 3xx to an internal address would walk around the URL checks.
+def new_client(timeout: float, concurrency: int, *, allow_private: bool) -> httpx.AsyncClient:
+    """No redirects: a 3xx to an internal address would walk around the URL checks; and connections only to public
+    addresses, checked as they are made (a target re-pointed since its last check reaches nothing)."""
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     return httpx.AsyncClient(timeout=timeout, follow_redirects=False,
-                             limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency))
+                             transport=public_only_transport(allow_private=allow_private, limits=limits))

@@ -85,7 +85,8 @@ def webhook_worker(services: NotifyServices) -> Callable[[ServiceRuntime], Await
         settings = services.settings
         owner = uuid.uuid4().hex
         in_flight: set[asyncio.Task[bool]] = set()
-        async with webhook_client.new_client(settings.webhook_timeout_seconds, settings.delivery_concurrency) as client:
+        async with webhook_client.new_client(settings.webhook_timeout_seconds, settings.delivery_concurrency,
+                                             allow_private=settings.webhook_allow_private) as client:
             try:
                 while True:
                     free = settings.delivery_concurrency - len(in_flight)
