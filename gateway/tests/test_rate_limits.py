@@ -137,3 +137,24 @@ def test_memory_counters_start_a_new_window_when_one_ends_and_sweep_what_nobody_
     now[0] = 1_061.0
     assert counters.hit("caller/a", 60) == (1, 1_121.0)  # a new window
     assert counters.timer.is_alive()  # the library starts no expiry thread of its own
+
+
+def test_a_sweep_visits_only_the_windows_that_ended(monkeypatch: pytest.MonkeyPatch) -> None:
+    now = [1_000.0]
+    monkeypatch.setattr(rate_limits.time, "time", lambda: now[0])
+    counters = rate_limits.MemoryCounters(sweep_seconds=3600)
+    for address in range(10_000):
+        counters.hit(f"address/{address}", 60)
+    counters.hit("caller/short", 10)
+    now[0] = 1_020.0
+    counters.hit("caller/short", 10)  # a new window: the first one's end is stale now
+    visited = []
+    original = rate_limits.heapq.heappop
+    monkeypatch.setattr(rate_limits.heapq, "heappop", lambda heap: visited.append(original(heap)) or visited[-1])
+    counters.sweep()
+    assert visited == [(1_010.0, "caller/short")]  # not the 10,000 counters still running
+    assert counters.get("caller/short") == 1  # its current window survived its stale entry
+    now[0] = 1_061.0
+    counters.sweep()
+    assert counters.storage == {} and counters.expirations == {} and counters._window_ends == []
+    assert counters.hit("caller/short", 10) == (1, 1_071.0)

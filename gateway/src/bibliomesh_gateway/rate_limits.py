@@ -10,6 +10,7 @@ Redis cannot be reached the gateway lets calls through (and says so in its log) 
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import time
@@ -70,7 +71,9 @@ class MemoryCounters(MemoryStorage):
     thread every 10 ms while calls come in, only to free the memory of counters nobody reads again: 17 us a call
     for the thread alone, more than all the counting. Here `incr` does what the library's does (a new window on
     the first call after the last one ended) without the lock, and expired counters are swept from it at most
-    once every `sweep_seconds`. Reads (`get`, `get_expiry`) are the library's own.
+    once every `sweep_seconds`. A sweep visits only the windows that ended (a heap of window ends), never every
+    counter: with many distinct anonymous addresses, a full walk would stall the calls of that moment. Reads
+    (`get`, `get_expiry`) are the library's own.
     """
 
     def __init__(self, sweep_seconds: float = 30.0) -> None:
@@ -79,6 +82,7 @@ class MemoryCounters(MemoryStorage):
         self.timer = _AlwaysRunning()  # type: ignore[assignment]  # the storage starts no other
         self.sweep_seconds = sweep_seconds
         self._swept_at = time.monotonic()
+        self._window_ends: list[tuple[float, str]] = []  # a heap; an entry is stale once its key's window moved on
 
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         return self.hit(key, expiry, amount)[0]
@@ -94,16 +98,20 @@ class MemoryCounters(MemoryStorage):
             self.sweep()
         self.storage[key] = amount
         self.expirations[key] = expires_at = now + expiry
+        heapq.heappush(self._window_ends, (expires_at, key))
         return amount, expires_at
 
     def hit_limit(self, limit: Limit, who: str) -> tuple[int, float]:
         return self.hit(_key(limit, who), limit.window_seconds)
 
     def sweep(self) -> None:
+        """Forgets the counters whose window ended and that nobody counted on since."""
         self._swept_at = time.monotonic()
         now = time.time()
-        for key, expires_at in list(self.expirations.items()):
-            if expires_at <= now:
+        ends = self._window_ends
+        while ends and ends[0][0] <= now:
+            expires_at, key = heapq.heappop(ends)
+            if self.expirations.get(key) == expires_at:
                 self.storage.pop(key, None)
                 self.expirations.pop(key, None)
                 self.locks.pop(key, None)
