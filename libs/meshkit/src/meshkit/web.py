@@ -52,7 +52,7 @@ class RequestContextMiddleware:
                 traceparent = value.decode("latin-1")
             elif name == b"tracestate":
                 tracestate = value.decode("latin-1")
-        request_id = request_id or f"{random.getrandbits(128):032x}"  # as unique as uuid4, a tenth of its cost
+        request_id = request_id or f"{random.getrandbits(128):032x}"  # as unique as uuid4, an eighth of its cost
         tokens = (context.request_id.set(request_id), context.service.set(self.service))
         method, path = scope["method"], scope["path"]
         span = ServerSpan(f"{method} {path}", traceparent, tracestate,
