@@ -5,6 +5,8 @@ load generator in between. A tool for working on the gateway's hot path, not par
   .venv/bin/python -m bench.gateway_cpu                    # CPU time per call, median-ish of 12 blocks, both apps
   .venv/bin/python -m bench.gateway_cpu --instructions     # also instructions per call under valgrind's callgrind
 
+`bench/run.py gateway` reports the instruction counts too (group `cpu`) when valgrind is installed.
+
 Instruction counts are nearly deterministic (a few thousand per call apart between runs), so they show changes of
 1-2% that the wall clock of a shared two-core machine hides; they leave out the kernel's work (the sockets), which
 both apps share.
@@ -21,7 +23,8 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -120,6 +123,34 @@ def _instructions(app_name: str, env: dict[str, str], upstream: str, token: str,
     return int(match.group(1)) // (calls // CALLERS * CALLERS)
 
 
+def instruction_counts(calls: int = 2000) -> dict[str, int]:
+    """Instructions per call of the pass-through and the gateway (valgrind must be installed), each measured in a
+    process of its own against one upstream and one collector started here."""
+    jwks, token = _token()
+    with _upstream(jwks) as (upstream, env):
+        return {name: _instructions(name, env, upstream, token, calls) for name in ("passthrough", "gateway")}
+
+
+@contextmanager
+def _upstream(jwks: dict[str, object]) -> Iterator[tuple[str, dict[str, str]]]:
+    """The benchmark's upstream and OTLP receiver, running; yields the upstream's URL and the apps' environment."""
+    upstream_port, collector_port = _free_port(), _free_port()
+    upstream = f"http://127.0.0.1:{upstream_port}"
+    env = {**os.environ, JWKS_ENV: json.dumps(jwks), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector_port}",
+           **TRACING}
+    servers = [subprocess.Popen([sys.executable, "-m", "bench.gateway_env", role, "--port", str(port)], cwd=ROOT,
+                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+               for role, port in (("upstream", upstream_port), ("collector", collector_port))]
+    try:
+        _wait_until_up(f"{upstream}/ill/ping")
+        yield upstream, env
+    finally:
+        for server in servers:
+            server.terminate()
+        for server in servers:
+            server.wait(timeout=15)
+
+
 def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--only", choices=["passthrough", "gateway"])
@@ -132,28 +163,16 @@ def main(argv: list[str]) -> None:
     if args.upstream:  # one measurement in this process (under callgrind, when counting)
         print(f"{args.only} {measure(args.only, args.upstream, args.token, args.calls, args.blocks):.1f} us/call")
         return
+    if args.instructions and shutil.which("valgrind") is None:
+        sys.exit("valgrind is not installed (Debian package valgrind)")
     jwks, token = _token()
-    upstream_port, collector_port = _free_port(), _free_port()
-    upstream = f"http://127.0.0.1:{upstream_port}"
-    env = {**os.environ, JWKS_ENV: json.dumps(jwks), "OTEL_EXPORTER_OTLP_ENDPOINT": f"http://127.0.0.1:{collector_port}",
-           **TRACING}
-    servers = [subprocess.Popen([sys.executable, "-m", "bench.gateway_env", role, "--port", str(port)], cwd=ROOT,
-                                env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-               for role, port in (("upstream", upstream_port), ("collector", collector_port))]
-    try:
-        _wait_until_up(f"{upstream}/ill/ping")
+    with _upstream(jwks) as (upstream, env):
         for name in [args.only] if args.only else ["passthrough", "gateway"]:
             one = [sys.executable, "-m", "bench.gateway_cpu", "--only", name, "--upstream", upstream, "--token", token,
                    "--calls", str(args.calls), "--blocks", str(args.blocks)]
             print(subprocess.run(one, cwd=ROOT, env=env, capture_output=True, text=True, check=True).stdout.strip())
             if args.instructions:
-                if shutil.which("valgrind") is None:
-                    sys.exit("valgrind is not installed (Debian package valgrind)")
-                count = _instructions(name, env, upstream, token, 2000)
-                print(f"{name} {count:,} instructions/call")
-    finally:
-        for server in servers:
-            server.terminate()
+                print(f"{name} {_instructions(name, env, upstream, token, 2000):,} instructions/call")
 
 
 if __name__ == "__main__":

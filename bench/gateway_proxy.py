@@ -54,10 +54,11 @@ class Params:
     rounds: int
     seconds: float
     latency_count: int
+    instruction_calls: int
 
 
-FULL = Params(rounds=3, seconds=5, latency_count=2000)
-QUICK = Params(rounds=1, seconds=2, latency_count=300)
+FULL = Params(rounds=3, seconds=5, latency_count=2000, instruction_calls=2000)
+QUICK = Params(rounds=1, seconds=2, latency_count=300, instruction_calls=640)
 
 
 def _clients() -> list[str]:
@@ -211,4 +212,20 @@ async def run(quick: bool) -> list[Measurement]:
                                  baseline=None if name == "direct" else "direct.p99"))
         if name != "direct":
             found.append(Measurement("latency", f"{short}.added_p50", median_of(values) - direct_p50, "ms"))
+    found.extend(_instructions(params))
     return found
+
+
+def _instructions(params: Params) -> list[Measurement]:
+    """Instructions per proxied call under callgrind (`gateway_cpu.py`): nearly deterministic, so the gateway's
+    cost against the pass-through's shows through the noise of a shared machine. Skipped without valgrind."""
+    if shutil.which("valgrind") is None:
+        print("valgrind is not installed: instructions per call are not counted", file=sys.stderr)
+        return []
+    from bench.gateway_cpu import instruction_counts  # it builds on this module
+
+    counts = instruction_counts(params.instruction_calls)
+    detail = {"calls": params.instruction_calls, "tool": "valgrind --tool=callgrind", "kernel": "not counted"}
+    return [Measurement("cpu", "instructions.passthrough", counts["passthrough"], "instr/call", detail=detail),
+            Measurement("cpu", "instructions.gateway", counts["gateway"], "instr/call",
+                        baseline="instructions.passthrough", detail=detail)]
