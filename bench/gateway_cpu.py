@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.gateway_env import JWKS_ENV, aiohttp_passthrough, gateway_app
-from bench.gateway_proxy import TRACING, _free_port, _token, _wait_until_up
+from bench.gateway_proxy import TRACING, _free_port, _token, _wait_until_up, stop_all
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLERS = 32
@@ -145,10 +145,7 @@ def _upstream(jwks: dict[str, object]) -> Iterator[tuple[str, dict[str, str]]]:
         _wait_until_up(f"{upstream}/ill/ping")
         yield upstream, env
     finally:
-        for server in servers:
-            server.terminate()
-        for server in servers:
-            server.wait(timeout=15)
+        stop_all(servers)
 
 
 def main(argv: list[str]) -> None:

@@ -47,10 +47,10 @@ class EdgeAuthenticator:
         if authorization[:7].lower() != BEARER or not authorization[7:].strip():
             raise Unauthorized("the Authorization header must be `Bearer <access token>`",
                                headers={"WWW-Authenticate": 'Bearer error="invalid_request"'})
+        remembered = self.remembered(authorization)
+        if remembered is not None:
+            return remembered
         token = authorization[7:].strip()
-        remembered = self._verified.get(token)
-        if remembered is not None and remembered[1] > time.time():
-            return remembered[0]
         try:
             principal = await self.verifier.verify(token)
         except Unauthorized as exc:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import pytest
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.registry import Collector
 
@@ -37,9 +38,5 @@ def test_its_names_are_checked_against_the_registrys_others() -> None:
     registry = CollectorRegistry(auto_describe=True)
     ServedRequests(registry)
     collector: Collector = Counter("http_requests_total", "again", registry=None)
-    try:
+    with pytest.raises(ValueError, match="Duplicated timeseries"):
         registry.register(collector)
-    except ValueError as exc:
-        assert "Duplicated timeseries" in str(exc)
-    else:
-        raise AssertionError("a second http_requests_total was accepted")
