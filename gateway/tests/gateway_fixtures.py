@@ -65,6 +65,21 @@ class FakeService:
             await asyncio.sleep(float(request.query_params.get("seconds", "1")))
             return JSONResponse({"slept": True})
 
+        async def trickle(request: Request) -> Response:
+            """`pieces` pieces `every` seconds apart, then silence for `stall` seconds before the last."""
+            pieces, every = int(request.query_params["pieces"]), float(request.query_params["every"])
+            stall = float(request.query_params.get("stall", "0"))
+
+            async def body() -> AsyncIterator[bytes]:
+                for n in range(pieces):
+                    if n:
+                        await asyncio.sleep(every)
+                    yield f"piece {n}\n".encode()
+                await asyncio.sleep(stall)
+                yield b"end\n"
+
+            return StreamingResponse(body(), media_type="text/plain")
+
         async def upload(request: Request) -> Response:
             size = 0
             async for chunk in request.stream():
@@ -102,7 +117,8 @@ class FakeService:
         prefix = f"/{self.name}"
         return Starlette(routes=[
             Route(f"{prefix}/openapi.json", openapi), Route("/auth/jwks", jwks), Route("/readyz", ready),
-            Route(f"{prefix}/slow", slow), Route(f"{prefix}/upload", upload, methods=["POST"]),
+            Route(f"{prefix}/slow", slow), Route(f"{prefix}/trickle", trickle),
+            Route(f"{prefix}/upload", upload, methods=["POST"]),
             Route(f"{prefix}/events", stream), Route(f"{prefix}/sign-in", sign_in, methods=["POST"]),
             Route("/{path:path}", record, methods=["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"])])
 

@@ -7,6 +7,9 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import httpx
+import pytest
+
 from gateway.tests.gateway_fixtures import bearer, platform, problem, token
 
 
@@ -105,3 +108,20 @@ async def test_each_route_has_its_own_timeout() -> None:
 
         assert cut_short.status_code == 504 and time.perf_counter() - started < 1.5
         assert waited_for.status_code == 200
+
+
+async def test_a_service_may_take_its_time_while_its_answer_keeps_moving_but_not_fall_silent_midway() -> None:
+    async with platform(route_timeouts={"/ill/trickle": 0.3}) as gateway, gateway.client() as client:
+        headers = bearer(token())
+        moving = await client.get("/ill/trickle", params={"pieces": 5, "every": 0.2}, headers=headers)
+        started = time.perf_counter()
+        received = b""
+        with pytest.raises(httpx.RemoteProtocolError):  # cut off: the caller must not take it for the whole answer
+            async with client.stream("GET", "/ill/trickle", params={"pieces": 2, "every": 0.1, "stall": 5},
+                                     headers=headers) as silent:
+                async for chunk in silent.aiter_bytes():
+                    received += chunk
+
+        assert moving.status_code == 200 and moving.text.endswith("piece 4\nend\n")  # 0.8 s in all, 0.2 s gaps
+        assert silent.status_code == 200 and received == b"piece 0\npiece 1\n"
+        assert time.perf_counter() - started < 3

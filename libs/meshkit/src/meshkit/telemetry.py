@@ -18,6 +18,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -97,7 +98,7 @@ _TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _NO_PARENT = otel_context.Context()
 
 
-class ServerSpan:
+class ServerSpan(trace.NonRecordingSpan):
     """The one span of a served request, kept as plain values while the request runs and handed to the exporters
     as a finished span when it ends.
 
@@ -106,39 +107,53 @@ class ServerSpan:
     (so log lines, outgoing calls and child spans carry it), and exporters receive it like any other. Inwardly it
     skips what the SDK's `Span` does for a span that is still open (locks, attribute validation, bounded
     collections, processors' `on_start`, the sampler's result objects): a third of the SDK span's cost on every
-    call (bench/README.md, gateway). The finished span is built as the SDK's own `ReadableSpan`, only when
-    exported.
+    call (bench/README.md, gateway). It is itself the span put in the OpenTelemetry context, and its
+    `SpanContext` is made only when something asks for it (a child span, a log line, the export); a proxied call
+    needs only its `traceparent`. The finished span is built as the SDK's own `ReadableSpan`, only when exported.
     """
-
-    __slots__ = ("_token", "attributes", "context", "events", "name", "parent", "sampled", "start_ns", "status")
 
     def __init__(self, name: str, traceparent: str | None, tracestate: str | None,
                  attributes: dict[str, str | int]) -> None:
-        provider = trace.get_tracer_provider()
-        sdk = provider if isinstance(provider, TracerProvider) else None
         parent = _parse_traceparent(traceparent, tracestate) if traceparent else None
-        ids = sdk.id_generator if sdk is not None else None
-        trace_id = parent.trace_id if parent is not None else (ids.generate_trace_id() if ids else 0)
-        self.sampled = sdk is not None and sampled(sdk.sampler, parent, trace_id, name, attributes)
+        tracing = _tracing()
+        if tracing is None:  # no SDK provider: nothing is recorded, only the caller's trace passes through
+            self.trace_id, self.span_id, self.sampled = (parent.trace_id if parent else 0), 0, False
+        else:
+            ids, sampler, bound = tracing
+            self.trace_id = parent.trace_id if parent is not None else ids.generate_trace_id()
+            self.span_id = ids.generate_span_id()
+            if bound is None:
+                self.sampled = sampled(sampler, parent, self.trace_id, name, attributes)
+            else:  # the SDK's parent-based samplers, decided in place: the caller decides, else the trace id
+                self.sampled = parent.trace_flags.sampled if parent is not None \
+                    else self.trace_id & sampling.TraceIdRatioBased.TRACE_ID_LIMIT < bound
         self.name = name
         self.parent = parent
-        self.context = trace.SpanContext(
-            trace_id, ids.generate_span_id() if ids else 0, is_remote=False,
-            trace_flags=_SAMPLED if self.sampled else _NOT_SAMPLED,
-            trace_state=parent.trace_state if parent is not None else None)
         self.attributes = attributes
         self.events: tuple[Event, ...] = ()
         self.status = _UNSET
+        self._context: trace.SpanContext | None = None
         self.start_ns = time.time_ns()
-        self._token = otel_context.attach(trace.set_span_in_context(trace.NonRecordingSpan(self.context)))
+        self._token = otel_context.attach(trace.set_span_in_context(self))
+
+    def get_span_context(self) -> trace.SpanContext:
+        if self._context is None:
+            parent = self.parent
+            self._context = trace.SpanContext(
+                self.trace_id, self.span_id, is_remote=False, trace_flags=_SAMPLED if self.sampled else _NOT_SAMPLED,
+                trace_state=parent.trace_state if parent is not None else None)
+        return self._context
+
+    @property
+    def context(self) -> trace.SpanContext:
+        return self.get_span_context()
 
     @property
     def traceparent(self) -> str | None:
         """This span's W3C `traceparent`, for the calls made on the request's behalf (None without tracing)."""
-        span = self.context
-        if not span.trace_id:
+        if not self.span_id:
             return None
-        return f"00-{span.trace_id:032x}-{span.span_id:016x}-{'01' if self.sampled else '00'}"
+        return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
 
     def failed(self, exc: BaseException) -> None:
         self.status = trace.Status(trace.StatusCode.ERROR, type(exc).__name__)
@@ -146,20 +161,38 @@ class ServerSpan:
             "exception.type": type(exc).__qualname__, "exception.message": str(exc),
             "exception.stacktrace": "".join(traceback.format_exception(exc))}),)
 
-    def end(self) -> None:
+    def end(self, end_time: int | None = None) -> None:
         """Ends the span: it stops being current and, if sampled, goes to the exporters."""
         otel_context.detach(self._token)
         if not self.sampled or not _processors or _provider is None:
             return
         finished = ReadableSpan(
-            self.name, context=self.context, parent=self.parent, resource=_provider.resource,
+            self.name, context=self.get_span_context(), parent=self.parent, resource=_provider.resource,
             attributes=self.attributes, events=self.events, kind=trace.SpanKind.SERVER, status=self.status,
-            start_time=self.start_ns, end_time=time.time_ns(), instrumentation_scope=_SERVER_SCOPE)
+            start_time=self.start_ns, end_time=end_time or time.time_ns(), instrumentation_scope=_SERVER_SCOPE)
         for processor in _processors:
             try:
                 processor.on_end(finished)
             except Exception:  # observability never takes its host down
                 log.exception("a span processor failed")
+
+    def __repr__(self) -> str:
+        return f"ServerSpan({self.name!r}, trace_id={self.trace_id:032x}, span_id={self.span_id:016x})"
+
+
+_tracing_of: tuple[object, tuple[IdGenerator, sampling.Sampler, int | None] | None] = (None, None)
+
+
+def _tracing() -> tuple[IdGenerator, sampling.Sampler, int | None] | None:
+    """The SDK provider's id generator and sampler, and the sampler's in-place bound (`_parent_based_ratio_bound`);
+    None when the global provider is not the SDK's. Looked up again only when the global provider changes."""
+    global _tracing_of
+    provider = trace.get_tracer_provider()
+    if _tracing_of[0] is not provider:
+        setup = (provider.id_generator, provider.sampler, _parent_based_ratio_bound(provider.sampler)) \
+            if isinstance(provider, TracerProvider) else None
+        _tracing_of = (provider, setup)
+    return _tracing_of[1]
 
 
 def sampled(sampler: sampling.Sampler, parent: trace.SpanContext | None, trace_id: int, name: str,
