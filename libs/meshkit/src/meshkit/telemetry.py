@@ -132,17 +132,17 @@ class ServerSpan(trace.NonRecordingSpan):
         self.attributes = attributes
         self.events: tuple[Event, ...] = ()
         self.status = _UNSET
-        self._context: trace.SpanContext | None = None
+        self._span_context: trace.SpanContext | None = None
         self.start_ns = time.time_ns()
         self._token = otel_context.attach(trace.set_span_in_context(self))
 
     def get_span_context(self) -> trace.SpanContext:
-        if self._context is None:
+        if self._span_context is None:
             parent = self.parent
-            self._context = trace.SpanContext(
+            self._span_context = trace.SpanContext(
                 self.trace_id, self.span_id, is_remote=False, trace_flags=_SAMPLED if self.sampled else _NOT_SAMPLED,
                 trace_state=parent.trace_state if parent is not None else None)
-        return self._context
+        return self._span_context
 
     @property
     def context(self) -> trace.SpanContext:
