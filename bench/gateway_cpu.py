@@ -34,6 +34,10 @@ from bench.gateway_proxy import TRACING, _free_port, _token, _wait_until_up, sto
 ROOT = Path(__file__).resolve().parent.parent
 CALLERS = 32
 INSTRUMENT_ENV = "BENCH_GATEWAY_CPU_CALLGRIND"
+# Under callgrind a call takes some fifty times as long, so a batch sent every second would hold a few spans instead
+# of the hundreds it holds at full speed, and each span would carry a large share of an HTTP post: the count would
+# depend on the clock. Batches of a fixed size instead (the SDK's standard variables), sent as they fill.
+EXPORT_BY_COUNT = {"OTEL_BSP_SCHEDULE_DELAY": "600000", "OTEL_BSP_MAX_EXPORT_BATCH_SIZE": "100"}
 
 
 def _scope(token: str) -> dict[str, Any]:
@@ -115,8 +119,8 @@ def _instructions(app_name: str, env: dict[str, str], upstream: str, token: str,
                sys.executable, "-m", "bench.gateway_cpu", "--only", app_name, "--upstream", upstream, "--token", token,
                "--calls", str(calls), "--blocks", "1"]
     with open(log, "w") as out:
-        subprocess.run(command, cwd=ROOT, env={**env, INSTRUMENT_ENV: "1"}, stdout=subprocess.DEVNULL, stderr=out,
-                       check=True)
+        subprocess.run(command, cwd=ROOT, env={**env, **EXPORT_BY_COUNT, INSTRUMENT_ENV: "1"},
+                       stdout=subprocess.DEVNULL, stderr=out, check=True)
     match = re.search(r"Collected : (\d+)", log.read_text())
     if match is None:
         raise RuntimeError(f"no instruction count in {log}")

@@ -29,6 +29,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections import defaultdict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -57,7 +58,7 @@ class Params:
     instruction_calls: int
 
 
-FULL = Params(rounds=3, seconds=5, latency_count=2000, instruction_calls=2000)
+FULL = Params(rounds=5, seconds=3, latency_count=2000, instruction_calls=2000)
 QUICK = Params(rounds=1, seconds=2, latency_count=300, instruction_calls=640)
 
 
@@ -99,7 +100,8 @@ VARIANTS = {
 
 
 @contextmanager
-def _servers(clients: list[str], jwks: dict[str, object], logs: Path) -> Iterator[tuple[dict[str, str], str]]:
+def _servers(clients: list[str], jwks: dict[str, object],
+             logs: Path) -> Iterator[tuple[dict[str, str], str, dict[str, int]]]:
     upstream_port, collector_port = _free_port(), _free_port()
     upstream = f"http://127.0.0.1:{upstream_port}"
     collector = f"http://127.0.0.1:{collector_port}"
@@ -110,6 +112,7 @@ def _servers(clients: list[str], jwks: dict[str, object], logs: Path) -> Iterato
                                              {SETTLE_HEAP_ENV: "1"}),
         **{name: (["gateway", "--upstream", upstream], env) for name, env in VARIANTS.items()}}
     ports = {name: upstream_port if name == "direct" else _free_port() for name in commands}
+    pids: dict[str, int] = {}
     processes: list[Popen[bytes]] = [Popen([sys.executable, "-m", "bench.gateway_env", "collector", "--port",
                                             str(collector_port)], cwd=ROOT, stdout=DEVNULL, stderr=DEVNULL)]
     try:
@@ -118,10 +121,11 @@ def _servers(clients: list[str], jwks: dict[str, object], logs: Path) -> Iterato
             with open(logs / f"{name}.log", "wb") as log:
                 processes.append(Popen([sys.executable, "-m", "bench.gateway_env", *args, "--port",
                                         str(ports[name])], cwd=ROOT, env=env, stdout=DEVNULL, stderr=log))
+            pids[name] = processes[-1].pid
         urls = {name: f"http://127.0.0.1:{port}{PATH}" for name, port in ports.items()}
         for url in [*urls.values(), f"{collector}/spans"]:
             _wait_until_up(url)
-        yield urls, collector
+        yield urls, collector, pids
     finally:
         stop_all(processes)
 
@@ -132,6 +136,12 @@ def stop_all(processes: list[Popen[bytes]]) -> None:
         process.terminate()
     for process in processes:
         process.wait(timeout=15)
+
+
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used so far (`/proc/<pid>/stat`: its 14th and 15th fields)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _wait_until_up(url: str, timeout: float = 30) -> None:
@@ -183,15 +193,19 @@ async def run(quick: bool) -> list[Measurement]:
     jwks, token = _token()
     generator = "wrk" if shutil.which("wrk") else "aiohttp (Python)"
     rates: dict[str, list[float]] = {}
+    cpu: dict[str, list[float]] = defaultdict(list)  # the serving process's CPU (user + system) per call, in us
     latencies: dict[str, list[float]] = {}
     with tempfile.TemporaryDirectory(prefix="bm-bench-gateway-") as logs, \
-            _servers(clients, jwks, Path(logs)) as (urls, collector):
+            _servers(clients, jwks, Path(logs)) as (urls, collector, pids):
         names = list(urls)
         for name in names:  # warm-up: connections open, code paths hot
             await _throughput(urls[name], 1, token)
         for round_ in range(params.rounds):
             for name in names[round_ % len(names):] + names[:round_ % len(names)]:
-                rates.setdefault(name, []).append(await _throughput(urls[name], params.seconds, token))
+                used = _cpu_seconds(pids[name])
+                rate = await _throughput(urls[name], params.seconds, token)
+                rates.setdefault(name, []).append(rate)
+                cpu[name].append(1e6 * (_cpu_seconds(pids[name]) - used) / (rate * params.seconds))
         for name in ("direct", "passthrough.aiohttp", "gateway"):
             latencies[name] = await _latencies(urls[name], params.latency_count, token)
         await asyncio.sleep(2)  # the exporters' last batches (sent every second)
@@ -206,6 +220,10 @@ async def run(quick: bool) -> list[Measurement]:
                            ("gateway_vs_direct", "direct")):
         found.append(Measurement("throughput", name, median_of(rates["gateway"]), "req/s", baseline=baseline,
                                  samples=rates["gateway"], detail=detail))
+    for name in ("passthrough.aiohttp", "gateway"):
+        found.append(Measurement("cpu", f"per_call.{name.split('.')[0]}", median_of(cpu[name]), "us/call",
+                                 baseline="per_call.passthrough" if name == "gateway" else None,
+                                 samples=cpu[name], detail=detail))
     # Proof that the gateways' spans really went out: how many the collector received over the whole run.
     found.append(Measurement("tracing", "spans_exported", exported, "spans"))
     direct_p50 = median_of(latencies["direct"])
