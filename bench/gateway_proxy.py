@@ -11,8 +11,10 @@ bearer token:
   throughput.gateway                 the real gateway: edge auth + rate limiting (memory) + request ids, tracing,
                                      JSON access logs; compared with the raw aiohttp pass-through (target >= 0.8x)
   throughput.gateway_vs_*            the same number compared with the FastAPI pass-through and the direct call
-  throughput.gateway.<variant>       the gateway with traces sampled at 1% (OTEL_TRACES_SAMPLER), and with no
-                                     traces recorded and no access log: where the time goes
+  throughput.gateway.<variant>       the gateway with every trace recorded and exported, and with no trace
+                                     recorded and no access log: where the time goes
+  cpu.per_call.<proxy>               CPU (user + system) the pass-through's and the gateway's process used per
+                                     call during the throughput rounds (/proc), the median of the rounds
   latency.*                          one request at a time, no load: median and p99; `added_p50` is the gateway's
                                      (or pass-through's) median minus the direct median (target < 1 ms)
 Each throughput number is the median of the rounds; targets take turns within a round.
