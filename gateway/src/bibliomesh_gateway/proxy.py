@@ -85,7 +85,9 @@ class Proxy:
                     principal = await self._authenticate(incoming, scope["method"], path)
                 except Problem as refusal:
                     return await self._refuse(refusal, incoming, scope, receive, send)
-            verdict = await self.limits.charge(principal, incoming.origin)
+            limits = self.limits
+            verdict = limits.charge_in_memory(principal, incoming.origin) if limits.memory is not None \
+                else await limits.charge(principal, incoming.origin)
             if verdict is not None and not verdict.allowed:
                 return await self._too_many(verdict, scope, receive, send)
             breaker = self.breakers[route.service]

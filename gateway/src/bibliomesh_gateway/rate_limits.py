@@ -143,6 +143,7 @@ class RateLimits:
     def __init__(self, counters: Counters, *, anonymous: str, caller: str, institution: str,
                  close: Callable[[], Awaitable[None]] | None = None) -> None:
         self.counters = counters
+        self.memory = counters.memory
         self._close = close
         self.anonymous = Limit(parse(anonymous), "address")
         self.caller = Limit(parse(caller), "caller")
@@ -163,8 +164,8 @@ class RateLimits:
 
     async def charge(self, principal: Principal | None, address: str) -> Verdict | None:
         """Count one call; None when the counters cannot be reached (the call goes through)."""
-        if self.counters.memory is not None:  # no I/O: no coroutine per counter either (the gateway's hot path)
-            return self._charge_in_memory(self.counters.memory, principal, address)
+        if self.memory is not None:
+            return self.charge_in_memory(principal, address)
         try:
             if principal is None:
                 return await self._charge(self.anonymous, address)
@@ -176,7 +177,11 @@ class RateLimits:
             self._warn(exc)
             return None
 
-    def _charge_in_memory(self, counters: MemoryCounters, principal: Principal | None, address: str) -> Verdict:
+    def charge_in_memory(self, principal: Principal | None, address: str) -> Verdict:
+        """`charge` when the counters are in memory (`memory` is set): no I/O, so no await and no coroutine at all
+        (the gateway's hot path)."""
+        counters = self.memory
+        assert counters is not None
         if principal is None:
             return self._verdict(self.anonymous, *counters.hit_limit(self.anonymous, address))
         verdict = self._verdict(self.caller, *counters.hit_limit(self.caller, principal.subject))

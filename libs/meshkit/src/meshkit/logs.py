@@ -77,14 +77,16 @@ _REQUEST_ID, _INSTITUTION, _CORRELATION_ID = ', "request_id": ', ', "institution
 _access_writer: BufferedLines | None = None
 
 
-def log_request(method: str, path: str, status: int, seconds: float, trace_id: int, span_id: int) -> None:
+def log_request(method: str, path: str, status: int, seconds: float,
+                span_ids: tuple[str, str] | None = None) -> None:
     """The access log line of one served request: the JSON line `JsonFormatter` would write, with `method`, `path`,
     `status` and `duration_ms`, written in batches (`BufferedLines`) once `configure_logging` chose JSON.
 
     A gateway writes one per call, so this skips the `logging` machinery (a record, the formatter's dictionary
     and `json.dumps`, a write and flush per line): the access log was a sixth of a proxied call's cost before
     (bench/README.md, gateway). The line is put together at once (a string waiting for its batch costs less to
-    keep than the values it is made of).
+    keep than the values it is made of). `span_ids` are the request span's trace and span ids in hex, as its
+    `traceparent` has them already (`ServerSpan.hex_ids`).
     """
     if not access_logger.isEnabledFor(logging.INFO):
         return
@@ -92,18 +94,18 @@ def log_request(method: str, path: str, status: int, seconds: float, trace_id: i
         access_logger.info("request", extra={"method": method, "path": path, "status": status,
                                               "duration_ms": round(seconds * 1000, 2)})
         return
-    _access_writer.add(_access_line(time.time(), context.service.get(), trace_id, span_id, context.request_id.get(),
+    _access_writer.add(_access_line(time.time_ns(), context.service.get(), span_ids, context.request_id.get(),
                                     context.institution.get(), context.correlation_id.get(), method, path, status,
                                     seconds))
 
 
-def _access_line(at: float, service: str | None, trace_id: int, span_id: int, request_id: str | None,
+def _access_line(at_ns: int, service: str | None, span_ids: tuple[str, str] | None, request_id: str | None,
                  institution: str | None, correlation_id: str | None, method: str, path: str, status: int,
                  seconds: float) -> str:
-    second = int(at)
+    second, microsecond = divmod(at_ns // 1000, 1_000_000)
     return _ACCESS_LINE % (
-        _date_and_time(second), (at - second) * 1_000_000, _quoted(service or ""),
-        _IDS % (trace_id, span_id) if trace_id else "",
+        _date_and_time(second), microsecond, _quoted(service or ""),
+        _IDS % span_ids if span_ids else "",
         _REQUEST_ID + encode_basestring(request_id) if request_id else "",
         _INSTITUTION + _quoted(institution) if institution else "",
         _CORRELATION_ID + encode_basestring(correlation_id) if correlation_id else "",
@@ -114,7 +116,7 @@ def _access_line(at: float, service: str | None, trace_id: int, span_id: int, re
 # milliseconds to two places, as `round(..., 2)` gave it.
 _ACCESS_LINE = ('{"ts": "%s.%06d+00:00", "level": "info", "service": %s, "logger": "bibliomesh.access", '
                 '"msg": "request"%s%s%s%s, "method": %s, "path": %s, "status": %d, "duration_ms": %.2f}\n')
-_IDS = ', "trace_id": "%032x", "span_id": "%016x"'
+_IDS = ', "trace_id": "%s", "span_id": "%s"'
 
 
 @lru_cache(maxsize=256)

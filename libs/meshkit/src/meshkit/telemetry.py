@@ -133,6 +133,7 @@ class ServerSpan(trace.NonRecordingSpan):
         self.events: tuple[Event, ...] = ()
         self.status = _UNSET
         self._span_context: trace.SpanContext | None = None
+        self._hex_ids: tuple[str, str] | None = None
         self.start_ns = time.time_ns()
         self._token = otel_context.attach(trace.set_span_in_context(self))
 
@@ -153,7 +154,15 @@ class ServerSpan(trace.NonRecordingSpan):
         """This span's W3C `traceparent`, for the calls made on the request's behalf (None without tracing)."""
         if not self.span_id:
             return None
-        return f"00-{self.trace_id:032x}-{self.span_id:016x}-{'01' if self.sampled else '00'}"
+        trace_id, span_id = self.hex_ids
+        return f"00-{trace_id}-{span_id}-{'01' if self.sampled else '00'}"
+
+    @property
+    def hex_ids(self) -> tuple[str, str]:
+        """The trace id and span id in hex, as `traceparent` and log lines write them (formatted once)."""
+        if self._hex_ids is None:
+            self._hex_ids = (f"{self.trace_id:032x}", f"{self.span_id:016x}")
+        return self._hex_ids
 
     def failed(self, exc: BaseException) -> None:
         self.status = trace.Status(trace.StatusCode.ERROR, type(exc).__name__)

@@ -88,7 +88,7 @@ class RequestContextMiddleware:
         route = _route_template(scope)
         self.metrics.http.observe(method, route, status, elapsed)
         if path not in ("/healthz", "/readyz", "/metrics"):
-            log_request(method, path, status, elapsed, span.trace_id, span.span_id)
+            log_request(method, path, status, elapsed, span.hex_ids if span.trace_id else None)
         return route
 
 

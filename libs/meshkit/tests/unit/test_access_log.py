@@ -26,7 +26,8 @@ async def test_a_line_carries_what_the_json_formatter_writes_and_the_request(acc
     tokens = [context.service.set("gateway"), context.request_id.set('id "with" quotes'),
               context.institution.set("CN-DL-LHU")]
     try:
-        log_request("GET", '/catalog/search/"人民"\n', 200, 0.012345, 0x4BF92F3577B34DA6A3CE929D0E0E4736, 0xF067AA)
+        log_request("GET", '/catalog/search/"人民"\n', 200, 0.012345,
+                    ("4bf92f3577b34da6a3ce929d0e0e4736", "0000000000f067aa"))
         formatted = json.loads(JsonFormatter("gateway").format(logging.makeLogRecord({
             "name": "bibliomesh.access", "msg": "request", "levelname": "INFO"})))
     finally:
@@ -48,7 +49,7 @@ async def test_a_line_carries_what_the_json_formatter_writes_and_the_request(acc
 
 async def test_lines_go_out_when_a_batch_is_full_or_has_waited(access_stream: io.StringIO) -> None:
     for n in range(4):
-        log_request("GET", f"/ill/requests/{n}", 200, 0.001, 0, 0)
+        log_request("GET", f"/ill/requests/{n}", 200, 0.001)
     assert len(access_stream.getvalue().splitlines()) == 3  # the full batch at once
     await asyncio.sleep(0.2)  # the fourth after max_seconds, on the event loop's clock
     lines = [json.loads(line) for line in access_stream.getvalue().splitlines()]
@@ -57,14 +58,14 @@ async def test_lines_go_out_when_a_batch_is_full_or_has_waited(access_stream: io
 
 
 def test_without_a_running_loop_a_line_is_written_at_once(access_stream: io.StringIO) -> None:
-    log_request("POST", "/auth/token", 401, 0.002, 0, 0)
+    log_request("POST", "/auth/token", 401, 0.002)
     assert json.loads(access_stream.getvalue())["status"] == 401
 
 
 def test_a_disabled_access_logger_writes_nothing(access_stream: io.StringIO) -> None:
     logs.access_logger.setLevel(logging.WARNING)
     try:
-        log_request("GET", "/ill/requests", 200, 0.001, 0, 0)
+        log_request("GET", "/ill/requests", 200, 0.001)
         flush_access_log()
     finally:
         logs.access_logger.setLevel(logging.NOTSET)
