@@ -178,12 +178,6 @@ def flush_access_log() -> None:
 _second_prefix = (0, "")
 
 
-def _timestamp(now: float) -> str:
-    """`datetime.isoformat` in UTC with microseconds."""
-    second = int(now)
-    return f"{_date_and_time(second)}.{int((now - second) * 1_000_000):06d}+00:00"
-
-
 def _date_and_time(second: int) -> str:
     """The date and time of day of a timestamp's whole second, in UTC; built once per second."""
     global _second_prefix

@@ -116,17 +116,14 @@ class ServerSpan(trace.NonRecordingSpan):
                  attributes: dict[str, str | int]) -> None:
         parent = _parse_traceparent(traceparent, tracestate) if traceparent else None
         tracing = _tracing()
-        if tracing is None:  # no SDK provider: nothing is recorded, only the caller's trace passes through
-            self.trace_id, self.span_id, self.sampled = (parent.trace_id if parent else 0), 0, False
+        if tracing is None:  # no SDK provider: nothing is recorded, the caller's trace passes through as it came
+            self.trace_id, self.span_id, self.sampled = \
+                (parent.trace_id, parent.span_id, parent.trace_flags.sampled) if parent else (0, 0, False)
         else:
-            ids, sampler, bound = tracing
+            ids, sampler = tracing
             self.trace_id = parent.trace_id if parent is not None else ids.generate_trace_id()
             self.span_id = ids.generate_span_id()
-            if bound is None:
-                self.sampled = sampled(sampler, parent, self.trace_id, name, attributes)
-            else:  # the SDK's parent-based samplers, decided in place: the caller decides, else the trace id
-                self.sampled = parent.trace_flags.sampled if parent is not None \
-                    else self.trace_id & sampling.TraceIdRatioBased.TRACE_ID_LIMIT < bound
+            self.sampled = sampled(sampler, parent, self.trace_id, name, attributes)
         self.name = name
         self.parent = parent
         self.attributes = attributes
@@ -189,17 +186,16 @@ class ServerSpan(trace.NonRecordingSpan):
         return f"ServerSpan({self.name!r}, trace_id={self.trace_id:032x}, span_id={self.span_id:016x})"
 
 
-_tracing_of: tuple[object, tuple[IdGenerator, sampling.Sampler, int | None] | None] = (None, None)
+_tracing_of: tuple[object, tuple[IdGenerator, sampling.Sampler] | None] = (None, None)
 
 
-def _tracing() -> tuple[IdGenerator, sampling.Sampler, int | None] | None:
-    """The SDK provider's id generator and sampler, and the sampler's in-place bound (`_parent_based_ratio_bound`);
-    None when the global provider is not the SDK's. Looked up again only when the global provider changes."""
+def _tracing() -> tuple[IdGenerator, sampling.Sampler] | None:
+    """The SDK provider's id generator and sampler; None when the global provider is not the SDK's. Looked up
+    again only when the global provider changes."""
     global _tracing_of
     provider = trace.get_tracer_provider()
     if _tracing_of[0] is not provider:
-        setup = (provider.id_generator, provider.sampler, _parent_based_ratio_bound(provider.sampler)) \
-            if isinstance(provider, TracerProvider) else None
+        setup = (provider.id_generator, provider.sampler) if isinstance(provider, TracerProvider) else None
         _tracing_of = (provider, setup)
     return _tracing_of[1]
 

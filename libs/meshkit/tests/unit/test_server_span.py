@@ -12,7 +12,14 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import sampling
 
 from meshkit.metrics import ServiceMetrics
-from meshkit.telemetry import _NO_PARENT, _parse_traceparent, configure_tracing, memory_exporter, sampled
+from meshkit.telemetry import (
+    _NO_PARENT,
+    ServerSpan,
+    _parse_traceparent,
+    configure_tracing,
+    memory_exporter,
+    sampled,
+)
 from meshkit.web import RequestContextMiddleware
 
 SAMPLERS = [sampling.DEFAULT_ON, sampling.ParentBasedTraceIdRatio(0.25), sampling.ParentBasedTraceIdRatio(0.0),
@@ -93,3 +100,14 @@ async def test_a_failed_request_is_exported_as_an_error_with_the_exception_and_t
 def _remote(trace_id: int, *, sampled: bool) -> trace.SpanContext:
     flags = trace.TraceFlags(trace.TraceFlags.SAMPLED if sampled else trace.TraceFlags.DEFAULT)
     return trace.SpanContext(trace_id or 1, 0x1234, is_remote=True, trace_flags=flags)
+
+
+def test_without_the_sdk_the_callers_trace_passes_through_as_it_came(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(trace, "get_tracer_provider", trace.NoOpTracerProvider)  # as a library user without the SDK
+    caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    span = ServerSpan("GET /x", caller, None, {})
+    try:
+        assert span.traceparent == caller
+        assert trace.get_current_span() is span and span.get_span_context().is_valid
+    finally:
+        span.end()
