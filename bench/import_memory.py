@@ -27,6 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
+from bench.marc_bytes import local_id_of, with_local_id
 from bench.report import Measurement
 from bibliomesh_catalog.adapters.import_repository import ImportRepository
 from bibliomesh_catalog.bootstrap import create_app
@@ -56,34 +57,6 @@ def rss_bytes() -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError("cannot read the resident set size")
-
-
-def local_id_of(chunk: bytes) -> bytes:
-    """The 001 of a MARC21 record (empty if it has none)."""
-    base = int(chunk[12:17])
-    for start in range(24, base - 1, 12):
-        if chunk[start:start + 3] == b"001":
-            length, offset = int(chunk[start + 3:start + 7]), int(chunk[start + 7:start + 12])
-            return chunk[base + offset:base + offset + length - 1]
-    return b""
-
-
-def with_local_id(chunk: bytes, local_id: bytes) -> bytes:
-    """A MARC21 record with its 001 replaced (directory, base address and length recomputed)."""
-    base = int(chunk[12:17])
-    directory = chunk[24:base - 1]
-    fields = []
-    for start in range(0, len(directory), 12):
-        tag = directory[start:start + 3]
-        length, offset = int(directory[start + 3:start + 7]), int(directory[start + 7:start + 12])
-        fields.append((tag, local_id + b"\x1e" if tag == b"001" else chunk[base + offset:base + offset + length]))
-    entries, offset = [], 0
-    for tag, data in fields:
-        entries.append(tag + b"%04d%05d" % (len(data), offset))
-        offset += len(data)
-    new_base = 24 + 12 * len(entries) + 1
-    leader = b"%05d" % (new_base + offset + 1) + chunk[5:12] + b"%05d" % new_base + chunk[17:24]
-    return leader + b"".join(entries) + b"\x1e" + b"".join(data for _, data in fields) + b"\x1d"
 
 
 def _loc_chunks() -> Iterator[bytes]:

@@ -10,7 +10,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from schema_examples import example
 
-from bibliomesh_contracts import EVENT_TYPES, EventType, new_envelope
+from bibliomesh_contracts import EVENT_TYPES, EventEnvelope, EventType, new_envelope
+from bibliomesh_contracts.envelope import envelope_json
 
 
 def committed_validator(name: str) -> Draft202012Validator:
@@ -38,3 +39,19 @@ def test_an_enveloped_event_validates_against_the_envelope_schema(spec: EventTyp
 
     committed_validator("envelope.json").validate(envelope.model_dump(mode="json"))
     assert (envelope.type, envelope.version) == (spec.name, spec.version)
+
+
+@pytest.mark.parametrize("spec", EVENT_TYPES, ids=lambda spec: f"{spec.name}.v{spec.version}")
+def test_an_envelope_written_directly_is_the_envelope_new_envelope_makes(spec: EventType) -> None:
+    payload = spec.model.model_validate(example(generate.event_schema(spec), full=True))
+    made = new_envelope(payload, producer=spec.producer, aggregate_id='agg "1" / 书', aggregate_version=7,
+                        institution="CN-DL-UNI1", correlation_id="req-1",
+                        traceparent="00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01")
+
+    written = envelope_json(payload, event_id=str(made.id), occurred_at=made.occurred_at, producer=made.producer,
+                            aggregate_id=made.aggregate_id, aggregate_version=made.aggregate_version,
+                            institution=made.institution, correlation_id=made.correlation_id,
+                            traceparent=made.traceparent)
+
+    committed_validator("envelope.json").validate(json.loads(written))
+    assert EventEnvelope.model_validate_json(written) == made

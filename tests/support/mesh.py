@@ -93,10 +93,10 @@ class TestService:
     async def publish_changes(self, changes: Sequence[tuple[str, int]]) -> list[EventEnvelope]:
         """Commit one event per (institution code, version), in this order, in one transaction."""
         async with self.unit_of_work() as uow:
-            envelopes = [uow.publish(institution_created(code, version), aggregate_id=code, aggregate_version=version)
-                         for code, version in changes]
+            events = [uow.publish(institution_created(code, version), aggregate_id=code, aggregate_version=version)
+                      for code, version in changes]
             await uow.commit()
-        return envelopes
+        return [event.envelope() for event in events]
 
     async def flush(self) -> int:
         """Run the relay until the outbox is empty (for producers whose relay loop is not running)."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -58,3 +59,29 @@ def new_envelope(
         traceparent=traceparent,
         payload=payload.model_dump(mode="json"),
     )
+
+
+def envelope_json(
+    payload: BaseModel,
+    *,
+    event_id: str,
+    occurred_at: datetime,
+    producer: str,
+    aggregate_id: str,
+    aggregate_version: int,
+    institution: str | None = None,
+    correlation_id: str | None = None,
+    traceparent: str | None = None,
+) -> str:
+    """The JSON of the envelope `new_envelope` would make, written directly: the payload serialized once by its
+    own model, the envelope's fields by the json module. Producers writing many events (a catalogue import writes
+    three a record) skip building and re-validating an `EventEnvelope` for each; consumers validate it anyway."""
+    from bibliomesh_contracts.registry import event_type_of
+
+    spec = event_type_of(type(payload))
+    head = json.dumps({
+        "id": event_id, "type": spec.name, "version": spec.version, "occurred_at": occurred_at.isoformat(),
+        "producer": producer, "institution": institution, "aggregate_id": aggregate_id,
+        "aggregate_version": aggregate_version, "correlation_id": correlation_id, "traceparent": traceparent,
+    }, ensure_ascii=False, separators=(",", ":"))
+    return f'{head[:-1]},"payload":{payload.model_dump_json()}}}'

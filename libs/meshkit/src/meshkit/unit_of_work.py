@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from types import TracebackType
 
@@ -10,10 +12,25 @@ import sqlalchemy as sa
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bibliomesh_contracts import EventEnvelope, new_envelope
+from bibliomesh_contracts import EventEnvelope
+from bibliomesh_contracts.envelope import envelope_json
+from bibliomesh_contracts.registry import event_type_of
 from meshkit import context
 from meshkit.bulk import insert_many
 from meshkit.telemetry import current_traceparent
+
+
+@dataclass(slots=True)
+class PendingEvent:
+    """An event published in a unit of work: its outbox row's columns, the body being the envelope's JSON."""
+
+    id: str
+    type: str
+    aggregate_id: str
+    body: str
+
+    def envelope(self) -> EventEnvelope:
+        return EventEnvelope.model_validate_json(self.body)
 
 
 class UnitOfWork:
@@ -31,7 +48,7 @@ class UnitOfWork:
         self.producer = producer
         self._on_commit = on_commit
         self._session: AsyncSession | None = None
-        self._events: list[EventEnvelope] = []
+        self._events: list[PendingEvent] = []
 
     @property
     def session(self) -> AsyncSession:
@@ -63,27 +80,30 @@ class UnitOfWork:
         aggregate_id: str,
         aggregate_version: int,
         institution: str | None = None,
-    ) -> EventEnvelope:
+    ) -> PendingEvent:
         """Record an event in the outbox; it leaves only if this unit of work commits."""
-        envelope = new_envelope(
+        event_id = str(uuid.uuid4())
+        event = PendingEvent(event_id, event_type_of(type(payload)).name, aggregate_id, envelope_json(
             payload,
+            event_id=event_id,
+            occurred_at=datetime.now(UTC),
             producer=self.producer,
             aggregate_id=aggregate_id,
             aggregate_version=aggregate_version,
             institution=institution,
             correlation_id=context.correlation_id.get() or context.request_id.get(),
             traceparent=current_traceparent(),
-        )
-        self._events.append(envelope)
-        return envelope
+        ))
+        self._events.append(event)
+        return event
 
     async def commit(self) -> None:
         session = self.session
         if self._events:
             now = datetime.now(UTC)
             await insert_many(session, self._outbox, [
-                {"event_id": str(e.id), "event_type": e.type, "aggregate_id": e.aggregate_id,
-                 "body": e.model_dump_json(), "created_at": now}
+                {"event_id": e.id, "event_type": e.type, "aggregate_id": e.aggregate_id, "body": e.body,
+                 "created_at": now}
                 for e in self._events
             ])
         await session.commit()

@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, fields
+from functools import cached_property
 from datetime import date
 from typing import Any, Literal
 
@@ -49,8 +50,11 @@ class RecordDescription:
     series_number: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
-        """A JSON-ready copy (stored in `records.description`)."""
-        return dict(vars(self))
+        """A JSON-ready copy (stored in `records.description`): the fields, without the cached keys."""
+        data = dict(vars(self))
+        data.pop("title_key", None)
+        data.pop("author_key", None)
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RecordDescription:
@@ -58,11 +62,13 @@ class RecordDescription:
         known = _FIELD_NAMES
         return cls(**{k: v for k, v in data.items() if k in known})
 
-    @property
+    # Cached (in the instance's __dict__, so a record prepared in the parsing process arrives with them): matching,
+    # the record row and every holdings event need them.
+    @cached_property
     def title_key(self) -> str:
         return title_key(self.title_proper or self.title, self.nonfiling)
 
-    @property
+    @cached_property
     def author_key(self) -> str:
         return author_key(self.authors[0] if self.authors else None)
 

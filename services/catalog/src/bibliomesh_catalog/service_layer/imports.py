@@ -1,5 +1,6 @@
 """Bulk imports: a large file is spooled to disk, then parsed and stored in batches by a background task that
-reports its progress on the job row after every batch.
+reports its progress on the job row after every batch. The service's parsing process (`parsing/worker.py`) parses
+and prepares (`ingest.prepare_batch`) the next batch while this one is stored.
 
 The replica running a job holds its lease (`adapters/leases.py`) and renews it by a heartbeat; every batch is
 written only while it still holds it. A job whose heartbeat stopped (its replica crashed or was killed) is failed
@@ -13,22 +14,22 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import itertools
 import logging
 import os
 import tempfile
 import uuid
-from collections.abc import AsyncIterable, Iterator
+from collections.abc import AsyncIterable
+from contextlib import aclosing
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from bibliomesh_catalog.adapters.import_repository import FAILED, IMPORT_LEASE, RUNNING, SUCCEEDED, ImportRepository
 from bibliomesh_catalog.adapters.leases import LeaseLost, heartbeat
-from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
 from bibliomesh_catalog.parsing import Parser
-from bibliomesh_catalog.service_layer.ingest import ingest_records
+from bibliomesh_catalog.parsing.worker import ParsingWorker
+from bibliomesh_catalog.service_layer.ingest import ingest_records, prepare_batch
 from bibliomesh_catalog.service_layer.jobs import lease_seconds, replica_id
 from bibliomesh_contracts.events.catalog import ImportFinishedV1
 from meshkit.runtime import ServiceRuntime
@@ -39,6 +40,7 @@ log = logging.getLogger(__name__)
 BATCH_SIZE = 500
 MAX_ERRORS = 100
 TASKS_KEY = "catalog.import_tasks"
+WORKER_KEY = "catalog.parsing_worker"
 RECOVERED_KEY = "catalog.imports_recovered"
 INTERRUPTED = ("interrupted: the catalogue replica running it stopped before it finished (its heartbeat ran out); "
                "import the file again")
@@ -123,11 +125,10 @@ def start_import(runtime: ServiceRuntime, job: dict[str, Any], parser: Parser, s
     return task
 
 
-def _take(records: Iterator[ParsedRecord | RejectedRecord], stream: BinaryIO, size: int
-          ) -> tuple[list[ParsedRecord | RejectedRecord], int]:
-    """The next batch and the bytes consumed so far (runs in a worker thread: parsing is CPU-bound)."""
-    batch = list(itertools.islice(records, size))
-    return batch, stream.tell()
+def parsing_worker(runtime: ServiceRuntime) -> ParsingWorker:
+    """The service's parsing process (started on first use, stopped by `cancel_running`)."""
+    worker: ParsingWorker = runtime.extra.setdefault(WORKER_KEY, ParsingWorker())
+    return worker
 
 
 async def run_import(runtime: ServiceRuntime, job_id: str, institution: str, parser: Parser, path: Path,
@@ -159,12 +160,9 @@ async def run_import(runtime: ServiceRuntime, job_id: str, institution: str, par
 
 async def _store_batches(runtime: ServiceRuntime, job_id: str, owner: str, institution: str, parser: Parser,
                          path: Path, actor: Principal, totals: dict[str, int], errors: list[dict[str, Any]]) -> None:
-    with path.open("rb") as stream:
-        records = parser(stream)
-        while True:
-            batch, position = await asyncio.to_thread(_take, records, stream, BATCH_SIZE)
-            if not batch:
-                return
+    batches = parsing_worker(runtime).batches(parser, path, BATCH_SIZE, prepare_batch)
+    async with aclosing(batches):
+        async for batch, position in batches:
             async with runtime.unit_of_work() as uow:
                 results = await ingest_records(uow, institution, batch, actor)
                 totals["records_read"] += len(results)
@@ -235,3 +233,6 @@ async def cancel_running(runtime: ServiceRuntime) -> None:
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
+    worker: ParsingWorker | None = runtime.extra.pop(WORKER_KEY, None)
+    if worker is not None:
+        await worker.stop()

@@ -18,7 +18,7 @@ from typing import Any, Literal
 
 from bibliomesh_catalog.adapters.cluster_repository import ClusterRepository
 from bibliomesh_catalog.adapters.record_repository import RecordRepository, ensure_statistics, lock_for_writing
-from bibliomesh_catalog.adapters.search.documents import build_document
+from bibliomesh_catalog.adapters.search.documents import DocumentText, document_text
 from bibliomesh_catalog.adapters.search_index import index_new_clusters, reindex_clusters
 from bibliomesh_catalog.domain.merge import single_display
 from bibliomesh_catalog.domain.records import (
@@ -52,15 +52,48 @@ class RecordResult:
 
 
 @dataclass
-class _Work:
-    index: int
+class PreparedRecord:
+    """A parsed record with everything storing it needs that depends on nothing stored: its content hash, match
+    keys, and the display and search text of the cluster it starts if it shares no key. Imports prepare records
+    in the parsing process (`prepare_batch`), so that the service spends its time storing them."""
+
     parsed: ParsedRecord
     content_hash: str
     keys: list[tuple[str, str]]
+    display: dict[str, Any]
+    text: DocumentText
+
+
+def prepare(parsed: ParsedRecord) -> PreparedRecord:
+    d = parsed.description
+    display = single_display(d, d.format)
+    return PreparedRecord(parsed, parsed.content_hash, match_keys(d), display, document_text(d.format, display))
+
+
+def prepare_batch(batch: Iterable[ParsedRecord | RejectedRecord]) -> list[PreparedRecord | RejectedRecord]:
+    """`prepare` every parsed record of a batch; rejected ones stay as they are."""
+    return [prepare(r) if isinstance(r, ParsedRecord) else r for r in batch]
+
+
+@dataclass
+class _Work:
+    index: int
+    prepared: PreparedRecord
     row: Any = None
     record_id: int | None = None
     cluster_id: int | None = None
-    display: dict[str, Any] | None = None
+
+    @property
+    def parsed(self) -> ParsedRecord:
+        return self.prepared.parsed
+
+    @property
+    def keys(self) -> list[tuple[str, str]]:
+        return self.prepared.keys
+
+    @property
+    def content_hash(self) -> str:
+        return self.prepared.content_hash
 
 
 def _record_row(institution: str, work: _Work, now: datetime) -> dict[str, Any]:
@@ -73,7 +106,7 @@ def _record_row(institution: str, work: _Work, now: datetime) -> dict[str, Any]:
 
 
 async def ingest_records(uow: UnitOfWork, institution: str,
-                         parsed_records: Iterable[ParsedRecord | RejectedRecord],
+                         parsed_records: Iterable[ParsedRecord | PreparedRecord | RejectedRecord],
                          actor: Principal) -> list[RecordResult]:
     """Store one batch of an institution's records (authorization is the caller's: see the routes) and return
     one result per submitted record, in order. Rejected input records come back as `rejected`; duplicates of a
@@ -82,16 +115,18 @@ async def ingest_records(uow: UnitOfWork, institution: str,
     results: list[RecordResult] = []
     pending: list[_Work] = []
     seen: dict[str, int] = {}
-    for item in parsed_records:
+    for record in parsed_records:
+        item = prepare(record) if isinstance(record, ParsedRecord) else record
         if isinstance(item, RejectedRecord):
             results.append(RecordResult(item.position, item.local_id, "rejected", item.reason))
-        elif item.local_id in seen:
-            results.append(RecordResult(item.position, item.local_id, "rejected",
-                                        f"duplicate local id in this batch (first at position {seen[item.local_id]})"))
+        elif item.parsed.local_id in seen:
+            results.append(RecordResult(item.parsed.position, item.parsed.local_id, "rejected",
+                                        "duplicate local id in this batch (first at position "
+                                        f"{seen[item.parsed.local_id]})"))
         else:
-            seen[item.local_id] = item.position
-            results.append(RecordResult(item.position, item.local_id, "rejected", "not processed"))
-            pending.append(_Work(len(results) - 1, item, item.content_hash, match_keys(item.description)))
+            seen[item.parsed.local_id] = item.parsed.position
+            results.append(RecordResult(item.parsed.position, item.parsed.local_id, "rejected", "not processed"))
+            pending.append(_Work(len(results) - 1, item))
     if not pending:
         return results
     await lock_for_writing(uow.session)
@@ -172,7 +207,7 @@ async def _split_fast_path(uow: UnitOfWork, institution: str, new: list[_Work],
 async def _store_singles(uow: UnitOfWork, institution: str, singles: list[_Work], now: datetime) -> None:
     if not singles:
         return
-    displays = [single_display(w.parsed.description, w.parsed.description.format) for w in singles]
+    displays = [w.prepared.display for w in singles]
     cluster_ids = await ClusterRepository(uow.session).create([
         {"format": w.parsed.description.format, "display": display, "member_count": 1, "updated_at": now,
          "version": 1, "work_id": None} for w, display in zip(singles, displays, strict=True)])
@@ -180,7 +215,7 @@ async def _store_singles(uow: UnitOfWork, institution: str, singles: list[_Work]
         {**_record_row(institution, w, now), "cluster_id": c, "match_key": None, "created_at": now, "version": 1}
         for w, c in zip(singles, cluster_ids, strict=True)])
     for work, cluster_id, record_id, display in zip(singles, cluster_ids, record_ids, displays, strict=True):
-        work.cluster_id, work.record_id, work.display = cluster_id, record_id, display
+        work.cluster_id, work.record_id = cluster_id, record_id
         uow.publish(cluster_event(cluster_id, display, work.parsed.description.format, None,
                                   [(institution, work.parsed.local_id, None)]),
                     aggregate_id=f"cluster:{cluster_id}", aggregate_version=1)
@@ -195,7 +230,7 @@ async def _index_singles(uow: UnitOfWork, institution: str, singles: list[_Work]
         d = work.parsed.description
         states = [holdings.holding_state(institution, h, d.format) for h in work.parsed.holdings or ()
                   if owner[h.item_id] == work.record_id]
-        documents.append(build_document(work.cluster_id or 0, d.format, work.display or {}, states))
+        documents.append(work.prepared.text.for_cluster(work.cluster_id or 0, states))
     await index_new_clusters(uow.session, documents)
 
 

@@ -55,14 +55,38 @@ class SearchDocument:
     institutions: tuple[str, ...]
 
 
-def build_document(cluster_id: int, format_: str, display: Mapping[str, Any],
-                   holding_states: Iterable[HoldingState]) -> SearchDocument:
-    """The search document of one live cluster."""
+@dataclass(frozen=True)
+class DocumentText:
+    """Everything of a cluster's search document that comes from its union record alone (not its holdings):
+    built once where the record was parsed, completed by `for_cluster` once the cluster exists."""
+
+    title: list[str]
+    alt_titles: list[str]
+    authors: list[str]
+    subjects: list[str]
+    publisher: list[str]
+    notes: list[str]
+    identifiers: list[str]
+    format: str
+    language: str | None
+    year: int | None
+    title_sort: str
+
+    def for_cluster(self, cluster_id: int, holding_states: Iterable[HoldingState]) -> SearchDocument:
+        states = list(holding_states)
+        return SearchDocument(
+            cluster_id=cluster_id, title=self.title, alt_titles=self.alt_titles, authors=self.authors,
+            subjects=self.subjects, publisher=self.publisher, notes=self.notes, identifiers=self.identifiers,
+            format=self.format, language=self.language, year=self.year,
+            available=any(s.available for s in states), title_sort=self.title_sort,
+            institutions=tuple(sorted({s.institution for s in states})))
+
+
+def document_text(format_: str, display: Mapping[str, Any]) -> DocumentText:
+    """The union record's part of a cluster's search document."""
     union = ClusterDisplay.model_validate({"format": format_, **display})
-    states = list(holding_states)
     notes = [*union.notes, *(x for x in (union.series, union.edition) if x)]
-    return SearchDocument(
-        cluster_id=cluster_id,
+    return DocumentText(
         title=index_tokens(union.title, limit=500),
         alt_titles=index_tokens(" ; ".join(display.get("alt_titles") or ()), limit=500),
         authors=index_tokens(" ; ".join(union.authors), limit=500),
@@ -74,10 +98,14 @@ def build_document(cluster_id: int, format_: str, display: Mapping[str, Any],
         format=format_,
         language=_language(union.language),
         year=union.year,
-        available=any(s.available for s in states),
         title_sort=sort_key(union.title),
-        institutions=tuple(sorted({s.institution for s in states})),
     )
+
+
+def build_document(cluster_id: int, format_: str, display: Mapping[str, Any],
+                   holding_states: Iterable[HoldingState]) -> SearchDocument:
+    """The search document of one live cluster."""
+    return document_text(format_, display).for_cluster(cluster_id, holding_states)
 
 
 def _language(code: str | None) -> str | None:

@@ -1,0 +1,108 @@
+"""Parsing a spooled import in a process of its own, one batch ahead of the caller that stores them.
+
+Parsing is pure Python: run in a thread of the service, it holds the interpreter lock the API's event loop needs,
+and it cannot overlap the storing of the previous batch. Here one worker process per service (started on first
+use, `spawn`, shared by concurrent imports) opens the file by its path and hands back pickled batches; while the
+service stores batch N, the worker parses batch N+1 on the other core. Readers are keyed per import, so one
+worker serves several imports, and a reader left open by an import that died is closed by `close`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import uuid
+from collections.abc import AsyncIterator, Callable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import suppress
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
+from bibliomesh_catalog.parsing import Parser
+
+Batch = list[ParsedRecord | RejectedRecord]
+Finish = Callable[[Batch], list[Any]]
+
+# In the worker process: the open file and the parser's iterator of each import it serves.
+_READERS: dict[str, tuple[BinaryIO, Iterator[ParsedRecord | RejectedRecord]]] = {}
+
+
+def _next_batch(key: str, path: str, parser: Parser, size: int, finish: Finish | None) -> tuple[list[Any], int]:
+    """(Worker side.) The next `size` records of the import `key`, passed through `finish`, and the bytes read so
+    far; an empty batch at the end, which also closes the file."""
+    if key not in _READERS:
+        stream = Path(path).open("rb")  # noqa: SIM115 - kept open across calls, closed by _close
+        _READERS[key] = (stream, parser(stream))
+    stream, records = _READERS[key]
+    batch: Batch = []
+    for record in records:
+        batch.append(record)
+        if len(batch) >= size:
+            break
+    position = stream.tell()
+    if not batch:
+        _close(key)
+    return (finish(batch) if finish is not None and batch else batch), position
+
+
+def _close(key: str) -> None:
+    """(Worker side.) Forget the import `key`, closing its file."""
+    reader = _READERS.pop(key, None)
+    if reader is not None:
+        reader[0].close()
+
+
+class ParsingWorker:
+    """The service's parsing process, started when first needed and stopped with the service."""
+
+    def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawn, not fork: the service has threads (database drivers, the event loop's executor) that a
+            # forked child would inherit in whatever state they were.
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+        return self._pool
+
+    async def start(self) -> None:
+        """Start the process now and wait until it answers (otherwise the first import starts it)."""
+        await asyncio.wrap_future(self._executor().submit(_close, ""))
+
+    async def batches(self, parser: Parser, path: Path, size: int,
+                      finish: Finish | None = None) -> AsyncIterator[tuple[list[Any], int]]:
+        """The batches of the file at `path` with the bytes read after each, parsed one batch ahead and passed
+        through `finish` in the worker (the caller's own work on a batch that needs no database). `parser` and
+        `finish` go to the worker by reference: module-level functions, such as those of `PARSERS`. Use it
+        under `contextlib.aclosing`, so that leaving early closes the worker's reader at once."""
+        key = uuid.uuid4().hex
+        pool = self._executor()
+        ahead: Future[tuple[list[Any], int]] | None = None
+        try:
+            ahead = pool.submit(_next_batch, key, str(path), parser, size, finish)
+            while True:
+                batch, position = await asyncio.wrap_future(ahead)
+                if not batch:
+                    ahead = None
+                    return
+                ahead = pool.submit(_next_batch, key, str(path), parser, size, finish)
+                yield batch, position
+        except BrokenProcessPool:
+            self._forget(pool)  # a broken pool cannot be used again; the next import starts a fresh one
+            raise
+        finally:
+            if ahead is not None:
+                with suppress(RuntimeError):  # the pool is shut down or broken: its process took the reader along
+                    pool.submit(_close, key)
+
+    def _forget(self, pool: ProcessPoolExecutor) -> None:
+        if self._pool is pool:
+            self._pool = None
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    async def stop(self) -> None:
+        pool, self._pool = self._pool, None
+        if pool is not None:
+            await asyncio.to_thread(pool.shutdown, wait=True, cancel_futures=True)
