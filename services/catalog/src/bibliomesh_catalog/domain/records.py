@@ -6,8 +6,8 @@ import hashlib
 import json
 import re
 from dataclasses import dataclass, field, fields
-from functools import cached_property
 from datetime import date
+from functools import cached_property
 from typing import Any, Literal
 
 from bibliomesh_catalog.domain.identifiers import author_key, normalize_text, title_key

@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import multiprocessing
 import uuid
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from contextlib import suppress
@@ -33,8 +33,8 @@ def _next_batch(key: str, path: str, parser: Parser, size: int, finish: Finish |
     """(Worker side.) The next `size` records of the import `key`, passed through `finish`, and the bytes read so
     far; an empty batch at the end, which also closes the file."""
     if key not in _READERS:
-        stream = Path(path).open("rb")  # noqa: SIM115 - kept open across calls, closed by _close
-        _READERS[key] = (stream, parser(stream))
+        opened: BinaryIO = Path(path).open("rb")  # noqa: SIM115 - kept open across calls, closed by _close
+        _READERS[key] = (opened, parser(opened))
     stream, records = _READERS[key]
     batch: Batch = []
     for record in records:
@@ -72,7 +72,7 @@ class ParsingWorker:
         await asyncio.wrap_future(self._executor().submit(_close, ""))
 
     async def batches(self, parser: Parser, path: Path, size: int,
-                      finish: Finish | None = None) -> AsyncIterator[tuple[list[Any], int]]:
+                      finish: Finish | None = None) -> AsyncGenerator[tuple[list[Any], int], None]:
         """The batches of the file at `path` with the bytes read after each, parsed one batch ahead and passed
         through `finish` in the worker (the caller's own work on a batch that needs no database). `parser` and
         `finish` go to the worker by reference: module-level functions, such as those of `PARSERS`. Use it
