@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from typing import Any
 
 import generate
@@ -11,7 +12,7 @@ from jsonschema import Draft202012Validator
 from schema_examples import example
 
 from bibliomesh_contracts import EVENT_TYPES, EventEnvelope, EventType, new_envelope
-from bibliomesh_contracts.envelope import envelope_json
+from bibliomesh_contracts.envelope import envelope_json, new_event_id
 
 
 def committed_validator(name: str) -> Draft202012Validator:
@@ -55,3 +56,11 @@ def test_an_envelope_written_directly_is_the_envelope_new_envelope_makes(spec: E
 
     committed_validator("envelope.json").validate(json.loads(written))
     assert EventEnvelope.model_validate_json(written) == made
+
+
+def test_event_ids_are_distinct_random_uuids() -> None:
+    ids = [new_event_id() for _ in range(1000)]
+
+    assert len(set(ids)) == len(ids)
+    assert all(uuid.UUID(i).version == 4 and uuid.UUID(i).variant == uuid.RFC_4122 and str(uuid.UUID(i)) == i
+               for i in ids)

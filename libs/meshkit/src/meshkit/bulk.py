@@ -4,13 +4,14 @@
 machinery, which costs more than the database's own insert on SQLite and about as much on PostgreSQL. Here the
 statement is compiled once per table, dialect and column set, each row becomes a tuple in the statement's
 parameter order, the columns' own bind processors (JSON, SQLite datetimes) are applied to the values that need
-them, and the tuples go to the driver's executemany through `exec_driver_sql`, in the session's transaction. On
-PostgreSQL the rows travel as one array per column in a single `INSERT ... SELECT * FROM unnest(...)`: one
-statement for the whole batch instead of one per row.
+them (not to `JsonText`, serialized already), and the tuples go to the driver's executemany through
+`exec_driver_sql`, in the session's transaction. On PostgreSQL the rows travel as one array per column in a single
+`INSERT ... SELECT * FROM unnest(...)`: one statement for the whole batch instead of one per row.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
@@ -18,6 +19,15 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Dialect
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+class JsonText(str):
+    """A value serialized already (with `json.dumps`, as the JSON columns' own processor would), for a JSON column
+    in `insert_many`, which stores it as it is: the serializing can then happen elsewhere, such as in the process
+    that parsed the record. Only `insert_many` knows it; anywhere else it would be stored as a JSON string."""
+
+    __slots__ = ()
+
 
 _Prepared = tuple[str, Callable[[Mapping[str, Any]], Any], list[tuple[int, Callable[[Any], Any]]]]
 _NOTHING = object()
@@ -64,7 +74,8 @@ async def insert_many(session: AsyncSession, table: sa.Table, rows: Sequence[Map
     connection = await session.connection()
     prepared = _prepare(table, connection.dialect, tuple(rows[0]))
     if prepared is None:
-        await session.execute(sa.insert(table), list(rows))
+        await session.execute(sa.insert(table), [
+            {k: json.loads(v) if v.__class__ is JsonText else v for k, v in row.items()} for row in rows])
         return
     statement, getter, processors = prepared
     if processors:
@@ -77,7 +88,7 @@ async def insert_many(session: AsyncSession, table: sa.Table, rows: Sequence[Map
                 value = values[index]
                 seen, result = last[slot]
                 if value is not seen:
-                    result = process(value)
+                    result = value if value.__class__ is JsonText else process(value)
                     last[slot] = (value, result)
                 values[index] = result
             params.append(tuple(values))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bibliomesh_contracts import EventEnvelope
-from bibliomesh_contracts.envelope import envelope_json
+from bibliomesh_contracts.envelope import envelope_json, new_event_id
 from bibliomesh_contracts.registry import event_type_of
 from meshkit import context
 from meshkit.bulk import insert_many
@@ -82,7 +81,7 @@ class UnitOfWork:
         institution: str | None = None,
     ) -> PendingEvent:
         """Record an event in the outbox; it leaves only if this unit of work commits."""
-        event_id = str(uuid.uuid4())
+        event_id = new_event_id()
         event = PendingEvent(event_id, event_type_of(type(payload)).name, aggregate_id, envelope_json(
             payload,
             event_id=event_id,

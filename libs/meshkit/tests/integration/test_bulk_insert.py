@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
@@ -11,7 +12,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from meshkit.bulk import insert_many, update_many
+from meshkit.bulk import JsonText, insert_many, update_many
 from meshkit.db import create_engine, new_metadata, session_factory
 from tests.support.infra import postgres_database
 
@@ -49,6 +50,29 @@ async def _url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
     else:
         async with postgres_database("bm_bulk") as url:
             yield url
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_json_serialized_beforehand_is_stored_as_the_column_would_serialize_it(kind: str, tmp_path: Path) -> None:
+    doc = {"title": "中华人民共和国史", "quote": 'say "hi"', "n": [1, 2.5, None]}
+    async with _url(kind, tmp_path) as url:
+        engine = create_engine(url)
+        try:
+            async with engine.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+            async with session_factory(engine)() as session, session.begin():
+                await insert_many(session, things, [
+                    {"id": 1, "name": "as a dict", "doc": doc, "flag": None, "day": None, "at": NOW},
+                    {"id": 2, "name": "as JSON text", "doc": JsonText(json.dumps(doc)), "flag": None, "day": None,
+                     "at": NOW}])
+            async with engine.connect() as conn:
+                stored = list((await conn.execute(sa.select(things.c.doc).order_by(things.c.id))).scalars())
+                raw = list((await conn.execute(sa.select(sa.cast(things.c.doc, sa.Text)).order_by(things.c.id)))
+                           .scalars())
+        finally:
+            await engine.dispose()
+    assert stored == [doc, doc]  # not a JSON string holding the text
+    assert raw[0] == raw[1]
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])

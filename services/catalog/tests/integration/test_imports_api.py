@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 from contextlib import AsyncExitStack
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,7 +15,7 @@ import sqlalchemy as sa
 
 from bibliomesh_catalog.adapters.import_repository import ImportRepository
 from bibliomesh_catalog.adapters.tables import imports, records
-from bibliomesh_catalog.service_layer.imports import recover_interrupted
+from bibliomesh_catalog.service_layer.imports import parsing_worker, recover_interrupted
 from bibliomesh_catalog.service_layer.jobs import replica_id
 from services.catalog.tests.catalog_fixtures import Catalog, catalog, loc_records
 from tests.support import testdata
@@ -143,3 +145,19 @@ async def test_a_running_import_keeps_its_lease_by_heartbeat_and_releases_it(tmp
         assert [(a["job_id"], a["status"], a["records_read"]) for a in announced] == [(job["id"], "succeeded", 6000)]
         assert len(expiries - {None}) >= 2, "the lease was renewed while the import ran"
         assert await cat.scalar(sa.select(imports.c.lease_owner).where(imports.c.id == job["id"])) is None
+
+
+async def test_an_import_whose_parsing_process_dies_fails_and_the_next_one_works(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        job = (await start(cat, "LIB-A", b"".join(loc_records(6000)))).json()
+        worker = parsing_worker(cat.app.state.runtime)
+        while not worker.pids():
+            await asyncio.sleep(0.01)
+        for pid in worker.pids():
+            os.kill(pid, signal.SIGKILL)
+        failed = await finished(cat, "LIB-A", job["id"])
+        assert failed["status"] == "failed", failed
+        assert "parsing process stopped" in failed["failure"] and failed["records_read"] < 6000
+
+        again = await finished(cat, "LIB-A", (await start(cat, "LIB-A", b"".join(loc_records(300)))).json()["id"])
+        assert again["status"] == "succeeded" and again["records_read"] == 300

@@ -10,7 +10,9 @@ worker serves several imports, and a reader left open by an import that died is 
 from __future__ import annotations
 
 import asyncio
+import gc
 import multiprocessing
+import pickle
 import uuid
 from collections.abc import AsyncGenerator, Callable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -21,6 +23,7 @@ from typing import Any, BinaryIO
 
 from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
 from bibliomesh_catalog.parsing import Parser
+from meshkit.heap import settle_heap
 
 Batch = list[ParsedRecord | RejectedRecord]
 Finish = Callable[[Batch], list[Any]]
@@ -29,9 +32,9 @@ Finish = Callable[[Batch], list[Any]]
 _READERS: dict[str, tuple[BinaryIO, Iterator[ParsedRecord | RejectedRecord]]] = {}
 
 
-def _next_batch(key: str, path: str, parser: Parser, size: int, finish: Finish | None) -> tuple[list[Any], int]:
-    """(Worker side.) The next `size` records of the import `key`, passed through `finish`, and the bytes read so
-    far; an empty batch at the end, which also closes the file."""
+def _next_batch(key: str, path: str, parser: Parser, size: int, finish: Finish | None) -> tuple[bytes, int]:
+    """(Worker side.) The next `size` records of the import `key`, passed through `finish` and pickled, and the
+    bytes read so far; an empty batch at the end, which also closes the file."""
     if key not in _READERS:
         opened: BinaryIO = Path(path).open("rb")  # noqa: SIM115 - kept open across calls, closed by _close
         _READERS[key] = (opened, parser(opened))
@@ -44,7 +47,21 @@ def _next_batch(key: str, path: str, parser: Parser, size: int, finish: Finish |
     position = stream.tell()
     if not batch:
         _close(key)
-    return (finish(batch) if finish is not None and batch else batch), position
+    return pickle.dumps(finish(batch) if finish is not None and batch else batch, pickle.HIGHEST_PROTOCOL), position
+
+
+def _unpickle(data: bytes) -> list[Any]:
+    """A batch from the worker. The cyclic collector is paused meanwhile: a batch is tens of thousands of new
+    containers, all alive, and at every threshold the collector would walk them only to find them so (this
+    halves the cost of loading a batch)."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        batch: list[Any] = pickle.loads(data)  # noqa: S301 - our own worker's output
+    finally:
+        if paused:
+            gc.enable()
+    return batch
 
 
 def _close(key: str) -> None:
@@ -52,6 +69,10 @@ def _close(key: str) -> None:
     reader = _READERS.pop(key, None)
     if reader is not None:
         reader[0].close()
+
+
+class ParsingWorkerDied(RuntimeError):
+    """The parsing process stopped in the middle of an import (killed, or out of memory)."""
 
 
 class ParsingWorker:
@@ -64,7 +85,8 @@ class ParsingWorker:
         if self._pool is None:
             # spawn, not fork: the service has threads (database drivers, the event loop's executor) that a
             # forked child would inherit in whatever state they were.
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=settle_heap)
         return self._pool
 
     async def start(self) -> None:
@@ -79,23 +101,29 @@ class ParsingWorker:
         under `contextlib.aclosing`, so that leaving early closes the worker's reader at once."""
         key = uuid.uuid4().hex
         pool = self._executor()
-        ahead: Future[tuple[list[Any], int]] | None = None
+        ahead: Future[tuple[bytes, int]] | None = None
         try:
             ahead = pool.submit(_next_batch, key, str(path), parser, size, finish)
             while True:
-                batch, position = await asyncio.wrap_future(ahead)
+                data, position = await asyncio.wrap_future(ahead)
+                batch = _unpickle(data)
                 if not batch:
                     ahead = None
                     return
                 ahead = pool.submit(_next_batch, key, str(path), parser, size, finish)
                 yield batch, position
-        except BrokenProcessPool:
+        except BrokenProcessPool as exc:
             self._forget(pool)  # a broken pool cannot be used again; the next import starts a fresh one
-            raise
+            raise ParsingWorkerDied("the catalogue's parsing process stopped (killed, or out of memory); "
+                                    "import the file again") from exc
         finally:
             if ahead is not None:
                 with suppress(RuntimeError):  # the pool is shut down or broken: its process took the reader along
                     pool.submit(_close, key)
+
+    def pids(self) -> list[int]:
+        """The process ids of the running parsing process (none before the first import)."""
+        return list(self._pool._processes) if self._pool is not None and self._pool._processes else []
 
     def _forget(self, pool: ProcessPoolExecutor) -> None:
         if self._pool is pool:

@@ -9,6 +9,7 @@ commit: the caller commits once per batch, so a batch and its events are stored 
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import Counter
 from collections.abc import Iterable
@@ -31,6 +32,7 @@ from bibliomesh_catalog.domain.records import (
 from bibliomesh_catalog.service_layer import holdings
 from bibliomesh_catalog.service_layer.clustering import Clusterer, cluster_event
 from bibliomesh_contracts.events.catalog import RecordDeletedV1, RecordUpsertedV1
+from meshkit.bulk import JsonText
 from meshkit.problems import NotFound
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
@@ -62,12 +64,15 @@ class PreparedRecord:
     keys: list[tuple[str, str]]
     display: dict[str, Any]
     text: DocumentText
+    description_json: JsonText  # for a new record's row
+    display_json: JsonText  # for the row of the cluster it starts
 
 
 def prepare(parsed: ParsedRecord) -> PreparedRecord:
     d = parsed.description
     display = single_display(d, d.format)
-    return PreparedRecord(parsed, parsed.content_hash, match_keys(d), display, document_text(d.format, display))
+    return PreparedRecord(parsed, parsed.content_hash, match_keys(d), display, document_text(d.format, display),
+                          JsonText(json.dumps(d.as_dict())), JsonText(json.dumps(display)))
 
 
 def prepare_batch(batch: Iterable[ParsedRecord | RejectedRecord]) -> list[PreparedRecord | RejectedRecord]:
@@ -96,12 +101,14 @@ class _Work:
         return self.prepared.content_hash
 
 
-def _record_row(institution: str, work: _Work, now: datetime) -> dict[str, Any]:
+def _record_row(institution: str, work: _Work, now: datetime, *, new: bool = False) -> dict[str, Any]:
+    """A record's row; a `new` one (inserted) takes its description serialized where it was prepared."""
     d = work.parsed.description
     return {"institution": institution, "local_id": work.parsed.local_id, "format": d.format, "title": d.title,
             "title_key": d.title_key[:300], "author": d.authors[0] if d.authors else None,
             "author_key": d.author_key[:200] or None, "year": d.year, "language": (d.language or "")[:8] or None,
-            "description": d.as_dict(), "marc": work.parsed.marc_json, "content_hash": work.content_hash,
+            "description": work.prepared.description_json if new else d.as_dict(), "marc": work.parsed.marc_json,
+            "content_hash": work.content_hash,
             "deleted_at": None, "updated_at": now}
 
 
@@ -148,8 +155,8 @@ async def ingest_records(uow: UnitOfWork, institution: str,
     singles, others = await _split_fast_path(uow, institution, new, changed)
     await _store_singles(uow, institution, singles, now)
     reindex: set[int] = set()
-    others_ids = await records.insert([{**_record_row(institution, w, now), "cluster_id": None, "match_key": None,
-                                        "created_at": now, "version": 1} for w in others])
+    others_ids = await records.insert([{**_record_row(institution, w, now, new=True), "cluster_id": None,
+                                        "match_key": None, "created_at": now, "version": 1} for w in others])
     for work, record_id in zip(others, others_ids, strict=True):
         work.record_id = record_id
     await records.update([{"record_id": w.row.id, **_record_row(institution, w, now), "version": w.row.version + 1}
@@ -207,16 +214,15 @@ async def _split_fast_path(uow: UnitOfWork, institution: str, new: list[_Work],
 async def _store_singles(uow: UnitOfWork, institution: str, singles: list[_Work], now: datetime) -> None:
     if not singles:
         return
-    displays = [w.prepared.display for w in singles]
     cluster_ids = await ClusterRepository(uow.session).create([
-        {"format": w.parsed.description.format, "display": display, "member_count": 1, "updated_at": now,
-         "version": 1, "work_id": None} for w, display in zip(singles, displays, strict=True)])
+        {"format": w.parsed.description.format, "display": w.prepared.display_json, "member_count": 1,
+         "updated_at": now, "version": 1, "work_id": None} for w in singles])
     record_ids = await RecordRepository(uow.session).insert([
-        {**_record_row(institution, w, now), "cluster_id": c, "match_key": None, "created_at": now, "version": 1}
-        for w, c in zip(singles, cluster_ids, strict=True)])
-    for work, cluster_id, record_id, display in zip(singles, cluster_ids, record_ids, displays, strict=True):
+        {**_record_row(institution, w, now, new=True), "cluster_id": c, "match_key": None, "created_at": now,
+         "version": 1} for w, c in zip(singles, cluster_ids, strict=True)])
+    for work, cluster_id, record_id in zip(singles, cluster_ids, record_ids, strict=True):
         work.cluster_id, work.record_id = cluster_id, record_id
-        uow.publish(cluster_event(cluster_id, display, work.parsed.description.format, None,
+        uow.publish(cluster_event(cluster_id, work.prepared.display, work.parsed.description.format, None,
                                   [(institution, work.parsed.local_id, None)]),
                     aggregate_id=f"cluster:{cluster_id}", aggregate_version=1)
 
