@@ -7,8 +7,8 @@ they join the first copy's clusters: the deduplication path runs too). The file 
 
 Then a real catalogue (SQLite, embedded bus, relay and background loops running, as `make run` starts it) imports
 it through `service_layer.imports.run_import`, the code behind `POST /catalog/imports`, while a thread samples the
-process's resident memory (psutil if installed, else VmRSS from /proc/self/status) every 0.2 s together with how
-many records the parser has read.
+resident memory of the process and of its parsing process (psutil if installed, else VmRSS from /proc) every 0.2 s
+together with how many records the job row says were read.
 
   rss.after_5pct   RSS when 5% of the records were read: the baseline (caches and pools are warm by then)
   rss.peak         the largest sample during the import; ratio = peak / after_5pct (flat memory: about 1)
@@ -20,18 +20,19 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import sqlite3
 import tempfile
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import closing, suppress
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 from bench.marc_bytes import local_id_of, with_local_id
 from bench.report import Measurement
 from bibliomesh_catalog.adapters.import_repository import ImportRepository
 from bibliomesh_catalog.bootstrap import create_app
-from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
 from bibliomesh_catalog.parsing.marc_binary import read_marc
 from bibliomesh_catalog.service_layer.imports import Spooled, create_job, run_import
 from bibliomesh_catalog.settings import CatalogSettings
@@ -44,6 +45,18 @@ DESCRIPTION = "resident memory during a streaming MARC import of about 1 GB (run
 FULL_BYTES = 1 << 30
 QUICK_BYTES = 50 << 20
 INSTITUTION = "BENCH-MEM"
+
+
+def children_rss_bytes() -> int:
+    """The resident set size of this process's children (the catalogue's parsing process)."""
+    total = 0
+    for children in Path("/proc/self/task").glob("*/children"):
+        for pid in children.read_text().split():
+            with suppress(OSError):
+                for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1]) * 1024
+    return total
 
 
 def rss_bytes() -> int:
@@ -84,25 +97,29 @@ def write_marc_file(path: Path, target: int) -> tuple[int, str]:
 
 
 class Sampler:
-    """RSS and parser progress every `interval` seconds, in a thread of its own."""
+    """RSS (the catalogue's process and its parsing process) and the import's progress (its job row's
+    `records_read`, read from the SQLite file as another reader would) every `interval` seconds, in a thread."""
 
-    def __init__(self, interval: float = 0.2) -> None:
+    def __init__(self, database: Path, job_id: str, interval: float = 0.2) -> None:
+        self.database = database
+        self.job_id = job_id
         self.interval = interval
-        self.parsed = 0
-        self.samples: list[tuple[float, int, int]] = []  # (seconds, records parsed, rss bytes)
+        self.samples: list[tuple[float, int, int]] = []  # (seconds, records read, rss bytes)
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, name="rss-sampler", daemon=True)
         self._started = time.perf_counter()
 
+    def read(self) -> int:
+        with closing(sqlite3.connect(f"file:{self.database}?mode=ro", uri=True, timeout=5)) as connection:
+            row = connection.execute("SELECT records_read FROM imports WHERE id = ?", (self.job_id,)).fetchone()
+        return int(row[0]) if row else 0
+
+    def sample(self) -> None:
+        self.samples.append((time.perf_counter() - self._started, self.read(), rss_bytes() + children_rss_bytes()))
+
     def _run(self) -> None:
         while not self._stop.wait(self.interval):
-            self.samples.append((time.perf_counter() - self._started, self.parsed, rss_bytes()))
-
-    def counting(self, stream: BinaryIO) -> Iterator[ParsedRecord | RejectedRecord]:
-        """`read_marc`, counting the records it yields."""
-        for record in read_marc(stream):
-            self.parsed += 1
-            yield record
+            self.sample()
 
     def __enter__(self) -> Sampler:
         self._started = time.perf_counter()
@@ -112,7 +129,7 @@ class Sampler:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join()
-        self.samples.append((time.perf_counter() - self._started, self.parsed, rss_bytes()))
+        self.sample()
 
 
 def _curve(samples: list[tuple[float, int, int]], total: int) -> list[dict[str, Any]]:
@@ -138,9 +155,9 @@ async def run(quick: bool) -> list[Measurement]:
             job = await create_job(runtime, INSTITUTION, "application/marc", path.name, Spooled(path, sha256, size),
                                    SYSTEM_PRINCIPAL)
             before = rss_bytes()
-            with Sampler() as sampler:
+            with Sampler(settings.sqlite_path(), job["id"]) as sampler:
                 started = time.perf_counter()
-                await run_import(runtime, job["id"], INSTITUTION, sampler.counting, path, SYSTEM_PRINCIPAL)
+                await run_import(runtime, job["id"], INSTITUTION, read_marc, path, SYSTEM_PRINCIPAL)
                 seconds = time.perf_counter() - started
             async with runtime.unit_of_work() as uow:
                 row = await ImportRepository(uow.session).get(job["id"])

@@ -35,6 +35,10 @@ _READERS: dict[str, tuple[BinaryIO, Iterator[ParsedRecord | RejectedRecord]]] = 
 def _next_batch(key: str, path: str, parser: Parser, size: int, finish: Finish | None) -> tuple[bytes, int]:
     """(Worker side.) The next `size` records of the import `key`, passed through `finish` and pickled, and the
     bytes read so far; an empty batch at the end, which also closes the file."""
+    # Once, when the modules that parse and finish are imported (unpickling this call's arguments did it): the
+    # worker's batches keep thousands of young objects alive, which otherwise makes every full collection walk
+    # all of those modules again (as in the service, meshkit.heap).
+    settle_heap()
     if key not in _READERS:
         opened: BinaryIO = Path(path).open("rb")  # noqa: SIM115 - kept open across calls, closed by _close
         _READERS[key] = (opened, parser(opened))
@@ -85,8 +89,7 @@ class ParsingWorker:
         if self._pool is None:
             # spawn, not fork: the service has threads (database drivers, the event loop's executor) that a
             # forked child would inherit in whatever state they were.
-            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=settle_heap)
+            self._pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
         return self._pool
 
     async def start(self) -> None:
