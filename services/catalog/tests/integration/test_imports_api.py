@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import io
 import os
 import signal
 from contextlib import AsyncExitStack
@@ -14,7 +15,10 @@ import pytest
 import sqlalchemy as sa
 
 from bibliomesh_catalog.adapters.import_repository import ImportRepository
-from bibliomesh_catalog.adapters.tables import imports, records
+from bibliomesh_catalog.adapters.tables import clusters, imports, records
+from bibliomesh_catalog.domain.merge import single_display
+from bibliomesh_catalog.domain.records import ParsedRecord
+from bibliomesh_catalog.parsing.marc_binary import read_marc
 from bibliomesh_catalog.service_layer.imports import parsing_worker, recover_interrupted
 from bibliomesh_catalog.service_layer.jobs import replica_id
 from services.catalog.tests.catalog_fixtures import Catalog, catalog, loc_records
@@ -161,3 +165,24 @@ async def test_an_import_whose_parsing_process_dies_fails_and_the_next_one_works
 
         again = await finished(cat, "LIB-A", (await start(cat, "LIB-A", b"".join(loc_records(300)))).json()["id"])
         assert again["status"] == "succeeded" and again["records_read"] == 300
+
+
+async def test_records_prepared_in_the_parsing_process_are_stored_as_the_service_would_store_them(
+        tmp_path: Path) -> None:
+    chunks = loc_records(200)
+    async with catalog(tmp_path) as cat:
+        done = await finished(cat, "LIB-A", (await start(cat, "LIB-A", b"".join(chunks))).json()["id"])
+        assert done["status"] == "succeeded" and done["rejected"] == 0, done
+        async with cat.app.state.runtime.engine.connect() as conn:
+            stored = {row.local_id: row for row in await conn.execute(
+                sa.select(records.c.local_id, records.c.description, clusters.c.display)
+                .join(clusters, clusters.c.id == records.c.cluster_id).where(records.c.institution == "LIB-A"))}
+        for parsed in read_marc(io.BytesIO(b"".join(chunks))):
+            assert isinstance(parsed, ParsedRecord)
+            row = stored[parsed.local_id]
+            assert row.description == parsed.description.as_dict()  # a dict, not a JSON string holding one
+            if row.display["title"] == parsed.description.title:  # a cluster of its own
+                assert row.display == single_display(parsed.description, parsed.description.format)
+        title_word = next(iter(stored.values())).description["title"].split()[0]
+        found = await cat.client.get("/catalog/search", params={"q": title_word})
+        assert found.status_code == 200 and found.json()["total"] >= 1

@@ -15,6 +15,7 @@ from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from typing import Any, Literal
 
 from bibliomesh_catalog.adapters.cluster_repository import ClusterRepository
@@ -55,29 +56,49 @@ class RecordResult:
 
 @dataclass
 class PreparedRecord:
-    """A parsed record with everything storing it needs that depends on nothing stored: its content hash, match
-    keys, and the display and search text of the cluster it starts if it shares no key. Imports prepare records
-    in the parsing process (`prepare_batch`), so that the service spends its time storing them."""
+    """A parsed record with what storing it needs that depends on nothing stored: its content hash and match keys,
+    and, if it starts a cluster of its own, that cluster's display and search text and the rows' JSON. Those are
+    computed when first needed, or all at once by `prepare_batch` where time is free: imports prepare in the
+    parsing process, so that the service spends its time storing."""
 
     parsed: ParsedRecord
     content_hash: str
     keys: list[tuple[str, str]]
-    display: dict[str, Any]
-    text: DocumentText
-    description_json: JsonText  # for a new record's row
-    display_json: JsonText  # for the row of the cluster it starts
+
+    @cached_property
+    def display(self) -> dict[str, Any]:
+        return single_display(self.parsed.description, self.parsed.description.format)
+
+    @cached_property
+    def text(self) -> DocumentText:
+        return document_text(self.parsed.description.format, self.display)
+
+    @cached_property
+    def description_json(self) -> JsonText:
+        """For a new record's row."""
+        return JsonText(json.dumps(self.parsed.description.as_dict()))
+
+    @cached_property
+    def display_json(self) -> JsonText:
+        """For the row of the cluster it starts."""
+        return JsonText(json.dumps(self.display))
 
 
 def prepare(parsed: ParsedRecord) -> PreparedRecord:
-    d = parsed.description
-    display = single_display(d, d.format)
-    return PreparedRecord(parsed, parsed.content_hash, match_keys(d), display, document_text(d.format, display),
-                          JsonText(json.dumps(d.as_dict())), JsonText(json.dumps(display)))
+    return PreparedRecord(parsed, parsed.content_hash, match_keys(parsed.description))
 
 
 def prepare_batch(batch: Iterable[ParsedRecord | RejectedRecord]) -> list[PreparedRecord | RejectedRecord]:
-    """`prepare` every parsed record of a batch; rejected ones stay as they are."""
-    return [prepare(r) if isinstance(r, ParsedRecord) else r for r in batch]
+    """`prepare` every parsed record of a batch, all of it now (rejected ones stay as they are)."""
+    prepared: list[PreparedRecord | RejectedRecord] = []
+    for record in batch:
+        if isinstance(record, ParsedRecord):
+            ready = prepare(record)
+            _ = ready.text, ready.description_json, ready.display_json
+            prepared.append(ready)
+        else:
+            prepared.append(record)
+    return prepared
 
 
 @dataclass
