@@ -4,7 +4,7 @@ Parsing is pure Python: run in a thread of the service, it holds the interpreter
 and it cannot overlap the storing of the previous batch. Here one worker process per service (started on first
 use, `spawn`, shared by concurrent imports) opens the file by its path and hands back pickled batches; while the
 service stores batch N, the worker parses batch N+1 on the other core. Readers are keyed per import, so one
-worker serves several imports, and a reader left open by an import that died is closed by `close`.
+worker serves several imports; an import that ends early (failed, cancelled) closes its reader there too.
 """
 
 from __future__ import annotations

@@ -36,26 +36,6 @@ class HoldingState:
 
 
 @dataclass(frozen=True)
-class SearchDocument:
-    """The indexed form of a cluster: tokens per field (see text.py) and the filter/facet values."""
-
-    cluster_id: int
-    title: list[str]
-    alt_titles: list[str]
-    authors: list[str]
-    subjects: list[str]
-    publisher: list[str]
-    notes: list[str]
-    identifiers: list[str]
-    format: str
-    language: str | None
-    year: int | None
-    available: bool
-    title_sort: str
-    institutions: tuple[str, ...]
-
-
-@dataclass(frozen=True)
 class DocumentText:
     """Everything of a cluster's search document that comes from its union record alone (not its holdings):
     built once where the record was parsed, completed by `for_cluster` once the cluster exists."""
@@ -74,12 +54,17 @@ class DocumentText:
 
     def for_cluster(self, cluster_id: int, holding_states: Iterable[HoldingState]) -> SearchDocument:
         states = list(holding_states)
-        return SearchDocument(
-            cluster_id=cluster_id, title=self.title, alt_titles=self.alt_titles, authors=self.authors,
-            subjects=self.subjects, publisher=self.publisher, notes=self.notes, identifiers=self.identifiers,
-            format=self.format, language=self.language, year=self.year,
-            available=any(s.available for s in states), title_sort=self.title_sort,
-            institutions=tuple(sorted({s.institution for s in states})))
+        return SearchDocument(**vars(self), cluster_id=cluster_id, available=any(s.available for s in states),
+                              institutions=tuple(sorted({s.institution for s in states})))
+
+
+@dataclass(frozen=True)
+class SearchDocument(DocumentText):
+    """The indexed form of a cluster: tokens per field (see text.py) and the filter/facet values."""
+
+    cluster_id: int
+    available: bool
+    institutions: tuple[str, ...]
 
 
 def document_text(format_: str, display: Mapping[str, Any]) -> DocumentText:
