@@ -43,23 +43,12 @@ def new_envelope(
     correlation_id: str | None = None,
     traceparent: str | None = None,
 ) -> EventEnvelope:
-    """Wrap a registered payload model in an envelope, taking type and version from the model."""
-    from bibliomesh_contracts.registry import event_type_of
-
-    spec = event_type_of(type(payload))
-    return EventEnvelope(
-        id=uuid.uuid4(),
-        type=spec.name,
-        version=spec.version,
-        occurred_at=datetime.now(UTC),
-        producer=producer,
-        institution=institution,
-        aggregate_id=aggregate_id,
-        aggregate_version=aggregate_version,
-        correlation_id=correlation_id,
-        traceparent=traceparent,
-        payload=payload.model_dump(mode="json"),
-    )
+    """Wrap a registered payload model in an envelope, taking type and version from the model: the validated
+    model of the text `envelope_json` writes, so that there is one way an envelope is put together."""
+    return EventEnvelope.model_validate_json(envelope_json(
+        payload, event_id=new_event_id(), occurred_at=datetime.now(UTC), producer=producer,
+        aggregate_id=aggregate_id, aggregate_version=aggregate_version, institution=institution,
+        correlation_id=correlation_id, traceparent=traceparent))
 
 
 def new_event_id() -> str:
@@ -91,8 +80,8 @@ def envelope_json(
     correlation_id: str | None = None,
     traceparent: str | None = None,
 ) -> str:
-    """The JSON of the envelope `new_envelope` would make, written directly: the payload serialized once by its
-    own model, the envelope's few fields quoted in place. Producers writing many events (a catalogue import
+    """An event's envelope as JSON, written directly: the payload serialized once by its own model, the
+    envelope's few fields quoted in place. Producers writing many events (a catalogue import
     writes three a record) skip building and re-validating an `EventEnvelope` for each, which cost more than the
     rest of the event; consumers validate what they receive anyway."""
     from bibliomesh_contracts.registry import event_type_of

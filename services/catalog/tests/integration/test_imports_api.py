@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import json
 import os
 import signal
 from contextlib import AsyncExitStack
@@ -19,6 +20,7 @@ from bibliomesh_catalog.adapters.tables import clusters, imports, records
 from bibliomesh_catalog.domain.merge import single_display
 from bibliomesh_catalog.domain.records import ParsedRecord
 from bibliomesh_catalog.parsing.marc_binary import read_marc
+from bibliomesh_catalog.parsing.marcxml import read_marcxml
 from bibliomesh_catalog.service_layer.imports import parsing_worker, recover_interrupted
 from bibliomesh_catalog.service_layer.jobs import replica_id
 from services.catalog.tests.catalog_fixtures import Catalog, catalog, loc_records
@@ -186,3 +188,22 @@ async def test_records_prepared_in_the_parsing_process_are_stored_as_the_service
         title_word = next(iter(stored.values())).description["title"].split()[0]
         found = await cat.client.get("/catalog/search", params={"q": title_word})
         assert found.status_code == 200 and found.json()["total"] >= 1
+
+
+async def test_marcxml_and_ndjson_files_import_through_the_parsing_process(tmp_path: Path) -> None:
+    marcxml = testdata.pymarc_sample("batch.xml").read_bytes()
+    expected_xml = len(list(read_marcxml(io.BytesIO(marcxml))))
+    lines = "\n".join(json.dumps({"local_id": f"j{i}", "title": f"红楼梦 第{i}卷", "authors": ["曹雪芹"], "year": 1982,
+                                  "holdings": [{"item_id": f"item-{i}", "status": "available"}]})
+                      for i in range(1, 4)) + "\n" + json.dumps({"local_id": "no-title"})
+    async with catalog(tmp_path) as cat:
+        xml_job = await finished(cat, "LIB-A", (await start(cat, "LIB-A", marcxml, "application/marcxml+xml"))
+                                 .json()["id"])
+        assert xml_job["status"] == "succeeded" and xml_job["created"] == expected_xml > 0, xml_job
+        json_job = await finished(cat, "LIB-B", (await start(cat, "LIB-B", lines.encode(), "application/x-ndjson"))
+                                  .json()["id"])
+        assert json_job["status"] == "succeeded", json_job
+        assert (json_job["created"], json_job["rejected"]) == (3, 1)
+        assert "title" in json_job["errors"][0]["reason"]
+        found = (await cat.client.get("/catalog/search", params={"q": "红楼梦", "institution": "LIB-B"})).json()
+        assert found["total"] == 3
