@@ -58,12 +58,12 @@ def _unpickle(data: bytes) -> list[Any]:
     """A batch from the worker. The cyclic collector is paused meanwhile: a batch is tens of thousands of new
     containers, all alive, and at every threshold the collector would walk them only to find them so (this
     halves the cost of loading a batch)."""
-    paused = gc.isenabled()
+    was_enabled = gc.isenabled()
     gc.disable()
     try:
         batch: list[Any] = pickle.loads(data)  # noqa: S301 - our own worker's output
     finally:
-        if paused:
+        if was_enabled:
             gc.enable()
     return batch
 
