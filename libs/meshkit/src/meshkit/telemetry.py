@@ -6,6 +6,7 @@ Observability never takes its host down: a failing exporter is logged, not raise
 from __future__ import annotations
 
 import logging
+import random
 import re
 import time
 import traceback
@@ -18,7 +19,7 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.id_generator import IdGenerator
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -96,6 +97,7 @@ _UNSET = trace.Status(trace.StatusCode.UNSET)
 _SAMPLED, _NOT_SAMPLED = trace.TraceFlags(trace.TraceFlags.SAMPLED), trace.TraceFlags(trace.TraceFlags.DEFAULT)
 _TRACEPARENT_00 = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
 _NO_PARENT = otel_context.Context()
+_TRACE_ID_LIMIT = sampling.TraceIdRatioBased.TRACE_ID_LIMIT
 
 
 class ServerSpan(trace.NonRecordingSpan):
@@ -104,34 +106,39 @@ class ServerSpan(trace.NonRecordingSpan):
 
     Outwardly it is an ordinary span: it continues the caller's `traceparent`, the configured sampler (the standard
     `OTEL_TRACES_SAMPLER` variables) decides whether it is recorded, it is the current span while the request runs
-    (so log lines, outgoing calls and child spans carry it), and exporters receive it like any other. Inwardly it
-    skips what the SDK's `Span` does for a span that is still open (locks, attribute validation, bounded
-    collections, processors' `on_start`, the sampler's result objects): a third of the SDK span's cost on every
-    call (bench/README.md, gateway). It is itself the span put in the OpenTelemetry context, and its
-    `SpanContext` is made only when something asks for it (a child span, a log line, the export); a proxied call
-    needs only its `traceparent`. The finished span is built as the SDK's own `ReadableSpan`, only when exported.
+    (so log lines, outgoing calls and child spans carry it), and exporters receive it like any other, named
+    `{method} {route}` with the HTTP semantic conventions' attributes. Inwardly it skips what the SDK's `Span` does
+    for a span that is still open (locks, attribute validation, bounded collections, processors' `on_start`, the
+    sampler's result objects): a third of the SDK span's cost on every call (bench/README.md, gateway). Its
+    `SpanContext`, name and attributes are made only when something needs them (a child span, a log line, the
+    export of a sampled span): a proxied call that is not sampled needs only its ids and its `traceparent`.
     """
 
-    def __init__(self, name: str, traceparent: str | None, tracestate: str | None,
-                 attributes: dict[str, str | int]) -> None:
-        parent = _parse_traceparent(traceparent, tracestate) if traceparent else None
-        tracing = _tracing()
-        if tracing is None:  # no SDK provider: nothing is recorded, the caller's trace passes through as it came
+    def __init__(self, method: str, path: str, traceparent: str | None = None, tracestate: str | None = None) -> None:
+        self.method = method
+        self.path = path
+        self.parent = parent = _parse_traceparent(traceparent, tracestate) if traceparent else None
+        setup = _tracing()
+        if setup is None:  # no SDK provider: nothing is recorded, the caller's trace passes through as it came
             self.trace_id, self.span_id, self.sampled = \
                 (parent.trace_id, parent.span_id, parent.trace_flags.sampled) if parent else (0, 0, False)
         else:
-            ids, sampler = tracing
-            self.trace_id = parent.trace_id if parent is not None else ids.generate_trace_id()
-            self.span_id = ids.generate_span_id()
-            self.sampled = sampled(sampler, parent, self.trace_id, name, attributes)
-        self.name = name
-        self.parent = parent
-        self.attributes = attributes
+            self.trace_id = parent.trace_id if parent is not None else setup.new_trace_id()
+            self.span_id = setup.new_span_id()
+            bound = setup.ratio_bound
+            if bound is None:
+                self.sampled = sampled(setup.sampler, parent, self.trace_id, f"{method} {path}",
+                                       {"http.request.method": method, "url.path": path})
+            else:  # the SDK's parent-based samplers, decided in place: the caller decides, else the trace id
+                self.sampled = parent.trace_flags.sampled if parent is not None \
+                    else self.trace_id & _TRACE_ID_LIMIT < bound
+        self.route: str | None = None  # the route template, once the app has matched one
+        self.status_code = 0
         self.events: tuple[Event, ...] = ()
         self.status = _UNSET
         self._span_context: trace.SpanContext | None = None
         self._hex_ids: tuple[str, str] | None = None
-        self.start_ns = time.time_ns()
+        self.start_ns = time.time_ns() if self.sampled else 0
         self._token = otel_context.attach(trace.set_span_in_context(self))
 
     def get_span_context(self) -> trace.SpanContext:
@@ -147,6 +154,20 @@ class ServerSpan(trace.NonRecordingSpan):
         return self.get_span_context()
 
     @property
+    def name(self) -> str:
+        return f"{self.method} {self.route or self.path}"
+
+    @property
+    def attributes(self) -> dict[str, str | int]:
+        """The HTTP semantic conventions' attributes of the request as far as it went."""
+        attributes: dict[str, str | int] = {"http.request.method": self.method, "url.path": self.path}
+        if self.status_code:
+            attributes["http.response.status_code"] = self.status_code
+        if self.route:
+            attributes["http.route"] = self.route
+        return attributes
+
+    @property
     def traceparent(self) -> str | None:
         """This span's W3C `traceparent`, for the calls made on the request's behalf (None without tracing)."""
         if not self.span_id:
@@ -156,9 +177,10 @@ class ServerSpan(trace.NonRecordingSpan):
 
     @property
     def hex_ids(self) -> tuple[str, str]:
-        """The trace id and span id in hex, as `traceparent` and log lines write them (formatted once)."""
+        """The trace id and span id in hex, as `traceparent` and log lines write them (formatted once; `to_bytes`
+        and `hex` cost half of a `032x` format)."""
         if self._hex_ids is None:
-            self._hex_ids = (f"{self.trace_id:032x}", f"{self.span_id:016x}")
+            self._hex_ids = (self.trace_id.to_bytes(16, "big").hex(), self.span_id.to_bytes(8, "big").hex())
         return self._hex_ids
 
     def failed(self, exc: BaseException) -> None:
@@ -186,17 +208,39 @@ class ServerSpan(trace.NonRecordingSpan):
         return f"ServerSpan({self.name!r}, trace_id={self.trace_id:032x}, span_id={self.span_id:016x})"
 
 
-_tracing_of: tuple[object, tuple[IdGenerator, sampling.Sampler] | None] = (None, None)
+class _TracingSetup:
+    """What a server span needs of the SDK's tracer provider, looked up once per provider."""
+
+    __slots__ = ("new_span_id", "new_trace_id", "ratio_bound", "sampler")
+
+    def __init__(self, provider: TracerProvider) -> None:
+        self.sampler = provider.sampler
+        self.ratio_bound = _parent_based_ratio_bound(provider.sampler)
+        ids = provider.id_generator
+        if type(ids) is RandomIdGenerator:  # the SDK's default, without its method call around the same draw
+            self.new_trace_id, self.new_span_id = _random_trace_id, _random_span_id
+        else:
+            self.new_trace_id, self.new_span_id = ids.generate_trace_id, ids.generate_span_id
 
 
-def _tracing() -> tuple[IdGenerator, sampling.Sampler] | None:
-    """The SDK provider's id generator and sampler; None when the global provider is not the SDK's. Looked up
-    again only when the global provider changes."""
+def _random_trace_id() -> int:
+    return random.getrandbits(128) or _random_trace_id()  # never the invalid 0, as RandomIdGenerator
+
+
+def _random_span_id() -> int:
+    return random.getrandbits(64) or _random_span_id()
+
+
+_tracing_of: tuple[object, _TracingSetup | None] = (None, None)
+
+
+def _tracing() -> _TracingSetup | None:
+    """The SDK provider's ids and sampling; None when the global provider is not the SDK's. Looked up again only
+    when the global provider changes."""
     global _tracing_of
     provider = trace.get_tracer_provider()
     if _tracing_of[0] is not provider:
-        setup = (provider.id_generator, provider.sampler) if isinstance(provider, TracerProvider) else None
-        _tracing_of = (provider, setup)
+        _tracing_of = (provider, _TracingSetup(provider) if isinstance(provider, TracerProvider) else None)
     return _tracing_of[1]
 
 

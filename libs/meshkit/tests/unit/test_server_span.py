@@ -105,7 +105,7 @@ def _remote(trace_id: int, *, sampled: bool) -> trace.SpanContext:
 def test_without_the_sdk_the_callers_trace_passes_through_as_it_came(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(trace, "get_tracer_provider", trace.NoOpTracerProvider)  # as a library user without the SDK
     caller = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
-    span = ServerSpan("GET /x", caller, None, {})
+    span = ServerSpan("GET", "/x", caller)
     try:
         assert span.traceparent == caller
         assert trace.get_current_span() is span and span.get_span_context().is_valid
