@@ -158,3 +158,12 @@ def test_a_sweep_visits_only_the_windows_that_ended(monkeypatch: pytest.MonkeyPa
     counters.sweep()
     assert counters.storage == {} and counters.expirations == {} and counters._window_ends == []
     assert counters.hit("caller/short", 10) == (1, 1_071.0)
+
+
+def test_the_cache_of_counter_keys_never_grows_past_its_bound(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(rate_limits, "MAX_CACHED_KEYS", 3)
+    limits = rate_limits.RateLimits.in_memory(anonymous="5/minute", caller="5/minute", institution="5/minute")
+    for address in range(10):
+        assert limits.charge_in_memory(None, f"10.0.0.{address}").allowed
+    assert len(limits.anonymous._keys) <= 3
+    assert [limits.charge_in_memory(None, "10.0.0.9").remaining for _ in range(2)] == [3, 2]  # the same counter

@@ -15,7 +15,6 @@ import logging
 import math
 import time
 from collections.abc import Awaitable, Callable
-from functools import lru_cache
 
 import redis.asyncio
 from limits import RateLimitItem, parse
@@ -25,6 +24,7 @@ from limits.storage import MemoryStorage
 from meshkit.security import Principal
 
 log = logging.getLogger(__name__)
+MAX_CACHED_KEYS = 65_536
 
 
 class Limit:
@@ -37,6 +37,15 @@ class Limit:
         self.window_seconds = int(item.get_expiry())
         self.policy_header = (b"ratelimit-policy", f'"{scope}";q={item.amount};w={self.window_seconds}'.encode())
         self._state_prefix = f'"{scope}";r='.encode()
+        self._keys: dict[str, str] = {}  # who -> the `limits` key of its counter (building one costs more than a hit)
+
+    def key(self, who: str) -> str:
+        key = self._keys.get(who)
+        if key is None:
+            if len(self._keys) >= MAX_CACHED_KEYS:  # many distinct anonymous addresses: start over, never grow
+                self._keys.clear()
+            key = self._keys[who] = self.item.key_for(self.scope, who)
+        return key
 
     def state_header(self, remaining: int, reset_seconds: int) -> tuple[bytes, bytes]:
         return b"ratelimit", b"%b%d;t=%d" % (self._state_prefix, remaining, reset_seconds)
@@ -47,11 +56,13 @@ class Verdict:
 
     __slots__ = ("allowed", "limit", "remaining", "reset_seconds")
 
-    def __init__(self, allowed: bool, limit: Limit, remaining: int, reset_seconds: int) -> None:
-        self.allowed = allowed
+    def __init__(self, limit: Limit, count: int, expires_at: float, now: float) -> None:
+        amount = limit.amount
+        self.allowed = count <= amount
         self.limit = limit
-        self.remaining = remaining
-        self.reset_seconds = reset_seconds
+        self.remaining = amount - count if count < amount else 0
+        reset_seconds = math.ceil(expires_at - now)
+        self.reset_seconds = reset_seconds if reset_seconds > 1 else 1
 
     @property
     def scope(self) -> str:
@@ -80,6 +91,9 @@ class MemoryCounters(MemoryStorage):
         super().__init__()
         self.timer.cancel()
         self.timer = _AlwaysRunning()  # type: ignore[assignment]  # the storage starts no other
+        # A plain dictionary instead of the library's `Counter`: a store into a subclass of `dict` goes through its
+        # Python-level slot, ten times the cost. Only `hit` counts, so a missing key never needs the default of 0.
+        self.storage = {}  # type: ignore[assignment]
         self.sweep_seconds = sweep_seconds
         self._swept_at = time.monotonic()
         self._window_ends: list[tuple[float, str]] = []  # a heap; an entry is stale once its key's window moved on
@@ -87,9 +101,10 @@ class MemoryCounters(MemoryStorage):
     def incr(self, key: str, expiry: float, amount: int = 1) -> int:
         return self.hit(key, expiry, amount)[0]
 
-    def hit(self, key: str, expiry: float, amount: int = 1) -> tuple[int, float]:
-        """`incr`, and when the key's window ends, in one call."""
-        now = time.time()
+    def hit(self, key: str, expiry: float, amount: int = 1, now: float | None = None) -> tuple[int, float]:
+        """`incr`, and when the key's window ends, in one call (`now`: `time.time()`, if the caller has it)."""
+        if now is None:
+            now = time.time()
         expires_at = self.expirations.get(key, 0)
         if expires_at > now:
             count = self.storage[key] = self.storage[key] + amount
@@ -101,8 +116,8 @@ class MemoryCounters(MemoryStorage):
         heapq.heappush(self._window_ends, (expires_at, key))
         return amount, expires_at
 
-    def hit_limit(self, limit: Limit, who: str) -> tuple[int, float]:
-        return self.hit(_key(limit, who), limit.window_seconds)
+    def verdict(self, limit: Limit, who: str, now: float) -> Verdict:
+        return Verdict(limit, *self.hit(limit.key(who), limit.window_seconds, 1, now), now)
 
     def sweep(self) -> None:
         """Forgets the counters whose window ended and that nobody counted on since."""
@@ -182,25 +197,22 @@ class RateLimits:
         (the gateway's hot path)."""
         counters = self.memory
         assert counters is not None
+        now = time.time()
         if principal is None:
-            return self._verdict(self.anonymous, *counters.hit_limit(self.anonymous, address))
-        verdict = self._verdict(self.caller, *counters.hit_limit(self.caller, principal.subject))
+            return counters.verdict(self.anonymous, address, now)
+        verdict = counters.verdict(self.caller, principal.subject, now)
         if not verdict.allowed:
             return verdict
-        count, expires_at = counters.hit_limit(self.institution, principal.institution)
-        return verdict if count <= self.institution.amount else self._verdict(self.institution, count, expires_at)
+        institution = self.institution  # reported only when it refuses (the caller's own quota is the closer one)
+        count, expires_at = counters.hit(institution.key(principal.institution), institution.window_seconds, 1, now)
+        return verdict if count <= institution.amount else Verdict(institution, count, expires_at, now)
 
     async def _charge(self, limit: Limit, who: str, passed: Verdict | None = None) -> Verdict:
         """The verdict on `limit`; if it allows the call and an earlier limit passed, that one is reported."""
-        count, expires_at = await self.counters.hit(_key(limit, who), limit.window_seconds)
+        count, expires_at = await self.counters.hit(limit.key(who), limit.window_seconds)
         if count <= limit.amount and passed is not None:
             return passed
-        return self._verdict(limit, count, expires_at)
-
-    @staticmethod
-    def _verdict(limit: Limit, count: int, expires_at: float) -> Verdict:
-        return Verdict(count <= limit.amount, limit, max(0, limit.amount - count),
-                       max(1, math.ceil(expires_at - time.time())))
+        return Verdict(limit, count, expires_at, time.time())
 
     def _warn(self, exc: Exception) -> None:
         if time.monotonic() - self._warned_at > 10:
@@ -211,9 +223,3 @@ class RateLimits:
     async def close(self) -> None:
         if self._close is not None:
             await self._close()
-
-
-@lru_cache(maxsize=65_536)
-def _key(limit: Limit, who: str) -> str:
-    """The `limits` key of one counter (building it costs more than the update itself)."""
-    return limit.item.key_for(limit.scope, who)
