@@ -62,11 +62,12 @@ class RequestContextMiddleware:
         started = time.perf_counter()
         request_id_header = (b"x-request-id", request_id.encode("latin-1"))
 
-        async def send_with_id(message: Message) -> None:
+        def send_with_id(message: Message) -> Awaitable[None]:
+            # Not a coroutine itself: the server's `send` is awaited directly (no coroutine per message).
             if message["type"] == "http.response.start":
                 span.status_code = message["status"]
                 message["headers"] = [*message.get("headers", ()), request_id_header]
-            await send(message)
+            return send(message)
 
         try:
             await self.app(scope, receive, send_with_id)
