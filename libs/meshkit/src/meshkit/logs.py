@@ -92,12 +92,12 @@ def log_request(method: str, path: str, status: int, seconds: float,
     """
     if not access_logger.isEnabledFor(logging.INFO):
         return
-    service = service or context.service.get()
-    request_id = request_id or context.request_id.get()
     if _access_writer is None:  # plain-text logs, or logging never configured (a library user, a test)
         access_logger.info("request", extra={"method": method, "path": path, "status": status,
                                               "duration_ms": round(seconds * 1000, 2)})
         return
+    service = service or context.service.get()
+    request_id = request_id or context.request_id.get()
     second, microsecond = divmod(time.time_ns() // 1000, 1_000_000)
     caller = ""  # who the request was for, when it is known
     if institution := context.institution.get():

@@ -6,7 +6,6 @@ Observability never takes its host down: a failing exporter is logged, not raise
 from __future__ import annotations
 
 import logging
-import random
 import re
 import time
 import traceback
@@ -19,7 +18,6 @@ from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import Event, ReadableSpan, SpanProcessor, TracerProvider, sampling
 from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter, SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.sdk.util.instrumentation import InstrumentationScope
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -216,19 +214,8 @@ class _TracingSetup:
     def __init__(self, provider: TracerProvider) -> None:
         self.sampler = provider.sampler
         self.ratio_bound = _parent_based_ratio_bound(provider.sampler)
-        ids = provider.id_generator
-        if type(ids) is RandomIdGenerator:  # the SDK's default, without its method call around the same draw
-            self.new_trace_id, self.new_span_id = _random_trace_id, _random_span_id
-        else:
-            self.new_trace_id, self.new_span_id = ids.generate_trace_id, ids.generate_span_id
-
-
-def _random_trace_id() -> int:
-    return random.getrandbits(128) or _random_trace_id()  # never the invalid 0, as RandomIdGenerator
-
-
-def _random_span_id() -> int:
-    return random.getrandbits(64) or _random_span_id()
+        self.new_trace_id = provider.id_generator.generate_trace_id
+        self.new_span_id = provider.id_generator.generate_span_id
 
 
 _tracing_of: tuple[object, _TracingSetup | None] = (None, None)
