@@ -51,6 +51,7 @@ class FakeService:
     upload_started: asyncio.Event = field(default_factory=asyncio.Event)
     events: asyncio.Queue[str | None] = field(default_factory=asyncio.Queue)
     stream_closed: asyncio.Event = field(default_factory=asyncio.Event)
+    readiness: tuple[int, dict[str, Any]] = (200, {"status": "ready", "checks": {"database": "ok", "bus": "ok"}})
 
     def app(self) -> Starlette:
         async def record(request: Request) -> Response:
@@ -112,7 +113,8 @@ class FakeService:
             return response
 
         async def ready(request: Request) -> Response:
-            return JSONResponse({"status": "ready"})
+            status, body = self.readiness
+            return JSONResponse(body, status_code=status)
 
         prefix = f"/{self.name}"
         return Starlette(routes=[

@@ -41,10 +41,29 @@ async def test_readiness_names_each_service() -> None:
         unready = await client.get("/readyz")
 
         assert ready.status_code == 200
+        assert ready.json()["status"] == "ready"
         assert ready.json()["services"] == dict.fromkeys(SERVICES, "ready")
         assert unready.status_code == 503
         assert unready.json()["services"]["catalog"] == "unreachable"
         assert unready.json()["services"]["auth"] == "ready"
+
+
+async def test_a_service_waiting_for_its_event_bus_is_degraded_and_one_without_its_database_unready() -> None:
+    async with platform() as gateway, gateway.client() as client:
+        gateway.services["ill"].readiness = (200, {
+            "status": "degraded", "checks": {"database": "ok", "bus": "unreachable: ConnectionError"}})
+        degraded = await client.get("/readyz")
+        gateway.services["notify"].readiness = (503, {
+            "status": 503, "checks": {"database": "unreachable: OperationalError", "bus": "ok"}})
+        unready = await client.get("/readyz")
+
+        assert degraded.status_code == 200  # the front door stays open: the service still answers
+        assert degraded.json()["status"] == "degraded"
+        assert degraded.json()["services"]["ill"] == "degraded: bus"
+        assert degraded.json()["services"]["catalog"] == "ready"
+        assert unready.status_code == 503
+        assert unready.json()["status"] == "unready"
+        assert unready.json()["services"]["notify"] == "unready: database"
 
 
 def test_discriminator_mappings_and_nested_references_are_renamed() -> None:

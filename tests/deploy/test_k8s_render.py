@@ -169,7 +169,7 @@ async def test_probe_paths_are_served_by_the_apps(name: str, tmp_path: Path, mon
     alive, ready = probes["liveness"]["path"], probes["readiness"]["path"]
     assert probes["startup"]["path"] == alive
     if name in SERVICES:
-        assert (alive, ready) == ("/healthz", "/readyz")  # alive = the process; ready = database and bus reachable
+        assert (alive, ready) == ("/healthz", "/readyz")  # alive = the process; ready = database reachable
     else:
         # The gateway's /readyz is 503 while any one service is unready: as its readiness it would take the whole
         # front door out of rotation for one service's outage (each service's readiness guards its own routes).

@@ -25,7 +25,7 @@ from bibliomesh_gateway.edge_router import EdgeRouter
 from bibliomesh_gateway.openapi_merge import OpenApiCache, merge
 from bibliomesh_gateway.proxy import Proxy
 from bibliomesh_gateway.rate_limits import RateLimits
-from bibliomesh_gateway.readiness import breaker_states, service_states
+from bibliomesh_gateway.readiness import answers, breaker_states, service_states
 from bibliomesh_gateway.routing import RouteTable
 from bibliomesh_gateway.settings import GatewaySettings, load_settings
 from bibliomesh_gateway.web_front import WebFront
@@ -110,12 +110,14 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
         return {"status": "ok", "service": "gateway"}
 
     @app.get("/readyz", tags=["gateway"], summary="Readiness of every service, and each one's circuit breaker; "
-             "503 unless all are ready (public).")
+             "503 unless all answer, `degraded` while one waits for its event bus (public).")
     async def readyz() -> JSONResponse:
         services = await service_states(proxy.session, routes.services, settings.readiness_timeout_seconds)
-        ready = all(state == "ready" for state in services.values())
-        return JSONResponse({"status": "ready" if ready else "unready", "services": services,
-                             "breakers": breaker_states(proxy.breakers)}, status_code=200 if ready else 503)
+        answering = all(answers(state) for state in services.values())
+        status = "unready" if not answering else \
+            "ready" if all(state == "ready" for state in services.values()) else "degraded"
+        return JSONResponse({"status": status, "services": services, "breakers": breaker_states(proxy.breakers)},
+                            status_code=200 if answering else 503)
 
     @app.get("/openapi.json", tags=["gateway"], summary="The whole platform's API in one OpenAPI document: "
              "every service's, merged (public).")

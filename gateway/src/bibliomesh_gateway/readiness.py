@@ -20,16 +20,22 @@ def breaker_states(breakers: dict[str, CircuitBreaker]) -> dict[str, str]:
     return {name: breaker.state.value for name, breaker in breakers.items()}
 
 
+def answers(state: str) -> bool:
+    """Whether a service in `state` answers calls: ready, or degraded (its events wait in its outbox)."""
+    return state == "ready" or state.startswith("degraded")
+
+
 async def _state(session: aiohttp.ClientSession, base_url: str, *, wait: aiohttp.ClientTimeout) -> str:
     try:
         async with session.get(f"{base_url}/readyz", timeout=wait) as response:
-            if response.status == 200:
-                return "ready"
             try:
-                checks = (await response.json(content_type=None)).get("checks", {})
+                body = await response.json(content_type=None)
             except ValueError:
-                checks = {}
+                body = None
     except (aiohttp.ClientError, TimeoutError):
         return "unreachable"
-    failing = [name for name, state in checks.items() if state != "ok"]
+    checks = body.get("checks") if isinstance(body, dict) else None
+    failing = [name for name, state in checks.items() if state != "ok"] if isinstance(checks, dict) else []
+    if response.status == 200:
+        return f"degraded: {', '.join(failing)}" if failing else "ready"
     return f"unready: {', '.join(failing)}" if failing else f"unready: HTTP {response.status}"

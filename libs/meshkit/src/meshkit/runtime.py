@@ -108,7 +108,8 @@ class ServiceRuntime:
         await self.engine.dispose()
 
     async def readiness(self) -> dict[str, str]:
-        """Each dependency and its state; anything but `ok` makes the service unready."""
+        """Each dependency and its state (`ok` or why not); `web.REQUIRED_FOR_READINESS` says which make the
+        service unready."""
         state: dict[str, str] = {}
         try:
             async with self.engine.connect() as conn:

@@ -32,6 +32,10 @@ FASTAPI_TELEMETRY_OFF: TelemetryConfig = {"tracing": False, "metrics": False, "l
 SERVER_SPAN = "meshkit.server_span"
 # Probes and scrapes, called every few seconds: counted in the metrics, never in the access log.
 UNLOGGED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+# What a service cannot answer without. The event bus is reported but not required: a write keeps its events in
+# the outbox until the bus is back, so a RabbitMQ outage must not take every service out of its Kubernetes
+# Service (its readiness probe) and turn a delay of events into an outage of the whole API.
+REQUIRED_FOR_READINESS = frozenset({"database"})
 
 
 class RequestContextMiddleware:
@@ -97,13 +101,17 @@ def health_router(runtime: ServiceRuntime) -> APIRouter:
     async def healthz() -> dict[str, str]:
         return {"status": "ok", "service": runtime.name}
 
-    @router.get("/readyz", summary="Readiness: database and event bus reachable (503 names what is not).")
+    @router.get("/readyz", summary="Readiness: 503 naming the database if it cannot be reached; 200 `degraded` "
+                "while only the event bus cannot (events wait in the outbox); public.")
     async def readyz() -> Response:
         checks = await runtime.readiness()
         failing = [name for name, state in checks.items() if state != "ok"]
-        if failing:
+        if any(name in REQUIRED_FOR_READINESS for name in failing):
             return problem_response(503, f"not ready: {', '.join(failing)} unreachable", checks=checks,
                                     service=runtime.name)
+        if failing:
+            return JSONResponse({"status": "degraded", "service": runtime.name, "checks": checks,
+                                 "detail": f"{', '.join(failing)} unreachable: events wait in the outbox"})
         return JSONResponse({"status": "ready", "service": runtime.name, "checks": checks})
 
     router.add_api_route("/metrics", metrics_endpoint(runtime.metrics), include_in_schema=False)
