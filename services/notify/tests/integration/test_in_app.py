@@ -1,6 +1,7 @@
 """In-app notifications: the caller's own only, newest first, unread count, read marks; and the live stream."""
 
 import asyncio
+import json
 from pathlib import Path
 
 import httpx
@@ -64,3 +65,25 @@ async def test_the_stream_pushes_new_notifications_and_resumes_after_last_event_
             (2, "patron.routed"), (3, "patron.shipped"), (4, "patron.ready_for_pickup")]
         bad = await http.get("/notify/stream", headers={**ada, "Last-Event-ID": "abc"})
         assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "Last-Event-ID"
+
+
+async def test_a_page_cursor_beyond_any_id_is_a_422_naming_it(tmp_path: Path) -> None:
+    async with notify(tmp_path) as n:
+        ada = n.person_headers("user:ada", "CN-U1")
+        refused = await n.client.get("/notify/notifications", headers=ada, params={"before": 2**63})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "query.before"
+        assert (await n.client.get("/notify/notifications", headers=ada, params={"before": 2**63 - 1})).json()[
+            "items"] == []
+
+
+async def test_a_resume_point_that_is_no_event_id_is_refused_before_the_stream_starts(tmp_path: Path) -> None:
+    async with notify(tmp_path) as n, serving(n.app) as base, httpx.AsyncClient(base_url=base, timeout=10) as http:
+        ada = n.person_headers("user:ada", "CN-U1")
+        # b"\xb2" arrives as "²": a digit to str.isdigit(), yet not a number int() reads.
+        for value in (b"\xb2", str(2**63).encode(), b"9" * 5000):
+            async with http.stream("GET", "/notify/stream", headers={**ada, "Last-Event-ID": value}) as refused:
+                assert refused.status_code == 422, value
+                assert json.loads(await refused.aread())["errors"][0]["field"] == "Last-Event-ID"
+        async with http.stream("GET", "/notify/stream", headers=ada, params={"since": 2**63}) as refused:
+            assert refused.status_code == 422
+            assert json.loads(await refused.aread())["errors"][0]["field"] == "query.since"

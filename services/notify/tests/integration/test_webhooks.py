@@ -52,6 +52,9 @@ async def test_registered_webhook_gets_signed_events_that_verify_and_only_its_ow
                                  headers=n.admin_headers("CN-PL"))
         assert [(d["status"], d["event_type"], d["webhook_id"]) for d in log.json()] == [
             ("sent", "ill.request.routed", message.headers["webhook-id"])]
+        beyond = await n.client.get(f"/notify/webhooks/{created.json()['id']}/deliveries",
+                                    headers=n.admin_headers("CN-PL"), params={"before": 2**63})
+        assert beyond.status_code == 422 and beyond.json()["errors"][0]["field"] == "query.before"
 
 
 async def test_a_failing_endpoint_is_retried_disabled_and_its_admins_told_while_others_go_on(tmp_path: Path) -> None:

@@ -73,7 +73,7 @@ deliveries = sa.Table(
     sa.Column("event_type", sa.String(200), nullable=True),
     sa.Column("language", sa.String(8), nullable=False),
     sa.Column("institution", sa.String(64), nullable=False),
-    sa.Column("webhook_id", sa.Integer, nullable=True, index=True),
+    sa.Column("webhook_id", BIG_ID, nullable=True, index=True),
     sa.Column("context", sa.JSON, nullable=False),
     sa.Column("message_id", sa.String(200), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
@@ -92,7 +92,7 @@ sa.Index("ix_deliveries_address_sent", deliveries.c.address, deliveries.c.sent_a
 
 webhooks = sa.Table(
     "webhooks", metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
     sa.Column("institution", sa.String(64), nullable=False, index=True),
     sa.Column("url", sa.String(2000), nullable=False),
     sa.Column("event_types", sa.JSON, nullable=False),

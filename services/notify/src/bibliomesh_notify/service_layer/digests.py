@@ -1,6 +1,7 @@
 """Daily digests: e-mails that recipients chose to get as a digest wait (status `digest`) until the configured
-hour, then go out as one e-mail per recipient and address. One replica sends a day's digests: the day is claimed
-in the same transaction that queues them."""
+hour, then go out as one e-mail per recipient, to the address of their latest message (an address changed during
+the day gets everything). One replica sends a day's digests: the day is claimed in the same transaction that
+queues them."""
 
 from __future__ import annotations
 
@@ -39,28 +40,32 @@ async def send_digests(runtime: ServiceRuntime, services: NotifyServices, now: d
         if not await insert_new(uow.session, digest_runs, [{"day": day, "ran_at": now}]):
             return 0
         repository = DeliveryRepository(uow.session)
-        groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        waiting: dict[str, list[dict[str, Any]]] = {}
         for row in await repository.waiting_for_digest(LIMIT):
-            groups.setdefault((row["recipient"], row["address"]), []).append(row)
-        digests = [_digest(day, rows, now) for rows in groups.values()]
-        await repository.add(digests)
-        await repository.mark_digested([row["id"] for rows in groups.values() for row in rows], now)
+            waiting.setdefault(row["recipient"], []).append(row)
+        queued = 0
+        for rows in waiting.values():
+            # A digest that is not stored (the day's exists already) leaves its rows for the next one: none is lost.
+            if await repository.add([_digest(day, rows, now)]):
+                await repository.mark_digested([row["id"] for row in rows], now)
+                queued += 1
         wake_after_commit(uow, services)
         await uow.commit()
-    return len(digests)
+    return queued
 
 
 def _digest(day: str, rows: list[dict[str, Any]], now: datetime) -> dict[str, Any]:
-    first = rows[0]
+    """One recipient's digest; `rows` are in the order they were queued, so the last one is the most current."""
+    latest = rows[-1]
     items = []
     for row in rows:
         shown = render_in_app(row["message_kind"], row["language"], row["context"])
         items.append({"title": shown.title, "body": shown.body})
-    context = {"recipient_name": first["context"].get("recipient_name", ""),
-               "institution_name": first["context"].get("institution_name", ""), "day": day, "items": items}
-    return queued_delivery(f"digest:{day}", first["recipient"], Channel.EMAIL, first["address"], now, kind=DIGEST,
-                     event_type=None, language=first["language"], institution=first["institution"],
-                     context=context, status="pending")
+    context = {"recipient_name": latest["context"].get("recipient_name", ""),
+               "institution_name": latest["context"].get("institution_name", ""), "day": day, "items": items}
+    return queued_delivery(f"digest:{day}", latest["recipient"], Channel.EMAIL, latest["address"], now, kind=DIGEST,
+                           event_type=None, language=latest["language"], institution=latest["institution"],
+                           context=context, status="pending")
 
 
 def digest_worker(services: NotifyServices) -> Callable[[ServiceRuntime], Awaitable[None]]:

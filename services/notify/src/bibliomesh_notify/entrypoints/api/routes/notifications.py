@@ -11,7 +11,7 @@ from bibliomesh_notify.adapters.notification_repository import NotificationRepos
 from bibliomesh_notify.entrypoints.api.deps import ServicesDep
 from bibliomesh_notify.entrypoints.api.schemas import Marked, Notification, NotificationPage
 from meshkit.problems import NotFound
-from meshkit.web import CurrentPrincipal, RowId, UnitOfWorkDep
+from meshkit.web import MAX_ID, CurrentPrincipal, RowId, UnitOfWorkDep
 
 router = APIRouter(prefix="/notify", tags=["notifications"])
 OWN = "(any signed-in person, no scope needed; own notifications only, whatever the institution)"
@@ -20,8 +20,8 @@ OWN = "(any signed-in person, no scope needed; own notifications only, whatever 
 @router.get("/notifications", summary=f"The caller's notifications, newest first, with the unread count {OWN}.")
 async def list_notifications(uow: UnitOfWorkDep, caller: CurrentPrincipal,
                              limit: Annotated[int, Query(ge=1, le=100)] = 20,
-                             before: Annotated[int | None, Query(ge=1, description="`next_before` of the "
-                                                                 "previous page.")] = None) -> NotificationPage:
+                             before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="`next_before` of "
+                                                                 "the previous page.")] = None) -> NotificationPage:
     repository = NotificationRepository(uow.session)
     rows = await repository.page(caller.subject, limit + 1, before)
     more = len(rows) > limit

@@ -19,7 +19,7 @@ from bibliomesh_notify.entrypoints.api.schemas import Notification
 from bibliomesh_notify.service_layer.services import NotifyServices
 from meshkit.problems import InvalidField
 from meshkit.runtime import ServiceRuntime
-from meshkit.web import CurrentPrincipal
+from meshkit.web import MAX_ID, CurrentPrincipal
 
 router = APIRouter(prefix="/notify", tags=["notifications"])
 
@@ -29,8 +29,9 @@ router = APIRouter(prefix="/notify", tags=["notifications"])
             "notifications only).", responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(request: Request, caller: CurrentPrincipal, services: ServicesDep,
                  last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
-                 since: Annotated[int | None, Query(ge=0, description="Start after this sequence number when "
-                                                    "there is no `Last-Event-ID` (0: everything).")] = None,
+                 since: Annotated[int | None, Query(
+                     ge=0, le=MAX_ID, description="Start after this sequence number when there is no "
+                     "`Last-Event-ID` (0: everything).")] = None,
                  ) -> StreamingResponse:
     runtime: ServiceRuntime = request.app.state.runtime
     start = _start(last_event_id, since)
@@ -45,9 +46,14 @@ async def stream(request: Request, caller: CurrentPrincipal, services: ServicesD
 def _start(last_event_id: str | None, since: int | None) -> int | None:
     if last_event_id is None or last_event_id == "":
         return since
-    if not last_event_id.isdigit():
+    if not _is_event_id(last_event_id):
         raise InvalidField("Last-Event-ID", "must be the id of an event this stream sent (a number)")
     return int(last_event_id)
+
+
+def _is_event_id(value: str) -> bool:
+    # str.isdigit() also accepts "²" and other digits int() refuses; the length check spares int() a huge string.
+    return value.isascii() and value.isdigit() and len(value) <= len(str(MAX_ID)) and int(value) <= MAX_ID
 
 
 async def _events(request: Request, runtime: ServiceRuntime, services: NotifyServices, recipient: str,

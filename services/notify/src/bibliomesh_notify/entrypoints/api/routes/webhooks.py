@@ -13,7 +13,7 @@ from bibliomesh_notify.entrypoints.api.deps import ServicesDep
 from bibliomesh_notify.entrypoints.api.schemas import DeliveryOut, WebhookCreated, WebhookIn, WebhookOut, WebhookPatch
 from bibliomesh_notify.service_layer import webhooks
 from meshkit.security import Principal
-from meshkit.web import RowId, UnitOfWorkDep, require_scope
+from meshkit.web import MAX_ID, RowId, UnitOfWorkDep, require_scope
 
 router = APIRouter(prefix="/notify", tags=["webhooks"])
 RULE = "(`notify:manage`, own institution or platform admin)"
@@ -75,8 +75,9 @@ async def delete_webhook(webhook_id: RowId, uow: UnitOfWorkDep, caller: Manager)
 @router.get("/webhooks/{webhook_id}/deliveries", summary=f"The webhook's delivery log, newest first {RULE}.")
 async def list_deliveries(webhook_id: RowId, uow: UnitOfWorkDep, caller: Manager,
                           limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                          before: Annotated[int | None, Query(ge=1, description="Deliveries with a smaller id "
-                                                              "(the next page).")] = None) -> list[DeliveryOut]:
+                          before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Deliveries with a "
+                                                              "smaller id (the next page).")] = None
+                          ) -> list[DeliveryOut]:
     await webhooks.own_webhook(uow, caller, webhook_id)
     return [_delivery(r) for r in await DeliveryRepository(uow.session).for_webhook(webhook_id, limit, before)]
 
