@@ -142,6 +142,14 @@ async def test_bodies_name_the_offending_field(client: httpx.AsyncClient) -> Non
     assert paging.status_code == 422 and paging.json()["errors"][0]["field"] == "query.limit"
 
 
+async def test_an_offset_beyond_the_databases_range_is_refused_naming_it(client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    for path in ("/auth/users", "/auth/audit"):
+        response = await client.get(path, params={"offset": 2**63}, headers=admin)
+        assert response.status_code == 422 and response.headers["content-type"] == PROBLEM, (path, response.text)
+        assert response.json()["errors"][0]["field"] == "query.offset"
+        assert (await client.get(path, params={"offset": 2**63 - 1}, headers=admin)).json()["items"] == []
+
 async def test_a_csv_with_a_broken_row_still_imports_the_others(client: httpx.AsyncClient) -> None:
     admin = await admin_headers(client)
     await register(client, admin, UNI)
@@ -159,3 +167,13 @@ async def test_a_csv_with_a_broken_row_still_imports_the_others(client: httpx.As
                                 headers={**admin, "Content-Type": "text/csv"})).json()
     assert [r["result"] for r in report["rows"]] == ["created", "rejected", "created"]
     assert "cells" in report["rows"][1]["reason"]
+
+
+async def test_an_import_nested_too_deeply_is_refused_naming_the_body(client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI)
+    response = await client.post("/auth/users/import", params={"institution": "CN-DL-U1"},
+                                 content=b"[" * 3000 + b"]" * 3000,
+                                 headers={**admin, "Content-Type": "application/json"})
+    assert response.status_code == 422 and response.headers["content-type"] == PROBLEM, response.text
+    assert response.json()["errors"] == [{"field": "body", "message": "nested too deeply"}]

@@ -1,6 +1,7 @@
 import json
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from bibliomesh_auth.adapters.tables import messaging
@@ -74,3 +75,28 @@ async def test_updates_bump_the_version_and_refuse_unknown_fields(client: httpx.
     assert unknown.status_code == 422
     missing = await client.patch("/auth/institutions/CN-NOPE", json={"name_zh": "x"}, headers=headers)
     assert missing.status_code == 404
+
+
+@pytest.mark.parametrize("field", ["name_en", "kind", "regions", "open_sharing", "pickup_locations", "language",
+                                   "policy"])
+async def test_an_explicit_null_for_a_required_field_is_refused_naming_it(client: httpx.AsyncClient,
+                                                                          field: str) -> None:
+    headers = await admin_headers(client)
+    await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    response = await client.patch("/auth/institutions/CN-DL-U1", json={field: None, "name_zh": "新名"},
+                                  headers=headers)
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    assert [e["field"] for e in response.json()["errors"]] == [field]
+    current = (await client.get("/auth/institutions/CN-DL-U1")).json()
+    assert current["name_zh"] == UNIVERSITY["name_zh"] and current["version"] == 1
+
+
+async def test_a_patch_changes_what_it_names_and_clears_what_may_be_empty(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    changed = await client.patch("/auth/institutions/CN-DL-U1", json={"ill_email": None, "name_zh": None},
+                                 headers=headers)
+    assert changed.status_code == 200, changed.text
+    assert (changed.json()["ill_email"], changed.json()["name_zh"]) == (None, None)
+    assert changed.json()["name_en"] == UNIVERSITY["name_en"] and changed.json()["regions"] == UNIVERSITY["regions"]

@@ -15,7 +15,7 @@ from meshkit.db import create_engine
 from meshkit.testing import eventually
 
 from .conftest import ADMIN, admin_headers
-from .people import OTHER, UNI, password_app, person, register
+from .people import OTHER, UNI, bearer, make_user, password_app, person, register, sign_in
 
 PEER = {"code": "DE-KOHA-1", "name_en": "A Koha library abroad", "kind": "external-peer", "open_sharing": True,
         "iso18626": {"endpoint_url": "https://koha.example.de/iso18626", "schema_version": "2021"}}
@@ -58,6 +58,30 @@ async def test_an_institution_admin_edits_their_own_institution_only(client: htt
     assert suspend.status_code == 403
     current = (await client.get("/auth/institutions/CN-DL-U1")).json()
     assert current["name_en"] == UNI["name_en"] and current["version"] == 2
+
+
+async def test_directory_changes_refuse_tokens_of_disabled_people_and_revoked_tokens(
+        client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI)
+    app = await password_app(client, admin)
+    boss = await make_user(client, admin, "CN-DL-U1", "boss", ["institution-admin"])
+    still_valid = bearer(await sign_in(client, app, "CN-DL-U1", "boss"))
+    assert (await client.post(f"/auth/users/{boss['id']}/disable", headers=admin)).status_code == 200
+    refused = await client.patch("/auth/institutions/CN-DL-U1", headers=still_valid, json={"name_en": "Hijacked"})
+    assert refused.status_code == 401 and "disabled" in refused.json()["detail"], refused.text
+
+    tokens = (await client.post("/auth/token", data={"grant_type": "client_credentials"}, auth=ADMIN)).json()
+    await client.post("/auth/revoke", auth=ADMIN, data={"token": tokens["access_token"]})
+    revoked = bearer(tokens)
+    for method, path, body in (("POST", "/auth/institutions", OTHER),
+                               ("PATCH", "/auth/institutions/CN-DL-U1", {"name_en": "X"}),
+                               ("POST", "/auth/institutions/CN-DL-U1/suspend", {}),
+                               ("POST", "/auth/institutions/CN-DL-U1/reinstate", None)):
+        assert (await client.request(method, path, headers=revoked, json=body)).status_code == 401, path
+    current = (await client.get("/auth/institutions/CN-DL-U1")).json()
+    assert (current["name_en"], current["status"], current["version"]) == (UNI["name_en"], "active", 1)
+    assert (await client.get("/auth/institutions/CN-DL-U2")).status_code == 404
 
 
 async def test_a_platform_admin_issues_peer_credentials_published_only_as_a_hash(

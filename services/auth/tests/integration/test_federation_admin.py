@@ -97,6 +97,20 @@ async def test_an_institution_admin_manages_their_own_provider_and_nobody_elses(
     assert (await auth.put(PATH, json=provider_body(idp))).status_code == 401
 
 
+async def test_a_disabled_institution_admins_still_valid_token_is_refused(
+        auth: httpx.AsyncClient, app: FastAPI, idp: LoopbackIdp) -> None:
+    admin = await admin_headers(auth)
+    boss = await add_local_user(app, UNI["code"], "boss", roles=("institution-admin",))
+    still_valid = bearer(await local_sign_in(auth, UNI["code"], "boss"))
+    assert (await auth.put(PATH, json=provider_body(idp), headers=still_valid)).status_code == 200
+    assert (await auth.post(f"/auth/users/{boss.id}/disable", headers=admin)).status_code == 200
+    refused = await auth.put(PATH, json=provider_body(idp, enabled=False), headers=still_valid)
+    assert refused.status_code == 401 and "disabled" in refused.json()["detail"], refused.text
+    assert (await auth.get(PATH, headers=still_valid)).status_code == 401
+    assert (await auth.delete(PATH, headers=still_valid)).status_code == 401
+    assert (await auth.get(PATH, headers=admin)).json()["enabled"] is True  # unchanged, still there
+
+
 @pytest.mark.parametrize(("changes", "field"), [
     ({"scopes": "profile email"}, "scopes"),
     ({"role_rules": {"staff": ["platform-admin"]}}, "role_rules.staff.0"),

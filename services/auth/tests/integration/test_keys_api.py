@@ -9,7 +9,7 @@ from pydantic import SecretStr
 from bibliomesh_auth.settings import AuthSettings
 
 from .conftest import ADMIN, admin_headers
-from .people import UNI, password_app, person, register
+from .people import UNI, bearer, password_app, person, register
 
 
 @pytest.fixture
@@ -36,3 +36,16 @@ async def test_platform_admins_rotate_list_and_purge_keys_over_http(client: http
     for method, path in (("GET", "/auth/keys"), ("POST", "/auth/keys/rotate"), ("POST", "/auth/keys/purge")):
         assert (await client.request(method, path, headers=staff)).status_code == 403
         assert (await client.request(method, path)).status_code == 401
+
+
+async def test_key_rotation_refuses_a_revoked_admin_token_and_one_without_directory_admin(
+        client: httpx.AsyncClient) -> None:
+    kids = {k["kid"] for k in (await client.get("/auth/jwks")).json()["keys"]}
+    revoked = (await client.post("/auth/token", data={"grant_type": "client_credentials"}, auth=ADMIN)).json()
+    assert (await client.post("/auth/revoke", auth=ADMIN, data={"token": revoked["access_token"]})).status_code == 200
+    narrow = await admin_headers(client, scope="catalog:read")
+    for method, path in (("GET", "/auth/keys"), ("POST", "/auth/keys/rotate"), ("POST", "/auth/keys/purge")):
+        refused = await client.request(method, path, headers=bearer(revoked))
+        assert refused.status_code == 401 and "revoked" in refused.json()["detail"], (path, refused.text)
+        assert (await client.request(method, path, headers=narrow)).status_code == 403, path
+    assert {k["kid"] for k in (await client.get("/auth/jwks")).json()["keys"]} == kids  # nothing rotated

@@ -49,3 +49,10 @@ def test_size_limits() -> None:
         parse_upload(b"username\n" + b"x" * MAX_IMPORT_BYTES, "text/csv")
     with pytest.raises(ImportTooLarge):
         parse_upload(("username\n" + "u\n" * 2001).encode(), "text/csv")
+
+
+def test_json_nested_too_deeply_is_refused_naming_the_body() -> None:
+    with pytest.raises(Problem) as raised:
+        parse_upload(b"[" * 3000 + b"]" * 3000, "application/json")
+    assert raised.value.status == 422
+    assert raised.value.extensions["errors"] == [{"field": "body", "message": "nested too deeply"}]

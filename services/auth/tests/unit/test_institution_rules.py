@@ -1,6 +1,11 @@
+from types import NoneType
+from typing import get_args
+
 import pytest
+from pydantic import ValidationError
 
 from bibliomesh_auth.domain.institutions import InvalidInstitution, changed_fields, check_parent
+from bibliomesh_auth.entrypoints.api.schemas import InstitutionPatch
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
 
 
@@ -30,3 +35,15 @@ def test_changed_fields_ignores_the_version() -> None:
     before = snapshot("CN-U1", "university")
     after = before.model_copy(update={"name_zh": "大学", "version": 2})
     assert changed_fields(before, after) == ["name_zh"]
+
+
+@pytest.mark.parametrize("field", sorted(InstitutionPatch.model_fields))
+def test_a_patch_refuses_null_exactly_where_the_directory_needs_a_value(field: str) -> None:
+    clearable = NoneType in get_args(InstitutionSnapshot.model_fields[field].annotation)
+    if clearable:
+        assert InstitutionPatch.model_validate({field: None}).model_dump(exclude_unset=True) == {field: None}
+    else:
+        with pytest.raises(ValidationError) as raised:
+            InstitutionPatch.model_validate({field: None})
+        assert [error["loc"] for error in raised.value.errors()] == [(field,)]
+    assert InstitutionPatch.model_validate({}).model_dump(exclude_unset=True) == {}

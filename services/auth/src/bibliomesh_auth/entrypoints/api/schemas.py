@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
 from bibliomesh_contracts.events.directory.institution import InstitutionKind, Iso18626Peer, LendingPolicy
 
@@ -27,7 +27,8 @@ class InstitutionCreate(BaseModel):
 
 
 class InstitutionPatch(BaseModel):
-    """Only the fields present change."""
+    """Only the fields present change; `name_zh`, `parent_code`, `ill_email` and `iso18626` may be null to clear
+    them, the others may not."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -42,6 +43,14 @@ class InstitutionPatch(BaseModel):
     language: Literal["en", "zh"] | None = None
     policy: LendingPolicy | None = None
     iso18626: Iso18626Peer | None = None
+
+    # Defaults are not validated, so this sees only a null that was sent: an omitted field still means unchanged.
+    @field_validator("name_en", "kind", "regions", "open_sharing", "pickup_locations", "language", "policy")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be omitted to keep it, but not null")
+        return value
 
 
 class SuspendBody(BaseModel):

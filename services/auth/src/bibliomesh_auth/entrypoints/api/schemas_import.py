@@ -129,6 +129,9 @@ def _json_rows(body: bytes) -> list[Any]:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise Problem("the body is not valid JSON", status=400) from None
+    except RecursionError:
+        raise Problem("the JSON body is nested too deeply", status=422,
+                      errors=[{"field": "body", "message": "nested too deeply"}]) from None
     if not isinstance(data, list):
         raise Problem("the JSON body must be an array of account objects", status=422,
                       errors=[{"field": "body", "message": "must be an array"}])

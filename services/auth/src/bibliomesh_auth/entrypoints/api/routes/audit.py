@@ -11,7 +11,7 @@ from fastapi import APIRouter, Query
 from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
 from bibliomesh_auth.entrypoints.api.schemas_clients import AuditEntry, AuditPage
 from bibliomesh_auth.service_layer.audit_trail import list_audit_events
-from meshkit.web import UnitOfWorkDep
+from meshkit.web import MAX_ID, UnitOfWorkDep
 
 router = APIRouter(prefix="/auth/audit", tags=["audit"])
 
@@ -26,7 +26,7 @@ async def audit_trail(
     since: Annotated[datetime | None, Query(description="Only events at or after this time (ISO 8601).")] = None,
     until: Annotated[datetime | None, Query(description="Only events before this time (ISO 8601).")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> AuditPage:
     events, next_offset = await list_audit_events(uow, caller, institution=institution, action=action,
                                                   outcome=outcome, since=since, until=until, limit=limit,

@@ -1,5 +1,5 @@
-"""`/auth/keys`: the signing keys and their rotation over HTTP (platform admins), as `bibliomesh auth
-rotate-keys|purge-keys|list-keys` do from a shell."""
+"""`/auth/keys`: the signing keys and their rotation over HTTP (platform admins with `directory:admin`), as
+`bibliomesh auth rotate-keys|purge-keys|list-keys` do from a shell."""
 
 from __future__ import annotations
 
@@ -8,30 +8,33 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
 from bibliomesh_auth.entrypoints.api.deps import SecretBoxDep, SettingsDep
 from bibliomesh_auth.service_layer import keys
+from bibliomesh_auth.service_layer.directory import DIRECTORY_ADMIN
 from meshkit.problems import Forbidden
 from meshkit.security import Principal
-from meshkit.web import CurrentPrincipal, UnitOfWorkDep
+from meshkit.web import UnitOfWorkDep
 
 router = APIRouter(prefix="/auth/keys", tags=["keys"])
 
 
 def _platform_admin(caller: Principal) -> None:
-    if not caller.is_platform_admin:
-        raise Forbidden("signing keys are for platform admins")
+    if not (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)):
+        raise Forbidden("signing keys are for platform admins with `directory:admin`")
 
 
-@router.get("", summary="Each signing key and its state: pending, signing, retired, expired (platform admins).")
+@router.get("", summary="Each signing key and its state: pending, signing, retired, expired (platform admins "
+                "with `directory:admin`).")
 async def list_keys(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep,
-                    caller: CurrentPrincipal) -> list[dict[str, str | None]]:
+                    caller: ActivePrincipal) -> list[dict[str, str | None]]:
     _platform_admin(caller)
     return await keys.describe_keys(uow, settings, box)
 
 
 @router.post("/rotate", summary="Publish a new signing key now; it signs after `publish_ahead` seconds, when the "
-                                "current keys retire (platform admins).")
-async def rotate(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep, caller: CurrentPrincipal,
+                                "current keys retire (platform admins with `directory:admin`).")
+async def rotate(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep, caller: ActivePrincipal,
                  publish_ahead: Annotated[int, Query(ge=0, le=86_400)] = 120) -> dict[str, Any]:
     _platform_admin(caller)
     rotation = await keys.rotate_keys(uow, settings, box, timedelta(seconds=publish_ahead), actor=caller.subject)
@@ -41,9 +44,10 @@ async def rotate(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep, c
             "old_keys_published_until": rotation.old_keys_published_until.isoformat()}
 
 
-@router.post("/purge", summary="Delete keys retired longer than a token lifetime ago (platform admins).")
+@router.post("/purge", summary="Delete keys retired longer than a token lifetime ago (platform admins with "
+                            "`directory:admin`).")
 async def purge(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep,
-                caller: CurrentPrincipal) -> dict[str, int]:
+                caller: ActivePrincipal) -> dict[str, int]:
     _platform_admin(caller)
     purged = await keys.purge_keys(uow, settings, box, actor=caller.subject)
     await uow.commit()

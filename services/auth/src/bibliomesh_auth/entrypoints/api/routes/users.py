@@ -18,7 +18,7 @@ from bibliomesh_auth.entrypoints.api.schemas_import import (
     parse_upload,
 )
 from bibliomesh_auth.service_layer import account_import, accounts
-from meshkit.web import UnitOfWorkDep
+from meshkit.web import MAX_ID, UnitOfWorkDep
 
 router = APIRouter(prefix="/auth/users", tags=["accounts"])
 ADMINS = "institution admin of that institution, or platform admin"
@@ -45,7 +45,7 @@ async def list_users(
     q: Annotated[str | None, Query(max_length=100, description="Part of username, name or e-mail.")] = None,
     account_status: Annotated[Literal["active", "disabled"] | None, Query(alias="status")] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
 ) -> UserPage:
     found, next_offset = await accounts.list_users(uow, caller, institution, role=role, query=q,
                                                    status=account_status, limit=limit, offset=offset)
