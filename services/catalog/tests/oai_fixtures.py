@@ -3,8 +3,8 @@
 `serving` puts any started ASGI app (our own catalogue's provider, say) on an ephemeral port. `StaticProvider`
 is a small OAI-PMH 2.0 repository over real records, the Caltech oai_dc response shipped with Debian's
 idzebra examples: it pages them with resumption tokens, filters by `from` at day granularity, can change and
-delete records, and can be told to answer the next requests with faults (503 + Retry-After, 404, bad XML, OAI
-error codes), logging every request it receives.
+delete records, can be told to answer the next requests with faults (503 + Retry-After, 404, bad XML, OAI
+error codes) or to hold back its next pages, and logs every request it receives.
 """
 
 from __future__ import annotations
@@ -77,6 +77,8 @@ class StaticProvider:
     faults: list[Response | None] = field(default_factory=list)
     """Answers for the next requests, in order (None: answer normally)."""
     delay: float = 0.0
+    gate: asyncio.Event | None = None
+    """If given, requests that resume a list (with a resumptionToken) wait until it is set."""
 
     def list_requests(self) -> list[dict[str, str]]:
         return [r for r in self.requests if r.get("verb") == "ListRecords"]
@@ -113,6 +115,8 @@ class StaticProvider:
         self.requests.append(params)
         if self.delay:
             await asyncio.sleep(self.delay)
+        if self.gate is not None and "resumptionToken" in params:
+            await self.gate.wait()
         fault = self.faults.pop(0) if self.faults else None
         if fault is not None:
             return fault

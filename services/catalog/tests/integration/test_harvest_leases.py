@@ -1,6 +1,7 @@
 """Background jobs across replicas: two catalogues on one database never harvest the same source at once, a
 harvest left behind by a replica that died is failed and done again, a live one is left alone, the schedule runs
-on its own, and the lease a heartbeat keeps is lost to nobody while it beats."""
+on its own, the lease a heartbeat keeps is lost to nobody while it beats, and a harvest whose source moved stops
+without writing the old address's cursor."""
 
 from __future__ import annotations
 
@@ -156,3 +157,36 @@ async def test_a_heartbeat_keeps_the_lease_and_notices_when_it_is_taken(replicas
     await set_lease(one, "replica-2", datetime.now(UTC) - timedelta(seconds=1))
     async with two.app.state.runtime.sessions() as session, session.begin():
         assert await SOURCE_LEASE.claim(session, "LIB-C", "replica-3", 0.6), "expired: free again"
+
+
+async def pages_applied(cat: Catalog, institution: str, run_id: str, pages: int) -> None:
+    headers = cat.headers(institution)
+    for _ in range(400):
+        run = (await cat.client.get(f"/catalog/harvest-sources/{institution}/runs/{run_id}", headers=headers)).json()
+        if run["pages"] >= pages:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"the harvest did not apply {pages} page(s)")
+
+
+async def test_a_source_moved_during_a_harvest_is_harvested_from_scratch_at_its_new_address_at_once(
+        replicas: Replicas) -> None:
+    one, old = replicas.one, replicas.provider
+    old.gate = asyncio.Event()  # the first page is applied, the next ones wait until the source has moved
+    new = StaticProvider(caltech_records()[old.page_size:])
+    headers = one.headers("LIB-C")
+    await register(one, "LIB-C", replicas.url)
+    run_id = (await one.client.post("/catalog/harvest-sources/LIB-C/runs", headers=headers)).json()["id"]
+    await pages_applied(one, "LIB-C", run_id, 1)
+    async with serving(new.app(), "/oai") as new_url:
+        await register(one, "LIB-C", new_url)
+        old.gate.set()
+        stopped = await finished(one.client, headers, "LIB-C", run_id)
+        assert stopped["status"] == "failed" and "changed" in stopped["failure"], stopped
+        assert stopped["pages"] == 1
+        source = (await one.client.get("/catalog/harvest-sources/LIB-C", headers=headers)).json()
+        assert (source["base_url"], source["last_datestamp"], source["running"]) == (new_url, None, False)
+        assert datetime.fromisoformat(source["next_run_at"]) <= datetime.now(UTC)
+        run = await harvest_now(one, "LIB-C")
+        assert (run["status"], run["created"], run["harvested_from"]) == ("succeeded", 60, None), run
+        assert "from" not in new.list_requests()[0]

@@ -207,3 +207,15 @@ async def test_marcxml_and_ndjson_files_import_through_the_parsing_process(tmp_p
         assert "title" in json_job["errors"][0]["reason"]
         found = (await cat.client.get("/catalog/search", params={"q": "红楼梦", "institution": "LIB-B"})).json()
         assert found["total"] == 3
+
+
+async def test_a_json_file_nested_too_deeply_imports_the_records_before_it(tmp_path: Path) -> None:
+    deep = "[" * 3000 + "]" * 3000
+    lines = json.dumps({"local_id": "j1", "title": "Before the deep one"}) + "\n" + \
+        json.dumps({"local_id": "j2", "title": "Deep", "notes": 0}).replace("0}", deep + "}")
+    async with catalog(tmp_path) as cat:
+        job = await finished(cat, "LIB-A", (await start(cat, "LIB-A", lines.encode(), "application/x-ndjson"))
+                             .json()["id"])
+        assert job["status"] == "succeeded", job
+        assert (job["created"], job["rejected"]) == (1, 1)
+        assert "nested too deeply" in job["errors"][0]["reason"]

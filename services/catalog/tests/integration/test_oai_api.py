@@ -174,6 +174,19 @@ async def test_from_and_until_at_both_granularities(catalog: Harvestable) -> Non
     assert window.find("o:ListIdentifiers/o:resumptionToken", NS) is None
 
 
+@pytest.mark.parametrize("bounds", [
+    {"until": "9999-12-31"},
+    {"until": "9999-12-31T23:59:59Z"},
+    {"from": "0001-01-01", "until": "9999-12-31"},
+    {"from": "0001-01-01T00:00:00Z", "until": "9999-12-31T23:59:59Z"},
+])
+async def test_dates_at_the_ends_of_the_calendar_cover_every_record(catalog: Harvestable,
+                                                                    bounds: dict[str, str]) -> None:
+    pages, tokens = await harvest(catalog.http, "ListIdentifiers", metadataPrefix="oai_dc", **bounds)
+    assert sum(len(identifiers(page)) for page in pages) == TOTAL
+    assert tokens[0] == (str(TOTAL), "0")
+
+
 async def test_set_filter_is_the_clusters_held_at_that_institution(catalog: Harvestable) -> None:
     history, gone = oai_id(catalog.ids["history"]), oai_id(catalog.ids["gone"])
     shenyang = await oai(catalog.http, verb="ListIdentifiers", metadataPrefix="oai_dc", set="CN-SY-U1")

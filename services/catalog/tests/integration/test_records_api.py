@@ -50,6 +50,19 @@ async def test_marcxml_and_json_bodies(tmp_path: Path) -> None:
         assert view["display"]["title"] == "红楼梦" and view["holdings"][0]["items"][0]["item_id"] == "J-1"
 
 
+async def test_json_nested_too_deeply_is_a_rejection_not_a_server_error(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        alone = await cat.post("LIB-A", b"[" * 3000 + b"]" * 3000, "application/json")
+        assert alone.status_code == 200, alone.text
+        assert alone.json()["counts"] == {"rejected": 1}
+        assert "nested too deeply" in alone.json()["results"][0]["reason"]
+        inside = json.dumps([{"local_id": "n1", "title": "Kept"}, {"local_id": "n2", "title": "Deep", "notes": 0}])
+        body = inside.replace('"notes": 0', '"notes": ' + "[" * 3000 + "]" * 3000).encode()
+        report = await cat.upload("LIB-A", body, "application/json")
+        assert [r["status"] for r in report["results"]] == ["created", "rejected"]
+        assert "nested too deeply" in report["results"][1]["reason"]
+
+
 async def test_duplicates_in_one_batch_are_rejected_after_the_first(tmp_path: Path) -> None:
     async with catalog(tmp_path) as cat:
         report = await cat.upload("LIB-A", marc_record("d1", "One") + marc_record("d1", "One again"))

@@ -111,3 +111,12 @@ def test_text_that_is_not_json_ends_the_stream_with_one_rejection() -> None:
     assert results[1].reason.startswith("malformed JSON")
     (broken,) = read_json(io.BytesIO(b"\xff\xfe not utf-8"))
     assert isinstance(broken, RejectedRecord) and broken.reason.startswith("invalid encoding")
+
+
+def test_json_nested_too_deeply_ends_the_stream_with_one_rejection() -> None:
+    deep = b"[" * 3000 + b"]" * 3000
+    (alone,) = read_json(io.BytesIO(deep))
+    assert isinstance(alone, RejectedRecord) and "nested too deeply" in alone.reason
+    results = list(read_json(io.BytesIO(b'[{"local_id": "a", "title": "ok"}, {"notes": ' + deep + b"}]")))
+    assert isinstance(results[0], ParsedRecord) and isinstance(results[1], RejectedRecord)
+    assert results[1].position == 2 and "nested too deeply" in results[1].reason

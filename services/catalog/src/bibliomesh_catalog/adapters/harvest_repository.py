@@ -27,6 +27,16 @@ def is_due(now: datetime) -> sa.ColumnElement[bool]:
     return sa.or_(scheduled, requested)
 
 
+def targets(version: int) -> sa.ColumnElement[bool]:
+    """A source still harvesting what it did at `version` (base URL, set and format unchanged since)."""
+    return harvest_sources.c.target_version == version
+
+
+def next_target() -> sa.ColumnElement[int]:
+    """The value of `target_version` once what is harvested changed."""
+    return harvest_sources.c.target_version + 1
+
+
 class HarvestRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
@@ -35,6 +45,10 @@ class HarvestRepository:
         row = (await self.session.execute(
             sa.select(harvest_sources).where(harvest_sources.c.institution == institution))).mappings().first()
         return dict(row) if row else None
+
+    async def target_version(self, institution: str) -> int | None:
+        return (await self.session.execute(sa.select(harvest_sources.c.target_version).where(
+            harvest_sources.c.institution == institution))).scalar_one_or_none()
 
     async def add_source(self, values: dict[str, Any]) -> None:
         await self.session.execute(sa.insert(harvest_sources).values(**values))

@@ -145,6 +145,9 @@ harvest_sources = sa.Table(
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("lease_owner", sa.String(100), nullable=True),
     sa.Column("lease_expires_at", sa.DateTime(timezone=True), nullable=True),
+    # Counts the changes of what is harvested (base URL, set, format; migration 0007): a harvest writes its
+    # cursor only while the source still has the version it started with.
+    sa.Column("target_version", sa.Integer, nullable=False, server_default=sa.text("0")),
 )
 
 # One harvest of a source: requested (`queued`) or scheduled, then `running`, `succeeded` or `failed`.

@@ -2,8 +2,8 @@
 
 A body is one record object, a JSON array of them, or newline-delimited records (`application/x-ndjson`). Records
 are decoded one after the other from a bounded buffer, never the whole body at once. A record that fails
-validation is rejected with the offending fields and the next one is read; text that is not JSON at all ends the
-stream with one rejection.
+validation is rejected with the offending fields and the next one is read; text that is not JSON at all, or JSON
+nested deeper than the decoder can follow, ends the stream with one rejection.
 """
 
 from __future__ import annotations
@@ -210,6 +210,10 @@ def _values(stream: BinaryIO) -> Iterator[Any]:
                 yield eof
                 return
             continue
+        except RecursionError:
+            # The decoder recurses once per level; past the interpreter's limit no record of ours could be valid.
+            yield _Broken(f"malformed JSON, reading stopped: nested too deeply (char {index})")
+            return
         yield value
 
 

@@ -2,12 +2,13 @@
 
 Each page is one transaction: its records go through `ingest_records`, its deleted headers withdraw the records
 (`delete_record`, which re-clusters), and the run's counts and the source's cursor are written with them, only
-while this replica still holds the source's lease. So a harvest that stops half-way (crash, network, lease lost)
-leaves whole pages applied and a cursor that is safe to resume from: as long as the pages came in datestamp order
-(they do from most sources, our own included) the cursor follows the last datestamp applied; otherwise it moves
-only once the list is complete. A complete harvest moves it to the source's `responseDate` of its first request,
-so anything changed while it ran is harvested again next time (`from` is inclusive: unchanged records come back
-as `unchanged`, which costs little).
+while this replica still holds the source's lease and the source still has the URL, set and format the harvest
+began with (if they changed, it stops: the next harvest starts from the beginning of the new target). So a harvest
+that stops half-way (crash, network, lease lost) leaves whole pages applied and a cursor that is safe to resume
+from: as long as the pages came in datestamp order (they do from most sources, our own included) the cursor
+follows the last datestamp applied; otherwise it moves only once the list is complete. A complete harvest moves it
+to the source's `responseDate` of its first request, so anything changed while it ran is harvested again next time
+(`from` is inclusive: unchanged records come back as `unchanged`, which costs little).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 
 import httpx
 
-from bibliomesh_catalog.adapters.harvest_repository import COUNTERS, SOURCE_LEASE, HarvestRepository
+from bibliomesh_catalog.adapters.harvest_repository import COUNTERS, SOURCE_LEASE, HarvestRepository, targets
 from bibliomesh_catalog.adapters.leases import Heartbeat, LeaseLost
 from bibliomesh_catalog.adapters.oai_client import (
     HarvestError,
@@ -46,6 +47,11 @@ from meshkit.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 MAX_ERRORS = 100
 USER_AGENT = "Bibliomesh-harvester/1.0 (OAI-PMH 2.0)"
+
+
+class SourceChanged(Exception):
+    """What the source harvests (base URL, set, format) changed since this harvest began: stop, writing nothing
+    more, so that the next harvest starts from the beginning of the new target."""
 
 
 def harvester(institution: str) -> Principal:
@@ -100,7 +106,7 @@ async def harvest(runtime: ServiceRuntime, source: dict[str, Any], run_id: str, 
         async for page in client.list_records(prefix, from_, source["set_spec"]):
             if beat.lost:
                 raise LeaseLost(source["institution"])
-            await apply_page(runtime, source["institution"], run_id, owner, page, progress, identity.granularity)
+            await apply_page(runtime, source, run_id, owner, page, progress, identity.granularity)
     end = identity.response_date or progress.latest
     return format_datestamp(end, identity.granularity) if end else source["last_datestamp"]
 
@@ -112,9 +118,11 @@ def _parse(items: list[OaiItem], first_position: int) -> list[tuple[OaiItem, Par
             for index, item in enumerate(items)]
 
 
-async def apply_page(runtime: ServiceRuntime, institution: str, run_id: str, owner: str, page: OaiPage,
+async def apply_page(runtime: ServiceRuntime, source: dict[str, Any], run_id: str, owner: str, page: OaiPage,
                      progress: Progress, granularity: str) -> None:
-    """Store one page in one transaction, with the run's counts and (when safe) the advanced cursor."""
+    """Store one page of `source` (as it was when the harvest began) in one transaction, with the run's counts and
+    (when safe) the advanced cursor."""
+    institution, version = source["institution"], source["target_version"]
     counts, errors = dict(progress.counts), list(progress.errors)
     parsed = _parse(page.items, counts["records_read"] + 1)
     latest, in_order = progress.latest, progress.in_order
@@ -137,9 +145,10 @@ async def apply_page(runtime: ServiceRuntime, institution: str, run_id: str, own
         counts["pages"] += 1
         cursor = {"last_datestamp": format_datestamp(latest, granularity)} if in_order and latest else {}
         repository = HarvestRepository(uow.session)
-        if not await repository.update_source(institution, SOURCE_LEASE.held_by(owner), **cursor,
+        if not await repository.update_source(institution, SOURCE_LEASE.held_by(owner), targets(version), **cursor,
                                               **SOURCE_LEASE.values(owner, lease_seconds(runtime))):
-            raise LeaseLost(institution)
+            moved = await repository.target_version(institution) not in (None, version)
+            raise SourceChanged(institution) if moved else LeaseLost(institution)
         await repository.update_run(run_id, errors=errors, **counts)
         await uow.commit()
     progress.counts, progress.errors, progress.latest, progress.in_order = counts, errors, latest, in_order

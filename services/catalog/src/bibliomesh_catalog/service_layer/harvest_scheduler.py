@@ -23,11 +23,12 @@ from bibliomesh_catalog.adapters.harvest_repository import (
     SUCCEEDED,
     HarvestRepository,
     is_due,
+    targets,
 )
 from bibliomesh_catalog.adapters.leases import LeaseLost, heartbeat
 from bibliomesh_catalog.adapters.oai_client import HarvestError
 from bibliomesh_catalog.adapters.tables import harvest_runs
-from bibliomesh_catalog.service_layer.harvest import harvest
+from bibliomesh_catalog.service_layer.harvest import SourceChanged, harvest
 from bibliomesh_catalog.service_layer.jobs import lease_seconds, replica_id
 from meshkit.runtime import ServiceRuntime
 
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 INTERRUPTED = "interrupted: the catalogue replica running it stopped (its lease ran out); the next run resumes"
 CANCELLED = "cancelled: the catalogue shut down during the harvest; the next run resumes"
 LOST = "stopped: the source was removed, or its lease ran out and another replica took it over"
+MOVED = "stopped: the source's base URL, set or format changed; the next run starts from the beginning"
 
 
 async def due_sources(runtime: ServiceRuntime, limit: int = 20) -> list[str]:
@@ -89,25 +91,31 @@ async def harvest_source(runtime: ServiceRuntime, institution: str) -> str | Non
         async with heartbeat(runtime.sessions, SOURCE_LEASE, institution, owner, lease_seconds(runtime)) as beat:
             cursor = await harvest(runtime, source, run_id, owner, beat)
     except asyncio.CancelledError:
-        await _finish(runtime, institution, run_id, owner, None, CANCELLED)
+        await _finish(runtime, source, run_id, owner, None, CANCELLED)
         raise
     except LeaseLost:
         log.warning("harvest stopped: the source was removed or another replica holds it now",
                     extra={"institution": institution})
-        await _finish(runtime, institution, run_id, owner, None, LOST)
+        await _finish(runtime, source, run_id, owner, None, LOST)
+    except SourceChanged:
+        log.info("harvest stopped: the source was changed", extra={"institution": institution, "run": run_id})
+        await _finish(runtime, source, run_id, owner, None, MOVED)
     except HarvestError as exc:
-        await _finish(runtime, institution, run_id, owner, None, str(exc)[:2000])
+        await _finish(runtime, source, run_id, owner, None, str(exc)[:2000])
     except Exception as exc:
         log.exception("harvest failed", extra={"institution": institution, "run": run_id})
-        await _finish(runtime, institution, run_id, owner, None, f"{type(exc).__name__}: {exc}"[:2000])
+        await _finish(runtime, source, run_id, owner, None, f"{type(exc).__name__}: {exc}"[:2000])
     else:
-        await _finish(runtime, institution, run_id, owner, cursor, None)
+        await _finish(runtime, source, run_id, owner, cursor, None)
     return run_id
 
 
-async def _finish(runtime: ServiceRuntime, institution: str, run_id: str, owner: str, cursor: str | None,
+async def _finish(runtime: ServiceRuntime, claimed: dict[str, Any], run_id: str, owner: str, cursor: str | None,
                   failure: str | None) -> None:
-    """Record the outcome, schedule the next run and release the lease (if it is still ours)."""
+    """Record the outcome and release the lease (if it is still ours); schedule the next run and move the cursor
+    only if the source still harvests what it did when `claimed`: a changed one keeps the fresh start that
+    `harvest_sources.register` gave it."""
+    institution = claimed["institution"]
     now = datetime.now(UTC)
     status = FAILED if failure else SUCCEEDED
     try:
@@ -117,12 +125,13 @@ async def _finish(runtime: ServiceRuntime, institution: str, run_id: str, owner:
             await repository.update_run(run_id, harvest_runs.c.status == RUNNING, status=status, failure=failure,
                                         finished_at=now)
             if source is not None:
-                values: dict[str, Any] = {
-                    "last_run_at": now, "last_status": status, "last_error": failure, "lease_owner": None,
-                    "lease_expires_at": None, "next_run_at": now + timedelta(minutes=source["interval_minutes"])}
+                schedule: dict[str, Any] = {"next_run_at": now + timedelta(minutes=source["interval_minutes"])}
                 if cursor is not None:
-                    values["last_datestamp"] = cursor
-                await repository.update_source(institution, SOURCE_LEASE.held_by(owner), **values)
+                    schedule["last_datestamp"] = cursor
+                held = SOURCE_LEASE.held_by(owner)
+                await repository.update_source(institution, held, targets(claimed["target_version"]), **schedule)
+                await repository.update_source(institution, held, last_run_at=now, last_status=status,
+                                               last_error=failure, lease_owner=None, lease_expires_at=None)
             await uow.commit()
     except Exception:
         log.exception("could not record the end of a harvest", extra={"institution": institution, "run": run_id})

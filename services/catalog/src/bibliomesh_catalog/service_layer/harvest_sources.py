@@ -2,7 +2,8 @@
 
 Who may: library staff (role `staff` or `institution-admin`) of the institution, or a platform admin; the route
 also requires the `catalog:write` scope. The base URL must be http(s) on a public address (`source_addresses`).
-Changing where or what is harvested (base URL, set, format) starts the next harvest from the beginning; a new or
+Changing where or what is harvested (base URL, set, format) starts the next harvest from the beginning, at once: a
+harvest of the old target still running stops at its next page without writing its cursor or schedule. A new or
 re-enabled source is due at once. A disabled source is not harvested on its schedule, but a requested run still
 happens. Removing a source keeps the records it brought.
 """
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from bibliomesh_catalog.adapters.harvest_repository import QUEUED, HarvestRepository
+from bibliomesh_catalog.adapters.harvest_repository import QUEUED, HarvestRepository, next_target
 from bibliomesh_catalog.service_layer.overrides import STAFF_ROLES
 from bibliomesh_catalog.service_layer.source_addresses import check_base_url
 from meshkit.problems import Forbidden, NotFound
@@ -67,6 +68,7 @@ async def register(uow: UnitOfWork, actor: Principal, institution: str, config: 
     if any(current[name] != values[name] for name in _WHAT_IS_HARVESTED):
         values["last_datestamp"] = None
         values["next_run_at"] = now
+        values["target_version"] = next_target()  # a harvest running now stops writing its cursor (`harvest`)
     elif config.enabled and not current["enabled"]:
         values["next_run_at"] = now
     await repository.update_source(institution, **values)

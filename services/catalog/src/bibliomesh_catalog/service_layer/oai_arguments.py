@@ -65,6 +65,15 @@ def parse_datestamp(value: str, name: str) -> tuple[datetime, str]:
     raise OaiError("badArgument", f"{name}={value} is not a date as YYYY-MM-DD or YYYY-MM-DDThh:mm:ssZ")
 
 
+def _just_after(until: datetime, granularity: str) -> datetime | None:
+    """The exclusive end of an inclusive `until`; None (no end) for the last day or second of year 9999, which
+    no datestamp comes after."""
+    try:
+        return until + (timedelta(days=1) if granularity == "day" else timedelta(seconds=1))
+    except OverflowError:
+        return None
+
+
 @dataclass(frozen=True)
 class ListRequest:
     """What a ListIdentifiers/ListRecords harvest asks for, as given on its first request."""
@@ -84,7 +93,7 @@ class ListRequest:
         if self.until is not None:
             until, granularity = parse_datestamp(self.until, "until")
             granularities.add(granularity)
-            end = until + (timedelta(days=1) if granularity == "day" else timedelta(seconds=1))
+            end = _just_after(until, granularity)
         if len(granularities) > 1:
             raise OaiError("badArgument", "from and until must have the same granularity")
         if start is not None and end is not None and start >= end:
