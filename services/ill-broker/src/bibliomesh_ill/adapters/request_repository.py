@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_ill.adapters.tables import request_steps, requests, rota_entries
@@ -27,13 +28,23 @@ class StaleRequest(Conflict):
     """Someone else changed the request between our read and our write; the caller may retry."""
 
 
+class PeerRequestExists(Exception):
+    """The borrower already has a request with this peer request id: a peer's retry arrived while its first message
+    was being applied. The transaction is unusable; roll it back and answer as for any retry."""
+
+
 class RequestRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
     async def add(self, request: IllRequest) -> None:
         request.version = 1
-        await self.session.execute(sa.insert(requests).values(**request.columns()))
+        try:
+            await self.session.execute(sa.insert(requests).values(**request.columns()))
+        except IntegrityError as exc:
+            if request.peer_request_id is None:
+                raise
+            raise PeerRequestExists(f"{request.borrower} already sent request {request.peer_request_id}") from exc
         request.changed.clear()
 
     async def get(self, request_id: str) -> IllRequest | None:

@@ -42,7 +42,7 @@ def openurl_of(citation: dict[str, Any]) -> dict[str, list[str]]:
 def isbn13(value: str) -> str | None:
     """ISBN-13 digits of an ISBN-10 or -13 as typed (hyphens, qualifiers), or None if it is not one."""
     digits = re.sub(r"[^0-9Xx]", "", value.split("(")[0]).upper()
-    if len(digits) == 10:
+    if len(digits) == 10 and digits[:9].isdigit():   # X only as the ISBN-10 check digit
         core = "978" + digits[:9]
     elif len(digits) == 13 and digits.isdigit():
         core = digits[:12]

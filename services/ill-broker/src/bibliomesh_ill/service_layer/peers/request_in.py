@@ -6,6 +6,8 @@ from typing import Any
 
 from bibliomesh_ill.iso18626 import Request, ServiceType
 from bibliomesh_ill.service_layer.submit import RequestInput
+from meshkit.problems import InvalidField
+from meshkit.web import MAX_ID
 
 _SERVICE = {ServiceType.LOAN: "loan", ServiceType.COPY: "copy", ServiceType.COPY_OR_LOAN: "copy-or-loan"}
 _RUSH = {"rush", "express", "urgent", "priority"}
@@ -29,14 +31,24 @@ def citation_of(message: Request) -> dict[str, Any]:
     return {key: value for key, value in citation.items() if value}
 
 
+def cluster_of(record_id: str | None) -> int | None:
+    """The cluster a `supplierUniqueRecordId` of digits (`cluster:<id>` or bare) names; None for other record ids
+    (the peer's own, say), which leave the citation to find the item."""
+    digits = (record_id or "").removeprefix("cluster:")
+    if not digits.isdigit():
+        return None
+    if not digits.isascii() or len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID:
+        raise InvalidField("supplierUniqueRecordId", "names no cluster this platform could have")
+    return int(digits)
+
+
 def request_input(message: Request, agency: str, only_lender: str | None) -> RequestInput:
     service = message.service_info
     level = (service.service_level.value if service and service.service_level else "").lower()
     patron = message.patron_info
-    cluster = message.bibliographic_info.supplier_unique_record_id or ""
     return RequestInput(
         service_type=_SERVICE.get(service.service_type, "loan") if service else "loan",
-        cluster_id=int(cluster.removeprefix("cluster:")) if cluster.removeprefix("cluster:").isdigit() else None,
+        cluster_id=cluster_of(message.bibliographic_info.supplier_unique_record_id),
         citation=citation_of(message), service_level="rush" if level in _RUSH else "normal",
         needed_by=service.need_before_date.date() if service and service.need_before_date else None,
         note=service.note if service else None, patron_id=patron.patron_id if patron else None, borrower=agency,

@@ -16,6 +16,7 @@ import logging
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from bibliomesh_ill.adapters.request_repository import PeerRequestExists
 from bibliomesh_ill.iso18626 import ErrorType, Iso18626Error, confirm, confirm_failure, parse, serialize
 from bibliomesh_ill.iso18626.models import Message
 from bibliomesh_ill.service_layer.peers.inbound import receive, sender_of
@@ -63,10 +64,13 @@ async def iso18626(http: Request) -> Response:
         refused = Iso18626Error(ErrorType.UNSUPPORTED_ACTION_TYPE, f"{message.kind}: confirmations are answers, "
                                 "not messages to this endpoint", version=message.version)
         return Response(serialize(confirm_failure(refused)), media_type=XML)
-    async with runtime.unit_of_work() as uow:
-        error = await receive(uow, message, settings, _basic_secret(http))  # type: ignore[arg-type]
-        if error is None:
-            await uow.commit()
+    try:
+        async with runtime.unit_of_work() as uow:
+            error = await receive(uow, message, settings, _basic_secret(http))  # type: ignore[arg-type]
+            if error is None:
+                await uow.commit()
+    except PeerRequestExists:
+        error = None  # a retry that overtook the peer's first message: confirmed as any retry is
     log.info("ISO 18626 message", extra={"kind": message.kind, "agency": sender_of(message),
                                          "accepted": error is None, "error": error.error_value if error else None})
     return Response(serialize(confirm(message, error)), media_type=XML)

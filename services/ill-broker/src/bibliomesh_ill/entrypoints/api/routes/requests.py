@@ -20,7 +20,7 @@ from bibliomesh_ill.service_layer.actions import ActionInput, load_for, perform
 from bibliomesh_ill.service_layer.submit import RequestInput, submit_request
 from meshkit.problems import Forbidden
 from meshkit.security import Principal
-from meshkit.web import CurrentPrincipal, UnitOfWorkDep, get_runtime, require_scope
+from meshkit.web import MAX_ID, CurrentPrincipal, UnitOfWorkDep, get_runtime, require_scope
 
 router = APIRouter(prefix="/ill", tags=["requests"])
 ActionName = Literal[ACTIONS]  # type: ignore[valid-type]
@@ -55,7 +55,7 @@ async def listing(uow: UnitOfWorkDep, caller: CurrentPrincipal,
                   side: Annotated[Literal["borrowing", "lending", "mine"], Query()] = "mine",
                   state: Annotated[list[str] | None, Query(description="Borrowing-side states.")] = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
-                  offset: Annotated[int, Query(ge=0)] = 0) -> list[RequestView]:
+                  offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[RequestView]:
     repository = RequestRepository(uow.session)
     if side == "borrowing":
         caller.require_scope("ill:manage")

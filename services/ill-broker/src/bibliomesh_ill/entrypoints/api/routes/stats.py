@@ -19,6 +19,8 @@ from meshkit.security import Principal
 from meshkit.web import UnitOfWorkDep, require_scope
 
 router = APIRouter(prefix="/ill", tags=["statistics"])
+DEFAULT_WINDOW = timedelta(days=90)
+EARLIEST = datetime.min.replace(tzinfo=UTC)
 
 
 def _scope_of(caller: Principal, institution: str | None) -> str | None:
@@ -36,15 +38,28 @@ async def stats(uow: UnitOfWorkDep, caller: Principal = require_scope("ill:manag
                 start: Annotated[datetime | None, Query(alias="from", description="Default: 90 days ago.")] = None,
                 end: Annotated[datetime | None, Query(alias="to", description="Default: now.")] = None,
                 period: Annotated[Literal["day", "week", "month"], Query()] = "month") -> dict[str, Any]:
-    end = _aware(end) or datetime.now(UTC)
-    start = _aware(start) or end - timedelta(days=90)
-    if start >= end:
-        raise InvalidField("from", "must be before `to`")
+    start, end = _window(start, end)
     return await statistics(uow.session, start, end, _scope_of(caller, institution), period)
 
 
-def _aware(moment: datetime | None) -> datetime | None:
-    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+def _window(start: datetime | None, end: datetime | None) -> tuple[datetime, datetime]:
+    """[from, to) in UTC; by default the 90 days before `to`, or as many of them as the calendar has."""
+    end = datetime.now(UTC) if end is None else _utc(end, "to")
+    if start is None:
+        return max(end, EARLIEST + DEFAULT_WINDOW) - DEFAULT_WINDOW, end
+    start = _utc(start, "from")
+    if start >= end:
+        raise InvalidField("from", "must be before `to`")
+    return start, end
+
+
+def _utc(moment: datetime, field: str) -> datetime:
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError as exc:
+        raise InvalidField(field, "is outside the years 1 to 9999 in UTC") from exc
 
 
 class Suggestion(BaseModel):
