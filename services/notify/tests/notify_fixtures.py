@@ -121,11 +121,12 @@ class Notify:
         return self.app.state.runtime
 
     async def institution(self, code: str, *, ill_email: str | None, language: str = "en",
-                          name_zh: str | None = None) -> None:
+                          name_zh: str | None = None, kind: str = "university",
+                          parent_code: str | None = None) -> None:
         version = self.versions[code] = self.versions.get(code, 0) + 1
         await publish_institution(self.runtime.bus, InstitutionSnapshot(
-            code=code, name_en=f"{code} Library", name_zh=name_zh, kind="university", ill_email=ill_email,
-            language=language, version=version))  # type: ignore[arg-type]
+            code=code, name_en=f"{code} Library", name_zh=name_zh, kind=kind, parent_code=parent_code,
+            ill_email=ill_email, language=language, version=version))  # type: ignore[arg-type]
         await self._applied(library_contacts, library_contacts.c.code, code, version)
 
     async def person(self, subject: str, institution: str, *, email: str | None, language: str = "en",

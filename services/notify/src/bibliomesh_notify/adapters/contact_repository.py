@@ -9,7 +9,7 @@ from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from bibliomesh_notify.adapters.tables import library_contacts
 from meshkit.replica import upsert_if_newer
 
-_FIELDS = {"code", "name_en", "name_zh", "ill_email", "language", "status", "version"}
+_FIELDS = {"code", "parent_code", "name_en", "name_zh", "ill_email", "language", "status", "version"}
 
 
 class ContactRepository:

@@ -10,7 +10,8 @@ messaging = add_messaging_tables(metadata)
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 WHEN = sa.DateTime(timezone=True)
 
-# Notify's copy of the directory: where each library's ILL mail goes and in which language.
+# Notify's copy of the directory: where each library's ILL mail goes, in which language, and the university a
+# branch library belongs to (whose patrons it may name on its requests).
 library_contacts = sa.Table(
     "library_contacts", metadata,
     sa.Column("code", sa.String(64), primary_key=True),
@@ -20,6 +21,7 @@ library_contacts = sa.Table(
     sa.Column("language", sa.String(8), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("parent_code", sa.String(64), nullable=True),
 )
 
 # Notify's copy of the people with accounts (directory.person.changed): how to reach them, in which language.

@@ -18,7 +18,7 @@ from meshkit.unit_of_work import UnitOfWork
 async def on_request_step(uow: UnitOfWork, services: NotifyServices, envelope: EventEnvelope,
                           step: RequestStepV1) -> None:
     directory = Directory(uow.session)
-    parties = Parties(borrower=step.borrower, lender=step.lender, patron=step.patron_id)
+    parties = Parties(borrower=step.borrower, lender=step.lender, patron=step.patron_id, request_id=step.request_id)
     contacts = {code: await directory.contact(code) for code in (step.borrower, step.lender) if code}
     for route in routes_for(envelope.type):
         key = (f"request:{step.request_id}:{route.message_kind}" if route.once_per_request else str(envelope.id))

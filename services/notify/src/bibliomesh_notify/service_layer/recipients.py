@@ -1,9 +1,14 @@
 """Who an audience is, from notify's copies of the directory: people (subject, e-mail, language, roles) and
-libraries (ILL mailbox, language). Library staff are reached through the library's ILL mailbox by e-mail and
-each staff member in the app; a patron and institution admins personally on both channels."""
+libraries (ILL mailbox, language, university). Library staff are reached through the library's ILL mailbox by
+e-mail and each staff member in the app; a patron and institution admins personally on both channels.
+
+The broker takes a request's patron id from the borrowing library's staff or an ISO 18626 peer and knows no people:
+only here can a patron named from another institution be refused, or that person would hear about (and be mailed
+about) a stranger's request for its whole life."""
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from typing import Any
 
@@ -11,9 +16,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_notify.adapters.contact_repository import ContactRepository
 from bibliomesh_notify.adapters.people_repository import ADMIN_ROLES, STAFF_ROLES, PeopleRepository
+from bibliomesh_notify.domain.affiliation import Library, same_university
 from bibliomesh_notify.domain.messages import Audience
 
 MAILBOX = "mailbox:"
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -35,6 +42,7 @@ class Parties:
     lender: str | None = None
     patron: str | None = None
     institution: str | None = None
+    request_id: str | None = None
 
 
 class Directory:
@@ -52,13 +60,13 @@ class Directory:
 
     async def resolve(self, audience: Audience, parties: Parties) -> list[Recipient]:
         if audience is Audience.PATRON:
-            return await self._patron(parties.patron, parties.borrower)
+            return await self._patron(parties.patron, parties.borrower, parties.request_id)
         if audience is Audience.INSTITUTION_ADMINS:
             return await self._people(parties.institution, ADMIN_ROLES, email=True)
         code = parties.borrower if audience is Audience.BORROWER_STAFF else parties.lender
         return await self._mailbox(code) + await self._people(code, STAFF_ROLES, email=False)
 
-    async def _patron(self, subject: str | None, borrower: str | None) -> list[Recipient]:
+    async def _patron(self, subject: str | None, borrower: str | None, request_id: str | None) -> list[Recipient]:
         if not subject:
             return []
         person = await self.people.get(subject)
@@ -68,7 +76,19 @@ class Directory:
                               language=library["language"] if library else "en")]
         if person["status"] != "active":
             return []
+        if not await self._same_university(person["institution"], borrower):
+            log.warning("patron not notified: not of the borrowing library or its university",
+                        extra={"ill_request_id": request_id, "borrower": borrower,
+                               "patron_institution": person["institution"]})
+            return []
         return [_person(person, email=True)]
+
+    async def _same_university(self, code: str, other: str | None) -> bool:
+        if not other:
+            return False
+        first, second = await self.contact(code), await self.contact(other)
+        return same_university(Library(code, first["parent_code"] if first else None),
+                               Library(other, second["parent_code"] if second else None))
 
     async def _people(self, code: str | None, roles: frozenset[str], *, email: bool) -> list[Recipient]:
         if not code:
