@@ -3,22 +3,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from argon2 import PasswordHasher
 from broker_fixtures import REGION, Broker, broker, item, region
 
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from bibliomesh_contracts.events.directory.institution import Iso18626Peer as PeerConfig
+from bibliomesh_ill.adapters.tables import peer_messages
 from bibliomesh_ill.iso18626 import (
     Action,
     AgencyId,
+    ErrorData,
     ErrorType,
+    Request,
     RequestingAgencyMessage,
     Status,
     SupplyingAgencyMessage,
 )
-from bibliomesh_ill.iso18626.peer_client import PeerRejected
+from bibliomesh_ill.iso18626.peer_client import PeerClient, PeerRejected
+from bibliomesh_ill.service_layer.peers.delivery import deliver_due
 from meshkit.testing import eventually
 from tests.support.iso18626_peer import Iso18626Peer, iso18626_peer
 from tests.support.serving import serving
@@ -102,6 +108,59 @@ async def test_a_peer_outside_the_platform_borrows_from_a_platform_library(tmp_p
         with pytest.raises(PeerRejected) as unknown:
             await peer.send_action(endpoint, peer.new_request(lender, request_id="never-sent"), Action.RECEIVED)
         assert unknown.value.confirmation.error_data[0].error_type is ErrorType.UNRECOGNISED_DATA_VALUE
+
+
+async def _queued(b: Broker, request_id: str) -> list[dict[str, Any]]:
+    async with b.runtime.engine.connect() as conn:
+        rows = await conn.execute(sa.select(peer_messages).where(peer_messages.c.request_id == request_id)
+                                  .order_by(peer_messages.c.id))
+        return [dict(r._mapping) for r in rows]
+
+
+async def test_a_message_the_peer_refused_holds_back_the_later_messages_of_its_request(tmp_path: Path) -> None:
+    async with broker(tmp_path, **FAST) as b, \
+            iso18626_peer(agency=AgencyId(agency_id_type="ISIL", agency_id_value=PEER), secret=SECRET) as peer:
+        peer.reject = lambda m: ErrorData(error_type=ErrorType.UNRECOGNISED_DATA_VALUE, error_value="no such item") \
+            if isinstance(m, Request) else None
+        await b.add_institutions([*region(), peer_snapshot(peer)])
+        await b.add_holdings([item(PEER, "z1", 11), item(PEER, "z2", 12)])
+        patron, home = b.patron("CN-U1-ENG"), b.staff("CN-U1-ENG")
+        rid = (await b.submit(patron, cluster_id=11)).json()["id"]
+
+        async def refused() -> bool:
+            return [m["status"] for m in await _queued(b, rid)] == ["failed"]
+
+        await eventually(refused)
+        steps = (await _state(b, rid, home))["steps"]
+        failure = steps[-1]  # type: ignore[index]
+        assert (failure["step"], failure["action"], failure["details"]["peer"]) == \
+            ("peer_message_failed", "routed", PEER), failure
+        assert "no such item" in failure["reason"] and peer.url not in failure["reason"]
+
+        assert (await b.act(rid, "cancel", patron)).status_code == 200
+
+        async def cancel_queued() -> bool:
+            return len(await _queued(b, rid)) == 2
+
+        await eventually(cancel_queued)
+        async with PeerClient() as client:  # whatever the worker has not sent yet, this pass would
+            assert await deliver_due(b.runtime, client) == 0
+        held = await _queued(b, rid)
+        assert [(m["kind"], m["status"], m["claimed_until"]) for m in held] == \
+            [("request", "failed", None), ("requestingAgencyMessage", "pending", None)]
+        assert [m.kind for m in peer.received] == ["request"]
+
+        peer.reject = None  # another request to the same peer is not held back by this one
+        other = (await b.submit(patron, cluster_id=12)).json()["id"]
+        await peer.wait_received(lambda m: m.header.requesting_agency_request_id == other, "the other request")
+
+        async with b.runtime.engine.begin() as conn:  # set back to pending (redelivered): the held ones follow
+            await conn.execute(sa.update(peer_messages).where(peer_messages.c.id == held[0]["id"])
+                               .values(status="pending"))
+        await peer.wait_received(lambda m: isinstance(m, RequestingAgencyMessage), "the Cancel")
+        about = [m for m in peer.received if m.header.requesting_agency_request_id == rid]
+        assert [(m.kind, getattr(m, "action", None)) for m in about] == \
+            [("request", None), ("request", None), ("requestingAgencyMessage", Action.CANCEL)]
 
 
 async def test_unknown_agencies_and_wrong_credentials_get_iso_errors_and_change_nothing(tmp_path: Path) -> None:

@@ -22,11 +22,15 @@ class PeerOutbox:
                 for row in rows])
 
     async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
-        """The oldest pending message of each request whose turn has come (later ones wait: order matters)."""
-        first = (sa.select(sa.func.min(peer_messages.c.id)).where(peer_messages.c.status == "pending")
-                 .group_by(peer_messages.c.request_id))
+        """The oldest unsent message of each request to each peer, if it is pending and its turn has come.
+
+        Later ones wait, since order matters to the peer; a failed one keeps them waiting until it is set back
+        to pending (redelivered) or given another status (dropped)."""
+        first = (sa.select(sa.func.min(peer_messages.c.id))
+                 .where(peer_messages.c.status.in_(("pending", "failed")))
+                 .group_by(peer_messages.c.request_id, peer_messages.c.peer))
         rows = await self.session.execute(sa.select(peer_messages).where(
-            peer_messages.c.id.in_(first), peer_messages.c.next_attempt_at <= now,
+            peer_messages.c.id.in_(first), peer_messages.c.status == "pending", peer_messages.c.next_attempt_at <= now,
             sa.or_(peer_messages.c.claimed_until.is_(None), peer_messages.c.claimed_until < now))
             .order_by(peer_messages.c.id).limit(limit))
         return [dict(r._mapping) for r in rows]

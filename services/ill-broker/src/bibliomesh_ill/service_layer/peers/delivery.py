@@ -3,7 +3,8 @@
 Each message is claimed before sending (so two replicas never send it twice at once), sent with the peer
 client's own short retries, then marked sent (with an audit step on its request) or given a later attempt.
 After `GIVE_UP_AFTER` tries, or at once when the peer answers ERROR, it is marked failed and the request's
-later messages wait; the failure is logged and kept on the message (`peer_messages.last_error`).
+later messages to that peer wait (`PeerOutbox.due`); the failure is logged, kept on the message
+(`peer_messages.last_error`) and shown in the request's audit trail as a `peer_message_failed` step.
 """
 
 from __future__ import annotations
@@ -61,29 +62,36 @@ async def _send(runtime: ServiceRuntime, client: PeerClient, row: dict[str, Any]
             await PeerOutbox(uow.session).finish(row["id"], {
                 "attempts": attempts, "last_error": str(exc)[:2000], "status": "failed" if failed else "pending",
                 "next_attempt_at": now + _pause(attempts, first)})
+            if failed:
+                # the trail is shown to the patron too: the peer's URL may carry a secret
+                reason = str(exc).removesuffix(f" ({exc.peer_url})")[:2000]
+                await _audit(uow.session, row, "peer_message_failed", now, reason=reason,
+                             note=f"ISO 18626 {row['kind']} to {row['peer']} not delivered; later messages about "
+                                  "this request to that peer wait until it is redelivered or dropped",
+                             details={"peer": row["peer"], "kind": row["kind"], "attempts": attempts})
             await uow.commit()
         return 0
     async with runtime.unit_of_work() as uow:
         await PeerOutbox(uow.session).finish(row["id"], {"status": "sent", "sent_at": now,
                                                         "attempts": row["attempts"] + 1, "last_error": None})
-        await _audit(uow.session, row, confirmation.kind, now)
+        await _audit(uow.session, row, "peer_message_sent", now, note=f"ISO 18626 {row['kind']} to {row['peer']}",
+                     details={"peer": row["peer"], "kind": row["kind"], "confirmation": confirmation.kind})
         await uow.commit()
     return 1
 
 
-async def _audit(session: Any, row: dict[str, Any], confirmation: str, now: datetime) -> None:
+async def _audit(session: Any, row: dict[str, Any], step: str, now: datetime, *, note: str,
+                 details: dict[str, Any], reason: str | None = None) -> None:
     repository = RequestRepository(session)
     request = await repository.get(row["request_id"])
     if request is None:
         return
     await repository.add_step({
-        "request_id": request.id, "step": "peer_message_sent", "action": row["step"], "actor": "system",
+        "request_id": request.id, "step": step, "action": row["step"], "actor": "system",
         "actor_institution": None, "party": "system", "lender": request.lender,
         "requester_state": request.requester_state.value,
-        "supplier_state": request.supplier_state.value if request.supplier_state else None, "reason": None,
-        "note": f"ISO 18626 {row['kind']} to {row['peer']}", "details": {"peer": row["peer"], "kind": row["kind"],
-                                                                          "confirmation": confirmation},
-        "occurred_at": now})
+        "supplier_state": request.supplier_state.value if request.supplier_state else None, "reason": reason,
+        "note": note, "details": details, "occurred_at": now})
 
 
 async def ill_peer_delivery(runtime: ServiceRuntime) -> None:
