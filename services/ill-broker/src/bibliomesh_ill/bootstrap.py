@@ -7,7 +7,16 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from bibliomesh_ill.adapters.tables import messaging
-from bibliomesh_ill.entrypoints.api.routes import deliveries, holdings, iso18626, openurl, partners, requests, stats
+from bibliomesh_ill.entrypoints.api.routes import (
+    deliveries,
+    holdings,
+    iso18626,
+    openurl,
+    partners,
+    peer_messages,
+    requests,
+    stats,
+)
 from bibliomesh_ill.entrypoints.consumers import consumers
 from bibliomesh_ill.service_layer.peers.delivery import ill_peer_delivery
 from bibliomesh_ill.service_layer.stats_metrics import ill_statistics_gauges
@@ -25,7 +34,7 @@ def create_app(settings: IllSettings | None = None, transport: Transport | None 
     return assemble_service(
         settings=settings, tables=messaging,
         routers=[partners.router, holdings.router, requests.router, openurl.router, stats.router,
-                 iso18626.router, deliveries.router],
+                 iso18626.router, deliveries.router, peer_messages.router],
         title="Bibliomesh ILL broker",
         description="Routes interlibrary-loan requests across the region and carries them to completion.",
         migrations=MIGRATIONS, consumers=consumers(settings), transport=transport, migrate=migrate,

@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from argon2 import PasswordHasher
-from broker_fixtures import REGION, Broker, broker, item, region
+from broker_fixtures import Broker, broker, item, region
+from peer_fixtures import FAST, PEER, SECRET, peer_snapshot, queued
 
-from bibliomesh_contracts.events.directory import InstitutionSnapshot
-from bibliomesh_contracts.events.directory.institution import Iso18626Peer as PeerConfig
 from bibliomesh_ill.adapters.tables import peer_messages
 from bibliomesh_ill.iso18626 import (
     Action,
@@ -26,18 +23,8 @@ from bibliomesh_ill.iso18626 import (
 from bibliomesh_ill.iso18626.peer_client import PeerClient, PeerRejected
 from bibliomesh_ill.service_layer.peers.delivery import deliver_due
 from meshkit.testing import eventually
-from tests.support.iso18626_peer import Iso18626Peer, iso18626_peer
+from tests.support.iso18626_peer import iso18626_peer
 from tests.support.serving import serving
-
-SECRET = "peer-shared-secret-0123456789"
-PEER = "ZZ-PEER"
-FAST = {"peer_poll_seconds": 0.05, "peer_first_retry_seconds": 0.05, "peer_attempts": 2}
-
-
-def peer_snapshot(peer: Iso18626Peer, version: int = 1) -> InstitutionSnapshot:
-    return InstitutionSnapshot(code=PEER, name_en="A ReShare library", kind="external-peer", regions=REGION,
-                               version=version, iso18626=PeerConfig(endpoint_url=peer.url, schema_version="1.2",
-                                                                    credential_hash=PasswordHasher().hash(SECRET)))
 
 
 async def _state(b: Broker, request_id: str, staff: dict[str, str]) -> dict[str, object]:
@@ -110,13 +97,6 @@ async def test_a_peer_outside_the_platform_borrows_from_a_platform_library(tmp_p
         assert unknown.value.confirmation.error_data[0].error_type is ErrorType.UNRECOGNISED_DATA_VALUE
 
 
-async def _queued(b: Broker, request_id: str) -> list[dict[str, Any]]:
-    async with b.runtime.engine.connect() as conn:
-        rows = await conn.execute(sa.select(peer_messages).where(peer_messages.c.request_id == request_id)
-                                  .order_by(peer_messages.c.id))
-        return [dict(r._mapping) for r in rows]
-
-
 async def test_a_message_the_peer_refused_holds_back_the_later_messages_of_its_request(tmp_path: Path) -> None:
     async with broker(tmp_path, **FAST) as b, \
             iso18626_peer(agency=AgencyId(agency_id_type="ISIL", agency_id_value=PEER), secret=SECRET) as peer:
@@ -128,7 +108,7 @@ async def test_a_message_the_peer_refused_holds_back_the_later_messages_of_its_r
         rid = (await b.submit(patron, cluster_id=11)).json()["id"]
 
         async def refused() -> bool:
-            return [m["status"] for m in await _queued(b, rid)] == ["failed"]
+            return [m["status"] for m in await queued(b, rid)] == ["failed"]
 
         await eventually(refused)
         steps = (await _state(b, rid, home))["steps"]
@@ -140,12 +120,12 @@ async def test_a_message_the_peer_refused_holds_back_the_later_messages_of_its_r
         assert (await b.act(rid, "cancel", patron)).status_code == 200
 
         async def cancel_queued() -> bool:
-            return len(await _queued(b, rid)) == 2
+            return len(await queued(b, rid)) == 2
 
         await eventually(cancel_queued)
         async with PeerClient() as client:  # whatever the worker has not sent yet, this pass would
             assert await deliver_due(b.runtime, client) == 0
-        held = await _queued(b, rid)
+        held = await queued(b, rid)
         assert [(m["kind"], m["status"], m["claimed_until"]) for m in held] == \
             [("request", "failed", None), ("requestingAgencyMessage", "pending", None)]
         assert [m.kind for m in peer.received] == ["request"]

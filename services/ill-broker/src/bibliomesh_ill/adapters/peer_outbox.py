@@ -47,7 +47,14 @@ class PeerOutbox:
         await self.session.execute(sa.update(peer_messages).where(peer_messages.c.id == message_id)
                                    .values(claimed_until=None, **values))
 
+    async def settle_failed(self, message_id: int, values: dict[str, Any]) -> bool:
+        """Change a failed message (set it back to pending, or drop it); False if it is not failed (any more)."""
+        result = await self.session.execute(sa.update(peer_messages).where(
+            peer_messages.c.id == message_id, peer_messages.c.status == "failed").values(**values))
+        return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
     async def for_request(self, request_id: str) -> list[dict[str, Any]]:
+        """Every message queued about the request, oldest first."""
         rows = await self.session.execute(sa.select(peer_messages).where(peer_messages.c.request_id == request_id)
                                           .order_by(peer_messages.c.id))
         return [dict(r._mapping) for r in rows]

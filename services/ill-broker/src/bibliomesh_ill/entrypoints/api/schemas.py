@@ -147,3 +147,26 @@ class RequestView(BaseModel):
     allowed_actions: list[str] = Field(description="What the caller may do next (POST .../actions/{action}).")
     rota: list[RotaEntryView] | None = Field(default=None, description="Staff of the borrower and platform admins.")
     steps: list[StepView] = Field(default_factory=list, description="The audit trail, oldest first.")
+
+
+class PeerMessageView(BaseModel):
+    """An ISO 18626 message queued for a peer outside the platform (its body and the peer's endpoint are not shown:
+    either may carry credentials)."""
+
+    id: int
+    peer: str = Field(description="The peer's agency id.")
+    on_behalf_of: str = Field(description="The institution the message speaks for (the borrowing library to a "
+                                          "lender, the lender to a borrower); its `ill:manage` staff manage it.")
+    step: str = Field(description="The request step that caused it.")
+    kind: str = Field(description="request, requestingAgencyMessage or supplyingAgencyMessage.")
+    status: str = Field(description="pending (queued, or being retried), sent, failed (refused by the peer or not "
+                                    "taken after every try; holds back the later ones) or dropped (given up by "
+                                    "staff).")
+    attempts: int = Field(description="Tries so far (reset when redelivered).")
+    last_error: str | None = Field(description="Why the last try failed, without the peer's endpoint.")
+    created_at: datetime
+    next_attempt_at: datetime | None = Field(description="When it is tried next (pending only).")
+    sent_at: datetime | None
+    holds_later: bool = Field(description="Failed, with later messages of the request to the same peer waiting on "
+                                          "it: redeliver or drop it to release them.")
+    held_by: int | None = Field(description="Pending but waiting on this earlier failed message.")

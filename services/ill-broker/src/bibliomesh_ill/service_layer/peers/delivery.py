@@ -4,7 +4,8 @@ Each message is claimed before sending (so two replicas never send it twice at o
 client's own short retries, then marked sent (with an audit step on its request) or given a later attempt.
 After `GIVE_UP_AFTER` tries, or at once when the peer answers ERROR, it is marked failed and the request's
 later messages to that peer wait (`PeerOutbox.due`); the failure is logged, kept on the message
-(`peer_messages.last_error`) and shown in the request's audit trail as a `peer_message_failed` step.
+(`peer_messages.last_error`) and shown in the request's audit trail as a `peer_message_failed` step. Staff
+release it (`staff.py`): redelivered, it goes first; dropped, the ones behind it go.
 """
 
 from __future__ import annotations
@@ -16,9 +17,11 @@ from typing import Any
 
 from bibliomesh_ill.adapters.peer_outbox import PeerOutbox
 from bibliomesh_ill.adapters.request_repository import RequestRepository
+from bibliomesh_ill.domain.parties import Party
 from bibliomesh_ill.iso18626 import Version
 from bibliomesh_ill.iso18626.models import ANY_MESSAGE, Message
 from bibliomesh_ill.iso18626.peer_client import PeerClient, PeerError, PeerRejected, RetryPolicy
+from bibliomesh_ill.service_layer.steps import note_step
 from meshkit.runtime import ServiceRuntime
 
 log = logging.getLogger(__name__)
@@ -82,16 +85,11 @@ async def _send(runtime: ServiceRuntime, client: PeerClient, row: dict[str, Any]
 
 async def _audit(session: Any, row: dict[str, Any], step: str, now: datetime, *, note: str,
                  details: dict[str, Any], reason: str | None = None) -> None:
-    repository = RequestRepository(session)
-    request = await repository.get(row["request_id"])
+    request = await RequestRepository(session).get(row["request_id"])
     if request is None:
         return
-    await repository.add_step({
-        "request_id": request.id, "step": step, "action": row["step"], "actor": "system",
-        "actor_institution": None, "party": "system", "lender": request.lender,
-        "requester_state": request.requester_state.value,
-        "supplier_state": request.supplier_state.value if request.supplier_state else None, "reason": reason,
-        "note": note, "details": details, "occurred_at": now})
+    await note_step(session, request, step, actor="system", party=Party.SYSTEM, now=now, action=row["step"],
+                    reason=reason, note=note, details=details)
 
 
 async def ill_peer_delivery(runtime: ServiceRuntime) -> None:
