@@ -30,11 +30,11 @@ from bibliomesh_web.pages import (
     staff,
     webhooks,
 )
-from bibliomesh_web.platform import ApiError, SignInRequired
+from bibliomesh_web.platform import ApiError, PlatformUnavailable, SignInRequired
 from bibliomesh_web.sessions import SessionStore
 from bibliomesh_web.settings import WebSettings, load_settings
 from bibliomesh_web.titles import ClusterTitles
-from bibliomesh_web.views import CsrfFailed, Forbidden, page_of
+from bibliomesh_web.views import BadInput, CsrfFailed, Forbidden, page_of
 from meshkit.logs import configure_logging
 from meshkit.metrics import ServiceMetrics
 from meshkit.problems import problem_response
@@ -120,6 +120,10 @@ def _install_error_pages(app: FastAPI) -> None:
         log.warning("platform unreachable", extra={"error": type(exc).__name__})
         return await _error(request, 503, None)
 
+    async def bad_input(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BadInput)
+        return await _error(request, 400, exc.detail)
+
     async def forbidden(request: Request, _: Exception) -> Response:
         return await _error(request, 403, None)
 
@@ -139,6 +143,8 @@ def _install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(ApiError, platform_said_no)
     app.add_exception_handler(httpx.HTTPError, unreachable)
+    app.add_exception_handler(PlatformUnavailable, unreachable)
+    app.add_exception_handler(BadInput, bad_input)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfFailed, csrf)
     app.add_exception_handler(HTTPException, http_error)

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from http.cookies import SimpleCookie
-
+from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bibliomesh_web.sessions import Session, SessionStore
@@ -35,11 +34,10 @@ class SessionMiddleware:
         if scope["type"] != "http" or scope["path"].startswith("/static/"):
             await self.app(scope, receive, send)
             return
-        cookies = SimpleCookie()
-        for key, value in scope["headers"]:
-            if key == b"cookie":
-                cookies.load(value.decode("latin-1"))
-        sent = cookies[self.name].value if self.name in cookies else None
+        # Starlette's lenient parser: `SimpleCookie.load` silently stops at the first cookie it cannot parse (say
+        # another app's `prefs={"theme":"dark"}`) and would lose ours behind it.
+        header = "; ".join(value.decode("latin-1") for key, value in scope["headers"] if key == b"cookie")
+        sent = cookie_parser(header).get(self.name)
         found = self.store.get(sent)
         scope.setdefault("state", {})["session"] = found or self.store.new()
 

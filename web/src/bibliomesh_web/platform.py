@@ -32,6 +32,15 @@ class SignInRequired(Exception):
     """No one is signed in, or the sign-in ran out (refresh refused): send the browser to sign in."""
 
 
+class PlatformUnavailable(Exception):
+    """The token endpoint neither gave tokens nor refused the grant (a 5xx from it or from a proxy before it, or a
+    4xx about something else): the "try again shortly" page (503), and nobody is signed out for it."""
+
+    def __init__(self, status: int) -> None:
+        super().__init__(f"the token endpoint answered {status}")
+        self.status = status
+
+
 def claims_of(token: str) -> dict[str, Any]:
     """A JWT's claims, unverified: only for tokens we just received from the token endpoint over the back channel."""
     payload = token.split(".")[1]
@@ -42,6 +51,25 @@ def claims_of(token: str) -> dict[str, Any]:
 def tokens_from(answer: Mapping[str, Any]) -> Tokens:
     return Tokens(access_token=str(answer["access_token"]), refresh_token=answer.get("refresh_token"),
                   expires_at=time.time() + float(answer.get("expires_in", 300)))
+
+
+def oauth_error(response: httpx.Response) -> tuple[str | None, str | None]:
+    """An OAuth error answer's `error` and `error_description` (RFC 6749 5.2); Nones for a body that is not one
+    (a proxy's HTML error page)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, None
+    if not isinstance(body, dict):
+        return None, None
+    error, description = body.get("error"), body.get("error_description")
+    return (error if isinstance(error, str) else None), (description if isinstance(description, str) else None)
+
+
+def grant_is_dead(response: httpx.Response) -> bool:
+    """The token endpoint says the grant (or this client) is no good any more: signing in again is the only way."""
+    error, _ = oauth_error(response)
+    return (response.status_code, error) in ((400, "invalid_grant"), (401, "invalid_client"))
 
 
 def problem_of(response: httpx.Response) -> ApiError:
@@ -97,10 +125,15 @@ class Platform:
             raise SignInRequired
         answer = await self.post_form("/auth/token", {
             "grant_type": "refresh_token", "refresh_token": tokens.refresh_token, "client_id": self.settings.client_id})
-        if answer.status_code != 200:
+        if answer.status_code == 200:
+            self.session.tokens = tokens_from(answer.json())
+        elif grant_is_dead(answer):
             self.session.sign_out()
             raise SignInRequired
-        self.session.tokens = tokens_from(answer.json())
+        elif answer.status_code == 429:
+            raise problem_of(answer)
+        else:  # a failure, not a refusal: the refresh token may still be good, so the session stays
+            raise PlatformUnavailable(answer.status_code)
 
     async def call(self, method: str, path: str, *, anonymous: bool = False, **kwargs: Any) -> httpx.Response:
         """One API call; a 401 gets one refresh and retry (not for streamed bodies); any error raises ApiError."""

@@ -1,6 +1,14 @@
 """Server-side sessions: the browser holds only a random id in an HttpOnly, SameSite=Lax cookie (Secure over https);
 tokens never reach the browser. Kept in this process's memory, so with several replicas the load balancer must keep
-a browser on one replica (sticky sessions); a restart signs everyone out."""
+a browser on one replica (sticky sessions); a restart signs everyone out.
+
+Every page carries a CSRF token (the language switch is a form on each one), so every visitor gets a session, and
+anyone can make anonymous ones by the thousand just by leaving the cookie off. So the store keeps two pools, each
+capped at `max_sessions` and each forgetting its least recently used session first: signed-in people and anonymous
+visitors. A flood of cookieless requests then only pushes out other anonymous sessions, never a signed-in person;
+only more signed-in people than the cap can do that. A session's pool follows its `user` each time it is saved or
+found (sign-in stores the new session with its person; a session signed out in place becomes anonymous when next
+seen)."""
 
 from __future__ import annotations
 
@@ -81,10 +89,12 @@ class SessionStore:
     def __init__(self, idle_seconds: float, max_sessions: int) -> None:
         self.idle_seconds = idle_seconds
         self.max_sessions = max_sessions
-        self._sessions: OrderedDict[str, Session] = OrderedDict()
+        self._signed_in: OrderedDict[str, Session] = OrderedDict()
+        self._anonymous: OrderedDict[str, Session] = OrderedDict()
 
     def get(self, session_id: str | None) -> Session | None:
-        session = self._sessions.get(session_id or "")
+        key = session_id or ""
+        session = self._signed_in.get(key) or self._anonymous.get(key)
         if session is None:
             return None
         idle = self.idle_seconds if session.user else ANONYMOUS_IDLE_SECONDS
@@ -92,7 +102,7 @@ class SessionStore:
             self.drop(session.id)
             return None
         session.seen = time.time()
-        self._sessions.move_to_end(session.id)
+        self._place(session)
         return session
 
     def new(self) -> Session:
@@ -100,18 +110,26 @@ class SessionStore:
         return Session(id=secrets.token_urlsafe(32), csrf=secrets.token_urlsafe(32))
 
     def save(self, session: Session) -> None:
-        while len(self._sessions) >= self.max_sessions:
-            self._sessions.popitem(last=False)
         session.keep = True
-        self._sessions[session.id] = session
+        self._place(session)
 
-    def renew(self, old: Session) -> Session:
-        """A new id (and CSRF token) at sign-in and sign-out, so a session id seen before cannot be ridden."""
+    def renew(self, old: Session, user: User | None = None, tokens: Tokens | None = None) -> Session:
+        """A new id (and CSRF token) at sign-in and sign-out, so a session id seen before cannot be ridden; stored
+        with its person (none: signed out)."""
         self.drop(old.id)
         fresh = self.new()
-        fresh.flashes = old.flashes
+        fresh.flashes, fresh.user, fresh.tokens = old.flashes, user, tokens
         self.save(fresh)
         return fresh
 
     def drop(self, session_id: str) -> None:
-        self._sessions.pop(session_id, None)
+        self._signed_in.pop(session_id, None)
+        self._anonymous.pop(session_id, None)
+
+    def _place(self, session: Session) -> None:
+        """Into its pool as the most recently used, forgetting that pool's least recently used one if it is full."""
+        self.drop(session.id)
+        pool = self._signed_in if session.user else self._anonymous
+        while len(pool) >= self.max_sessions:
+            pool.popitem(last=False)
+        pool[session.id] = session

@@ -17,7 +17,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from bibliomesh_web.directory import Directory
 from bibliomesh_web.i18n import LANG_COOKIE, Translator
-from bibliomesh_web.platform import ApiError, Platform, SignInRequired
+from bibliomesh_web.platform import ApiError, Platform, PlatformUnavailable, SignInRequired
 from bibliomesh_web.sessions import Session, User
 from bibliomesh_web.settings import WebSettings
 from meshkit.languages import choose_language
@@ -42,6 +42,14 @@ class Forbidden(Exception):
 
 class CsrfFailed(Exception):
     """A form came without this session's CSRF token (or from another origin)."""
+
+
+class BadInput(Exception):
+    """What was sent cannot be used (a hand-made form or URL): the 400 page, with `detail` (translated) if given."""
+
+    def __init__(self, detail: str | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 @dataclass
@@ -103,7 +111,7 @@ class Page:
             return cached[0]
         try:
             count = int((await self.api.get("/notify/notifications", limit=1))["unread"])
-        except (ApiError, httpx.HTTPError, KeyError, TypeError, ValueError):
+        except (ApiError, PlatformUnavailable, httpx.HTTPError, KeyError, TypeError, ValueError):
             count = None
         self.session.unread = (count, time.monotonic())
         return count

@@ -9,8 +9,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
+from bibliomesh_web.inputs import whole_number
 from bibliomesh_web.platform import ApiError
-from bibliomesh_web.views import Forbidden, FormPage, Page, PageDep
+from bibliomesh_web.views import BadInput, Forbidden, FormPage, Page, PageDep
+from meshkit.web import MAX_ID
 
 router = APIRouter()
 CONSUMING_SERVICES = ("catalog", "ill", "notify")  # the services with consumers, hence dead letters
@@ -42,12 +44,17 @@ async def institution(page: PageDep, code: str) -> HTMLResponse:
 async def change_policy(request: Request, page: FormPage, code: str) -> RedirectResponse:
     _may_manage(page, code)
     form = await request.form()
-    current = await page.api.get(f"/auth/institutions/{code}", anonymous=True)
-    policy: dict[str, Any] = dict(current.get("policy") or {})
+    numbers: dict[str, int] = {}
     for name in POLICY_NUMBERS:
         raw = str(form.get(name, "")).strip()
-        if raw.isdigit():
-            policy[name] = int(raw)
+        if not raw:
+            continue  # left empty: stays as it is
+        number = whole_number(raw, low=0, high=MAX_ID)
+        if number is None:
+            raise BadInput(page.t("error.whole_number", field=page.t(f"policy.{name}")))
+        numbers[name] = number
+    current = await page.api.get(f"/auth/institutions/{code}", anonymous=True)
+    policy: dict[str, Any] = {**(current.get("policy") or {}), **numbers}
     for name in POLICY_FLAGS:
         policy[name] = form.get(name) == "on"
     try:

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 from starlette.background import BackgroundTask
 
-from bibliomesh_web.platform import ApiError, SignInRequired
+from bibliomesh_web.platform import ApiError, PlatformUnavailable, SignInRequired
 from bibliomesh_web.views import FormPage, PageDep
 
 router = APIRouter()
@@ -79,7 +79,7 @@ async def live(request: Request, page: PageDep) -> Response:
     try:
         upstream = await page.api.open_stream("GET", "/notify/stream", headers=headers,
                                               timeout=httpx.Timeout(10.0, read=None))
-    except (ApiError, SignInRequired, httpx.HTTPError) as exc:
+    except (ApiError, PlatformUnavailable, SignInRequired, httpx.HTTPError) as exc:
         log.info("no live notifications", extra={"reason": repr(exc)})
         return Response(status_code=204)
     return StreamingResponse(_with_heartbeat(upstream.aiter_raw()), media_type="text/event-stream",

@@ -12,9 +12,11 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from bibliomesh_web.codes import CONDITIONS, REASONS_UNFILLED
+from bibliomesh_web.inputs import whole_number
 from bibliomesh_web.platform import ApiError
 from bibliomesh_web.requests_view import INPUT_ACTIONS, QUICK_ACTIONS, action_body, milestones
-from bibliomesh_web.views import FormPage, PageDep, safe_next
+from bibliomesh_web.views import BadInput, FormPage, PageDep, safe_next
+from meshkit.web import MAX_ID
 
 router = APIRouter()
 UPLOAD_CHUNK = 64 * 1024
@@ -32,7 +34,10 @@ async def my_requests(page: PageDep) -> HTMLResponse:
 async def create(request: Request, page: FormPage) -> RedirectResponse:
     page.require_user()
     form = {k: str(v) for k, v in (await request.form()).items()}
-    body: dict[str, Any] = {"cluster_id": int(form.get("cluster_id", "0") or 0),
+    cluster_id = whole_number(form.get("cluster_id"), high=MAX_ID)
+    if cluster_id is None:  # the search page's forms always carry one
+        raise BadInput
+    body: dict[str, Any] = {"cluster_id": cluster_id,
                             "service_type": form.get("service_type") if form.get("service_type") in (
                                 "loan", "copy", "copy-or-loan") else "loan",
                             "pickup_location": form.get("pickup_location") or None,

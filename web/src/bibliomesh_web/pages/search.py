@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from bibliomesh_web.inputs import whole_number
 from bibliomesh_web.views import PageDep
 
 router = APIRouter()
@@ -43,7 +44,7 @@ async def search(request: Request, page: PageDep) -> HTMLResponse:
 
 
 def _page_number(raw: str | None) -> int:
-    return int(raw) if raw and raw.isdigit() and 0 < int(raw) <= 500 else 1
+    return whole_number(raw, high=500) or 1
 
 
 def _result(hit: dict[str, Any], own: str | None) -> dict[str, Any]:

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bibliomesh_web.i18n import LANG_COOKIE
-from bibliomesh_web.platform import claims_of, tokens_from
+from bibliomesh_web.platform import PlatformUnavailable, claims_of, oauth_error, tokens_from
 from bibliomesh_web.sessions import PendingSignin, User
 from bibliomesh_web.views import FormPage, Page, PageDep, safe_next
 from meshkit.languages import LANGUAGES
@@ -62,8 +62,10 @@ async def callback(request: Request, page: PageDep, code: str | None = None, sta
     answer = await page.api.post_form("/auth/token", {
         "grant_type": "authorization_code", "code": code or "", "redirect_uri": page.settings.redirect_uri,
         "client_id": page.settings.client_id, "code_verifier": pending.verifier})
+    if answer.status_code >= 500:  # from auth, or from a proxy before it (whose body is its own HTML page)
+        raise PlatformUnavailable(answer.status_code)
     if answer.status_code != 200:
-        return await _failed(page, page.t("signin.refused"), answer.json().get("error_description"))
+        return await _failed(page, page.t("signin.refused"), oauth_error(answer)[1])
     tokens = answer.json()
     identity = claims_of(tokens["id_token"]) if tokens.get("id_token") else {}
     if identity and (identity.get("nonce") != pending.nonce or page.settings.client_id not in _audience(identity)):
@@ -74,8 +76,7 @@ async def callback(request: Request, page: PageDep, code: str | None = None, sta
                 institution=str(access.get("institution", "")), roles=tuple(access.get("roles") or ()),
                 scopes=frozenset(str(access.get("scope", "")).split()),
                 pickup_location=identity.get("pickup_location"))
-    fresh = request.app.state.sessions.renew(page.session)
-    fresh.user, fresh.tokens = user, tokens_from(tokens)
+    fresh = request.app.state.sessions.renew(page.session, user=user, tokens=tokens_from(tokens))
     request.state.session = fresh
     fresh.flash("ok", page.t("signin.welcome", name=user.name))
     return RedirectResponse(pending.next_path, status_code=303)
