@@ -56,7 +56,9 @@ class ServiceRuntime:
         self.relay = OutboxRelay(self.engine, self.tables.outbox, self.bus, self.name, self.metrics,
                                  batch_size=self.settings.relay_batch_size,
                                  poll_seconds=self.settings.relay_poll_seconds)
-        self.verifier = TokenVerifier(self.key_source or RemoteJwks(self.settings.effective_jwks_url()),
+        keys = self.key_source or RemoteJwks(self.settings.effective_jwks_url(),
+                                             max_stale_seconds=self.settings.jwks_max_stale_seconds)
+        self.verifier = TokenVerifier(keys,
                                       issuer=self.settings.token_issuer, audience=self.settings.token_audience)
         self._tasks: list[asyncio.Task[None]] = []
 

@@ -6,6 +6,8 @@ Every service checks every token itself, even behind the gateway: defence in dep
 from __future__ import annotations
 
 import asyncio
+import logging
+import math
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -22,6 +24,8 @@ ALGORITHMS = ["ES256", "RS256", "EdDSA"]
 ACCESS_TOKEN_TYPES = {"at+jwt", "application/at+jwt"}
 PLATFORM_ADMIN = "platform-admin"
 SYSTEM = "system"
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -60,29 +64,88 @@ KeySource = Callable[[bool], Awaitable[KeySet]]
 """Returns the current key set; `True` asks for a fresh fetch (an unknown key id was seen)."""
 
 
-class RemoteJwks:
-    """Fetches and caches a JWKS over HTTP; refetches on an unknown kid, at most once every few seconds."""
+class KeysUnavailable(httpx.HTTPError):
+    """No signing keys can be used: none were fetched yet, or the last good ones are older than allowed.
 
-    def __init__(self, url: str, ttl_seconds: float = 300, min_refresh_seconds: float = 5) -> None:
+    An `httpx.HTTPError`, as the failed fetch itself used to be, so callers that tell "keys unavailable" from "bad
+    token" by the cause (the gateway answers 503 instead of 401) keep working.
+    """
+
+
+class RemoteJwks:
+    """Fetches and caches a JWKS over HTTP; refetches on an unknown kid, at most once every few seconds.
+
+    While the auth service cannot be reached, the last keys fetched stay in use for up to `max_stale_seconds`
+    (stale-if-error), and a refetch is tried at most once every `retry_after_failure_seconds`, so requests neither
+    fail nor queue behind fetch timeouts during an outage of the auth service.
+    """
+
+    def __init__(
+        self,
+        url: str,
+        ttl_seconds: float = 300,
+        min_refresh_seconds: float = 5,
+        *,
+        max_stale_seconds: float = 3_600,
+        retry_after_failure_seconds: float = 30,
+        timeout_seconds: float = 5,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.url = url
         self.ttl = ttl_seconds
         self.min_refresh = min_refresh_seconds
+        self.max_stale = max_stale_seconds
+        self.retry_after_failure = retry_after_failure_seconds
+        self.timeout = timeout_seconds
+        self._clock = clock
         self._keys: KeySet | None = None
-        self._fetched_at = 0.0
+        self._fetched_at = 0.0  # last successful fetch
+        self._attempted_at = -math.inf  # last fetch, successful or not
+        self._failing = False
         self._lock = asyncio.Lock()
 
     async def __call__(self, refresh: bool) -> KeySet:
-        age = time.monotonic() - self._fetched_at
-        stale = self._keys is None or age > self.ttl or (refresh and age > self.min_refresh)
-        if stale:
+        if self._due(refresh):
+            if self._lock.locked() and not refresh and self._usable():
+                return self._current()  # someone is refreshing already: the keys we have are still good
             async with self._lock:
-                if self._keys is None or time.monotonic() - self._fetched_at > self.min_refresh:
-                    async with httpx.AsyncClient(timeout=5) as client:
-                        response = await client.get(self.url)
-                        response.raise_for_status()
-                    self._keys = KeySet.import_key_set(response.json())
-                    self._fetched_at = time.monotonic()
-        assert self._keys is not None
+                if self._due(refresh):  # not fetched meanwhile by whoever held the lock
+                    await self._fetch()
+        return self._current()
+
+    def _usable(self) -> bool:
+        return self._keys is not None and self._clock() - self._fetched_at <= self.max_stale
+
+    def _due(self, refresh: bool) -> bool:
+        now = self._clock()
+        # After a failure, back off longer while good keys can still be served; with none, recover sooner.
+        pause = self.retry_after_failure if self._failing and self._usable() else self.min_refresh
+        if now - self._attempted_at < pause:
+            return False
+        return self._keys is None or refresh or now - self._fetched_at > self.ttl
+
+    async def _fetch(self) -> None:
+        self._attempted_at = self._clock()
+        try:
+            async with httpx.AsyncClient(timeout=self.timeout) as client:
+                response = await client.get(self.url)
+                response.raise_for_status()
+            keys = KeySet.import_key_set(response.json())
+        except (httpx.HTTPError, JoseError, ValueError, TypeError) as exc:
+            # Attempts are spaced by the back-off, so this logs once per back-off period, not once per request.
+            self._failing = True
+            log.warning("could not refresh signing keys; %s", "using the cached keys" if self._usable()
+                        else "no usable keys", extra={"jwks_url": self.url, "error": repr(exc)[:300]})
+            return
+        if self._failing:
+            log.info("signing keys refreshed again", extra={"jwks_url": self.url})
+        self._keys, self._fetched_at, self._failing = keys, self._clock(), False
+
+    def _current(self) -> KeySet:
+        if self._keys is None:
+            raise KeysUnavailable(f"signing keys could not be fetched from {self.url}")
+        if not self._usable():
+            raise KeysUnavailable(f"signing keys from {self.url} are older than {self.max_stale:.0f} s")
         return self._keys
 
 
@@ -110,7 +173,7 @@ class TokenVerifier:
                 keys = await self.keys(True)  # a key published since our last fetch
             decoded = jwt.decode(token, keys, algorithms=ALGORITHMS)
             self.claims.validate(decoded.claims)
-        except httpx.HTTPError as exc:
+        except httpx.HTTPError as exc:  # KeysUnavailable included
             raise Unauthorized("signing keys are unavailable; try again",
                                headers={"WWW-Authenticate": 'Bearer error="invalid_token"'}) from exc
         except (JoseError, ValueError, TypeError) as exc:

@@ -31,6 +31,11 @@ class ServiceSettings(BaseSettings):
     token_issuer: str = Field(default="http://127.0.0.1:8000", description="Expected `iss` of access tokens.")
     jwks_url: str = Field(default="", description="Where to fetch signing keys; empty means the auth service's URL.")
     auth_url: str = Field(default="http://127.0.0.1:8000", description="Base URL of the auth service.")
+    jwks_max_stale_seconds: float = Field(
+        default=3_600, ge=0, description="How long the last signing keys fetched stay in use while the auth service "
+        "cannot be reached; after that every token is refused until the keys can be fetched again. An hour outlives "
+        "every access token issued before an outage, and bounds how long a key withdrawn meanwhile is still trusted."
+    )
     token_audience: str = Field(default="bibliomesh", description="Expected `aud` of access tokens.")
     log_level: str = Field(default="INFO")
     log_json: bool = Field(default=True, description="JSON log lines (off only for humans at a terminal).")

@@ -182,7 +182,15 @@ class RabbitMQTransport:
         retry: RetryPolicy,
     ) -> None:
         headers = {k: str(v) for k, v in (message.headers or {}).items()}
-        attempt = int(headers.get(ATTEMPT_HEADER, "1"))
+        attempt = _attempt(headers.get(ATTEMPT_HEADER, "1"))
+        if attempt is None:
+            # Our own forwards always write a number >= 1, so a foreign or hand-made header: the event itself may be
+            # fine, so it gets the full retry budget (dead-lettering it would park a valid event for bookkeeping).
+            log.warning("malformed attempt header, counted as the first attempt",
+                        extra={"queue": subscription.queue, "message_id": message.message_id,
+                               "attempt_header": headers[ATTEMPT_HEADER][:100]})
+            attempt = 1
+            headers[ATTEMPT_HEADER] = "1"
         delivery = Delivery(
             message_id=message.message_id or "",
             routing_key=headers.get(ROUTING_KEY_HEADER) or message.routing_key or "",
@@ -195,20 +203,36 @@ class RabbitMQTransport:
             await handler(delivery)
         except asyncio.CancelledError:
             raise
-        except PermanentFailure as exc:
-            await self._park(channel, subscription, message, delivery, repr(exc))
         except Exception as exc:
-            if attempt >= retry.max_attempts:
-                await self._park(channel, subscription, message, delivery, repr(exc))
-            else:
-                log.warning("handler failed, will retry", extra={"queue": subscription.queue, "attempt": attempt,
-                                                                 "error": repr(exc)})
-                await self._forward(channel, f"{subscription.queue}.retry.{attempt}", message, delivery,
-                                    {ATTEMPT_HEADER: str(attempt + 1), ERROR_HEADER: repr(exc)[:1000]})
-        else:
-            await message.ack()
-            return
+            try:
+                await self._set_aside(channel, subscription, message, delivery, retry, exc)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # Not stored anywhere else: the broker must deliver it again. Its delivery limit bounds how often,
+                # then dead-letters it itself, so the message is neither lost nor left holding a prefetch slot.
+                log.error("could not forward a failed message; returned to its queue", exc_info=True,
+                          extra={"queue": subscription.queue, "message_id": delivery.message_id})
+                await message.nack(requeue=True)
+                return
         await message.ack()
+
+    async def _set_aside(
+        self,
+        channel: AbstractChannel,
+        subscription: Subscription,
+        message: AbstractIncomingMessage,
+        delivery: Delivery,
+        retry: RetryPolicy,
+        exc: Exception,
+    ) -> None:
+        if isinstance(exc, PermanentFailure) or delivery.attempt >= retry.max_attempts:
+            await self._park(channel, subscription, message, delivery, repr(exc))
+            return
+        log.warning("handler failed, will retry", extra={"queue": subscription.queue, "attempt": delivery.attempt,
+                                                         "error": repr(exc)})
+        await self._forward(channel, f"{subscription.queue}.retry.{delivery.attempt}", message, delivery,
+                            {ATTEMPT_HEADER: str(delivery.attempt + 1), ERROR_HEADER: repr(exc)[:1000]})
 
     async def _park(
         self,
@@ -237,7 +261,10 @@ class RabbitMQTransport:
             content_type=message.content_type,
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )
-        await channel.default_exchange.publish(copy, routing_key=queue, timeout=30)
+        # A nack raises; an unroutable copy (its queue deleted) comes back as a returned message, not an ack.
+        result = await channel.default_exchange.publish(copy, routing_key=queue, timeout=30)
+        if not _confirmed(result):
+            raise PublishFailed(f"{queue} did not take the message: {result!r}"[:500])
 
     async def dead_letters(self, subscription: Subscription, limit: int = 100) -> list[DeadLetter]:
         await self.start()
@@ -334,6 +361,15 @@ def _confirmed(result: Any) -> bool:
     return isinstance(result, commands.Basic.Ack)
 
 
+def _attempt(header: object) -> int | None:
+    """The attempt number a header carries, or None when it is not a positive integer."""
+    try:
+        attempt = int(str(header))
+    except ValueError:
+        return None
+    return attempt if attempt >= 1 else None
+
+
 def _dead_letter(queue: str, message: AbstractIncomingMessage) -> DeadLetter:
     headers = message.headers or {}
     failed_at = headers.get(FAILED_AT_HEADER)
@@ -346,6 +382,6 @@ def _dead_letter(queue: str, message: AbstractIncomingMessage) -> DeadLetter:
         routing_key=str(headers.get(ROUTING_KEY_HEADER) or message.routing_key or ""),
         error=str(error or "unknown"),
         failed_at=datetime.fromisoformat(str(failed_at)) if failed_at else None,
-        attempts=int(str(headers.get(ATTEMPT_HEADER, "1"))),
+        attempts=_attempt(headers.get(ATTEMPT_HEADER, "1")) or 1,
         body=message.body,
     )
