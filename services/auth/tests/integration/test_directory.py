@@ -77,6 +77,21 @@ async def test_updates_bump_the_version_and_refuse_unknown_fields(client: httpx.
     assert missing.status_code == 404
 
 
+@pytest.mark.parametrize(("field", "value"), [("answer_within_hours", 10**12), ("max_active_loans", 10**12),
+                                              ("loan_period_days", 366)])
+async def test_a_lending_policy_beyond_its_bounds_is_refused_naming_the_field(client: httpx.AsyncClient, field: str,
+                                                                                value: int) -> None:
+    headers = await admin_headers(client)
+    await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+
+    refused = await client.patch("/auth/institutions/CN-DL-U1", json={"policy": {field: value}}, headers=headers)
+
+    assert refused.status_code == 422
+    assert refused.headers["content-type"] == "application/problem+json"
+    assert field in refused.text
+    assert (await client.get("/auth/institutions/CN-DL-U1")).json()["version"] == 1
+
+
 @pytest.mark.parametrize("field", ["name_en", "kind", "regions", "open_sharing", "pickup_locations", "language",
                                    "policy"])
 async def test_an_explicit_null_for_a_required_field_is_refused_naming_it(client: httpx.AsyncClient,

@@ -25,9 +25,11 @@ class LendingPolicy(BaseModel):
     lends_copies: bool = Field(default=True, description="Supplies copies of print material.")
     lends_electronic_copies: bool = Field(default=False, description="Supplies copies from licensed e-resources.")
     loan_period_days: int = Field(default=28, ge=1, le=365, description="Default loan period to other libraries.")
-    max_active_loans: int = Field(default=100, ge=0, description="Most items lent out to others at once.")
+    # Upper bounds keep a typo from reaching the broker's date arithmetic (a deadline a trillion hours away does not
+    # fit a datetime) and from stalling its routing for good.
+    max_active_loans: int = Field(default=100, ge=0, le=1_000_000, description="Most items lent out to others at once.")
     answer_within_hours: int = Field(
-        default=48, ge=1, description="Time to answer a request before the broker moves on."
+        default=48, ge=1, le=8_760, description="Time to answer a request before the broker moves on (at most a year)."
     )
     closed_periods: list[ClosedPeriod] = Field(
         default_factory=list, description="Periods it neither lends nor answers."
