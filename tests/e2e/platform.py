@@ -30,11 +30,14 @@ def free_port() -> int:
 
 @asynccontextmanager
 async def embedded_platform(data_dir: Path, web_demo_password: str = "",
+                            gateway_settings: dict[str, object] | None = None,
                             **settings: object) -> AsyncIterator[EmbeddedPlatform]:
     """`make run`'s platform on free ports; `web_demo_password` shows the demo password on the home page as
-    `make run` does."""
+    `make run` does; `gateway_settings` as the launcher takes them (`auth_url` elsewhere: auth down for the
+    gateway)."""
     platform = EmbeddedPlatform(data_dir=data_dir, port=free_port(), bootstrap_client=ADMIN,
-                                extra_settings={"log_json": True, **settings}, web_demo_password=web_demo_password)
+                                extra_settings={"log_json": True, **settings}, web_demo_password=web_demo_password,
+                                gateway_settings=gateway_settings or {})
     ready = asyncio.Event()
     serving = asyncio.create_task(platform.serve(ready))
     waiting = asyncio.create_task(ready.wait())

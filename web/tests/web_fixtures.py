@@ -4,7 +4,6 @@ gives, a plain HTTP server answering as ingress-nginx does when the gateway behi
 
 from __future__ import annotations
 
-import asyncio
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -16,13 +15,12 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from bibliomesh_launcher.embedded import EmbeddedPlatform
 from bibliomesh_web.app import create_app
 from bibliomesh_web.platform import claims_of, tokens_from
 from bibliomesh_web.sessions import Session, Tokens, User
 from bibliomesh_web.settings import WebSettings
-from meshkit.testing import free_port
 from tests.e2e.platform import ADMIN
+from tests.e2e.platform import embedded_platform as shared_platform
 
 WEB = "http://web.test"
 SCRIPT_CLIENT = "web-tests-cli"
@@ -59,20 +57,8 @@ def signed_in(app: FastAPI, *, expired: bool = False) -> Session:
 async def embedded_platform(data_dir: Path, **gateway_settings: Any) -> AsyncIterator[str]:
     """The embedded platform (every service, the gateway) on free ports; `gateway_settings` as the launcher takes
     them (`auth_url` elsewhere: the auth service is down for the gateway). Yields the platform's URL."""
-    platform = EmbeddedPlatform(data_dir=data_dir, port=free_port(), bootstrap_client=ADMIN,
-                                extra_settings={"log_json": True}, gateway_settings=gateway_settings)
-    ready = asyncio.Event()
-    serving = asyncio.create_task(platform.serve(ready))
-    waiting = asyncio.create_task(ready.wait())
-    await asyncio.wait({serving, waiting}, return_when=asyncio.FIRST_COMPLETED)
-    if serving.done():
-        waiting.cancel()
-        serving.result()
-    try:
+    async with shared_platform(data_dir, gateway_settings=gateway_settings) as platform:
         yield platform.public_url
-    finally:
-        platform.stop()
-        await serving
 
 
 async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
