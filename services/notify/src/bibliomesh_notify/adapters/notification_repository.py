@@ -3,10 +3,14 @@
 The sequence number of a recipient's notification is taken from a counter row updated in the same transaction.
 The row lock makes concurrent writers for one recipient (two replicas consuming at once) commit in sequence
 order, so a stream that has sent number n has already seen every committed number below it.
+
+Every read and read mark goes through `_shown`: a notification held for a patron not yet confirmed
+(`unconfirmed_patron_of`) does not exist for its recipient until `release` gives it a new number.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +25,10 @@ from bibliomesh_notify.adapters.upsert import insert_new
 PUBLIC = (notifications.c.id, notifications.c.seq, notifications.c.message_kind, notifications.c.event_type,
           notifications.c.institution, notifications.c.request_id, notifications.c.title, notifications.c.body,
           notifications.c.created_at, notifications.c.read_at)
+
+
+def _shown(recipient: str) -> tuple[sa.ColumnElement[bool], ...]:
+    return notifications.c.recipient == recipient, notifications.c.unconfirmed_patron_of.is_(None)
 
 
 class NotificationRepository:
@@ -50,7 +58,7 @@ class NotificationRepository:
         return int((await self.session.execute(statement.returning(recipient_sequences.c.last_seq))).scalar_one())
 
     async def page(self, recipient: str, limit: int, before: int | None) -> list[dict[str, Any]]:
-        query = sa.select(*PUBLIC).where(notifications.c.recipient == recipient)
+        query = sa.select(*PUBLIC).where(*_shown(recipient))
         if before is not None:
             query = query.where(notifications.c.seq < before)
         rows = await self.session.execute(query.order_by(notifications.c.seq.desc()).limit(limit))
@@ -58,11 +66,11 @@ class NotificationRepository:
 
     async def unread(self, recipient: str) -> int:
         return int(await self.session.scalar(sa.select(sa.func.count()).select_from(notifications).where(
-            notifications.c.recipient == recipient, notifications.c.read_at.is_(None))) or 0)
+            *_shown(recipient), notifications.c.read_at.is_(None))) or 0)
 
     async def after(self, recipient: str, seq: int, limit: int = 100) -> list[dict[str, Any]]:
         rows = await self.session.execute(sa.select(*PUBLIC).where(
-            notifications.c.recipient == recipient, notifications.c.seq > seq)
+            *_shown(recipient), notifications.c.seq > seq)
             .order_by(notifications.c.seq).limit(limit))
         return [dict(r._mapping) for r in rows]
 
@@ -72,7 +80,7 @@ class NotificationRepository:
 
     async def mark_read(self, recipient: str, notification_id: int | None, now: datetime) -> int:
         """Mark one (or, with None, every) unread notification of `recipient` read; returns how many changed."""
-        where = [notifications.c.recipient == recipient, notifications.c.read_at.is_(None)]
+        where = [*_shown(recipient), notifications.c.read_at.is_(None)]
         if notification_id is not None:
             where.append(notifications.c.id == notification_id)
         result = await self.session.execute(sa.update(notifications).where(*where).values(read_at=now))
@@ -80,5 +88,25 @@ class NotificationRepository:
 
     async def get(self, recipient: str, notification_id: int) -> dict[str, Any] | None:
         row = (await self.session.execute(sa.select(*PUBLIC).where(
-            notifications.c.recipient == recipient, notifications.c.id == notification_id))).first()
+            *_shown(recipient), notifications.c.id == notification_id))).first()
         return dict(row._mapping) if row else None
+
+    async def held(self, recipient: str) -> list[dict[str, Any]]:
+        """`recipient`'s notifications not yet shown: id and the borrowing library each was addressed for."""
+        rows = await self.session.execute(sa.select(
+            notifications.c.id, notifications.c.unconfirmed_patron_of.label("borrower")).where(
+            notifications.c.recipient == recipient, notifications.c.unconfirmed_patron_of.is_not(None))
+            .order_by(notifications.c.seq))
+        return [dict(r._mapping) for r in rows]
+
+    async def release(self, recipient: str, ids: Sequence[int]) -> None:
+        """Show held notifications, renumbered after the recipient's latest (in the order given), so a stream
+        already past their old numbers still sends them."""
+        for notification_id in ids:
+            await self.session.execute(sa.update(notifications).where(
+                notifications.c.recipient == recipient, notifications.c.id == notification_id)
+                .values(unconfirmed_patron_of=None, seq=await self._next_seq(recipient)))
+
+    async def delete(self, ids: Sequence[int]) -> None:
+        if ids:
+            await self.session.execute(sa.delete(notifications).where(notifications.c.id.in_(ids)))

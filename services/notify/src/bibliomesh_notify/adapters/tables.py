@@ -38,7 +38,9 @@ people = sa.Table(
 )
 
 # In-app notifications. `seq` counts per recipient in commit order (see notification_repository), so a stream
-# resuming from Last-Event-ID misses nothing written concurrently by another replica.
+# resuming from Last-Event-ID misses nothing written concurrently by another replica. A notification for a patron
+# notify does not know yet names the borrowing library in `unconfirmed_patron_of` and is shown to nobody until the
+# person is announced as of that library's university (see service_layer/held_notifications).
 notifications = sa.Table(
     "notifications", metadata,
     sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
@@ -53,6 +55,7 @@ notifications = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("created_at", WHEN, nullable=False),
     sa.Column("read_at", WHEN, nullable=True),
+    sa.Column("unconfirmed_patron_of", sa.String(64), nullable=True),
     sa.UniqueConstraint("recipient", "dedup_key", name="uq_notifications_recipient_dedup_key"),
     sa.UniqueConstraint("recipient", "seq", name="uq_notifications_recipient_seq"),
 )

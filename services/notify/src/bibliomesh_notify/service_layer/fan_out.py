@@ -63,7 +63,8 @@ async def send_message(uow: UnitOfWork, services: NotifyServices, directory: Dir
             shown = render_in_app(kind, language, context, override)
             notes.append({"recipient": recipient.owner, "dedup_key": key, "message_kind": kind,
                           "event_type": event_type, "institution": recipient.institution, "request_id": request_id,
-                          "title": shown.title, "body": shown.body, "created_at": now})
+                          "title": shown.title, "body": shown.body, "created_at": now,
+                          "unconfirmed_patron_of": recipient.unconfirmed_patron_of})
         if recipient.email and preferences.wants(kind, Channel.EMAIL):
             mails.append(queued_delivery(key, recipient.owner, Channel.EMAIL, recipient.email, now, kind=kind,
                                    event_type=event_type, language=language, institution=recipient.institution,

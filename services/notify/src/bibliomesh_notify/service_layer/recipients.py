@@ -32,6 +32,9 @@ class Recipient:
     name: str | None
     email: str | None
     in_app: bool
+    unconfirmed_patron_of: str | None = None
+    """For a patron notify does not know yet: the borrowing library, whose university they must prove to be of
+    (once announced) before the in-app message is shown."""
 
 
 @dataclass(frozen=True)
@@ -70,20 +73,21 @@ class Directory:
         if not subject:
             return []
         person = await self.people.get(subject)
-        if person is None:  # not announced yet: the app still reaches them, in their library's language
+        if person is None:  # not announced yet: kept for them, in their library's language, shown once confirmed
             library = await self.contact(borrower)
             return [Recipient(owner=subject, institution=borrower or "", name=None, email=None, in_app=True,
-                              language=library["language"] if library else "en")]
+                              language=library["language"] if library else "en",
+                              unconfirmed_patron_of=borrower or "")]
         if person["status"] != "active":
             return []
-        if not await self._same_university(person["institution"], borrower):
+        if not await self.same_university(person["institution"], borrower):
             log.warning("patron not notified: not of the borrowing library or its university",
                         extra={"ill_request_id": request_id, "borrower": borrower,
                                "patron_institution": person["institution"]})
             return []
         return [_person(person, email=True)]
 
-    async def _same_university(self, code: str, other: str | None) -> bool:
+    async def same_university(self, code: str, other: str | None) -> bool:
         if not other:
             return False
         first, second = await self.contact(code), await self.contact(other)
