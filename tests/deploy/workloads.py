@@ -27,10 +27,11 @@ SETTINGS = {
 }
 # Read by no settings class of that part: uvicorn's trusted proxies, the parts the URLs are composed of,
 # DATA_DIR (the services' settings read it; the gateway's and the web front end's do not need it), and the
-# standard OpenTelemetry variables the SDK reads itself (the observability component).
+# standard OpenTelemetry variables the SDK reads itself (the observability component). BUS_USERNAME and
+# BUS_PASSWORD are not helpers: the services' settings read them and encode them into the bus URL.
 OTEL_SDK_VARIABLES = {"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_TRACES_SAMPLER", "OTEL_TRACES_SAMPLER_ARG"}
-HELPER_VARIABLES = {"FORWARDED_ALLOW_IPS", "DATA_DIR", "DB_USERNAME", "DB_PASSWORD", "BUS_USERNAME", "BUS_PASSWORD",
-                    "REDIS_PASSWORD", *OTEL_SDK_VARIABLES}
+HELPER_VARIABLES = {"FORWARDED_ALLOW_IPS", "DATA_DIR", "DB_USERNAME", "DB_PASSWORD", "REDIS_PASSWORD",
+                    *OTEL_SDK_VARIABLES}
 
 
 def server(docs: tuple[Doc, ...], name: str) -> Doc:

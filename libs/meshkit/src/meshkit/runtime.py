@@ -31,7 +31,8 @@ Worker = Callable[["ServiceRuntime"], Awaitable[None]]
 def build_transport(settings: ServiceSettings) -> Transport:
     if settings.uses_embedded_bus:
         return EmbeddedTransport(settings.data_dir / "bus.sqlite", prefetch=settings.consumer_prefetch)
-    return RabbitMQTransport(settings.bus_url, exchange=settings.exchange, prefetch=settings.consumer_prefetch)
+    return RabbitMQTransport(settings.effective_bus_url(), exchange=settings.exchange,
+                             prefetch=settings.consumer_prefetch)
 
 
 @dataclass

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Literal
+from urllib.parse import quote, urlsplit, urlunsplit
 
-from pydantic import Field, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 EMBEDDED_BUS = "embedded"
@@ -24,7 +25,15 @@ class ServiceSettings(BaseSettings):
     )
     database_url: str = Field(default="", description="SQLAlchemy URL; empty means a SQLite file under DATA_DIR.")
     bus_url: str = Field(
-        default=EMBEDDED_BUS, description="`embedded` (in-process, durable in DATA_DIR) or an amqp:// URL."
+        default=EMBEDDED_BUS, description="`embedded` (in-process, durable in DATA_DIR) or an amqp:// URL. With "
+        "BUS_USERNAME set, give the URL without credentials: they are added percent-encoded."
+    )
+    bus_username: str = Field(
+        default="", validation_alias="BUS_USERNAME", description="Broker user, kept out of BUS_URL so that any "
+        "character is safe (the Messaging Topology Operator generates base64, with `/`, `+` and `=`)."
+    )
+    bus_password: SecretStr = Field(
+        default=SecretStr(""), validation_alias="BUS_PASSWORD", description="Password of BUS_USERNAME."
     )
     exchange: str = Field(default="bibliomesh.events", description="Topic exchange all events are published to.")
     public_url: str = Field(default="http://127.0.0.1:8000", description="Base URL callers reach the platform at.")
@@ -62,9 +71,26 @@ class ServiceSettings(BaseSettings):
     def effective_jwks_url(self) -> str:
         return self.jwks_url or f"{self.auth_url.rstrip('/')}/auth/jwks"
 
+    def effective_bus_url(self) -> str:
+        """`bus_url` with BUS_USERNAME and BUS_PASSWORD put in percent-encoded, when they are set."""
+        if self.uses_embedded_bus or not self.bus_username:
+            return self.bus_url
+        parts = urlsplit(self.bus_url)
+        userinfo = f"{quote(self.bus_username, safe='')}:{quote(self.bus_password.get_secret_value(), safe='')}"
+        return urlunsplit(parts._replace(netloc=f"{userinfo}@{parts.netloc}"))
+
     @property
     def uses_embedded_bus(self) -> bool:
         return self.bus_url == EMBEDDED_BUS
+
+    @model_validator(mode="after")
+    def _bus_credentials_given_once(self) -> ServiceSettings:
+        # Never name the values: the message ends up in logs.
+        if self.bus_password.get_secret_value() and not self.bus_username:
+            raise ValueError("BUS_PASSWORD is set without BUS_USERNAME")
+        if self.bus_username and not self.uses_embedded_bus and "@" in urlsplit(self.bus_url).netloc:
+            raise ValueError("bus_url already holds credentials and BUS_USERNAME is set too: give them one way")
+        return self
 
     @model_validator(mode="after")
     def _refuse_unsafe_production(self) -> ServiceSettings:
