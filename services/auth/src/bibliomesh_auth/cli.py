@@ -80,21 +80,35 @@ def list_keys(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
 
 @commands.command("create-client")
 def create_client(
-    institution: Annotated[str, typer.Option(help="Institution code the client acts for.")],
     name: Annotated[str, typer.Option(help="What the client is.")],
+    institution: Annotated[str | None, typer.Option(
+        help="Institution code the client acts for (default for --public: the platform's).")] = None,
     scope: Annotated[list[str] | None, typer.Option(help="A scope to grant (repeat for several).")] = None,
     client_id: Annotated[str | None, typer.Option(help="Chosen client id (default: generated).")] = None,
+    public: Annotated[bool, typer.Option("--public", help="A browser app without a secret, signing people in "
+                                         "with the authorization code flow and PKCE (e.g. bibliomesh-web).")] = False,
+    redirect_uri: Annotated[list[str] | None, typer.Option(
+        help="An exact redirect URI of a --public client (repeat for several), e.g. <PUBLIC_URL>/callback.")] = None,
 ) -> None:
-    """Register a confidential API client as the platform operator and print its secret, this one time only."""
+    """Register an API client as the platform operator: a confidential one (its secret printed this one time only)
+    or, with --public, a browser app such as the web front end."""
 
     async def action(uow: UnitOfWork, settings: AuthSettings, _box: SecretBox) -> clients.NewClient:
         operator = Principal(subject="operator:cli", institution=settings.platform_institution,
                              roles=frozenset({"platform-admin"}), scopes=PLATFORM_ADMIN_SCOPES)
-        fields = {"institution": institution, "name": name, "scopes": scope or [], "client_id": client_id}
+        fields = {"institution": institution or (settings.platform_institution if public else None), "name": name,
+                  "scopes": scope or [], "client_id": client_id, "is_public": public,
+                  "redirect_uris": redirect_uri or []}
         return await clients.create_client(uow, settings, operator, fields)
 
+    if redirect_uri and not public:
+        typer.echo("refused: --redirect-uri is for --public clients", err=True)
+        raise typer.Exit(1)
     created = _run(action)
     typer.echo(f"client_id={created.client.client_id}")
+    if created.secret is None:
+        typer.echo(f"public client; redirect URIs: {' '.join(created.client.redirect_uris)}", err=True)
+        return
     typer.echo(f"client_secret={created.secret}")
     typer.echo("The secret is shown only now; store it in the partner system's configuration.", err=True)
 

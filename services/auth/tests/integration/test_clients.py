@@ -140,3 +140,34 @@ async def test_the_cli_registers_a_client_and_prints_its_secret_once(client: htt
     refused = await asyncio.to_thread(runner.invoke, commands, [
         "create-client", "--institution", "CN-DL-U1", "--name", "Bad", "--scope", "root"], env=env)
     assert refused.exit_code == 1 and "unknown scope" in refused.stderr
+
+
+async def test_the_cli_registers_the_web_front_end_as_a_public_client(client: httpx.AsyncClient,
+                                                                      settings: AuthSettings) -> None:
+    admin = await admin_headers(client)
+    runner = CliRunner()
+    env = {"DATA_DIR": str(settings.data_dir), "AUTH_DATABASE_URL": settings.effective_database_url()}
+    callback = "https://library.example.org/callback"
+    result = await asyncio.to_thread(runner.invoke, commands, [
+        "create-client", "--public", "--client-id", "bibliomesh-web", "--name", "Bibliomesh web front end",
+        "--redirect-uri", callback], env=env)
+    assert result.exit_code == 0, result.output
+    assert result.stdout.splitlines() == ["client_id=bibliomesh-web"]
+    web = (await client.get("/auth/clients/bibliomesh-web", headers=admin)).json()
+    assert web["is_public"] and web["institution"] == "PLATFORM" and web["redirect_uris"] == [callback]
+    assert web["grant_types"] == ["authorization_code", "refresh_token"] and web["created_by"] == "operator:cli"
+    page = await client.get("/auth/authorize", params={
+        "response_type": "code", "client_id": "bibliomesh-web", "redirect_uri": callback, "scope": "openid",
+        "state": "s", "code_challenge": "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", "code_challenge_method": "S256"})
+    assert page.status_code == 200, page.headers.get("location")
+
+    again = await asyncio.to_thread(runner.invoke, commands, [
+        "create-client", "--public", "--client-id", "bibliomesh-web", "--name", "again", "--redirect-uri", callback],
+        env=env)
+    assert again.exit_code == 1 and "already exists" in again.stderr
+    no_redirect = await asyncio.to_thread(runner.invoke, commands, [
+        "create-client", "--public", "--client-id", "web-two", "--name", "web"], env=env)
+    assert no_redirect.exit_code == 1 and "redirect URI" in no_redirect.stderr
+    confidential = await asyncio.to_thread(runner.invoke, commands, [
+        "create-client", "--name", "web", "--redirect-uri", callback], env=env)
+    assert confidential.exit_code == 1 and "--public" in confidential.stderr
