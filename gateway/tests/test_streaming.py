@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator
 
-from gateway.tests.gateway_fixtures import bearer, platform, problem, token
+from gateway.tests.gateway_fixtures import FakeService, RestartableServer, bearer, platform, problem, token
 
 CHUNK = b"x" * 65536
 
@@ -82,3 +82,29 @@ async def test_an_upload_announced_with_expect_100_continue_goes_through() -> No
 
         assert response.status_code == 200, response.text
         assert response.json() == {"received": 5000}
+
+
+async def test_a_body_for_the_web_front_end_over_its_limit_is_refused_with_413() -> None:
+    web = FakeService("web")
+    front = RestartableServer(web.app())
+    await front.start()
+    try:
+        async with platform(web_url=front.url, max_body_bytes=1000, route_body_limits={"/web/upload": 3000}) \
+                as gateway, gateway.client() as client:
+            declared = await client.post("/web/healthz", content=b"x" * 2000)
+
+            async def chunked(pieces: int) -> AsyncIterator[bytes]:
+                for _ in range(pieces):
+                    yield b"x" * 600
+
+            streamed = await client.post("/web/upload", content=chunked(6))
+            allowed = await client.post("/web/upload", content=chunked(4))
+
+            assert declared.status_code == 413
+            assert problem(declared)["detail"] == "the body is larger than 1000 bytes"
+            assert streamed.status_code == 413
+            assert problem(streamed)["detail"] == "the body is larger than 3000 bytes"
+            assert allowed.status_code == 200 and allowed.json() == {"received": 2400}
+            assert [call.get("size") for call in web.calls] == [2400]
+    finally:
+        await front.stop()

@@ -79,8 +79,8 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
         settings.effective_jwks_url(), settings.token_issuer, settings.token_audience), _rate_limits(settings),
         edge_headers)
     openapi = OpenApiCache(routes.services, settings.openapi_cache_seconds)
-    web = WebFront(settings.web_url, settings.connect_timeout_seconds,
-                   settings.upstream_timeout_seconds) if settings.web_url else None
+    web = WebFront(settings.web_url, settings.connect_timeout_seconds, settings.upstream_timeout_seconds,
+                   settings.max_body_bytes, settings.route_body_limits) if settings.web_url else None
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:

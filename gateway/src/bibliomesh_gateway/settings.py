@@ -46,8 +46,11 @@ class GatewaySettings(BaseSettings):
         description="Path prefix -> timeout in seconds (0: none, for live streams); the longest prefix wins.")
     max_body_bytes: int = Field(default=10 * MIB, ge=0, description="Largest request body; 413 beyond it.")
     route_body_limits: dict[str, int] = Field(
-        default={"/catalog/imports": 0, "/catalog/records": 64 * MIB, "/ill/requests": 64 * MIB},
-        description="Path prefix -> largest body in bytes (0: no limit at the gateway; the service caps it).")
+        default={"/catalog/imports": 2048 * MIB, "/catalog/records": 64 * MIB, "/ill/requests": 64 * MIB,
+                 "/staff/imports": 2048 * MIB, "/requests/": 64 * MIB},
+        description="Path prefix -> largest body in bytes (0: no limit at the gateway); the longest prefix wins, "
+        "else `max_body_bytes`. Prefixes of no service are the web front end's pages: its staff uploads (an import "
+        "streams through it to `/catalog/imports`, as large as `CATALOG_MAX_IMPORT_BYTES`; a delivered copy).")
 
     breaker_failure_threshold: int = Field(default=5, ge=1, description="Failures in a row that open a breaker.")
     breaker_open_seconds: float = Field(default=5.0, gt=0, description="How long an open breaker refuses at once.")

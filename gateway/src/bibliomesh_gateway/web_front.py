@@ -12,6 +12,8 @@ from starlette.types import Receive, Scope, Send
 from yarl import URL
 
 from bibliomesh_gateway.upstream import (
+    BodyTooLarge,
+    CallerLeft,
     Incoming,
     RequestBody,
     close_when_caller_leaves,
@@ -25,8 +27,13 @@ log = logging.getLogger(__name__)
 
 
 class WebFront:
-    def __init__(self, base_url: str, connect_seconds: float, read_seconds: float) -> None:
+    def __init__(self, base_url: str, connect_seconds: float, read_seconds: float, body_limit: int = 0,
+                 route_body_limits: dict[str, int] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
+        self.body_limit = body_limit
+        # Longest prefix first; the services' own prefixes never reach this app.
+        self.route_body_limits = sorted((route_body_limits or {}).items(), key=lambda item: len(item[0]),
+                                        reverse=True)
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_seconds, sock_read=read_seconds)
         self._session: aiohttp.ClientSession | None = None
 
@@ -46,12 +53,21 @@ class WebFront:
         incoming = Incoming(scope)
         query = scope["query_string"].decode("latin-1")
         url = URL(self.base_url + scope["raw_path"].decode("latin-1") + (f"?{query}" if query else ""), encoded=True)
-        body = RequestBody(receive, 0) if incoming.has_body else None
+        limit = self.limit_for(scope["path"])
+        if limit and incoming.body_length > limit:
+            await self._too_large(limit, scope, receive, send)
+            return
+        body = RequestBody(receive, limit) if incoming.has_body else None
         try:
             response = await self.session.request(
                 scope["method"], url, headers=incoming.forwarded, data=body.chunks() if body else None,
                 allow_redirects=False, timeout=self.timeout)
-        except (aiohttp.ClientError, TimeoutError) as exc:
+        except (aiohttp.ClientError, TimeoutError, BodyTooLarge, CallerLeft) as exc:
+            if body is not None and body.caller_left:
+                return
+            if body is not None and body.too_large:
+                await self._too_large(limit, scope, receive, send)
+                return
             log.warning("web front end unreachable", extra={"error": type(exc).__name__})
             await problem_response(503, "the web front end is unavailable; try again shortly",
                                    headers={"Retry-After": "5"})(scope, receive, send)
@@ -69,3 +85,11 @@ class WebFront:
                 watcher.cancel()
             response.release()
 
+    def limit_for(self, path: str) -> int:
+        """The largest body for `path` (0: none): its longest configured prefix, else the default."""
+        return next((limit for prefix, limit in self.route_body_limits if path.startswith(prefix)), self.body_limit)
+
+    @staticmethod
+    async def _too_large(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
+        await problem_response(413, f"the body is larger than {limit} bytes",
+                               instance=scope["path"])(scope, receive, send)

@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from bibliomesh_web.directory import DirectoryCache
-from bibliomesh_web.middleware import SessionMiddleware
+from bibliomesh_web.middleware import BodyLimitMiddleware, BodyTooLarge, SessionMiddleware
 from bibliomesh_web.pages import (
     admin,
     clients,
@@ -69,6 +69,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_api_route("/web/healthz", _healthz, include_in_schema=False)
     _install_error_pages(app)
+    app.add_middleware(BodyLimitMiddleware, settings=settings)  # inside the session's, which it reads
     app.add_middleware(SessionMiddleware, store=app.state.sessions, settings=settings)
     metrics = app.state.metrics = ServiceMetrics("web")
     if not settings.metrics_port:  # otherwise `serve` serves them on that port
@@ -130,6 +131,11 @@ def _install_error_pages(app: FastAPI) -> None:
     async def csrf(request: Request, _: Exception) -> Response:
         return await _error(request, 403, None, "error.csrf")
 
+    async def too_large(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, BodyTooLarge)
+        page = await page_of(request)
+        return await _error(request, 413, page.t("error.too_large", size=f"{exc.limit / (1024 * 1024):g}"))
+
     async def crash(request: Request, exc: Exception) -> Response:
         log.exception("web page failed", exc_info=exc)
         return await _error(request, 500, None)
@@ -147,6 +153,7 @@ def _install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(BadInput, bad_input)
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfFailed, csrf)
+    app.add_exception_handler(BodyTooLarge, too_large)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, crash)
 

@@ -1,7 +1,10 @@
-"""Pure ASGI middleware: the session cookie and the security headers every page carries."""
+"""Pure ASGI middleware: the session cookie and the security headers every page carries, and body limits."""
 
 from __future__ import annotations
 
+import re
+
+from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -10,6 +13,8 @@ from bibliomesh_web.settings import WebSettings
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+# The pages that take files from staff (pages/imports.py, pages/requests.py `deliver_file`).
+UPLOAD_PAGES = re.compile(r"/staff/imports|/requests/[^/]+/delivery")
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -58,3 +63,53 @@ class SessionMiddleware:
 
     def _cookie(self, session_id: str) -> str:
         return f"{self.name}={session_id}; Path=/; HttpOnly; SameSite=Lax" + ("; Secure" if self.secure else "")
+
+
+class BodyTooLarge(HTTPException):
+    """A body over its limit (`limit` bytes), refused before it is parsed: the 413 page."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(status_code=413)
+        self.limit = limit
+
+
+class BodyLimitMiddleware:
+    """Every body is limited to `max_form_bytes`, except on the pages that take files from signed-in staff: a form
+    upload there may reach `max_upload_form_bytes` (it is spooled to /tmp), and a script upload streams on unspooled
+    (the service it goes to caps it). Nothing else limits bodies on their way in (the Ingress sets no limit), and a
+    form is parsed, its files spooled, before its CSRF token can be checked. Needs the session (runs inside
+    `SessionMiddleware`)."""
+
+    def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
+        self.app = app
+        self.form_limit = settings.max_form_bytes
+        self.upload_limit = settings.max_upload_form_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limit = self._limit(scope) if scope["type"] == "http" else None
+        if limit is None:
+            await self.app(scope, receive, send)
+            return
+        declared = next((value for key, value in scope["headers"] if key == b"content-length"), None)
+        received = 0
+
+        async def limited() -> Message:
+            nonlocal received
+            if declared is not None and (not declared.isdigit() or int(declared) > limit):
+                raise BodyTooLarge(limit)
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > limit:
+                    raise BodyTooLarge(limit)
+            return message
+
+        await self.app(scope, limited, send)
+
+    def _limit(self, scope: Scope) -> int | None:
+        session: Session | None = scope.get("state", {}).get("session")
+        if session is None or session.user is None or not session.user.is_staff \
+                or not UPLOAD_PAGES.fullmatch(scope["path"]):
+            return self.form_limit
+        content_type = next((value for key, value in scope["headers"] if key == b"content-type"), b"")
+        return self.upload_limit if content_type.lower().startswith(b"multipart/form-data") else None

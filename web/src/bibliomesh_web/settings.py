@@ -22,6 +22,14 @@ class WebSettings(BaseSettings):
         default=9005, ge=0, le=65535, description="`serve` serves `/metrics` (Prometheus) on this port of the same "
         "host, apart from the pages. 0: `/web/metrics` beside the pages instead (embedded mode: one process, on "
         "loopback, where the gateway passes it on).")
+    max_form_bytes: int = Field(
+        default=1024 * 1024, ge=1024, description="Largest body of an ordinary form (or any other body); larger is "
+        "refused (413) before it is parsed. Starlette spools a file part over 1 MiB to /tmp, so forms up to 1 MiB "
+        "never touch the disk.")
+    max_upload_form_bytes: int = Field(
+        default=64 * 1024 * 1024, ge=1024, description="Largest form upload (an import file, a delivered copy) a "
+        "signed-in staff member may send without scripts: it is spooled to /tmp before it goes on, so /tmp must "
+        "hold a few at once (deploy/k8s/base/web). With scripts an import file streams through unspooled.")
     demo_password: str = Field(default="", description="Shown on the home page when the demo accounts exist "
                                "(embedded `make run` only).")
     log_level: str = "INFO"

@@ -12,6 +12,9 @@ class CatalogSettings(ServiceSettings):
     service_name: str = "catalog"
     records_max_bytes: int = Field(default=20 * 1024 * 1024, ge=1024,
                                    description="Largest body `POST /catalog/records` accepts.")
+    max_import_bytes: int = Field(
+        default=2 * 1024 * 1024 * 1024, ge=1024, description="Largest file `POST /catalog/imports` accepts (413 "
+        "beyond it). It is spooled to DATA_DIR while it is parsed, so DATA_DIR must hold a few at once.")
     job_lease_seconds: float = Field(
         default=60.0, gt=0, description="How long a replica's claim on a running import or harvest lasts without "
         "a heartbeat (renewed every third of it); after that another replica may fail or take over the job.")

@@ -104,6 +104,27 @@ async def test_who_may_import_and_see_imports(tmp_path: Path) -> None:
         assert (await finished(cat, "LIB-A", job["id"]))["status"] == "succeeded"
 
 
+async def test_a_file_over_the_import_limit_is_refused_and_leaves_nothing_behind(tmp_path: Path) -> None:
+    body = b"".join(loc_records(20))
+    limit = len(body) - 1
+
+    async def pieces() -> Any:  # no Content-Length: the limit holds while the body streams in
+        for start_at in range(0, len(body), 4096):
+            yield body[start_at:start_at + 4096]
+
+    async with catalog(tmp_path / "data", max_import_bytes=limit) as cat:
+        for content in (body, pieces()):
+            refused = await start(cat, "LIB-A", content)  # type: ignore[arg-type]
+            assert refused.status_code == 413, refused.text
+            assert refused.headers["content-type"] == "application/problem+json"
+            assert str(limit) in refused.json()["detail"]
+        assert not list((tmp_path / "data" / "imports").glob("import-*")), "the spool file is removed"
+        listing = (await cat.client.get("/catalog/imports", headers=cat.headers("LIB-A"))).json()
+        assert listing["imports"] == []
+        fits = await start(cat, "LIB-A", b"".join(loc_records(19)))
+        assert fits.status_code == 202, fits.text
+
+
 def running_job(job_id: str, owner: str | None, expires: datetime | None) -> dict[str, Any]:
     return {"id": job_id, "institution": "LIB-A", "filename": "x.mrc", "media_type": "application/marc",
             "status": "running", "file_sha256": None, "bytes_total": 10, "bytes_read": 5, "records_read": 1,

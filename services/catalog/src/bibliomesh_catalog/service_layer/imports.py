@@ -32,6 +32,7 @@ from bibliomesh_catalog.parsing.worker import ParsingWorker
 from bibliomesh_catalog.service_layer.ingest import ingest_records, prepare_batch
 from bibliomesh_catalog.service_layer.jobs import lease_seconds, replica_id
 from bibliomesh_contracts.events.catalog import ImportFinishedV1
+from meshkit.problems import Problem
 from meshkit.runtime import ServiceRuntime
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
@@ -59,8 +60,13 @@ def import_dir(runtime: ServiceRuntime) -> Path:
     return directory
 
 
-async def spool(chunks: AsyncIterable[bytes], directory: Path) -> Spooled:
-    """Write the chunks to a new file under `directory` one by one, hashing them on the way."""
+class ImportTooLarge(Problem):
+    status = 413
+
+
+async def spool(chunks: AsyncIterable[bytes], directory: Path, limit: int) -> Spooled:
+    """Write the chunks to a new file under `directory` one by one, hashing them on the way; over `limit` bytes the
+    file is removed and `ImportTooLarge` raised."""
     digest = hashlib.sha256()
     size = 0
     fd, name = tempfile.mkstemp(dir=directory, prefix="import-", suffix=".part")
@@ -71,11 +77,17 @@ async def spool(chunks: AsyncIterable[bytes], directory: Path) -> Spooled:
                 if chunk:
                     digest.update(chunk)
                     size += len(chunk)
+                    if size > limit:
+                        raise too_large(limit)
                     out.write(chunk)
     except BaseException:
         await asyncio.to_thread(path.unlink, missing_ok=True)
         raise
     return Spooled(path, digest.hexdigest(), size)
+
+
+def too_large(limit: int) -> ImportTooLarge:
+    return ImportTooLarge(f"the file is larger than the {limit} bytes an import may be")
 
 
 def _aware(moment: datetime | None) -> datetime | None:

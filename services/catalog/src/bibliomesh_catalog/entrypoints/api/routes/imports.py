@@ -71,7 +71,8 @@ def _job(row: dict[str, Any]) -> ImportJob:
             "(by default the token's own); platform admins for any institution.",
     openapi_extra={"requestBody": {"required": True, "content": {
         t: {"schema": {"type": "string", "format": "binary"}} for t in PARSERS}}},
-    responses={415: {"description": "Unsupported media type."}},
+    responses={413: {"description": "The file is larger than `CATALOG_MAX_IMPORT_BYTES`."},
+               415: {"description": "Unsupported media type."}},
 )
 async def post_import(
     request: Request, caller: Principal = require_scope(WRITE_SCOPE),
@@ -88,8 +89,12 @@ async def post_import(
         raise Problem(f"unsupported content type {media_type!r}; use one of {', '.join(sorted(PARSERS))}",
                       status=415)
     runtime = get_runtime(request)
+    limit = int(request.app.state.runtime.settings.max_import_bytes)  # CATALOG_MAX_IMPORT_BYTES
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise service.too_large(limit)
     await service.ensure_recovered(runtime)
-    spooled = await service.spool(request.stream(), service.import_dir(runtime))
+    spooled = await service.spool(request.stream(), service.import_dir(runtime), limit)
     if spooled.size == 0:
         spooled.path.unlink(missing_ok=True)
         raise Problem("the body holds no records", status=400)
