@@ -15,6 +15,10 @@ class CatalogSettings(ServiceSettings):
     max_import_bytes: int = Field(
         default=2 * 1024 * 1024 * 1024, ge=1024, description="Largest file `POST /catalog/imports` accepts (413 "
         "beyond it). It is spooled to DATA_DIR while it is parsed, so DATA_DIR must hold a few at once.")
+    import_spool_bytes: int = Field(
+        default=6 * 1024 * 1024 * 1024, ge=1024, description="Most bytes of import files one replica holds spooled "
+        "at once (uploads in progress and imports still reading theirs): an import that would pass it is a 503 with "
+        "Retry-After until others finish, so concurrent imports never fill DATA_DIR. Keep it below DATA_DIR's size.")
     job_lease_seconds: float = Field(
         default=60.0, gt=0, description="How long a replica's claim on a running import or harvest lasts without "
         "a heartbeat (renewed every third of it); after that another replica may fail or take over the job.")

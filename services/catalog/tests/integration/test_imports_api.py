@@ -125,6 +125,47 @@ async def test_a_file_over_the_import_limit_is_refused_and_leaves_nothing_behind
         assert fits.status_code == 202, fits.text
 
 
+async def test_imports_past_the_replicas_spool_budget_are_told_to_come_back(tmp_path: Path) -> None:
+    body = b"".join(loc_records(20))
+    gate = asyncio.Event()
+
+    async def held_upload() -> Any:  # holds its share of the budget until the gate opens
+        yield body[:4096]
+        await gate.wait()
+        yield body[4096:]
+
+    def chunked() -> Any:
+        async def pieces() -> Any:  # no Content-Length: it may use what is left, and no more
+            for start_at in range(0, len(body), 4096):
+                yield body[start_at:start_at + 4096]
+        return pieces()
+
+    spool_dir = tmp_path / "data" / "imports"
+    async with catalog(tmp_path / "data", import_spool_bytes=len(body) + 1000) as cat:
+        first = asyncio.create_task(cat.client.post(
+            "/catalog/imports", params={"institution": "LIB-A"}, content=held_upload(),
+            headers={**cat.headers("LIB-A"), "content-type": "application/marc", "content-length": str(len(body))}))
+        for _ in range(200):
+            if spool_dir.exists() and list(spool_dir.glob("import-*")):
+                break
+            await asyncio.sleep(0.02)
+
+        for content in (body, chunked()):
+            busy = await start(cat, "LIB-B", content)
+            assert busy.status_code == 503, busy.text
+            assert busy.headers["content-type"] == "application/problem+json"
+            assert busy.headers["retry-after"] == "30"
+        assert len(list(spool_dir.glob("import-*"))) == 1, "a refused upload leaves no file"
+
+        gate.set()
+        accepted = await first
+        assert accepted.status_code == 202, accepted.text
+        assert (await finished(cat, "LIB-A", accepted.json()["id"]))["status"] == "succeeded"
+        later = await start(cat, "LIB-B", body)  # the first import ended: its share is free again
+        assert later.status_code == 202, later.text
+        assert (await finished(cat, "LIB-B", later.json()["id"]))["status"] == "succeeded"
+
+
 def running_job(job_id: str, owner: str | None, expires: datetime | None) -> dict[str, Any]:
     return {"id": job_id, "institution": "LIB-A", "filename": "x.mrc", "media_type": "application/marc",
             "status": "running", "file_sha256": None, "bytes_total": 10, "bytes_read": 5, "records_read": 1,

@@ -43,6 +43,7 @@ MAX_ERRORS = 100
 TASKS_KEY = "catalog.import_tasks"
 WORKER_KEY = "catalog.parsing_worker"
 RECOVERED_KEY = "catalog.imports_recovered"
+BUDGET_KEY = "catalog.import_spool_budget"
 INTERRUPTED = ("interrupted: the catalogue replica running it stopped before it finished (its heartbeat ran out); "
                "import the file again")
 
@@ -90,6 +91,67 @@ def too_large(limit: int) -> ImportTooLarge:
     return ImportTooLarge(f"the file is larger than the {limit} bytes an import may be")
 
 
+class SpoolFull(Problem):
+    status = 503
+
+
+class SpoolBudget:
+    """The bytes of import files this replica may hold at once (`CATALOG_IMPORT_SPOOL_BYTES`): an upload reserves
+    what it may still write, and a spooled file counts until its import ends. Counted in the process: the spool
+    directory is the replica's own, and `recover_interrupted` removes what an earlier process left there."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+
+    def reserve(self, wanted: int, *, or_less: bool) -> int:
+        """Reserve `wanted` bytes; `or_less`: as many as are left if fewer (a body of unknown length)."""
+        left = self.total - self.used
+        if left <= 0 or (wanted > left and not or_less):
+            raise SpoolFull("the catalogue is busy with other imports; try again shortly",
+                            headers={"Retry-After": "30"})
+        granted = min(wanted, left)
+        self.used += granted
+        return granted
+
+    def release(self, size: int) -> None:
+        self.used = max(0, self.used - size)
+
+
+def spool_budget(runtime: ServiceRuntime, total: int) -> SpoolBudget:
+    """The replica's budget (made with `total` bytes on first use)."""
+    budget: SpoolBudget = runtime.extra.setdefault(BUDGET_KEY, SpoolBudget(total))
+    return budget
+
+
+async def spool_within_budget(runtime: ServiceRuntime, chunks: AsyncIterable[bytes], declared: int | None,
+                              limit: int, budget_bytes: int) -> Spooled:
+    """`spool` under both limits: `limit` for one file (413) and the replica's spool budget of `budget_bytes` (503).
+    The file's bytes stay counted in the budget until `start_import`'s task ends (or `release_spooled`)."""
+    budget = spool_budget(runtime, budget_bytes)
+    reserved = budget.reserve(min(declared, limit), or_less=False) if declared is not None \
+        else budget.reserve(limit, or_less=True)
+    try:
+        spooled = await spool(chunks, import_dir(runtime), min(limit, reserved))
+    except ImportTooLarge:
+        budget.release(reserved)
+        if reserved < limit:  # the budget ran out first, not the file's own limit
+            raise SpoolFull("the catalogue is busy with other imports; try again shortly",
+                            headers={"Retry-After": "30"}) from None
+        raise
+    except BaseException:
+        budget.release(reserved)
+        raise
+    budget.release(reserved - spooled.size)
+    return spooled
+
+
+def release_spooled(runtime: ServiceRuntime, spooled: Spooled) -> None:
+    budget: SpoolBudget | None = runtime.extra.get(BUDGET_KEY)
+    if budget is not None:
+        budget.release(spooled.size)
+
+
 def _aware(moment: datetime | None) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
@@ -133,7 +195,12 @@ def start_import(runtime: ServiceRuntime, job: dict[str, Any], parser: Parser, s
     task = asyncio.create_task(run_import(runtime, job["id"], job["institution"], parser, spooled.path, actor),
                                name=f"catalog-import-{job['id']}")
     tasks[job["id"]] = task
-    task.add_done_callback(lambda _t: tasks.pop(job["id"], None))
+
+    def done(_task: asyncio.Task[None]) -> None:
+        tasks.pop(job["id"], None)
+        release_spooled(runtime, spooled)
+
+    task.add_done_callback(done)
     return task
 
 

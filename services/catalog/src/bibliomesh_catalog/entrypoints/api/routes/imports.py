@@ -72,6 +72,8 @@ def _job(row: dict[str, Any]) -> ImportJob:
     openapi_extra={"requestBody": {"required": True, "content": {
         t: {"schema": {"type": "string", "format": "binary"}} for t in PARSERS}}},
     responses={413: {"description": "The file is larger than `CATALOG_MAX_IMPORT_BYTES`."},
+               503: {"description": "Other imports hold this replica's spool budget (`CATALOG_IMPORT_SPOOL_BYTES`); "
+                                    "try again after `Retry-After` seconds."},
                415: {"description": "Unsupported media type."}},
 )
 async def post_import(
@@ -89,18 +91,25 @@ async def post_import(
         raise Problem(f"unsupported content type {media_type!r}; use one of {', '.join(sorted(PARSERS))}",
                       status=415)
     runtime = get_runtime(request)
-    limit = int(request.app.state.runtime.settings.max_import_bytes)  # CATALOG_MAX_IMPORT_BYTES
+    settings = request.app.state.runtime.settings
+    # CATALOG_MAX_IMPORT_BYTES for one file, CATALOG_IMPORT_SPOOL_BYTES for all this replica holds at once
+    limit, budget = int(settings.max_import_bytes), int(settings.import_spool_bytes)
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise service.too_large(limit)
     await service.ensure_recovered(runtime)
-    spooled = await service.spool(request.stream(), service.import_dir(runtime), limit)
-    if spooled.size == 0:
+    spooled = await service.spool_within_budget(runtime, request.stream(),
+                                                int(declared) if declared.isdigit() else None, limit, budget)
+    try:
+        if spooled.size == 0:
+            raise Problem("the body holds no records", status=400)
+        job = await service.create_job(runtime, target, media_type.split(";", 1)[0].strip().lower(), filename,
+                                       spooled, caller)
+    except BaseException:
         spooled.path.unlink(missing_ok=True)
-        raise Problem("the body holds no records", status=400)
-    job = await service.create_job(runtime, target, media_type.split(";", 1)[0].strip().lower(), filename,
-                                   spooled, caller)
-    service.start_import(runtime, job, parser, spooled, caller)
+        service.release_spooled(runtime, spooled)
+        raise
+    service.start_import(runtime, job, parser, spooled, caller)  # its end releases the file's share of the budget
     return JSONResponse(_job(job).model_dump(mode="json"), status_code=202,
                         headers={"Location": f"/catalog/imports/{job['id']}"})
 
