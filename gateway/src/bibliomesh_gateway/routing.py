@@ -30,8 +30,8 @@ class RouteTable:
             default = self._defaults.get(_service_of(prefix))
             if default is None:
                 continue
-            timeout = settings.route_timeouts.get(prefix, _longest(settings.route_timeouts, prefix))
-            limit = settings.route_body_limits.get(prefix, _longest(settings.route_body_limits, prefix))
+            timeout = settings.route_timeouts.get(prefix, longest_prefix_value(settings.route_timeouts, prefix))
+            limit = settings.route_body_limits.get(prefix, longest_prefix_value(settings.route_body_limits, prefix))
             self._overrides.setdefault(default.service, []).append((prefix, Route(
                 default.service, default.base_url,
                 default.timeout if timeout is None else _timeout(settings, timeout),
@@ -56,7 +56,7 @@ def _service_of(path: str) -> str:
     return "auth" if segment == ".well-known" else segment
 
 
-def _longest(values: dict[str, float] | dict[str, int], path: str) -> float | None:
+def longest_prefix_value(values: dict[str, float] | dict[str, int], path: str) -> float | None:
     """The value of the longest configured prefix of `path`, so a timeout and a limit set apart still combine."""
     matching = [prefix for prefix in values if path.startswith(prefix)]
     return values[max(matching, key=len)] if matching else None

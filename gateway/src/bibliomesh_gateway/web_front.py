@@ -11,6 +11,7 @@ import aiohttp
 from starlette.types import Receive, Scope, Send
 from yarl import URL
 
+from bibliomesh_gateway.routing import longest_prefix_value
 from bibliomesh_gateway.upstream import (
     BodyTooLarge,
     CallerLeft,
@@ -31,9 +32,7 @@ class WebFront:
                  route_body_limits: dict[str, int] | None = None) -> None:
         self.base_url = base_url.rstrip("/")
         self.body_limit = body_limit
-        # Longest prefix first; the services' own prefixes never reach this app.
-        self.route_body_limits = sorted((route_body_limits or {}).items(), key=lambda item: len(item[0]),
-                                        reverse=True)
+        self.route_body_limits = route_body_limits or {}  # the services' own prefixes never reach this app
         self.timeout = aiohttp.ClientTimeout(total=None, connect=connect_seconds, sock_read=read_seconds)
         self._session: aiohttp.ClientSession | None = None
 
@@ -87,7 +86,8 @@ class WebFront:
 
     def limit_for(self, path: str) -> int:
         """The largest body for `path` (0: none): its longest configured prefix, else the default."""
-        return next((limit for prefix, limit in self.route_body_limits if path.startswith(prefix)), self.body_limit)
+        limit = longest_prefix_value(self.route_body_limits, path)
+        return self.body_limit if limit is None else int(limit)
 
     @staticmethod
     async def _too_large(limit: int, scope: Scope, receive: Receive, send: Send) -> None:
