@@ -10,6 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_ill.adapters.tables import peer_messages
 
+# Not yet sent, so still in the queue in order: a failed one keeps its place and holds the ones behind it.
+QUEUED = ("pending", "failed")
 
 class PeerOutbox:
     def __init__(self, session: AsyncSession) -> None:
@@ -27,7 +29,7 @@ class PeerOutbox:
         Later ones wait, since order matters to the peer; a failed one keeps them waiting until it is set back
         to pending (redelivered) or given another status (dropped)."""
         first = (sa.select(sa.func.min(peer_messages.c.id))
-                 .where(peer_messages.c.status.in_(("pending", "failed")))
+                 .where(peer_messages.c.status.in_(QUEUED))
                  .group_by(peer_messages.c.request_id, peer_messages.c.peer))
         rows = await self.session.execute(sa.select(peer_messages).where(
             peer_messages.c.id.in_(first), peer_messages.c.status == "pending", peer_messages.c.next_attempt_at <= now,

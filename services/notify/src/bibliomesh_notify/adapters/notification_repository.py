@@ -106,7 +106,3 @@ class NotificationRepository:
             await self.session.execute(sa.update(notifications).where(
                 notifications.c.recipient == recipient, notifications.c.id == notification_id)
                 .values(unconfirmed_patron_of=None, seq=await self._next_seq(recipient)))
-
-    async def delete(self, ids: Sequence[int]) -> None:
-        if ids:
-            await self.session.execute(sa.delete(notifications).where(notifications.c.id.in_(ids)))

@@ -18,18 +18,18 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bibliomesh_ill.adapters.peer_outbox import PeerOutbox
+from bibliomesh_ill.adapters.peer_outbox import QUEUED, PeerOutbox
 from bibliomesh_ill.adapters.request_repository import RequestRepository
 from bibliomesh_ill.domain.parties import Party
 from bibliomesh_ill.domain.requests import IllRequest
-from bibliomesh_ill.iso18626.models import ANY_MESSAGE, Request, RequestingAgencyMessage, SupplyingAgencyMessage
+from bibliomesh_ill.iso18626.models import ANY_MESSAGE
+from bibliomesh_ill.service_layer.peers.inbound import sender_of
 from bibliomesh_ill.service_layer.steps import note_step
 from meshkit.problems import Conflict, Forbidden, NotFound
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-WAITING = ("pending", "failed")  # not yet sent: in the queue, in order
 # Credentials and query strings in any URL an error quotes (a peer's endpoint may carry a secret in either).
 _USERINFO = re.compile(r"(\b[a-z][a-z0-9+.\-]*://)[^/\s@]*@", re.IGNORECASE)
 _QUERY = re.compile(r"(://[^\s?#)'\"]*)[?#][^\s)'\"]*")
@@ -37,13 +37,7 @@ _QUERY = re.compile(r"(://[^\s?#)'\"]*)[?#][^\s)'\"]*")
 
 def speaks_for(row: dict[str, Any]) -> str:
     """The institution a queued message is sent on behalf of (its sender in the ISO 18626 header)."""
-    message = ANY_MESSAGE.validate_json(row["message"])
-    agency = None
-    if isinstance(message, SupplyingAgencyMessage):
-        agency = message.header.supplying_agency_id
-    elif isinstance(message, Request | RequestingAgencyMessage):
-        agency = message.header.requesting_agency_id
-    return agency.agency_id_value if agency is not None else ""
+    return sender_of(ANY_MESSAGE.validate_json(row["message"]))  # type: ignore[arg-type]
 
 
 def may_manage(caller: Principal, institution: str | None) -> bool:
@@ -117,7 +111,7 @@ async def _settle(uow: UnitOfWork, caller: Principal, request_id: str, message_i
 
 def _view(row: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
     """What staff see of a queued message: no body (it may carry credentials), no endpoint URL."""
-    waiting = [r for r in rows if r["peer"] == row["peer"] and r["status"] in WAITING]
+    waiting = [r for r in rows if r["peer"] == row["peer"] and r["status"] in QUEUED]
     head = min(waiting, key=lambda r: r["id"]) if waiting else None  # the one the peer's queue waits on
     blocker = head["id"] if head is not None and head["status"] == "failed" else None
     return {
