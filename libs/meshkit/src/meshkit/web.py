@@ -19,6 +19,7 @@ from meshkit import context
 from meshkit.heap import settle_heap
 from meshkit.logs import flush_access_log, log_request
 from meshkit.metrics import ServiceMetrics
+from meshkit.numbers import MAX_ID as MAX_ID  # re-exported: the bound of ids in paths and queries
 from meshkit.problems import Unauthorized, install_problem_handlers, problem_response
 from meshkit.runtime import ServiceRuntime
 from meshkit.security import Principal
@@ -195,7 +196,6 @@ def require_scope(scope: str) -> Any:
 
 
 UnitOfWorkDep = Annotated[UnitOfWork, Depends(unit_of_work)]
-MAX_ID = 2**63 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ID, description="A stored id.")]
 """An id in a URL path: out of the database's range is a 422, not a driver error (a 500)."""
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

@@ -9,10 +9,9 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 
-from bibliomesh_web.inputs import whole_number
 from bibliomesh_web.platform import ApiError
 from bibliomesh_web.views import BadInput, Forbidden, FormPage, Page, PageDep
-from meshkit.web import MAX_ID
+from meshkit.numbers import MAX_ID, whole_number
 
 router = APIRouter()
 CONSUMING_SERVICES = ("catalog", "ill", "notify")  # the services with consumers, hence dead letters

@@ -12,11 +12,10 @@ from starlette.background import BackgroundTask
 from starlette.datastructures import UploadFile
 
 from bibliomesh_web.codes import CONDITIONS, REASONS_UNFILLED
-from bibliomesh_web.inputs import whole_number
 from bibliomesh_web.platform import ApiError
 from bibliomesh_web.requests_view import INPUT_ACTIONS, QUICK_ACTIONS, action_body, milestones
 from bibliomesh_web.views import BadInput, FormPage, PageDep, safe_next
-from meshkit.web import MAX_ID
+from meshkit.numbers import MAX_ID, whole_number
 
 router = APIRouter()
 UPLOAD_CHUNK = 64 * 1024

@@ -9,8 +9,8 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from bibliomesh_web.inputs import whole_number
 from bibliomesh_web.views import PageDep
+from meshkit.numbers import whole_number
 
 router = APIRouter()
 FILTERS = ("format", "language", "institution", "region")

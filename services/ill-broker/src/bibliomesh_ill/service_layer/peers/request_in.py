@@ -6,8 +6,8 @@ from typing import Any
 
 from bibliomesh_ill.iso18626 import Request, ServiceType
 from bibliomesh_ill.service_layer.submit import RequestInput
+from meshkit.numbers import whole_number
 from meshkit.problems import InvalidField
-from meshkit.web import MAX_ID
 
 _SERVICE = {ServiceType.LOAN: "loan", ServiceType.COPY: "copy", ServiceType.COPY_OR_LOAN: "copy-or-loan"}
 _RUSH = {"rush", "express", "urgent", "priority"}
@@ -35,11 +35,12 @@ def cluster_of(record_id: str | None) -> int | None:
     """The cluster a `supplierUniqueRecordId` of digits (`cluster:<id>` or bare) names; None for other record ids
     (the peer's own, say), which leave the citation to find the item."""
     digits = (record_id or "").removeprefix("cluster:")
-    if not digits.isdigit():
+    if not digits.isdigit():  # any digits, `²` too: it looks like a cluster id, so a bad one is an error
         return None
-    if not digits.isascii() or len(digits) > len(str(MAX_ID)) or int(digits) > MAX_ID:
+    cluster_id = whole_number(digits)
+    if cluster_id is None:
         raise InvalidField("supplierUniqueRecordId", "names no cluster this platform could have")
-    return int(digits)
+    return cluster_id
 
 
 def request_input(message: Request, agency: str, only_lender: str | None) -> RequestInput:

@@ -17,6 +17,7 @@ from bibliomesh_notify.adapters.notification_repository import NotificationRepos
 from bibliomesh_notify.entrypoints.api.deps import ServicesDep
 from bibliomesh_notify.entrypoints.api.schemas import Notification
 from bibliomesh_notify.service_layer.services import NotifyServices
+from meshkit.numbers import whole_number
 from meshkit.problems import InvalidField
 from meshkit.runtime import ServiceRuntime
 from meshkit.web import MAX_ID, CurrentPrincipal
@@ -46,14 +47,10 @@ async def stream(request: Request, caller: CurrentPrincipal, services: ServicesD
 def _start(last_event_id: str | None, since: int | None) -> int | None:
     if last_event_id is None or last_event_id == "":
         return since
-    if not _is_event_id(last_event_id):
+    event_id = whole_number(last_event_id, low=0)
+    if event_id is None:
         raise InvalidField("Last-Event-ID", "must be the id of an event this stream sent (a number)")
-    return int(last_event_id)
-
-
-def _is_event_id(value: str) -> bool:
-    # str.isdigit() also accepts "²" and other digits int() refuses; the length check spares int() a huge string.
-    return value.isascii() and value.isdigit() and len(value) <= len(str(MAX_ID)) and int(value) <= MAX_ID
+    return event_id
 
 
 async def _events(request: Request, runtime: ServiceRuntime, services: NotifyServices, recipient: str,

@@ -1,8 +1,8 @@
-"""A whole number from a form or a query: plain ASCII digits, few enough for int(), within bounds."""
+"""A whole number from a form, a query or a header: plain ASCII digits, few enough for int(), within bounds."""
 
 from __future__ import annotations
 
-from bibliomesh_web.inputs import whole_number
+from meshkit.numbers import whole_number
 
 SUPERSCRIPT_TWO = "\u00b2"
 TOO_LONG = "9" * 5000
