@@ -21,6 +21,7 @@ from bibliomesh_ill.domain.parties import Party
 from bibliomesh_ill.iso18626 import Version
 from bibliomesh_ill.iso18626.models import ANY_MESSAGE, Message
 from bibliomesh_ill.iso18626.peer_client import PeerClient, PeerError, PeerRejected, RetryPolicy
+from bibliomesh_ill.service_layer.peers.staff import public_error
 from bibliomesh_ill.service_layer.steps import note_step
 from meshkit.runtime import ServiceRuntime
 
@@ -58,8 +59,8 @@ async def _send(runtime: ServiceRuntime, client: PeerClient, row: dict[str, Any]
         attempts = row["attempts"] + 1
         failed = attempts >= GIVE_UP_AFTER or isinstance(exc, PeerRejected)  # an ERROR answer will not change
         log.warning("ISO 18626 message not delivered", extra={
-            "request_id": row["request_id"], "peer": row["peer"], "attempts": attempts, "error": str(exc),
-            "gave_up": failed})
+            "request_id": row["request_id"], "peer": row["peer"], "attempts": attempts,
+            "error": public_error(str(exc), row["url"]), "gave_up": failed})  # no secret of the URL in the log
         first = runtime.settings.peer_first_retry_seconds  # type: ignore[attr-defined]
         async with runtime.unit_of_work() as uow:
             await PeerOutbox(uow.session).finish(row["id"], {
@@ -67,7 +68,7 @@ async def _send(runtime: ServiceRuntime, client: PeerClient, row: dict[str, Any]
                 "next_attempt_at": now + _pause(attempts, first)})
             if failed:
                 # the trail is shown to the patron too: the peer's URL may carry a secret
-                reason = str(exc).removesuffix(f" ({exc.peer_url})")[:2000]
+                reason = public_error(str(exc), row["url"])
                 await _audit(uow.session, row, "peer_message_failed", now, reason=reason,
                              note=f"ISO 18626 {row['kind']} to {row['peer']} not delivered; later messages about "
                                   "this request to that peer wait until it is redelivered or dropped",
