@@ -76,8 +76,9 @@ class BodyTooLarge(HTTPException):
 class BodyLimitMiddleware:
     """Every body is limited to `max_form_bytes`, except on the pages that take files from signed-in staff: a form
     upload there may reach `max_upload_form_bytes` (it is spooled to /tmp), and a script upload streams on unspooled
-    (the service it goes to caps it). Nothing else limits bodies on their way in (the Ingress sets no limit), and a
-    form is parsed, its files spooled, before its CSRF token can be checked. Needs the session (runs inside
+    (the service it goes to caps it). The gateway in front caps bodies by path only (`GATEWAY_ROUTE_BODY_LIMITS`,
+    which names these pages too) and cannot tell staff from anyone; here the caller is known. A form is parsed, its
+    files spooled, before its CSRF token can be checked, so the limit comes first. Needs the session (runs inside
     `SessionMiddleware`)."""
 
     def __init__(self, app: ASGIApp, settings: WebSettings) -> None:

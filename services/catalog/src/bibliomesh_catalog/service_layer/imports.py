@@ -95,6 +95,10 @@ class SpoolFull(Problem):
     status = 503
 
 
+def busy() -> SpoolFull:
+    return SpoolFull("the catalogue is busy with other imports; try again shortly", headers={"Retry-After": "30"})
+
+
 class SpoolBudget:
     """The bytes of import files this replica may hold at once (`CATALOG_IMPORT_SPOOL_BYTES`): an upload reserves
     what it may still write, and a spooled file counts until its import ends. Counted in the process: the spool
@@ -108,8 +112,7 @@ class SpoolBudget:
         """Reserve `wanted` bytes; `or_less`: as many as are left if fewer (a body of unknown length)."""
         left = self.total - self.used
         if left <= 0 or (wanted > left and not or_less):
-            raise SpoolFull("the catalogue is busy with other imports; try again shortly",
-                            headers={"Retry-After": "30"})
+            raise busy()
         granted = min(wanted, left)
         self.used += granted
         return granted
@@ -120,7 +123,9 @@ class SpoolBudget:
 
 def spool_budget(runtime: ServiceRuntime, total: int) -> SpoolBudget:
     """The replica's budget (made with `total` bytes on first use)."""
-    budget: SpoolBudget = runtime.extra.setdefault(BUDGET_KEY, SpoolBudget(total))
+    budget: SpoolBudget | None = runtime.extra.get(BUDGET_KEY)
+    if budget is None:
+        budget = runtime.extra[BUDGET_KEY] = SpoolBudget(total)
     return budget
 
 
@@ -136,8 +141,7 @@ async def spool_within_budget(runtime: ServiceRuntime, chunks: AsyncIterable[byt
     except ImportTooLarge:
         budget.release(reserved)
         if reserved < limit:  # the budget ran out first, not the file's own limit
-            raise SpoolFull("the catalogue is busy with other imports; try again shortly",
-                            headers={"Retry-After": "30"}) from None
+            raise busy() from None
         raise
     except BaseException:
         budget.release(reserved)
