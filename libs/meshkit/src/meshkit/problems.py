@@ -53,6 +53,12 @@ class Unauthorized(Problem):
     status = 401
 
 
+class ContentTooLarge(Problem):
+    """413: a body or an uploaded file over its limit."""
+
+    status = 413
+
+
 class InvalidField(Problem):
     """422 naming the one field that is wrong, in the same `errors` shape as request validation."""
 

@@ -4,8 +4,8 @@ import json
 
 import pytest
 
-from bibliomesh_auth.entrypoints.api.schemas_import import MAX_IMPORT_BYTES, ImportTooLarge, parse_upload
-from meshkit.problems import Problem
+from bibliomesh_auth.entrypoints.api.schemas_import import MAX_IMPORT_BYTES, parse_upload
+from meshkit.problems import ContentTooLarge, Problem
 
 
 def test_csv_rows_are_validated_one_by_one() -> None:
@@ -45,9 +45,9 @@ def test_whole_file_problems(body: bytes, content_type: str, status: int) -> Non
 
 
 def test_size_limits() -> None:
-    with pytest.raises(ImportTooLarge):
+    with pytest.raises(ContentTooLarge):
         parse_upload(b"username\n" + b"x" * MAX_IMPORT_BYTES, "text/csv")
-    with pytest.raises(ImportTooLarge):
+    with pytest.raises(ContentTooLarge):
         parse_upload(("username\n" + "u\n" * 2001).encode(), "text/csv")
 
 

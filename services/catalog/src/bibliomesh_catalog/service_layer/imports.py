@@ -32,7 +32,7 @@ from bibliomesh_catalog.parsing.worker import ParsingWorker
 from bibliomesh_catalog.service_layer.ingest import ingest_records, prepare_batch
 from bibliomesh_catalog.service_layer.jobs import lease_seconds, replica_id
 from bibliomesh_contracts.events.catalog import ImportFinishedV1
-from meshkit.problems import Problem
+from meshkit.problems import ContentTooLarge, Problem
 from meshkit.runtime import ServiceRuntime
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
@@ -61,13 +61,9 @@ def import_dir(runtime: ServiceRuntime) -> Path:
     return directory
 
 
-class ImportTooLarge(Problem):
-    status = 413
-
-
 async def spool(chunks: AsyncIterable[bytes], directory: Path, limit: int) -> Spooled:
     """Write the chunks to a new file under `directory` one by one, hashing them on the way; over `limit` bytes the
-    file is removed and `ImportTooLarge` raised."""
+    file is removed and `ContentTooLarge` raised."""
     digest = hashlib.sha256()
     size = 0
     fd, name = tempfile.mkstemp(dir=directory, prefix="import-", suffix=".part")
@@ -87,8 +83,8 @@ async def spool(chunks: AsyncIterable[bytes], directory: Path, limit: int) -> Sp
     return Spooled(path, digest.hexdigest(), size)
 
 
-def too_large(limit: int) -> ImportTooLarge:
-    return ImportTooLarge(f"the file is larger than the {limit} bytes an import may be")
+def too_large(limit: int) -> ContentTooLarge:
+    return ContentTooLarge(f"the file is larger than the {limit} bytes an import may be")
 
 
 class SpoolFull(Problem):
@@ -138,7 +134,7 @@ async def spool_within_budget(runtime: ServiceRuntime, chunks: AsyncIterable[byt
         else budget.reserve(limit, or_less=True)
     try:
         spooled = await spool(chunks, import_dir(runtime), min(limit, reserved))
-    except ImportTooLarge:
+    except ContentTooLarge:
         budget.release(reserved)
         if reserved < limit:  # the budget ran out first, not the file's own limit
             raise busy() from None

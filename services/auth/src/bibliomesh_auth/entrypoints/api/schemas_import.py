@@ -23,7 +23,7 @@ from bibliomesh_auth.entrypoints.api.schemas_accounts import (
     Username,
 )
 from bibliomesh_auth.service_layer.account_import import ParsedRow, RowResult
-from meshkit.problems import Problem
+from meshkit.problems import ContentTooLarge, Problem
 
 MAX_IMPORT_BYTES = 1024 * 1024
 MAX_IMPORT_ROWS = 2000
@@ -74,14 +74,10 @@ class ImportReport(BaseModel):
     rows: list[ImportRowResult]
 
 
-class ImportTooLarge(Problem):
-    status = 413
-
-
 def parse_upload(body: bytes, content_type: str) -> list[ParsedRow]:
     """Rows from a CSV or JSON upload; problems with the whole file are 4xx, problems with a row are per row."""
     if len(body) > MAX_IMPORT_BYTES:
-        raise ImportTooLarge(f"an import may be at most {MAX_IMPORT_BYTES} bytes; split the file",
+        raise ContentTooLarge(f"an import may be at most {MAX_IMPORT_BYTES} bytes; split the file",
                              max_bytes=MAX_IMPORT_BYTES)
     media = content_type.split(";")[0].strip().lower()
     if media == "text/csv":
@@ -91,7 +87,7 @@ def parse_upload(body: bytes, content_type: str) -> list[ParsedRow]:
     else:
         raise Problem("send text/csv (with a header row) or application/json (an array of objects)", status=415)
     if len(raw) > MAX_IMPORT_ROWS:
-        raise ImportTooLarge(f"an import may have at most {MAX_IMPORT_ROWS} rows; it has {len(raw)}",
+        raise ContentTooLarge(f"an import may have at most {MAX_IMPORT_ROWS} rows; it has {len(raw)}",
                              max_rows=MAX_IMPORT_ROWS)
     return [_validated(number, row) for number, row in enumerate(raw, start=1)]
 

@@ -14,10 +14,10 @@ from bibliomesh_auth.entrypoints.api.schemas_import import (
     ImportReport,
     ImportRow,
     ImportRowResult,
-    ImportTooLarge,
     parse_upload,
 )
 from bibliomesh_auth.service_layer import account_import, accounts
+from meshkit.problems import ContentTooLarge
 from meshkit.web import MAX_ID, UnitOfWorkDep
 
 router = APIRouter(prefix="/auth/users", tags=["accounts"])
@@ -70,12 +70,12 @@ async def import_users(
 ) -> ImportReport:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
-        raise ImportTooLarge(f"an import may be at most {MAX_IMPORT_BYTES} bytes; split the file")
+        raise ContentTooLarge(f"an import may be at most {MAX_IMPORT_BYTES} bytes; split the file")
     body = bytearray()
     async for chunk in request.stream():
         body.extend(chunk)
         if len(body) > MAX_IMPORT_BYTES:
-            raise ImportTooLarge(f"an import may be at most {MAX_IMPORT_BYTES} bytes; split the file")
+            raise ContentTooLarge(f"an import may be at most {MAX_IMPORT_BYTES} bytes; split the file")
     rows = parse_upload(bytes(body), request.headers.get("content-type", ""))
     results = await account_import.import_users(uow, caller, institution, rows, client_ip(request))
     await uow.commit()

@@ -21,17 +21,13 @@ from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
 from bibliomesh_catalog.parsing import PARSERS, parser_for
 from bibliomesh_catalog.parsing.json_form import HoldingAlongside
 from bibliomesh_catalog.service_layer.ingest import delete_record, ingest_records
-from meshkit.problems import Problem
+from meshkit.problems import ContentTooLarge, Problem
 from meshkit.security import Principal
 from meshkit.web import UnitOfWorkDep, require_scope
 
 router = APIRouter(prefix="/catalog", tags=["records"])
 WRITE_SCOPE = "catalog:write"
 _HOLDINGS = TypeAdapter(list[HoldingAlongside])
-
-
-class ContentTooLarge(Problem):
-    status = 413
 
 
 class RecordOutcome(BaseModel):
