@@ -7,6 +7,12 @@ from meshkit.problems import Forbidden
 from meshkit.security import Principal
 
 INSTITUTION_ADMIN = "institution-admin"
+DIRECTORY_ADMIN = "directory:admin"
+
+
+def is_directory_admin(caller: Principal) -> bool:
+    """A platform admin whose token carries `directory:admin`: the directory, signing keys and peer credentials."""
+    return caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)
 
 
 def managed_institution(caller: Principal, institution: str | None) -> str | None:

@@ -6,6 +6,7 @@ from typing import Any
 
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository, VersionConflict
 from bibliomesh_auth.domain.institutions import changed_fields, check_parent
+from bibliomesh_auth.domain.permissions import INSTITUTION_ADMIN, is_directory_admin
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_contracts.events.directory import (
     InstitutionCreatedV1,
@@ -17,12 +18,9 @@ from meshkit.problems import Conflict, Forbidden, NotFound
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 
-DIRECTORY_ADMIN = "directory:admin"
-INSTITUTION_ADMIN = "institution-admin"
-
 
 async def register_institution(uow: UnitOfWork, caller: Principal, fields: dict[str, Any]) -> InstitutionSnapshot:
-    if not (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)):
+    if not is_directory_admin(caller):
         raise Forbidden("only a platform admin with `directory:admin` may register institutions")
     repo = InstitutionRepository(uow.session)
     institution = InstitutionSnapshot.model_validate(
@@ -42,7 +40,7 @@ async def update_institution(uow: UnitOfWork, caller: Principal, code: str, chan
                              ) -> InstitutionSnapshot:
     repo = InstitutionRepository(uow.session)
     current = await _existing(repo, code)
-    may_edit = (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)) or (
+    may_edit = is_directory_admin(caller) or (
         caller.institution == code and INSTITUTION_ADMIN in caller.roles)
     if not may_edit:
         raise Forbidden(f"only a platform admin or an admin of {code} may edit it")
@@ -70,7 +68,7 @@ async def update_institution(uow: UnitOfWork, caller: Principal, code: str, chan
 
 async def suspend_institution(uow: UnitOfWork, caller: Principal, code: str, reason: str | None
                               ) -> InstitutionSnapshot:
-    if not (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)):
+    if not is_directory_admin(caller):
         raise Forbidden("only a platform admin may suspend an institution")
     repo = InstitutionRepository(uow.session)
     current = await _existing(repo, code)
@@ -86,7 +84,7 @@ async def suspend_institution(uow: UnitOfWork, caller: Principal, code: str, rea
 
 
 async def reinstate_institution(uow: UnitOfWork, caller: Principal, code: str) -> InstitutionSnapshot:
-    if not (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)):
+    if not is_directory_admin(caller):
         raise Forbidden("only a platform admin may reinstate an institution")
     repo = InstitutionRepository(uow.session)
     current = await _existing(repo, code)

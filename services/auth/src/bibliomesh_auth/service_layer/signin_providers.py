@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from bibliomesh_auth.adapters.identity_provider_repository import IdentityProvider, IdentityProviderRepository
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository
+from bibliomesh_auth.domain.permissions import INSTITUTION_ADMIN, is_directory_admin
 from bibliomesh_auth.federation.client import Federation
 from bibliomesh_auth.federation.discovery import issuer_problem
 from bibliomesh_auth.federation.errors import ProviderUnavailable
@@ -21,9 +22,6 @@ from meshkit.problems import Forbidden, NotFound, Problem
 from meshkit.secret_box import SecretBox
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
-
-DIRECTORY_ADMIN = "directory:admin"
-INSTITUTION_ADMIN = "institution-admin"
 
 
 class InvalidIdentityProvider(Problem):
@@ -46,7 +44,7 @@ class ProviderChange:
 
 def may_manage_provider(caller: Principal, institution: str) -> bool:
     """Platform admins (with `directory:admin`) for every institution; institution admins for their own."""
-    return (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)) or (
+    return is_directory_admin(caller) or (
         caller.institution == institution and INSTITUTION_ADMIN in caller.roles)
 
 

@@ -8,10 +8,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from bibliomesh_auth.domain.permissions import is_directory_admin
 from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
 from bibliomesh_auth.entrypoints.api.deps import SecretBoxDep, SettingsDep
 from bibliomesh_auth.service_layer import keys
-from bibliomesh_auth.service_layer.directory import DIRECTORY_ADMIN
 from meshkit.problems import Forbidden
 from meshkit.security import Principal
 from meshkit.web import UnitOfWorkDep
@@ -20,7 +20,7 @@ router = APIRouter(prefix="/auth/keys", tags=["keys"])
 
 
 def _platform_admin(caller: Principal) -> None:
-    if not (caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)):
+    if not is_directory_admin(caller):
         raise Forbidden("signing keys are for platform admins with `directory:admin`")
 
 
