@@ -40,6 +40,16 @@ async def test_sign_in_says_unavailable_when_a_proxy_answers_with_its_own_error_
     assert back.status_code == 503 and UNAVAILABLE in back.text
 
 
+async def test_sign_in_rate_limited_shows_the_rate_limit_page_not_a_refusal() -> None:
+    limited = (b'{"type": "about:blank", "title": "Too Many Requests", "status": 429, '
+               b'"detail": "too many requests for this address; try again in 30 s"}')
+    with answering(429, limited, "application/problem+json") as gateway:
+        async with browser(web_app(gateway)) as client:
+            back = await _come_back_from_signing_in(client)
+    assert back.status_code == 429
+    assert "refused" not in back.text.lower()
+
+
 async def test_sign_in_says_unavailable_when_auth_is_down(tmp_path: Path) -> None:
     dead = f"http://127.0.0.1:{free_port()}"
     async with embedded_platform(tmp_path, auth_url=dead) as platform, browser(web_app(platform)) as client:

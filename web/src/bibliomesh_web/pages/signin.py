@@ -15,7 +15,7 @@ from fastapi import APIRouter, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bibliomesh_web.i18n import LANG_COOKIE
-from bibliomesh_web.platform import PlatformUnavailable, claims_of, oauth_error, tokens_from
+from bibliomesh_web.platform import PlatformUnavailable, claims_of, oauth_error, problem_of, tokens_from
 from bibliomesh_web.sessions import PendingSignin, User
 from bibliomesh_web.views import FormPage, Page, PageDep, safe_next
 from meshkit.languages import LANGUAGES
@@ -64,6 +64,8 @@ async def callback(request: Request, page: PageDep, code: str | None = None, sta
         "client_id": page.settings.client_id, "code_verifier": pending.verifier})
     if answer.status_code >= 500:  # from auth, or from a proxy before it (whose body is its own HTML page)
         raise PlatformUnavailable(answer.status_code)
+    if answer.status_code == 429:  # too many sign-ins from here: the 429 page, as for a refresh, not a refusal
+        raise problem_of(answer)
     if answer.status_code != 200:
         return await _failed(page, page.t("signin.refused"), oauth_error(answer)[1])
     tokens = answer.json()
