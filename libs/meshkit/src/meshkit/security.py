@@ -111,6 +111,11 @@ class RemoteJwks:
             async with self._lock:
                 if self._due(refresh):  # not fetched meanwhile by whoever held the lock
                     await self._fetch()
+        elif self._lock.locked() and (refresh or not self._usable()):
+            # A fetch is in flight and it is what this caller needs (the first keys, or a new key id): wait for
+            # it instead of refusing a valid token because the answer is a few milliseconds away.
+            async with self._lock:
+                pass
         return self._current()
 
     def _usable(self) -> bool:

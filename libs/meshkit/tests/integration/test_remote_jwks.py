@@ -189,3 +189,43 @@ async def test_without_any_keys_a_down_auth_service_is_asked_again_only_after_a_
         clock.advance(5)
         assert (await verifier.verify(token(signing))).subject == "patron-1"
         assert auth.fetches == 2
+
+
+async def test_a_burst_of_first_calls_waits_for_the_one_fetch_in_flight_instead_of_failing() -> None:
+    clock, signing = Clock(), new_key("k1")
+    auth = AuthService([signing])
+    async with verifier_for(auth, clock) as (verifier, _keys, _url):
+        auth.gate.clear()  # the first fetch is slow: every other caller arrives while it is in flight
+        first = asyncio.create_task(verifier.verify(token(signing)))
+
+        async def fetches() -> int:
+            return auth.fetches
+
+        await wait_for(fetches, lambda n: n == 1, what="the first fetch to reach the auth service")
+        burst = [asyncio.create_task(verifier.verify(token(signing))) for _ in range(20)]
+        await asyncio.sleep(0.05)
+        auth.gate.set()
+        principals = await asyncio.gather(first, *burst)
+        assert {p.subject for p in principals} == {"patron-1"}
+        assert auth.fetches == 1
+
+
+async def test_a_new_key_id_seen_during_a_refresh_waits_for_that_refresh() -> None:
+    clock, first, second = Clock(), new_key("k1"), new_key("k2")
+    auth = AuthService([first])
+    async with verifier_for(auth, clock) as (verifier, _keys, _url):
+        await verifier.verify(token(first))
+        auth.keys.append(second)
+        auth.gate.clear()
+        clock.advance(6)
+        refreshing = asyncio.create_task(verifier.verify(token(second)))
+
+        async def fetches() -> int:
+            return auth.fetches
+
+        await wait_for(fetches, lambda n: n == 2, what="the refresh to reach the auth service")
+        also_new = asyncio.create_task(verifier.verify(token(second)))
+        await asyncio.sleep(0.05)
+        auth.gate.set()
+        assert [p.subject for p in await asyncio.gather(refreshing, also_new)] == ["patron-1", "patron-1"]
+        assert auth.fetches == 2
