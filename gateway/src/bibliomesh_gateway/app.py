@@ -76,7 +76,8 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     hsts = settings.hsts_seconds if settings.mode == "distributed" else 0
     edge_headers = security_headers(hsts, bool(settings.cors_origins))
     proxy = Proxy(settings, routes, EdgeAuthenticator.for_jwks(
-        settings.effective_jwks_url(), settings.token_issuer, settings.token_audience), _rate_limits(settings),
+        settings.effective_jwks_url(), settings.token_issuer, settings.token_audience,
+        settings.jwks_max_stale_seconds), _rate_limits(settings),
         edge_headers)
     openapi = OpenApiCache(routes.services, settings.openapi_cache_seconds)
     web = WebFront(settings.web_url, settings.connect_timeout_seconds, settings.upstream_timeout_seconds,

@@ -32,8 +32,9 @@ class EdgeAuthenticator:
         self._verified: dict[str, tuple[Principal, float]] = {}
 
     @classmethod
-    def for_jwks(cls, jwks_url: str, issuer: str, audience: str) -> EdgeAuthenticator:
-        return cls(TokenVerifier(RemoteJwks(jwks_url), issuer=issuer, audience=audience))
+    def for_jwks(cls, jwks_url: str, issuer: str, audience: str, max_stale_seconds: float) -> EdgeAuthenticator:
+        keys = RemoteJwks(jwks_url, max_stale_seconds=max_stale_seconds)
+        return cls(TokenVerifier(keys, issuer=issuer, audience=audience))
 
     def remembered(self, authorization: str) -> Principal | None:
         """The caller of a token that passed before and has not expired yet (no await: most calls end here)."""

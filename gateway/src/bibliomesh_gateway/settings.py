@@ -31,6 +31,9 @@ class GatewaySettings(BaseSettings):
     token_issuer: str = Field(default="http://127.0.0.1:8000", description="Expected `iss` of access tokens.")
     token_audience: str = Field(default="bibliomesh", description="Expected `aud` of access tokens.")
     jwks_url: str = Field(default="", description="Signing keys; empty means `<auth_url>/auth/jwks`.")
+    jwks_max_stale_seconds: float = Field(
+        default=3_600, ge=0, description="How long the last signing keys fetched stay in use while the auth service "
+        "cannot be reached (the services' `JWKS_MAX_STALE_SECONDS`; keep the two equal).")
 
     redis_url: str = Field(default="redis://127.0.0.1:6379/0", description="Rate-limit counters (distributed mode).")
     rate_limit_key_prefix: str = Field(default="bibliomesh:gateway", description="Prefix of the Redis keys.")

@@ -62,6 +62,7 @@ class ServiceRuntime:
         self.verifier = TokenVerifier(keys,
                                       issuer=self.settings.token_issuer, audience=self.settings.token_audience)
         self._tasks: list[asyncio.Task[None]] = []
+        self._subscribed: list[Consumer] = []
 
     def unit_of_work(self) -> UnitOfWork:
         return UnitOfWork(self.sessions, self.tables.outbox, self.name, on_commit=self.relay.wake)
@@ -69,11 +70,16 @@ class ServiceRuntime:
     async def start(self) -> None:
         if not self.run_workers:
             return
-        await self._connect_bus()
-        for consumer in self.consumers:
-            handler = InboxHandler(consumer, self.unit_of_work, self.tables.inbox, self.metrics, self.name)
-            await self.bus.subscribe(consumer.subscription, handler, self.retry)
-        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
+        try:
+            async with asyncio.timeout(self.settings.bus_connect_timeout_seconds):
+                await self.bus.start()
+        except Exception as exc:
+            # Serve without the bus rather than never start (a pod would fail its startup probe and crash-loop for
+            # as long as the broker is down): events wait in the outbox, and consuming starts once it is reachable.
+            log.warning("event bus not reachable; serving without it until it is", extra={"error": repr(exc)})
+            self._tasks.append(asyncio.create_task(self._connect_then_consume(), name=f"{self.name}-bus-connect"))
+        else:
+            await self._consume()
         for worker in self.workers:
             self._tasks.append(asyncio.create_task(self._keep_running(worker), name=f"{self.name}-{worker.__name__}"))
 
@@ -89,12 +95,31 @@ class ServiceRuntime:
                 log.exception("background worker failed; restarting", extra={"worker": worker.__name__})
                 await asyncio.sleep(self.settings.worker_restart_seconds)
 
+    async def _consume(self) -> None:
+        for consumer in self.consumers[len(self._subscribed):]:
+            handler = InboxHandler(consumer, self.unit_of_work, self.tables.inbox, self.metrics, self.name)
+            await self.bus.subscribe(consumer.subscription, handler, self.retry)
+            self._subscribed.append(consumer)
+        self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
+
+    async def _connect_then_consume(self) -> None:
+        while True:
+            await self._connect_bus()
+            try:
+                await self._consume()
+            except Exception as exc:  # the broker went away again while we subscribed
+                log.warning("could not subscribe to the event bus; trying again", extra={"error": repr(exc)})
+                await asyncio.sleep(self.settings.worker_restart_seconds)
+                continue
+            log.info("event bus reachable: consuming and publishing")
+            return
+
     async def _connect_bus(self) -> None:
-        # In distributed mode the broker may come up after us: keep trying rather than crash-looping.
         delay = 0.5
         while True:
             try:
-                await self.bus.start()
+                async with asyncio.timeout(self.settings.bus_connect_timeout_seconds):
+                    await self.bus.start()
                 return
             except Exception as exc:
                 log.warning("event bus not reachable yet", extra={"error": repr(exc), "retry_in": delay})

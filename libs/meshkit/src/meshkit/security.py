@@ -101,6 +101,7 @@ class RemoteJwks:
         self._keys: KeySet | None = None
         self._fetched_at = 0.0  # last successful fetch
         self._attempted_at = -math.inf  # last fetch, successful or not
+        self._attempts = 0  # attempts finished
         self._failing = False
         self._lock = asyncio.Lock()
 
@@ -108,8 +109,11 @@ class RemoteJwks:
         if self._due(refresh):
             if self._lock.locked() and not refresh and self._usable():
                 return self._current()  # someone is refreshing already: the keys we have are still good
+            attempts = self._attempts
             async with self._lock:
-                if self._due(refresh):  # not fetched meanwhile by whoever held the lock
+                # Whoever held the lock may have tried meanwhile (and failed, or brought other keys): their attempt
+                # answers this caller too, so callers queued behind a slow fetch do not each fetch again in turn.
+                if self._attempts == attempts and self._due(refresh):
                     await self._fetch()
         elif self._lock.locked() and (refresh or not self._usable()):
             # A fetch is in flight and it is what this caller needs (the first keys, or a new key id): wait for
@@ -127,10 +131,18 @@ class RemoteJwks:
         pause = self.retry_after_failure if self._failing and self._usable() else self.min_refresh
         if now - self._attempted_at < pause:
             return False
-        return self._keys is None or refresh or now - self._fetched_at > self.ttl
+        # Keys too old to use are due whatever the TTL: a maximum staleness set below it must not refuse tokens
+        # while the auth service answers.
+        return refresh or not self._usable() or now - self._fetched_at > self.ttl
 
     async def _fetch(self) -> None:
         self._attempted_at = self._clock()
+        try:
+            await self._fetch_keys()
+        finally:
+            self._attempts += 1  # finished, either way: whoever waited for this attempt takes its outcome
+
+    async def _fetch_keys(self) -> None:
         try:
             async with httpx.AsyncClient(timeout=self.timeout) as client:
                 response = await client.get(self.url)

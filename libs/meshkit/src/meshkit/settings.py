@@ -56,6 +56,9 @@ class ServiceSettings(BaseSettings):
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
+    bus_connect_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long one attempt to reach the event bus may take; at startup, the service "
+        "starts serving without the bus after that and keeps trying in the background.")
     worker_restart_seconds: float = Field(default=5.0, gt=0, description="Pause before a crashed worker restarts.")
     consumer_prefetch: int = Field(default=64, ge=1, le=1000)
     retry_delays_seconds: list[float] = Field(default=[1.0, 5.0, 30.0, 120.0])

@@ -7,7 +7,9 @@ the consumer (the broker returns the copy as unroutable) and a retry queue a pol
 from __future__ import annotations
 
 import asyncio
+import itertools
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 
@@ -23,7 +25,7 @@ pytestmark = pytest.mark.integration
 
 ROUTING_KEY = "directory.institution.created"
 SUBSCRIPTION = Subscription("reader.directory", ("directory.#",))
-RETRY = RetryPolicy(delays_seconds=(0.1, 0.1), delivery_limit=3)
+RETRY = RetryPolicy(delays_seconds=(0.1, 0.1), delivery_limit=3, requeue_pause_seconds=0.05)
 
 
 @dataclass
@@ -33,10 +35,12 @@ class Reader:
     failures: dict[str, int] = field(default_factory=dict)
     poison: set[str] = field(default_factory=set)
     seen: list[tuple[str, int]] = field(default_factory=list)
+    seen_at: list[float] = field(default_factory=list)
     applied: list[str] = field(default_factory=list)
 
     async def __call__(self, delivery: Delivery) -> None:
         self.seen.append((delivery.message_id, delivery.attempt))
+        self.seen_at.append(time.monotonic())
         if delivery.message_id in self.poison:
             raise PermanentFailure("cannot be applied")
         if self.failures.get(delivery.message_id, 0) > 0:
@@ -49,6 +53,9 @@ class Reader:
 
     def attempts(self, message_id: str) -> list[int]:
         return [attempt for seen_id, attempt in self.seen if seen_id == message_id]
+
+    def times(self, message_id: str) -> list[float]:
+        return [at for (seen_id, _), at in zip(self.seen, self.seen_at, strict=True) if seen_id == message_id]
 
 
 @pytest.fixture
@@ -141,6 +148,10 @@ async def test_a_failed_message_whose_retry_queue_is_gone_is_delivered_again_the
     assert parked[0].message_id == "unlucky"
     assert "delivery limit reached" in parked[0].error
     assert len(reader.attempts("unlucky")) > 1  # handed back to the broker, which delivered it again
+    times = reader.times("unlucky")
+    pauses = [later - earlier for earlier, later in itertools.pairwise(times)]
+    # Handed back after a pause that doubles, not at once (which would spend the delivery limit in a moment).
+    assert all(pause >= RETRY.requeue_pause(n) for n, pause in enumerate(pauses))
     assert "after-it" in reader.applied
     await drained(vhost)
 
@@ -170,7 +181,8 @@ async def fill_up(vhost: VirtualHost, queue: str) -> None:
 async def test_a_failed_message_the_retry_queue_refuses_is_not_left_unacknowledged(
         bus: RabbitMQTransport, vhost: VirtualHost) -> None:
     reader = Reader(failures={"refused": 1_000})
-    await bus.subscribe(SUBSCRIPTION, reader, RetryPolicy(delays_seconds=(60.0,), delivery_limit=3))
+    await bus.subscribe(SUBSCRIPTION, reader, RetryPolicy(delays_seconds=(60.0,), delivery_limit=3,
+                                                         requeue_pause_seconds=0.05))
     await fill_up(vhost, f"{SUBSCRIPTION.queue}.retry.1")
 
     await publish(bus, "refused")  # fails, and the broker nacks its copy for the retry

@@ -229,3 +229,35 @@ async def test_a_new_key_id_seen_during_a_refresh_waits_for_that_refresh() -> No
         auth.gate.set()
         assert [p.subject for p in await asyncio.gather(refreshing, also_new)] == ["patron-1", "patron-1"]
         assert auth.fetches == 2
+
+
+async def test_callers_queued_behind_a_failing_fetch_take_its_answer_instead_of_each_fetching_again() -> None:
+    clock, signing = Clock(), new_key("k1")
+    auth = AuthService([signing], broken=True)
+    async with verifier_for(auth, clock) as (verifier, _keys, _url):
+        auth.gate.clear()  # the auth service is slow, then fails
+        first = asyncio.create_task(verifier.verify(token(signing)))
+
+        async def fetches() -> int:
+            return auth.fetches
+
+        await wait_for(fetches, lambda n: n == 1, what="the first fetch to reach the auth service")
+        clock.advance(6)  # the fetch is still in flight when the pause after an attempt is over
+        queued = [asyncio.create_task(verifier.verify(token(signing))) for _ in range(5)]
+        await asyncio.sleep(0.05)
+        auth.gate.set()
+        for outcome in await asyncio.gather(first, *queued, return_exceptions=True):
+            assert isinstance(outcome, Unauthorized)
+        assert auth.fetches == 1
+
+
+async def test_a_maximum_staleness_below_the_cache_lifetime_refetches_instead_of_refusing() -> None:
+    clock, signing = Clock(), new_key("k1")
+    auth = AuthService([signing])
+    async with serving(auth.app(), "/auth/jwks") as url:
+        keys = RemoteJwks(url, ttl_seconds=300, max_stale_seconds=60, clock=clock)
+        verifier = TokenVerifier(keys, issuer=ISSUER, audience=AUDIENCE)
+        await verifier.verify(token(signing))
+        clock.advance(100)
+        assert (await verifier.verify(token(signing))).subject == "patron-1"
+        assert auth.fetches == 2

@@ -211,8 +211,12 @@ class RabbitMQTransport:
             except Exception:
                 # Not stored anywhere else: the broker must deliver it again. Its delivery limit bounds how often,
                 # then dead-letters it itself, so the message is neither lost nor left holding a prefetch slot.
-                log.error("could not forward a failed message; returned to its queue", exc_info=True,
-                          extra={"queue": subscription.queue, "message_id": delivery.message_id})
+                # A quorum queue counts a message's earlier deliveries: the pause grows with them.
+                pause = retry.requeue_pause(_attempt(headers.get("x-delivery-count", "0")) or 0)
+                log.error("could not forward a failed message; returned to its queue in %.1f s", pause,
+                          exc_info=True, extra={"queue": subscription.queue, "message_id": delivery.message_id,
+                                                "error": repr(exc)[:1000]})
+                await asyncio.sleep(pause)
                 await message.nack(requeue=True)
                 return
         await message.ack()
@@ -375,7 +379,8 @@ def _dead_letter(queue: str, message: AbstractIncomingMessage) -> DeadLetter:
     failed_at = headers.get(FAILED_AT_HEADER)
     error = headers.get(ERROR_HEADER)
     if error is None and headers.get("x-death"):
-        error = "delivery limit reached (the handler never finished: crash or timeout)"
+        error = ("delivery limit reached (the handler never finished: crash or timeout; or its failure could not be "
+                 "set aside for a retry: see the consumer's log for this message id)")
     return DeadLetter(
         message_id=message.message_id or "",
         queue=queue,

@@ -35,10 +35,17 @@ class RetryPolicy:
     delays_seconds: tuple[float, ...] = (1.0, 5.0, 30.0, 120.0)
     # A message whose handler kills the process never reaches our retry code; the broker counts its deliveries.
     delivery_limit: int = 10
+    # When a failed message cannot even be set aside for a retry (the broker refuses the copy: an alarm, a full or
+    # missing retry queue), it goes back to its queue after this pause, doubled on each delivery, up to 30 s:
+    # handing it back at once would spend its delivery limit in a second and park a message that could be retried.
+    requeue_pause_seconds: float = 1.0
 
     @property
     def max_attempts(self) -> int:
         return len(self.delays_seconds) + 1
+
+    def requeue_pause(self, earlier_deliveries: int) -> float:
+        return float(min(self.requeue_pause_seconds * 2 ** min(earlier_deliveries, 16), 30.0))
 
 
 @dataclass(frozen=True)

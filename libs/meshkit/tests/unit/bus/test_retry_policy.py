@@ -31,3 +31,9 @@ def test_policy_cannot_be_changed_once_built() -> None:
 def test_dead_letter_queue_is_named_after_the_queue() -> None:
     subscription = Subscription("circulation.directory", ("directory.#",))
     assert subscription.dead_letter_queue == "circulation.directory.dlq"
+
+
+def test_a_message_that_cannot_be_set_aside_is_handed_back_after_a_pause_that_doubles_up_to_half_a_minute() -> None:
+    policy = RetryPolicy(requeue_pause_seconds=1.0)
+    assert [policy.requeue_pause(n) for n in range(7)] == [1.0, 2.0, 4.0, 8.0, 16.0, 30.0, 30.0]
+    assert policy.requeue_pause(10_000) == 30.0
