@@ -171,3 +171,28 @@ async def test_the_cli_registers_the_web_front_end_as_a_public_client(client: ht
     confidential = await asyncio.to_thread(runner.invoke, commands, [
         "create-client", "--name", "web", "--redirect-uri", callback], env=env)
     assert confidential.exit_code == 1 and "--public" in confidential.stderr
+
+
+async def test_a_disabled_clients_access_token_is_refused_at_once(client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    platform = {"name": "Ops robot", "institution": "PLATFORM", "scopes": ["directory:admin"]}
+    robot = (await client.post("/auth/clients", json={**platform, "client_id": "ops-robot"}, headers=admin)).json()
+    spare = (await client.post("/auth/clients", json={**platform, "client_id": "ops-spare"}, headers=admin)).json()
+    robot_token = (await token_for(client, "ops-robot", robot["client_secret"])).json()["access_token"]
+    spare_token = (await token_for(client, "ops-spare", spare["client_secret"])).json()["access_token"]
+    robot_headers = {"Authorization": f"Bearer {robot_token}"}
+    spare_headers = {"Authorization": f"Bearer {spare_token}"}
+    assert (await client.post("/auth/keys/rotate", headers=robot_headers)).status_code == 200
+
+    assert (await client.post("/auth/clients/ops-robot/disable", headers=admin)).status_code == 200
+    for method, path, body in (("POST", "/auth/keys/rotate", None), ("GET", "/auth/keys", None),
+                               ("POST", "/auth/institutions", UNI)):
+        refused = await client.request(method, path, headers=robot_headers, json=body)
+        assert refused.status_code == 401 and "disabled" in refused.json()["detail"], (path, refused.text)
+        assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+    introspected = await client.post("/auth/introspect", data={"token": robot_token}, auth=ADMIN)
+    assert introspected.json() == {"active": False}
+
+    assert (await client.post("/auth/keys/rotate", headers=spare_headers)).status_code == 200
+    assert (await client.post("/auth/institutions", json=UNI, headers=spare_headers)).status_code == 201
+    assert (await client.post("/auth/introspect", data={"token": spare_token}, auth=ADMIN)).json()["active"] is True

@@ -125,7 +125,7 @@ async def rotate_secret(uow: UnitOfWork, caller: Principal, client_id: str, ip: 
 
 
 async def disable_client(uow: UnitOfWork, caller: Principal, client_id: str, ip: str | None = None) -> Client:
-    """The client can no longer get tokens, and the refresh tokens issued to it stop working."""
+    """The client can no longer get tokens; the refresh tokens issued to it, and its own access tokens, stop working."""
     client = await get_client(uow, caller, client_id)
     if client.disabled:
         return client

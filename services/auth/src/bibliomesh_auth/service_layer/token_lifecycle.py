@@ -13,7 +13,7 @@ from typing import Any
 from joserfc import jwt
 from joserfc.errors import JoseError
 
-from bibliomesh_auth.adapters.client_repository import Client
+from bibliomesh_auth.adapters.client_repository import Client, ClientRepository
 from bibliomesh_auth.adapters.grant_repository import GrantRepository
 from bibliomesh_auth.adapters.user_repository import UserRepository
 from bibliomesh_auth.domain.accounts import User
@@ -47,6 +47,8 @@ async def access_token_claims(ctx: GrantContext, token: str) -> dict[str, Any] |
         return None
     if str(claims["sub"]).startswith("user:") and await _person(ctx, str(claims["sub"])) is None:
         return None  # the account was disabled since
+    if str(claims["sub"]).startswith("client:") and await _api_client(ctx, str(claims["sub"])) is None:
+        return None  # the client was disabled since
     return claims
 
 
@@ -118,11 +120,13 @@ async def userinfo(ctx: GrantContext, token: str | None) -> dict[str, Any]:
 
 
 async def ensure_active(ctx: GrantContext, principal: Principal) -> Principal:
-    """Refuse a verified token that was revoked, or whose person was disabled, since it was issued."""
+    """Refuse a verified token that was revoked, or whose person or API client was disabled, since it was issued."""
     if principal.token_id and await GrantRepository(ctx.uow.session).access_token_revoked(principal.token_id):
         raise Unauthorized("the access token was revoked", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     if principal.subject.startswith("user:") and await _person(ctx, principal.subject) is None:
         raise Unauthorized("the account is disabled", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    if principal.subject.startswith("client:") and await _api_client(ctx, principal.subject) is None:
+        raise Unauthorized("the client is disabled", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     return principal
 
 
@@ -131,3 +135,11 @@ async def _person(ctx: GrantContext, subject: str) -> User | None:
         return None
     user = await UserRepository(ctx.uow.session).get(subject.removeprefix("user:"))
     return user if user is not None and user.active else None
+
+
+async def _api_client(ctx: GrantContext, subject: str) -> Client | None:
+    """The enabled client a client-credentials token (subject `client:<client_id>`) was issued to."""
+    if not subject.startswith("client:"):
+        return None
+    client = await ClientRepository(ctx.uow.session).get(subject.removeprefix("client:"))
+    return client if client is not None and not client.disabled else None

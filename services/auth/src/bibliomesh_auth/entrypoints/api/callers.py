@@ -13,7 +13,7 @@ from meshkit.web import CurrentPrincipal
 
 
 async def active_principal(principal: CurrentPrincipal, ctx: GrantContextDep) -> Principal:
-    """The verified caller, refused if its token was revoked or its account disabled after issuance."""
+    """The verified caller, refused if its token was revoked or its account or API client disabled after issuance."""
     return await ensure_active(ctx, principal)
 
 
