@@ -166,6 +166,44 @@ async def test_imports_past_the_replicas_spool_budget_are_told_to_come_back(tmp_
         assert (await finished(cat, "LIB-B", later.json()["id"]))["status"] == "succeeded"
 
 
+async def test_spool_files_an_earlier_process_left_are_removed_at_start_and_live_ones_later_kept(
+        tmp_path: Path) -> None:
+    body = b"".join(loc_records(20))
+    spool_dir = tmp_path / "data" / "imports"
+    spool_dir.mkdir(parents=True)
+    # What a container killed mid-import leaves on its emptyDir: a finished spool file and a partial upload, both
+    # fresh, and more bytes together than the new process's whole budget.
+    leftovers = [spool_dir / "import-finished.part", spool_dir / "import-partial.part"]
+    for leftover in leftovers:
+        leftover.write_bytes(b"x" * len(body))
+    (spool_dir / "notes.txt").write_text("not a spool file")
+    gate = asyncio.Event()
+
+    async def held_upload() -> Any:
+        yield body[:4096]
+        await gate.wait()
+        yield body[4096:]
+
+    async with catalog(tmp_path / "data", import_spool_bytes=len(body) + 1000) as cat:
+        assert (await cat.client.get("/catalog/imports", headers=cat.headers("LIB-A"))).status_code == 200
+        assert not any(leftover.exists() for leftover in leftovers)
+        assert (spool_dir / "notes.txt").exists()
+
+        upload = asyncio.create_task(cat.client.post(
+            "/catalog/imports", params={"institution": "LIB-A"}, content=held_upload(),
+            headers={**cat.headers("LIB-A"), "content-type": "application/marc", "content-length": str(len(body))}))
+        for _ in range(200):
+            if list(spool_dir.glob("import-*.part")):
+                break
+            await asyncio.sleep(0.02)
+        assert await recover_interrupted(cat.app.state.runtime) == []  # a later recovery leaves live files alone
+        assert len(list(spool_dir.glob("import-*.part"))) == 1
+        gate.set()
+        accepted = await upload
+        assert accepted.status_code == 202, accepted.text  # the leftovers took none of the budget
+        assert (await finished(cat, "LIB-A", accepted.json()["id"]))["status"] == "succeeded"
+
+
 def running_job(job_id: str, owner: str | None, expires: datetime | None) -> dict[str, Any]:
     return {"id": job_id, "institution": "LIB-A", "filename": "x.mrc", "media_type": "application/marc",
             "status": "running", "file_sha256": None, "bytes_total": 10, "bytes_read": 5, "records_read": 1,

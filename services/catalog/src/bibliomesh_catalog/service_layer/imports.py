@@ -44,6 +44,7 @@ TASKS_KEY = "catalog.import_tasks"
 WORKER_KEY = "catalog.parsing_worker"
 RECOVERED_KEY = "catalog.imports_recovered"
 BUDGET_KEY = "catalog.import_spool_budget"
+SWEPT_KEY = "catalog.import_spool_swept"
 INTERRUPTED = ("interrupted: the catalogue replica running it stopped before it finished (its heartbeat ran out); "
                "import the file again")
 
@@ -97,8 +98,9 @@ def busy() -> SpoolFull:
 
 class SpoolBudget:
     """The bytes of import files this replica may hold at once (`CATALOG_IMPORT_SPOOL_BYTES`): an upload reserves
-    what it may still write, and a spooled file counts until its import ends. Counted in the process: the spool
-    directory is the replica's own, and `recover_interrupted` removes what an earlier process left there."""
+    what it may still write, and a spooled file counts until its import ends. Counted in the process, from 0: the
+    spool directory is the replica's own, and the process's first `recover_interrupted` removes what an earlier
+    process left there (an emptyDir volume outlives a restarted container)."""
 
     def __init__(self, total: int) -> None:
         self.total = total
@@ -285,19 +287,39 @@ async def _announce(uow: UnitOfWork, job_id: str, failure: str | None = None) ->
 
 
 async def recover_interrupted(runtime: ServiceRuntime) -> list[str]:
-    """Fail the jobs left `running` whose heartbeat ran out, and remove spool files no upload owns any more."""
+    """Fail the jobs left `running` whose heartbeat ran out; the first call in a process also removes the spool files
+    an earlier process left."""
+    if not runtime.extra.get(SWEPT_KEY):
+        runtime.extra[SWEPT_KEY] = True
+        _remove_leftover_spool_files(runtime)
     keep = set(runtime.extra.get(TASKS_KEY, {}))
     async with runtime.unit_of_work() as uow:
         failed = await ImportRepository(uow.session).fail_running(INTERRUPTED, datetime.now(UTC), keep)
         await uow.commit()
-    stale = datetime.now(UTC).timestamp() - 3600  # a spool file this old belongs to no live upload
-    for leftover in import_dir(runtime).glob("import-*.part"):
-        if leftover.stat().st_mtime < stale:
-            leftover.unlink(missing_ok=True)
     runtime.extra[RECOVERED_KEY] = True
     if failed:
         log.warning("interrupted imports marked failed", extra={"jobs": failed})
     return failed
+
+
+def _remove_leftover_spool_files(runtime: ServiceRuntime) -> None:
+    """Remove every `import-*.part` in the spool directory, partial uploads and spooled files alike.
+
+    Only right at process start: no upload of this process can have begun (each awaits `ensure_recovered` first), and
+    none of an earlier process is needed, since an interrupted import is failed, never resumed from its file. Done
+    synchronously, with no await since the caller claimed the sweep, so no upload can start spooling meanwhile. Later
+    a file is removed by whoever made it (`spool`, the imports route, `run_import`), never by its age: an import can
+    read its file for more than an hour."""
+    removed = 0
+    for leftover in import_dir(runtime).glob("import-*.part"):
+        try:
+            size = leftover.stat().st_size
+            leftover.unlink()
+        except FileNotFoundError:
+            continue
+        removed += size
+    if removed:
+        log.warning("removed import spool files an earlier process left", extra={"bytes": removed})
 
 
 async def ensure_recovered(runtime: ServiceRuntime) -> None:
