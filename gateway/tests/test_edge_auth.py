@@ -124,3 +124,14 @@ async def test_the_access_log_line_names_the_call_its_caller_and_the_trace_the_s
     assert line["service"] == "gateway" and line["request_id"] == "req-log-1" and line["institution"] == "CN-SH-FDU"
     assert line["trace_id"] == "4bf92f3577b34da6a3ce929d0e0e4736"
     assert line["span_id"] == forwarded_span  # the gateway's span: the one the service continues
+
+
+async def test_the_service_is_told_only_the_callers_address_the_gateway_settled_on_never_a_forged_chain() -> None:
+    async with platform() as gateway, gateway.client() as client:
+        # The test client is on loopback, which uvicorn trusts as a proxy by default: it takes the last address.
+        response = await client.get("/ill/requests", headers={**bearer(token()),
+                                                               "X-Forwarded-For": "6.6.6.6, 198.51.100.7"})
+
+        assert response.status_code == 200, response.text
+        [call] = gateway.services["ill"].calls
+        assert call["headers"]["x-forwarded-for"] == "198.51.100.7"

@@ -54,14 +54,11 @@ class Incoming:
         self.authorization: str | None = None
         self.body_length = 0
         self.chunked = False
-        forwarded_for = ""
         headers: list[tuple[str, str]] = []
         for name, value in scope["headers"]:
             if name in NOT_FORWARDED:
                 if name == b"transfer-encoding":
                     self.chunked = True
-                elif name == b"x-forwarded-for":
-                    forwarded_for = value.decode("latin-1") + ", "
                 continue
             if name == b"authorization":
                 self.authorization = value.decode("latin-1")
@@ -70,7 +67,9 @@ class Incoming:
             headers.append((name.decode("latin-1"), value.decode("latin-1")))
         client = scope.get("client")
         self.origin = client[0] if client else "unknown"
-        headers.append(("x-forwarded-for", forwarded_for + self.origin))
+        # Only the address the gateway's server settled on (from its trusted proxies' X-Forwarded-For): the caller's
+        # own X-Forwarded-For is not passed on, or a service taking the first address would believe a forged one.
+        headers.append(("x-forwarded-for", self.origin))
         headers.append(("x-forwarded-proto", scope.get("scheme", "http")))
         if request_id := context.request_id.get():
             headers.append(("x-request-id", request_id))
