@@ -9,9 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 from broker_fixtures import Broker, broker, item, region
 from peer_fixtures import FAST, PEER, SECRET, peer_snapshot, queued
 
+from bibliomesh_ill.adapters.peer_outbox import PeerOutbox
 from bibliomesh_ill.iso18626 import (
     Action,
     AgencyId,
@@ -127,6 +129,29 @@ async def test_staff_drop_the_refused_message_and_the_held_one_goes(tmp_path: Pa
 
         conflict(await release(b, rid, refused["id"], "redeliver", staff), "dropped")
         conflict(await release(b, rid, refused["id"], "drop", staff), "dropped")
+
+
+async def test_of_two_staff_releasing_one_message_at_once_the_later_is_told_what_the_other_made_of_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    async with held(tmp_path) as (b, _peer, rid):
+        staff = b.staff(HOME)
+        refused, _ = (await messages(b, rid, staff)).json()
+        settle_failed = PeerOutbox.settle_failed
+
+        async def overtaken(outbox: PeerOutbox, message_id: int, values: dict[str, Any]) -> bool:
+            # support drops it between this caller's read of the message (failed) and its update
+            monkeypatch.setattr(PeerOutbox, "settle_failed", settle_failed)
+            assert (await release(b, rid, message_id, "drop", b.admin())).status_code == 200
+            return await settle_failed(outbox, message_id, values)
+
+        monkeypatch.setattr(PeerOutbox, "settle_failed", overtaken)
+        late = await release(b, rid, refused["id"], "redeliver", staff)
+        conflict(late, "dropped")
+        assert late.json()["message_status"] == "dropped"
+        assert (await queued(b, rid))[0]["status"] == "dropped"
+        trail = [(s["step"], s["actor"]) for s in await b.trail(rid) if s["step"].startswith("peer_message_")]
+        assert trail[-1] == ("peer_message_dropped", "admin:platform")
+        assert "peer_message_redelivered" not in {step for step, _ in trail}
 
 
 async def test_only_the_sending_library_and_support_may_see_or_release_its_messages(tmp_path: Path) -> None:

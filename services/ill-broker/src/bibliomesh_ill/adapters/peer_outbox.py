@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bibliomesh_ill.adapters.tables import peer_messages
 
 # Not yet sent, so still in the queue in order: a failed one keeps its place and holds the ones behind it.
+# (Failed ones from before this rule, when they were skipped instead, were settled by migration 0009.)
 QUEUED = ("pending", "failed")
 
 class PeerOutbox:
@@ -54,6 +55,11 @@ class PeerOutbox:
         result = await self.session.execute(sa.update(peer_messages).where(
             peer_messages.c.id == message_id, peer_messages.c.status == "failed").values(**values))
         return result.rowcount == 1  # type: ignore[attr-defined,no-any-return]
+
+    async def status(self, message_id: int) -> str:
+        """The message's status now, which another transaction may have changed since this one read it."""
+        result = await self.session.execute(sa.select(peer_messages.c.status).where(peer_messages.c.id == message_id))
+        return str(result.scalar_one())
 
     async def for_request(self, request_id: str) -> list[dict[str, Any]]:
         """Every message queued about the request, oldest first."""

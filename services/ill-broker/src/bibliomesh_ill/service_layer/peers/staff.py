@@ -91,9 +91,12 @@ async def _settle(uow: UnitOfWork, caller: Principal, request_id: str, message_i
         raise Forbidden(f"peer message {message_id} is sent on behalf of {sender}; a token for "
                         f"{caller.institution} cannot act for it")
     verb = "redelivered" if action == "redeliver" else "dropped"
-    if row["status"] != "failed" or not await PeerOutbox(uow.session).settle_failed(message_id, values):
-        raise Conflict(f"peer message {message_id} is {row['status']}: only a failed message can be {verb}",
-                       message_status=row["status"])
+    outbox = PeerOutbox(uow.session)
+    if row["status"] != "failed" or not await outbox.settle_failed(message_id, values):
+        # failed when read, but settled by someone else before our update: name what it is now
+        status = row["status"] if row["status"] != "failed" else await outbox.status(message_id)
+        raise Conflict(f"peer message {message_id} is {status}: only a failed message can be {verb}",
+                       message_status=status)
     # the trail is shown to the patron too: it names the peer, never its endpoint
     after = ("it is sent again before the later messages to that peer" if action == "redeliver" else
              "it will not be sent; the later messages to that peer go on")
