@@ -42,7 +42,7 @@ class RequestRepository:
         try:
             await self.session.execute(sa.insert(requests).values(**request.columns()))
         except IntegrityError as exc:
-            if request.peer_request_id is None:
+            if request.peer_request_id is None or not _names_peer_request_index(exc):
                 raise
             raise PeerRequestExists(f"{request.borrower} already sent request {request.peer_request_id}") from exc
         request.changed.clear()
@@ -146,3 +146,12 @@ class RequestRepository:
         rows = await self.session.execute(sa.select(request_steps).where(request_steps.c.request_id == request_id)
                                           .order_by(request_steps.c.id))
         return [{k: v for k, v in r._mapping.items() if k != "request_id"} for r in rows]
+
+
+def _names_peer_request_index(exc: IntegrityError) -> bool:
+    """Whether the unique (borrower, peer_request_id) index refused the row, and not some other constraint.
+
+    PostgreSQL names the index; SQLite names its columns."""
+    text = str(exc.orig)
+    return "ix_requests_borrower_peer_request_id" in text or "requests.borrower, requests.peer_request_id" in text
+
