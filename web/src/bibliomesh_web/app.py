@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from bibliomesh_web.directory import DirectoryCache
-from bibliomesh_web.middleware import BodyLimitMiddleware, BodyTooLarge, SessionMiddleware
+from bibliomesh_web.middleware import BodyLimitMiddleware, BodyTooLarge, SessionMiddleware, SpoolBudget, SpoolFull
 from bibliomesh_web.pages import (
     admin,
     clients,
@@ -64,12 +64,14 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.sessions = SessionStore(settings.session_idle_minutes * 60, settings.max_sessions)
     app.state.directory = DirectoryCache()
     app.state.titles = ClusterTitles()
+    app.state.upload_spool = SpoolBudget(settings.upload_spool_bytes)
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_api_route("/web/healthz", _healthz, include_in_schema=False)
     _install_error_pages(app)
-    app.add_middleware(BodyLimitMiddleware, settings=settings)  # inside the session's, which it reads
+    # Inside the session's middleware, which it reads.
+    app.add_middleware(BodyLimitMiddleware, settings=settings, spool=app.state.upload_spool)
     app.add_middleware(SessionMiddleware, store=app.state.sessions, settings=settings)
     metrics = app.state.metrics = ServiceMetrics("web")
     if not settings.metrics_port:  # otherwise `serve` serves them on that port
@@ -136,6 +138,12 @@ def _install_error_pages(app: FastAPI) -> None:
         page = await page_of(request)
         return await _error(request, 413, page.t("error.too_large", size=f"{exc.limit / (1024 * 1024):g}"))
 
+    async def spool_full(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, SpoolFull)
+        response = await _error(request, 503, None, "error.uploads_busy")
+        response.headers.update(exc.headers or {})
+        return response
+
     async def crash(request: Request, exc: Exception) -> Response:
         log.exception("web page failed", exc_info=exc)
         return await _error(request, 500, None)
@@ -154,6 +162,7 @@ def _install_error_pages(app: FastAPI) -> None:
     app.add_exception_handler(Forbidden, forbidden)
     app.add_exception_handler(CsrfFailed, csrf)
     app.add_exception_handler(BodyTooLarge, too_large)
+    app.add_exception_handler(SpoolFull, spool_full)
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(Exception, crash)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+from python_multipart.multipart import parse_options_header
 from starlette.exceptions import HTTPException
 from starlette.requests import cookie_parser
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -15,6 +16,7 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
 # The pages that take files from staff (pages/imports.py, pages/requests.py `deliver_file`).
 UPLOAD_PAGES = re.compile(r"/staff/imports|/requests/[^/]+/delivery")
+SPOOL_RETRY_AFTER_SECONDS = 30
 SECURITY_HEADERS = [
     (b"content-security-policy", CSP.encode()),
     (b"x-content-type-options", b"nosniff"),
@@ -73,44 +75,92 @@ class BodyTooLarge(HTTPException):
         self.limit = limit
 
 
+class SpoolFull(HTTPException):
+    """Other staff file forms hold the process's spool budget: the 503 page, with `Retry-After`."""
+
+    def __init__(self) -> None:
+        super().__init__(status_code=503, headers={"Retry-After": str(SPOOL_RETRY_AFTER_SECONDS)})
+
+
+class SpoolBudget:
+    """The bytes of staff file forms this process may hold spooled to /tmp at once (`WEB_UPLOAD_SPOOL_BYTES`), as
+    the catalogue's import spool budget: a form reserves its declared length before it is read (and, without one,
+    each piece as it arrives), and its share counts until its request ends. Counted in the process: /tmp is the
+    pod's own, and requests run on one event loop, so nothing here needs a lock."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.used = 0
+
+    def reserve(self, wanted: int) -> None:
+        if wanted > self.total - self.used:
+            raise SpoolFull
+        self.used += wanted
+
+    def release(self, size: int) -> None:
+        self.used = max(0, self.used - size)
+
+
 class BodyLimitMiddleware:
     """Every body is limited to `max_form_bytes`, except on the pages that take files from signed-in staff: a form
-    upload there may reach `max_upload_form_bytes` (it is spooled to /tmp), and a script upload streams on unspooled
-    (the service it goes to caps it). The gateway in front caps bodies by path only (`GATEWAY_ROUTE_BODY_LIMITS`,
-    which names these pages too) and cannot tell staff from anyone; here the caller is known. A form is parsed, its
-    files spooled, before its CSRF token can be checked, so the limit comes first. Needs the session (runs inside
+    upload there (multipart) may reach `max_upload_form_bytes`, and a script upload to `/staff/imports` (a body no
+    form parser reads) streams on unspooled (the catalogue caps it). The gateway in front caps bodies by path only
+    (`GATEWAY_ROUTE_BODY_LIMITS`, which names these pages too) and cannot tell staff from anyone; here the caller is
+    known. A form is parsed, its files spooled to /tmp and its fields held in memory, before its CSRF token can be
+    checked, so the limit comes first; what is decided here is what Starlette's form parser would make of the body.
+    The file forms spooled at once share `spool` (503 beyond it). Needs the session (runs inside
     `SessionMiddleware`)."""
 
-    def __init__(self, app: ASGIApp, settings: WebSettings) -> None:
+    def __init__(self, app: ASGIApp, settings: WebSettings, spool: SpoolBudget) -> None:
         self.app = app
         self.form_limit = settings.max_form_bytes
         self.upload_limit = settings.max_upload_form_bytes
+        self.spool = spool
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        limit = self._limit(scope) if scope["type"] == "http" else None
-        if limit is None:
+        rule = self._limit(scope) if scope["type"] == "http" else None
+        if rule is None:
             await self.app(scope, receive, send)
             return
+        limit, spooled = rule
         declared = next((value for key, value in scope["headers"] if key == b"content-length"), None)
-        received = 0
+        received = reserved = 0
+        started = False
 
         async def limited() -> Message:
-            nonlocal received
+            nonlocal received, reserved, started
             if declared is not None and (not declared.isdigit() or int(declared) > limit):
                 raise BodyTooLarge(limit)
+            if spooled and not started and declared is not None:
+                self.spool.reserve(int(declared))
+                reserved = int(declared)
+            started = True
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
                     raise BodyTooLarge(limit)
+                if spooled and received > reserved:  # a body without a length, reserved as it comes
+                    self.spool.reserve(received - reserved)
+                    reserved = received
             return message
 
-        await self.app(scope, limited, send)
+        try:
+            await self.app(scope, limited, send)
+        finally:
+            self.spool.release(reserved)
 
-    def _limit(self, scope: Scope) -> int | None:
+    def _limit(self, scope: Scope) -> tuple[int, bool] | None:
+        """The body's limit and whether it is a file form (spooled), or None: a script upload, not limited here."""
         session: Session | None = scope.get("state", {}).get("session")
         if session is None or session.user is None or not session.user.is_staff \
                 or not UPLOAD_PAGES.fullmatch(scope["path"]):
-            return self.form_limit
-        content_type = next((value for key, value in scope["headers"] if key == b"content-type"), b"")
-        return self.upload_limit if content_type.lower().startswith(b"multipart/form-data") else None
+            return self.form_limit, False
+        header = next((value for key, value in scope["headers"] if key == b"content-type"), b"")
+        # Starlette's own reading of the header (case and spaces ignored): only these two are ever parsed.
+        content_type, _ = parse_options_header(header)
+        if content_type == b"multipart/form-data":
+            return self.upload_limit, True
+        if content_type == b"application/x-www-form-urlencoded" or scope["path"] != "/staff/imports":
+            return self.form_limit, False  # urlencoded fields are held in memory; the delivery page takes only forms
+        return None

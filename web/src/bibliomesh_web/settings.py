@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -27,9 +27,15 @@ class WebSettings(BaseSettings):
         "refused (413) before it is parsed. Starlette spools a file part over 1 MiB to /tmp, so forms up to 1 MiB "
         "never touch the disk.")
     max_upload_form_bytes: int = Field(
-        default=64 * 1024 * 1024, ge=1024, description="Largest form upload (an import file, a delivered copy) a "
-        "signed-in staff member may send without scripts: it is spooled to /tmp before it goes on, so /tmp must "
-        "hold a few at once (deploy/k8s/base/web). With scripts an import file streams through unspooled.")
+        default=64 * 1024 * 1024, ge=1024, description="Largest form upload (multipart: an import file, a delivered "
+        "copy) a signed-in staff member may send without scripts: it is spooled to /tmp before it goes on, so /tmp "
+        "must hold a few at once (`upload_spool_bytes`). Any other form on those pages keeps `max_form_bytes`; with "
+        "scripts an import file streams through unspooled.")
+    upload_spool_bytes: int = Field(
+        default=256 * 1024 * 1024, ge=1024, description="Most bytes of staff file forms the process holds spooled "
+        "to /tmp at once (four of `max_upload_form_bytes`), counted from each form's Content-Length (or as it "
+        "arrives, without one) until its request ends; a form beyond it is refused (503, `Retry-After`) before it "
+        "is read. /tmp must hold it (deploy/k8s/base/web: the emptyDir's sizeLimit).")
     demo_password: str = Field(default="", description="Shown on the home page when the demo accounts exist "
                                "(embedded `make run` only).")
     log_level: str = "INFO"
@@ -37,6 +43,12 @@ class WebSettings(BaseSettings):
     otel_exporter: Literal["none", "console", "memory", "otlp"] = Field(
         default="none", description="Where spans go, as for the services and the gateway (`otlp`: the standard "
         "`OTEL_EXPORTER_OTLP_*` and `OTEL_TRACES_SAMPLER*` variables, read by the OpenTelemetry SDK).")
+
+    @model_validator(mode="after")
+    def _one_upload_fits_the_spool(self) -> WebSettings:
+        if self.upload_spool_bytes < self.max_upload_form_bytes:
+            raise ValueError("upload_spool_bytes must hold at least one form of max_upload_form_bytes")
+        return self
 
     @property
     def api_base(self) -> str:

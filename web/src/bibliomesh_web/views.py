@@ -147,6 +147,12 @@ async def page_of(request: Request) -> Page:
                 settings=state.settings, directory=directory)
 
 
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+# Our forms have a handful of short fields and at most one file. Starlette keeps every field, and every file part
+# under 1 MiB, in memory: without these bounds one 64 MiB upload form of many small parts would sit in RAM.
+FORM_BOUNDS = {"max_files": 4, "max_fields": 100, "max_part_size": 64 * 1024}
+
+
 async def checked_page(request: Request) -> Page:
     """The page of a state-changing POST: the session's CSRF token must come with it (form field `csrf`, or the
     `X-CSRF-Token` header for script uploads), and a browser's Origin, when sent, must be ours."""
@@ -156,9 +162,11 @@ async def checked_page(request: Request) -> Page:
     if origin and origin != f"{ours.scheme}://{ours.netloc}":
         raise CsrfFailed
     sent = request.headers.get("x-csrf-token")
-    if sent is None and request.headers.get("content-type", "").startswith(
-            ("application/x-www-form-urlencoded", "multipart/form-data")):
-        sent = str((await request.form()).get("csrf") or "")
+    if request.headers.get("content-type", "").lower().lstrip().startswith(FORM_TYPES):
+        # Parsed here, within bounds, whatever carries the token: the page's own `request.form()` gets this parse.
+        form = await request.form(**FORM_BOUNDS)
+        if sent is None:
+            sent = str(form.get("csrf") or "")
     if not sent or not secrets.compare_digest(sent, page.session.csrf):
         raise CsrfFailed
     return page

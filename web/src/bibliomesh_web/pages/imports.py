@@ -37,11 +37,12 @@ async def upload(request: Request, page: FormPage) -> Response:
     """Script uploads send the file as the body (`?filename=`) and get JSON; the form fallback gets a redirect."""
     page.require_staff()
     if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        file = (await request.form()).get("file")
-        if not isinstance(file, UploadFile) or not file.filename:
-            page.flash("error", "imports.no_file")
-            return page.redirect("/staff/imports")
-        job = await _start(page, file.filename, _chunks(file))
+        async with request.form() as form:  # its spooled file goes as soon as it has been sent on
+            file = form.get("file")
+            if not isinstance(file, UploadFile) or not file.filename:
+                page.flash("error", "imports.no_file")
+                return page.redirect("/staff/imports")
+            job = await _start(page, file.filename, _chunks(file))
         if isinstance(job, str):
             page.flash("error", "imports.failed", detail=job)
             return page.redirect("/staff/imports")

@@ -84,16 +84,18 @@ async def act(request: Request, page: FormPage, request_id: str, action: str) ->
 @router.post("/requests/{request_id}/delivery")
 async def deliver_file(request: Request, page: FormPage, request_id: str) -> RedirectResponse:
     page.require_staff()
-    upload = (await request.form()).get("file")
-    if not isinstance(upload, UploadFile) or not upload.filename:
-        page.flash("error", "delivery.no_file")
-        return page.redirect(f"/requests/{request_id}")
-    try:
-        await page.api.call("POST", f"/ill/requests/{request_id}/delivery", params={"filename": upload.filename},
-                            content=_chunks(upload), headers={"content-type": "application/octet-stream"})
-    except ApiError as exc:
-        page.flash("error", "action.failed", action=page.t.label("action", "deliver_copy"), detail=exc.detail)
-        return page.redirect(f"/requests/{request_id}")
+    async with request.form() as form:  # its spooled file goes as soon as it has been sent on
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            page.flash("error", "delivery.no_file")
+            return page.redirect(f"/requests/{request_id}")
+        try:
+            await page.api.call("POST", f"/ill/requests/{request_id}/delivery", params={"filename": upload.filename},
+                                content=_chunks(upload), headers={"content-type": "application/octet-stream"})
+        except ApiError as exc:
+            page.flash("error", "action.failed", action=page.t.label("action", "deliver_copy"),
+                       detail=exc.detail)
+            return page.redirect(f"/requests/{request_id}")
     page.flash("ok", "action.done", action=page.t.label("action", "deliver_copy"))
     return page.redirect(f"/requests/{request_id}")
 
