@@ -5,15 +5,21 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
 async def upsert_if_newer(session: AsyncSession, table: sa.Table, key: str, values: dict[str, Any]) -> bool:
-    """Store `values` unless the copy already holds the same or a newer `version`; events may arrive late or twice."""
-    key_column = table.c[key]
-    current = await session.scalar(sa.select(table.c.version).where(key_column == values[key]))
-    if current is not None and current >= values["version"]:
-        return False
-    statement = sa.insert(table) if current is None else sa.update(table).where(key_column == values[key])
-    await session.execute(statement.values(**values))
-    return True
+    """Store `values` unless the copy already holds the same or a newer `version`; events may arrive late or twice.
+
+    One statement, so the version comparison holds against concurrent consumers too: with a read and then a write,
+    an older event waiting on the row lock overwrote the newer copy committed meanwhile (READ COMMITTED), and two
+    first copies of one entity collided on its key. `key` must be the table's primary key."""
+    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table).values(**values)
+    statement = insert.on_conflict_do_update(
+        index_elements=[table.c[key]],
+        set_={name: insert.excluded[name] for name in values if name != key},
+        where=table.c.version < insert.excluded.version,
+    ).returning(table.c[key])
+    return (await session.execute(statement)).first() is not None
