@@ -5,7 +5,9 @@ The row lock makes concurrent writers for one recipient (two replicas consuming 
 order, so a stream that has sent number n has already seen every committed number below it.
 
 Every read and read mark goes through `_shown`: a notification held for a patron not yet confirmed
-(`unconfirmed_patron_of`) does not exist for its recipient until `release` gives it a new number.
+(`unconfirmed_patron_of`) does not exist for its recipient until `release` gives it a new number. Whoever holds
+or releases a recipient's notifications holds that same row lock (`lock`), so a release cannot miss a held row
+committed concurrently, nor release one twice.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bibliomesh_notify.adapters.tables import notifications, recipient_sequences
+from bibliomesh_notify.adapters.tables import notifications, people, recipient_sequences
 from bibliomesh_notify.adapters.upsert import insert_new
 
 PUBLIC = (notifications.c.id, notifications.c.seq, notifications.c.message_kind, notifications.c.event_type,
@@ -50,11 +52,19 @@ class NotificationRepository:
             notifications.c.recipient == recipient, notifications.c.dedup_key == dedup_key))
         return found is not None
 
+    async def lock(self, recipient: str) -> None:
+        """Take `recipient`'s counter row lock (creating the row) until the transaction ends, as `_next_seq` does:
+        what is read after it includes every notification stored for the recipient by a transaction that held it."""
+        await self._counter(recipient, first=0, step=0)
+
     async def _next_seq(self, recipient: str) -> int:
+        return await self._counter(recipient, first=1, step=1)
+
+    async def _counter(self, recipient: str, *, first: int, step: int) -> int:
         insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = insert(recipient_sequences).values(recipient=recipient, last_seq=1).on_conflict_do_update(
+        statement = insert(recipient_sequences).values(recipient=recipient, last_seq=first).on_conflict_do_update(
             index_elements=[recipient_sequences.c.recipient],
-            set_={"last_seq": recipient_sequences.c.last_seq + 1})
+            set_={"last_seq": recipient_sequences.c.last_seq + step})
         return int((await self.session.execute(statement.returning(recipient_sequences.c.last_seq))).scalar_one())
 
     async def page(self, recipient: str, limit: int, before: int | None) -> list[dict[str, Any]]:
@@ -99,10 +109,28 @@ class NotificationRepository:
             .order_by(notifications.c.seq))
         return [dict(r._mapping) for r in rows]
 
-    async def release(self, recipient: str, ids: Sequence[int]) -> None:
-        """Show held notifications, renumbered after the recipient's latest (in the order given), so a stream
-        already past their old numbers still sends them."""
+    async def held_recipients_concerning(self, institution: str) -> list[str]:
+        """Announced people with held notifications whose borrowing library, or their own, is `institution`."""
+        return list(await self.session.scalars(
+            sa.select(notifications.c.recipient).distinct()
+            .join(people, people.c.subject == notifications.c.recipient)
+            .where(notifications.c.unconfirmed_patron_of.is_not(None),
+                   sa.or_(notifications.c.unconfirmed_patron_of == institution, people.c.institution == institution))
+            .order_by(notifications.c.recipient)))
+
+    async def release(self, recipient: str, ids: Sequence[int]) -> int:
+        """Show those of `ids` still held, renumbered after the recipient's latest (in the order given), so a stream
+        already past their old numbers still sends them; returns how many. One already shown keeps its number: a
+        new one would make a live stream send it again."""
+        if not ids:
+            return 0
+        await self.lock(recipient)
+        claimed = set((await self.session.execute(sa.update(notifications).where(
+            notifications.c.recipient == recipient, notifications.c.id.in_(ids),
+            notifications.c.unconfirmed_patron_of.is_not(None))
+            .values(unconfirmed_patron_of=None).returning(notifications.c.id))).scalars())
         for notification_id in ids:
-            await self.session.execute(sa.update(notifications).where(
-                notifications.c.recipient == recipient, notifications.c.id == notification_id)
-                .values(unconfirmed_patron_of=None, seq=await self._next_seq(recipient)))
+            if notification_id in claimed:
+                await self.session.execute(sa.update(notifications).where(notifications.c.id == notification_id)
+                                           .values(seq=await self._next_seq(recipient)))
+        return len(claimed)

@@ -11,7 +11,8 @@ BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 WHEN = sa.DateTime(timezone=True)
 
 # Notify's copy of the directory: where each library's ILL mail goes, in which language, and the university a
-# branch library belongs to (whose patrons it may name on its requests).
+# branch library belongs to (whose patrons it may name on its requests). `parent_known` is false on rows copied
+# before `parent_code` existed (migrations 0004, 0006), until the directory announces the library again.
 library_contacts = sa.Table(
     "library_contacts", metadata,
     sa.Column("code", sa.String(64), primary_key=True),
@@ -22,6 +23,7 @@ library_contacts = sa.Table(
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
     sa.Column("parent_code", sa.String(64), nullable=True),
+    sa.Column("parent_known", sa.Boolean, nullable=False, server_default=sa.false()),
 )
 
 # Notify's copy of the people with accounts (directory.person.changed): how to reach them, in which language.

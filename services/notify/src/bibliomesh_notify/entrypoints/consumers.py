@@ -7,9 +7,8 @@ from typing import Any
 
 from bibliomesh_contracts import EventEnvelope
 from bibliomesh_contracts.registry import DIRECTORY_INSTITUTION_EVENTS, ILL_REQUEST_EVENTS
-from bibliomesh_notify.adapters.contact_repository import ContactRepository
 from bibliomesh_notify.service_layer.events import on_import_finished, on_request_step, on_suggestion
-from bibliomesh_notify.service_layer.held_notifications import on_person_changed
+from bibliomesh_notify.service_layer.held_notifications import on_institution_announced, on_person_changed
 from bibliomesh_notify.service_layer.services import NotifyServices
 from meshkit.bus import Subscription
 from meshkit.consumers import Consumer, EventHandler
@@ -23,10 +22,6 @@ ILL = Subscription(queue="notify.ill",
 SUBSCRIPTIONS = (DIRECTORY, PEOPLE, ILL)
 
 
-async def apply_institution(uow: UnitOfWork, _envelope: EventEnvelope, payload: Any) -> None:
-    await ContactRepository(uow.session).apply(payload.institution)
-
-
 def _with(services: NotifyServices,
           handler: Callable[[UnitOfWork, NotifyServices, EventEnvelope, Any], Awaitable[None]]) -> EventHandler:
     async def handle(uow: UnitOfWork, envelope: EventEnvelope, payload: Any) -> None:
@@ -37,8 +32,9 @@ def _with(services: NotifyServices,
 
 def consumers(services: NotifyServices) -> tuple[Consumer, ...]:
     step = _with(services, on_request_step)
+    institution = _with(services, on_institution_announced)
     return (
-        Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, apply_institution)),
+        Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, institution)),
         Consumer(PEOPLE, {"directory.person.changed": _with(services, on_person_changed)}),
         Consumer(ILL, {**dict.fromkeys(ILL_REQUEST_EVENTS, step),
                        "ill.acquisition.suggested": _with(services, on_suggestion),

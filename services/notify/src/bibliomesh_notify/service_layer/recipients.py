@@ -9,14 +9,14 @@ about) a stranger's request for its whole life."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_notify.adapters.contact_repository import ContactRepository
 from bibliomesh_notify.adapters.people_repository import ADMIN_ROLES, STAFF_ROLES, PeopleRepository
-from bibliomesh_notify.domain.affiliation import Library, same_university
+from bibliomesh_notify.domain.affiliation import Affiliation, Library, affiliation
 from bibliomesh_notify.domain.messages import Audience
 
 MAILBOX = "mailbox:"
@@ -33,8 +33,8 @@ class Recipient:
     email: str | None
     in_app: bool
     unconfirmed_patron_of: str | None = None
-    """For a patron notify does not know yet: the borrowing library, whose university they must prove to be of
-    (once announced) before the in-app message is shown."""
+    """For a patron notify does not know yet, or whose library's university it does not know yet: the borrowing
+    library, whose university they must prove to be of (once announced) before the in-app message is shown."""
 
 
 @dataclass(frozen=True)
@@ -53,6 +53,7 @@ class Directory:
         self.people = PeopleRepository(session)
         self.contacts = ContactRepository(session)
         self._contacts: dict[str, dict[str, Any] | None] = {}
+        self._locked: set[str] = set()
 
     async def contact(self, code: str | None) -> dict[str, Any] | None:
         if not code:
@@ -80,19 +81,42 @@ class Directory:
                               unconfirmed_patron_of=borrower or "")]
         if person["status"] != "active":
             return []
-        if not await self.same_university(person["institution"], borrower):
+        found = await self.affiliation(person["institution"], borrower)
+        if found is Affiliation.UNKNOWN:
+            # A library copied before `parent_code` existed may be a branch: held in-app only (no e-mail to someone
+            # who may be a stranger), settled when the directory announces the library (held_notifications).
+            log.info("patron notification held: the university of the borrowing or the patron's library is not "
+                     "known yet", extra={"ill_request_id": request_id, "borrower": borrower,
+                                         "patron_institution": person["institution"]})
+            return [replace(_person(person, email=False), unconfirmed_patron_of=borrower)]
+        if found is Affiliation.OTHER:
             log.warning("patron not notified: not of the borrowing library or its university",
                         extra={"ill_request_id": request_id, "borrower": borrower,
                                "patron_institution": person["institution"]})
             return []
         return [_person(person, email=True)]
 
-    async def same_university(self, code: str, other: str | None) -> bool:
+    async def affiliation(self, code: str, other: str | None) -> Affiliation:
+        """Whether libraries `code` and `other` are of one university, as far as notify's copies tell.
+
+        UNKNOWN comes from their newest copies, share-locked until the transaction ends: an announcement of either
+        library committed meanwhile is seen, and one not yet committed waits for this transaction and then finds
+        what it held (`held_notifications.on_institution_announced`)."""
         if not other:
-            return False
-        first, second = await self.contact(code), await self.contact(other)
-        return same_university(Library(code, first["parent_code"] if first else None),
-                               Library(other, second["parent_code"] if second else None))
+            return Affiliation.OTHER
+        found = affiliation(await self._library(code), await self._library(other))
+        if found is not Affiliation.UNKNOWN:
+            return found
+        for name in sorted({code, other} - self._locked):  # one lock order
+            self._contacts[name] = await self.contacts.get(name, share_lock=True)
+            self._locked.add(name)
+        return affiliation(await self._library(code), await self._library(other))
+
+    async def _library(self, code: str) -> Library:
+        found = await self.contact(code)
+        if found is None:
+            return Library(code, None, parent_known=False)
+        return Library(code, found["parent_code"], parent_known=found["parent_known"])
 
     async def _people(self, code: str | None, roles: frozenset[str], *, email: bool) -> list[Recipient]:
         if not code:
