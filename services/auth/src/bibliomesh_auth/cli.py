@@ -13,7 +13,7 @@ import typer
 
 from bibliomesh_auth.adapters.tables import messaging
 from bibliomesh_auth.domain.scopes import PLATFORM_ADMIN_SCOPES
-from bibliomesh_auth.service_layer import clients, keys
+from bibliomesh_auth.service_layer import clients, directory, keys
 from bibliomesh_auth.settings import AuthSettings, load_settings
 from meshkit.db import create_engine, session_factory
 from meshkit.problems import Problem
@@ -22,7 +22,7 @@ from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 
 T = TypeVar("T")
-commands = typer.Typer(help="Signing keys and API clients.")
+commands = typer.Typer(help="Signing keys, API clients and the directory.")
 
 
 def _run(action: Callable[[UnitOfWork, AuthSettings, SecretBox], Awaitable[T]]) -> T:
@@ -94,8 +94,7 @@ def create_client(
     or, with --public, a browser app such as the web front end."""
 
     async def action(uow: UnitOfWork, settings: AuthSettings, _box: SecretBox) -> clients.NewClient:
-        operator = Principal(subject="operator:cli", institution=settings.platform_institution,
-                             roles=frozenset({"platform-admin"}), scopes=PLATFORM_ADMIN_SCOPES)
+        operator = _operator(settings)
         fields = {"institution": institution or (settings.platform_institution if public else None), "name": name,
                   "scopes": scope or [], "client_id": client_id, "is_public": public,
                   "redirect_uris": redirect_uri or []}
@@ -111,6 +110,26 @@ def create_client(
         return
     typer.echo(f"client_secret={created.secret}")
     typer.echo("The secret is shown only now; store it in the partner system's configuration.", err=True)
+
+
+@commands.command("announce-directory")
+def announce_directory(
+    people: Annotated[bool, typer.Option("--people/--no-people", help="Announce every person too.")] = True,
+) -> None:
+    """Publish every institution (and person) again with a new version, so the other services rebuild their copies
+    (after restoring one of them from a backup, or when an upgrade's notes ask for it)."""
+
+    async def action(uow: UnitOfWork, settings: AuthSettings, _box: SecretBox) -> tuple[int, int]:
+        return await directory.announce_directory(uow, _operator(settings), people=people)
+
+    institutions, persons = _run(action)
+    typer.echo(f"announced {institutions} institution(s) and {persons} person(s); the services apply them as their "
+               "events arrive")
+
+
+def _operator(settings: AuthSettings) -> Principal:
+    return Principal(subject="operator:cli", institution=settings.platform_institution,
+                     roles=frozenset({"platform-admin"}), scopes=PLATFORM_ADMIN_SCOPES)
 
 
 def main() -> None:

@@ -5,9 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository, VersionConflict
+from bibliomesh_auth.adapters.user_repository import UserRepository
 from bibliomesh_auth.domain.institutions import changed_fields, check_parent
 from bibliomesh_auth.domain.permissions import INSTITUTION_ADMIN, is_directory_admin
 from bibliomesh_auth.service_layer import audit
+from bibliomesh_auth.service_layer.people import announce
 from bibliomesh_contracts.events.directory import (
     InstitutionCreatedV1,
     InstitutionSnapshot,
@@ -96,6 +98,35 @@ async def reinstate_institution(uow: UnitOfWork, caller: Principal, code: str) -
                 aggregate_version=active.version, institution=code)
     await audit.record(uow, "institution-reinstated", actor=caller.subject, institution=code, target=code)
     return active
+
+
+async def announce_directory(uow: UnitOfWork, caller: Principal, *, people: bool = True) -> tuple[int, int]:
+    """Announce every institution (and every person) again, each with a new version, so every service rebuilds
+    its copy from them: a copy restored from a backup, or one kept from before a field existed (notify's branch
+    libraries before its migration 0004). Returns how many institutions and people were announced."""
+    if not is_directory_admin(caller):
+        raise Forbidden("only a platform admin with `directory:admin` may announce the directory")
+    repo = InstitutionRepository(uow.session)
+    listed = await repo.list()
+    for institution in listed:
+        again = institution.model_copy(update={"version": institution.version + 1})
+        await _replace(repo, again, institution.version)
+        uow.publish(InstitutionUpdatedV1(institution=again, changed_fields=[]), aggregate_id=again.code,
+                    aggregate_version=again.version, institution=again.code)
+    announced_people = await _announce_people(uow) if people else 0
+    await audit.record(uow, "directory-announced", actor=caller.subject, institution=caller.institution,
+                       institutions=len(listed), people=announced_people)
+    return len(listed), announced_people
+
+
+async def _announce_people(uow: UnitOfWork, page: int = 500) -> int:
+    users = UserRepository(uow.session)
+    count = 0
+    while batch := await users.list(None, limit=page, offset=count):
+        for user in batch:
+            announce(uow, await users.update(user))  # no change but the version, so the copies take it
+        count += len(batch)
+    return count
 
 
 def _without_credential(peer: Any) -> Any:
