@@ -92,6 +92,24 @@ async def test_a_lending_policy_beyond_its_bounds_is_refused_naming_the_field(cl
     assert (await client.get("/auth/institutions/CN-DL-U1")).json()["version"] == 1
 
 
+async def test_a_closed_period_that_ends_before_it_starts_is_refused_naming_the_field(
+        client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    reversed_period = {"closed_periods": [{"start": "2026-12-01", "end": "2026-12-31"},
+                                          {"start": "2026-12-10", "end": "2026-12-01"}]}
+
+    created = await client.post("/auth/institutions", json={**UNIVERSITY, "policy": reversed_period},
+                                headers=headers)
+    assert created.status_code == 422
+    assert "closed_periods" in created.text and "closed period 1 ends" in created.text
+    await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    patched = await client.patch("/auth/institutions/CN-DL-U1", json={"policy": reversed_period}, headers=headers)
+    assert patched.status_code == 422 and "closed_periods" in patched.text
+    one_day = {"closed_periods": [{"start": "2026-12-25", "end": "2026-12-25", "reason": "Christmas"}]}
+    assert (await client.patch("/auth/institutions/CN-DL-U1", json={"policy": one_day},
+                               headers=headers)).status_code == 200
+
+
 @pytest.mark.parametrize("field", ["name_en", "kind", "regions", "open_sharing", "pickup_locations", "language",
                                    "policy"])
 async def test_an_explicit_null_for_a_required_field_is_refused_naming_it(client: httpx.AsyncClient,

@@ -6,7 +6,25 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
 
-from bibliomesh_contracts.events.directory.institution import InstitutionKind, Iso18626Peer, LendingPolicy
+from bibliomesh_contracts.events.directory.institution import (
+    ClosedPeriod,
+    InstitutionKind,
+    Iso18626Peer,
+    LendingPolicy,
+)
+
+
+class LendingPolicyIn(LendingPolicy):
+    """A lending policy as sent: its closed periods must not end before they start (the event contract stays lenient,
+    so copies stored before this check still read)."""
+
+    @field_validator("closed_periods")
+    @classmethod
+    def _periods_in_order(cls, periods: list[ClosedPeriod]) -> list[ClosedPeriod]:
+        for number, period in enumerate(periods):
+            if period.end < period.start:
+                raise ValueError(f"closed period {number} ends ({period.end}) before it starts ({period.start})")
+        return periods
 
 
 class InstitutionCreate(BaseModel):
@@ -22,7 +40,7 @@ class InstitutionCreate(BaseModel):
     pickup_locations: list[str] = Field(default_factory=list)
     ill_email: EmailStr | None = None
     language: Literal["en", "zh"] = "en"
-    policy: LendingPolicy = Field(default_factory=LendingPolicy)
+    policy: LendingPolicyIn = Field(default_factory=LendingPolicyIn)
     iso18626: Iso18626Peer | None = None
 
 
@@ -41,7 +59,7 @@ class InstitutionPatch(BaseModel):
     pickup_locations: list[str] | None = None
     ill_email: EmailStr | None = None
     language: Literal["en", "zh"] | None = None
-    policy: LendingPolicy | None = None
+    policy: LendingPolicyIn | None = None
     iso18626: Iso18626Peer | None = None
 
     # Defaults are not validated, so this sees only a null that was sent: an omitted field still means unchanged.
