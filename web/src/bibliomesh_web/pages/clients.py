@@ -1,7 +1,10 @@
 """API clients of an institution (institution admins; platform admins see every institution's): register one,
-rotate its secret, disable it. A new secret is shown once, on the answer page, and never stored here."""
+change it, rotate its secret, disable it and enable it again. A new secret is shown once, on the answer page, and
+never stored here."""
 
 from __future__ import annotations
+
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -50,12 +53,37 @@ async def rotate(page: FormPage, client_id: str) -> Response:
     return await _listing(page, created={"client_id": client_id, "secret": made.get("client_secret") or ""})
 
 
+@router.post("/clients/{client_id}")
+async def update(request: Request, page: FormPage, client_id: str) -> RedirectResponse:
+    page.require_institution_admin()
+    form = await request.form()
+    body: dict[str, Any] = {"name": str(form.get("name", "")).strip(),
+                            "scopes": [str(s) for s in form.getlist("scopes")]}
+    if "redirect_uris" in form:  # only public clients have the field
+        body["redirect_uris"] = [line.strip() for line in str(form["redirect_uris"]).splitlines() if line.strip()]
+    try:
+        await page.api.patch(f"/auth/clients/{client_id}", body)
+        page.flash("ok", "clients.saved", client=client_id)
+    except ApiError as exc:
+        page.flash("error", "clients.failed", detail=exc.detail)
+    return page.redirect("/clients")
+
+
 @router.post("/clients/{client_id}/disable")
 async def disable(page: FormPage, client_id: str) -> RedirectResponse:
+    return await _switch(page, client_id, "disable", "clients.disabled")
+
+
+@router.post("/clients/{client_id}/enable")
+async def enable(page: FormPage, client_id: str) -> RedirectResponse:
+    return await _switch(page, client_id, "enable", "clients.enabled")
+
+
+async def _switch(page: Page, client_id: str, action: str, done: str) -> RedirectResponse:
     page.require_institution_admin()
     try:
-        await page.api.post(f"/auth/clients/{client_id}/disable")
-        page.flash("ok", "clients.disabled", client=client_id)
+        await page.api.post(f"/auth/clients/{client_id}/{action}")
+        page.flash("ok", done, client=client_id)
     except ApiError as exc:
         page.flash("error", "clients.failed", detail=exc.detail)
     return page.redirect("/clients")

@@ -39,8 +39,12 @@ class ClientRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, client_id: str) -> Client | None:
-        row = (await self.session.execute(sa.select(clients).where(clients.c.client_id == client_id))).first()
+    async def get(self, client_id: str, *, lock: bool = False) -> Client | None:
+        """The client; with `lock`, no one else changes it until this transaction ends (there is no version)."""
+        statement = sa.select(clients).where(clients.c.client_id == client_id)
+        if lock:
+            statement = statement.with_for_update()
+        row = (await self.session.execute(statement)).first()
         return _client(row) if row else None
 
     async def for_institution(self, institution: str | None) -> list[Client]:
@@ -71,6 +75,16 @@ class ClientRepository:
         await self.session.execute(sa.update(clients).where(clients.c.client_id == client_id)
                                    .values(secret_hash=secret_hash))
 
+    async def update(self, client_id: str, *, name: str, scopes: frozenset[str], roles: frozenset[str],
+                     redirect_uris: tuple[str, ...], grant_types: frozenset[str]) -> None:
+        await self.session.execute(sa.update(clients).where(clients.c.client_id == client_id).values(
+            name=name, scopes=sorted(scopes), roles=sorted(roles), redirect_uris=list(redirect_uris),
+            grant_types=sorted(grant_types)))
+
     async def disable(self, client_id: str) -> None:
         await self.session.execute(sa.update(clients).where(clients.c.client_id == client_id)
                                    .values(disabled_at=datetime.now(UTC)))
+
+    async def enable(self, client_id: str) -> None:
+        await self.session.execute(sa.update(clients).where(clients.c.client_id == client_id)
+                                   .values(disabled_at=None))

@@ -10,7 +10,7 @@ from typing import Any
 from bibliomesh_auth.adapters.client_repository import Client, ClientRepository
 from bibliomesh_auth.adapters.grant_repository import GrantRepository
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository
-from bibliomesh_auth.domain.clients import grant_problem, redirect_uri_problem, scope_problem
+from bibliomesh_auth.domain.clients import PLATFORM_ONLY_GRANTS, grant_problem, redirect_uri_problem, scope_problem
 from bibliomesh_auth.domain.permissions import managed_institution, require_manager_of
 from bibliomesh_auth.domain.scopes import SCOPES
 from bibliomesh_auth.service_layer import audit
@@ -33,6 +33,22 @@ class InvalidClient(Problem):
 
 
 @dataclass(frozen=True)
+class Access:
+    """What a client may ask for and where it may send people back: checked alike at registration and on edits."""
+
+    scopes: frozenset[str]
+    grant_types: frozenset[str]
+    redirect_uris: tuple[str, ...]
+
+    @classmethod
+    def of(cls, client: Client) -> Access:
+        return cls(client.scopes, client.grant_types, client.redirect_uris)
+
+
+NO_ACCESS = Access(frozenset(), frozenset(), ())
+
+
+@dataclass(frozen=True)
 class NewClient:
     """A client just created or re-keyed, with its secret: the only time anyone sees it."""
 
@@ -49,30 +65,16 @@ async def create_client(uow: UnitOfWork, settings: AuthSettings, caller: Princip
     institution = managed_institution(caller, fields.get("institution") or caller.institution)
     assert institution is not None
     platform_client = institution == settings.platform_institution
-    if platform_client and not caller.is_platform_admin:
-        raise Forbidden("only a platform admin may create clients of the platform itself")
+    is_public = bool(fields.get("is_public"))
+    require_may_manage(caller, platform_client=platform_client, is_public=is_public)
     if not platform_client and await InstitutionRepository(uow.session).get(institution) is None:
         raise InvalidClient("institution", f"no institution {institution}")
-    is_public = bool(fields.get("is_public"))
-    if is_public and not caller.is_platform_admin:
-        raise Forbidden("only a platform admin may register public (browser) clients")
     default_grants = ["authorization_code", "refresh_token"] if is_public else ["client_credentials"]
-    grants = frozenset(fields.get("grant_types") or default_grants)
-    _check(grant_problem(grants, is_public=is_public, by_platform_admin=caller.is_platform_admin), "grant_types")
-    scopes = frozenset(fields.get("scopes") or (SCOPES if is_public else ()))
-    if is_public:
-        _check(scope_problem(scopes, platform_client=True, by_platform_admin=True), "scopes")
-    else:
-        _check(scope_problem(scopes, platform_client=platform_client, by_platform_admin=caller.is_platform_admin),
-               "scopes")
-        if not scopes:
-            raise InvalidClient("scopes", "a partner client needs at least one scope")
-    redirect_uris = list(dict.fromkeys(fields.get("redirect_uris") or []))
-    if "authorization_code" in grants and not redirect_uris:
-        raise InvalidClient("redirect_uris", "the authorization_code grant needs at least one redirect URI")
-    for number, uri in enumerate(redirect_uris):
-        _check(redirect_uri_problem(uri, allow_plain_http=settings.environment == "development"),
-               f"redirect_uris.{number}")
+    access = checked_access(settings, caller, Access(
+        scopes=frozenset(fields.get("scopes") or (SCOPES if is_public else ())),
+        grant_types=frozenset(fields.get("grant_types") or default_grants),
+        redirect_uris=tuple(dict.fromkeys(fields.get("redirect_uris") or []))),
+        NO_ACCESS, platform_client=platform_client, is_public=is_public)
     client_id = fields.get("client_id") or _new_client_id(institution)
     if client_id == settings.token_audience:
         raise InvalidClient("client_id", "reserved: it is the platform's token audience")
@@ -80,17 +82,61 @@ async def create_client(uow: UnitOfWork, settings: AuthSettings, caller: Princip
     if await repo.get(client_id) is not None:
         raise Conflict(f"client {client_id} already exists", errors=[{"field": "client_id", "message": "taken"}])
     secret = None if is_public else secrets.token_urlsafe(32)
-    # Roles describe the client itself, so only a client that gets tokens of its own has any.
-    acts_itself = "client_credentials" in grants and not is_public
-    roles = set(PLATFORM_ROLES if platform_client else PARTNER_ROLES) if acts_itself else set()
     await repo.add(client_id, fields["name"], institution, hasher.hash(secret) if secret else PUBLIC_SECRET_HASH,
-                   set(scopes), roles, redirect_uris=redirect_uris, grant_types=sorted(grants), is_public=is_public,
-                   created_by=caller.subject)
+                   set(access.scopes), set(client_roles(access, platform_client=platform_client, is_public=is_public)),
+                   redirect_uris=list(access.redirect_uris), grant_types=sorted(access.grant_types),
+                   is_public=is_public, created_by=caller.subject)
     await audit.record(uow, "client-created", actor=caller.subject, institution=institution, target=client_id,
-                       ip=ip, public=is_public, scopes=sorted(scopes), grant_types=sorted(grants))
+                       ip=ip, public=is_public, scopes=sorted(access.scopes), grant_types=sorted(access.grant_types))
     client = await repo.get(client_id)
     assert client is not None
     return NewClient(client, secret)
+
+
+def require_may_manage(caller: Principal, *, platform_client: bool, is_public: bool) -> None:
+    """Clients of the platform itself, and public (browser) clients, are registered and changed by platform admins
+    only (on top of managing the client's institution)."""
+    if platform_client and not caller.is_platform_admin:
+        raise Forbidden("only a platform admin may register or change clients of the platform itself")
+    if is_public and not caller.is_platform_admin:
+        raise Forbidden("only a platform admin may register or change public (browser) clients")
+
+
+def checked_access(settings: AuthSettings, caller: Principal, wanted: Access, held: Access, *,
+                   platform_client: bool, is_public: bool) -> Access:
+    """`wanted`, if the caller may give it to the client, which holds `held` now (nothing, at registration).
+
+    What it adds is checked against the caller's rights; what the client already holds may stay, so an institution
+    admin can edit a client that a platform admin gave `directory:admin` or the password grant without losing it.
+    """
+    adds_platform_only = bool((wanted.grant_types - held.grant_types) & PLATFORM_ONLY_GRANTS)
+    _check(grant_problem(wanted.grant_types, is_public=is_public,
+                         by_platform_admin=caller.is_platform_admin or not adds_platform_only), "grant_types")
+    added_scopes = wanted.scopes - held.scopes
+    if is_public:
+        _check(scope_problem(added_scopes, platform_client=True, by_platform_admin=True), "scopes")
+    else:
+        _check(scope_problem(added_scopes, platform_client=platform_client,
+                             by_platform_admin=caller.is_platform_admin), "scopes")
+        if not wanted.scopes:
+            raise InvalidClient("scopes", "a partner client needs at least one scope")
+    if "authorization_code" in wanted.grant_types and not wanted.redirect_uris:
+        raise InvalidClient("redirect_uris", "the authorization_code grant needs at least one redirect URI")
+    added_uris = [number for number, uri in enumerate(wanted.redirect_uris) if uri not in held.redirect_uris]
+    if added_uris and not is_public:
+        # Only public clients may use the authorization code grant, the one grant that redirects.
+        raise InvalidClient("redirect_uris", "only public (browser) clients have redirect URIs")
+    for number in added_uris:
+        _check(redirect_uri_problem(wanted.redirect_uris[number], allow_plain_http=settings.environment ==
+                                    "development"), f"redirect_uris.{number}")
+    return wanted
+
+
+def client_roles(access: Access, *, platform_client: bool, is_public: bool) -> frozenset[str]:
+    """Roles describe the client itself, so only a client that gets tokens of its own has any."""
+    if is_public or "client_credentials" not in access.grant_types:
+        return frozenset()
+    return PLATFORM_ROLES if platform_client else PARTNER_ROLES
 
 
 async def list_clients(uow: UnitOfWork, caller: Principal, institution: str | None,
@@ -100,10 +146,10 @@ async def list_clients(uow: UnitOfWork, caller: Principal, institution: str | No
                                                     include_disabled=include_disabled)
 
 
-async def get_client(uow: UnitOfWork, caller: Principal, client_id: str) -> Client:
-    """One client of an institution the caller manages."""
+async def get_client(uow: UnitOfWork, caller: Principal, client_id: str, *, lock: bool = False) -> Client:
+    """One client of an institution the caller manages; `lock` it to change it."""
     managed_institution(caller, None)
-    client = await ClientRepository(uow.session).get(client_id)
+    client = await ClientRepository(uow.session).get(client_id, lock=lock)
     if client is None:
         raise NotFound(f"no client {client_id}")
     require_manager_of(caller, client.institution)
@@ -111,12 +157,11 @@ async def get_client(uow: UnitOfWork, caller: Principal, client_id: str) -> Clie
 
 
 async def rotate_secret(uow: UnitOfWork, caller: Principal, client_id: str, ip: str | None = None) -> NewClient:
-    """A new secret for a confidential client; the old one stops working at once."""
-    client = await get_client(uow, caller, client_id)
+    """A new secret for a confidential client; the old one stops working at once. Allowed while the client is
+    disabled, so a leaked secret can be replaced before the client is enabled again."""
+    client = await get_client(uow, caller, client_id, lock=True)
     if client.is_public:
         raise Conflict("a public client has no secret")
-    if client.disabled:
-        raise Conflict("the client is disabled")
     secret = secrets.token_urlsafe(32)
     await ClientRepository(uow.session).update_secret(client_id, hasher.hash(secret))
     await audit.record(uow, "client-secret-rotated", actor=caller.subject, institution=client.institution,
@@ -126,7 +171,7 @@ async def rotate_secret(uow: UnitOfWork, caller: Principal, client_id: str, ip: 
 
 async def disable_client(uow: UnitOfWork, caller: Principal, client_id: str, ip: str | None = None) -> Client:
     """The client can no longer get tokens; the refresh tokens issued to it, and its own access tokens, stop working."""
-    client = await get_client(uow, caller, client_id)
+    client = await get_client(uow, caller, client_id, lock=True)
     if client.disabled:
         return client
     if caller.client_id == client_id and caller.subject == f"client:{client_id}":

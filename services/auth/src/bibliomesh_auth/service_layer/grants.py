@@ -86,8 +86,10 @@ async def password(ctx: GrantContext, client: Client, institution: str | None, u
 async def tokens_for_user(ctx: GrantContext, client: Client, user: User, scope: str | None, *, grant: str,
                           nonce: str | None = None, family_id: str | None = None,
                           allowed: frozenset[str] | None = None) -> IssuedToken:
-    """An access token (and refresh token, and ID token for `openid`) for a person, limited by their roles."""
-    granted = narrow(scopes_for_roles(user.roles) & (allowed if allowed is not None else client.scopes), scope)
+    """An access token (and refresh token, and ID token for `openid`) for a person, limited by their roles and by
+    what the client holds now (a refresh's `allowed` scopes may predate an edit that narrowed the client)."""
+    limit = client.scopes if allowed is None else client.scopes & allowed
+    granted = narrow(scopes_for_roles(user.roles) & limit, scope)
     if granted is None:
         raise OAuthError("invalid_scope", "a requested scope is not granted to this account")
     token, scopes = await sign_access_token(ctx.uow, ctx.settings, ctx.box, subject=user.subject,
@@ -157,8 +159,9 @@ async def authorization_code(ctx: GrantContext, client: Client, code: str | None
         raise OAuthError("invalid_grant", "authorization code already used")
     if stored.expires_at < datetime.now(UTC):
         raise OAuthError("invalid_grant", "authorization code expired")
-    if stored.redirect_uri != redirect_uri:
-        raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request")
+    if stored.redirect_uri != redirect_uri or redirect_uri not in client.redirect_uris:
+        raise OAuthError("invalid_grant", "redirect_uri does not match the authorization request, or is no longer "
+                         "registered")
     if not pkce_matches(code_verifier, stored.code_challenge):
         raise OAuthError("invalid_grant", "code_verifier does not match the code challenge")
     user = await UserRepository(ctx.uow.session).get(stored.user_id)

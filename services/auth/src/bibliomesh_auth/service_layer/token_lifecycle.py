@@ -98,9 +98,11 @@ async def introspect(ctx: GrantContext, caller: Client, token: str, hint: str | 
     if stored is None or stored.revoked_at or stored.used_at or stored.expires_at <= now:
         return INACTIVE
     user = await UserRepository(ctx.uow.session).get(stored.user_id or "")
-    if user is None or not user.active:
+    issued_to = await ClientRepository(ctx.uow.session).get(stored.client_id)
+    if user is None or not user.active or issued_to is None or issued_to.disabled:
         return INACTIVE
-    return {"active": True, "token_type": "refresh_token", "scope": " ".join(sorted(stored.scopes)),
+    scopes = stored.scopes & issued_to.scopes  # what its next refresh can still grant
+    return {"active": True, "token_type": "refresh_token", "scope": " ".join(sorted(scopes)),
             "client_id": stored.client_id, "sub": user.subject, "institution": stored.institution,
             "roles": sorted(user.roles), "exp": int(stored.expires_at.timestamp()),
             "iss": ctx.settings.token_issuer}

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
 from bibliomesh_auth.adapters.audit_repository import AuditEvent
 from bibliomesh_auth.adapters.client_repository import Client
@@ -34,6 +34,39 @@ class ClientCreate(BaseModel):
     grant_types: list[GrantType] | None = Field(
         default=None, max_length=4, description="Default: client_credentials (confidential) or "
         "authorization_code + refresh_token (public). `password` only from a platform admin.")
+
+
+def _left_out_is_unchanged(schema: dict[str, Any]) -> None:
+    """Document the fields as what they accept: a value, or nothing at all (null is refused)."""
+    for field in schema["properties"].values():
+        field.pop("default", None)
+        for branch in field.pop("anyOf", []):
+            if branch != {"type": "null"}:
+                field.update(branch)
+
+
+class ClientPatch(BaseModel):
+    """A JSON merge patch: only the fields present change, by the rules of registration. What the client already
+    holds may stay even where the caller could not have given it; `null` is refused (nothing here can be removed)."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_left_out_is_unchanged)
+
+    name: str | None = Field(default=None, min_length=1, max_length=200, description="What the client is.")
+    scopes: list[Scope] | None = Field(default=None, min_length=1, max_length=20, description="The whole new list. "
+                                       "People's sessions lose removed scopes at their next refresh at the latest.")
+    redirect_uris: list[RedirectUri] | None = Field(default=None, max_length=10, description="The whole new list "
+                                                    "of exact redirect URIs (public clients only; 422 for a "
+                                                    "confidential client).")
+    grant_types: list[GrantType] | None = Field(default=None, min_length=1, max_length=4, description="The whole "
+                                                "new list; `password` only from a platform admin. Removing "
+                                                "`refresh_token` revokes the client's refresh tokens.")
+
+    @field_validator("name", "scopes", "redirect_uris", "grant_types", mode="before")
+    @classmethod
+    def _not_null(cls, value: Any) -> Any:
+        if value is None:
+            raise ValueError("may be left out, but not null")
+        return value
 
 
 class ClientView(BaseModel):

@@ -8,8 +8,14 @@ from fastapi import APIRouter, Query, Request, status
 
 from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
 from bibliomesh_auth.entrypoints.api.deps import SettingsDep, client_ip
-from bibliomesh_auth.entrypoints.api.schemas_clients import ClientCreate, ClientView, ClientWithSecret, PeerCredentials
-from bibliomesh_auth.service_layer import clients
+from bibliomesh_auth.entrypoints.api.schemas_clients import (
+    ClientCreate,
+    ClientPatch,
+    ClientView,
+    ClientWithSecret,
+    PeerCredentials,
+)
+from bibliomesh_auth.service_layer import client_edits, clients
 from bibliomesh_auth.service_layer.clients import NewClient
 from bibliomesh_auth.service_layer.peer_credentials import issue_peer_credentials
 from meshkit.web import UnitOfWorkDep
@@ -45,8 +51,8 @@ async def get_client(client_id: str, uow: UnitOfWorkDep, caller: ActivePrincipal
     return ClientView.of(await clients.get_client(uow, caller, client_id))
 
 
-@router.post("/{client_id}/secret", summary=f"Rotate a confidential client's secret; the new one is in this "
-             f"response only and the old one stops working ({ADMINS}).")
+@router.post("/{client_id}/secret", summary=f"Rotate a confidential client's secret (a disabled one's too); the new "
+             f"one is in this response only and the old one stops working ({ADMINS}).")
 async def rotate_secret(client_id: str, request: Request, uow: UnitOfWorkDep,
                         caller: ActivePrincipal) -> ClientWithSecret:
     rotated = await clients.rotate_secret(uow, caller, client_id, client_ip(request))
@@ -58,6 +64,26 @@ async def rotate_secret(client_id: str, request: Request, uow: UnitOfWorkDep,
 async def disable_client(client_id: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal
                          ) -> ClientView:
     client = await clients.disable_client(uow, caller, client_id, client_ip(request))
+    await uow.commit()
+    return ClientView.of(client)
+
+
+@router.patch("/{client_id}", summary=f"Change a client's name, scopes, grant types or (public clients) redirect "
+              f"URIs, by the rules of registration ({ADMINS}; public clients and clients of the platform itself: "
+              f"platform admin only).")
+async def update_client(client_id: str, body: ClientPatch, request: Request, uow: UnitOfWorkDep,
+                        caller: ActivePrincipal, settings: SettingsDep) -> ClientView:
+    client = await client_edits.update_client(uow, settings, caller, client_id, body.model_dump(exclude_unset=True),
+                                              client_ip(request))
+    await uow.commit()
+    return ClientView.of(client)
+
+
+@router.post("/{client_id}/enable", summary=f"Enable a disabled client again, with its current secret; the refresh "
+             f"tokens revoked when it was disabled stay revoked ({ADMINS}).")
+async def enable_client(client_id: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal
+                        ) -> ClientView:
+    client = await client_edits.enable_client(uow, caller, client_id, client_ip(request))
     await uow.commit()
     return ClientView.of(client)
 
