@@ -1,5 +1,5 @@
-"""A library's holdings, contributed to the catalogue, reach the broker's own copy through events; a circulation
-update follows the same way."""
+"""A library's holdings, contributed to the catalogue, reach the broker's own copy through events, with the record's
+title as catalogued (the broker names requests by it); a circulation update follows the same way."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ pytestmark = pytest.mark.e2e
 
 LIBRARY = {"code": "CN-DL-HLD", "name_en": "Holdings Library", "kind": "public-library", "regions": ["CN-LN-DL"]}
 RECORD = {"local_id": "b1", "title": "Introduction to algorithms", "authors": ["Cormen, Thomas H."], "year": 2009,
-          "identifiers": {"isbn": ["9780262033848"]},
+          "alt_titles": ["算法导论"], "identifiers": {"isbn": ["9780262033848"]},
           "holdings": [{"item_id": "HLD-0001", "location": "Stacks", "call_number": "QA76.6 .C662"}]}
 
 
@@ -31,7 +31,8 @@ async def test_holdings_changes_reach_the_broker(tmp_path: Path) -> None:
         async def broker_sees(status: str) -> bool:
             response = await client.get(f"/ill/holdings/{cluster}", headers=admin)
             items = response.json() if response.status_code == 200 else []
-            return [(i["item_id"], i["status"]) for i in items] == [("HLD-0001", status)]
+            return [(i["item_id"], i["status"], i["title"], i["alt_title"]) for i in items] == [
+                ("HLD-0001", status, "Introduction to algorithms", "算法导论")]
 
         await eventually(lambda: broker_sees("available"))
         update = await client.put("/catalog/holdings/CN-DL-HLD/HLD-0001", headers=admin,

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import httpx
 import sqlalchemy as sa
@@ -90,11 +90,16 @@ def region(**policies: LendingPolicy) -> list[InstitutionSnapshot]:
 
 
 def item(institution: str, item_id: str, cluster_id: int, *, status: str = "available", version: int = 1,
-         fmt: str = "print", isbns: list[str] | None = None, due: date | None = None) -> HoldingsChangedV1:
-    return HoldingsChangedV1(institution=institution, item_id=item_id, change="appeared", status=status,
-                             available=status == "available", due_date=due, format=fmt,
+         fmt: str = "print", isbns: list[str] | None = None, due: date | None = None, title: str | None = None,
+         alt_title: str | None = None, change: Literal["appeared", "changed", "withdrawn"] = "appeared",
+         ) -> HoldingsChangedV1:
+    """An item of cluster `cluster_id` as the catalogue announces it (`title` None: as a catalogue announced items
+    before it carried titles)."""
+    return HoldingsChangedV1(institution=institution, item_id=item_id, change=change, status=status,
+                             available=status == "available" and change != "withdrawn", due_date=due, format=fmt,
                              ill_copy_allowed=fmt == "electronic", local_id=f"rec-{cluster_id}", record_id=cluster_id,
-                             cluster_id=cluster_id, isbns=isbns or [], title_key=f"book {cluster_id}|author|2001")
+                             cluster_id=cluster_id, isbns=isbns or [], title_key=f"book {cluster_id}|author|2001",
+                             title=title, alt_title=alt_title)
 
 
 @dataclass

@@ -105,6 +105,17 @@ async def test_holdings_sent_alongside_for_unknown_records_are_reported(tmp_path
                                     files={"records": ("a.mrc", marc_record("m1", "Multipart"), "application/marc"),
                                            "holdings": ("h.json", '[{"item_id": 1}]', "application/json")})
         assert bad.status_code == 422
+        assert {e["field"] for e in bad.json()["errors"]} == {"holdings.0.item_id", "holdings.0.local_id"}
+        for part, field in (('[{"local_id": "m1", "item_id": "I1", "status": "on-loan-ish"}]', "holdings.0.status"),
+                            ('[{"local_id": "m1", "item_id": "I1", "status": "on-loan"}]', "holdings.0"),
+                            ('[{"local_id": "m1", "item_id": ', "holdings"),
+                            ('{"local_id": "m1"}', "holdings")):
+            refused = await cat.client.post(
+                "/catalog/records", headers=cat.headers("LIB-A"),
+                files={"records": ("a.mrc", marc_record("m1", "Multipart"), "application/marc"),
+                       "holdings": ("h.json", part, "application/json")})
+            assert refused.status_code == 422, part
+            assert [e["field"] for e in refused.json()["errors"]] == [field], part
 
 
 async def test_delete_withdraws_the_record_and_its_holdings(tmp_path: Path) -> None:

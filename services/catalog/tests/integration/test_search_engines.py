@@ -10,7 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_catalog.adapters.search import engine_for
 from bibliomesh_catalog.adapters.search.query import AndNot, ClusterIds, Field, Match, Or, SearchRequest
+from bibliomesh_catalog.service_layer.directory import copy_institution
 from bibliomesh_catalog.service_layer.search import SearchParams, search_catalog
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from services.catalog.tests.search_fixtures import (
     Book,
     Item,
@@ -139,3 +141,26 @@ async def test_query_trees_mixing_text_and_ids(catalogue: tuple[AsyncSession, di
     assert set(result.cluster_ids) == {ids["ebook"], ids["dream"]} and result.total == 2
     but_not = AndNot(Match(Field.ANY, ("python",)), Match(Field.AUTHOR, ("lutz",)))
     assert (await engine.search(session, SearchRequest(but_not))).cluster_ids == [ids["snakes"]]
+
+
+async def test_a_suspended_holder_lends_nothing_until_it_is_reinstated(catalogue: tuple[AsyncSession, dict]) -> None:
+    session, ids = catalogue
+    shenyang = InstitutionSnapshot(code="CN-SY-U1", name_en="Shenyang University Library", kind="university",
+                                   regions=["CN-LN-SY"], status="suspended", version=2)
+    await copy_institution(session, shenyang)
+    assert await found(session, q="python", available=True) == []
+    assert set(await found(session, available=True)) == {ids["history"], ids["ebook"]}
+    assert set(await found(session, q="python", available=False)) == {ids["python"], ids["snakes"], ids["learning"]}
+    results = await search_catalog(session, SearchParams(q="python"))
+    assert {v.value: v.count for v in results.facets["available"]} == {"false": 3}
+    assert {v.value: v.count for v in results.facets["institution"]}["CN-SY-U1"] == 2  # still held there
+    python = next(hit for hit in results.results if hit.cluster_id == ids["python"])
+    assert not python.available
+    assert [(h.institution, h.suspended, h.available, h.items, h.available_items) for h in python.holdings] == [
+        ("CN-DL-U2", False, False, 1, 0), ("CN-SY-U1", True, False, 1, 0)]
+
+    await copy_institution(session, shenyang.model_copy(update={"status": "active", "version": 3}))
+    assert await found(session, q="python", available=True) == [ids["python"]]
+    assert set(await found(session, available=True)) == {ids["history"], ids["ebook"], ids["python"], ids["dream"]}
+    results = await search_catalog(session, SearchParams(q="python"))
+    assert {v.value: v.count for v in results.facets["available"]} == {"true": 1, "false": 2}

@@ -73,6 +73,12 @@ async def test_search_retrieve_returns_marcxml_with_an_852_per_holding(client: t
     assert record.findtext("sru:recordXMLEscaping", namespaces=NS) == "xml"
     assert record.findtext("sru:recordPosition", namespaces=NS) == "1"
     marc = record.find("sru:recordData/marc:record", NS)
+    # MARC 21 slim: the leader, every control field, then the data fields (the member's 001 became a 035).
+    assert [(etree.QName(f).localname, f.get("tag")) for f in marc] == [
+        ("leader", None), ("controlfield", "001"), ("controlfield", "003"), ("controlfield", "008"),
+        ("datafield", "020"), ("datafield", "035"), ("datafield", "245"), ("datafield", "852"), ("datafield", "852")]
+    leader = marc.findtext("marc:leader", namespaces=NS)
+    assert leader[5:12] == "cam a22" and leader[:5] != "00000" and leader[12:17] == f"{24 + 12 * 8 + 1:05d}"
     assert marc.xpath("marc:controlfield[@tag='001']/text()", namespaces=NS) == [str(ids["history"])]
     assert marc.xpath("marc:datafield[@tag='035']/marc:subfield/text()", namespaces=NS) == ["(CN-DL-U1)dl-000042"]
     title = marc.xpath("marc:datafield[@tag='245']/marc:subfield[@code='a']/text()", namespaces=NS)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -61,6 +62,25 @@ async def test_a_peer_outside_the_platform_lends_through_iso18626(tmp_path: Path
         answers = [(s.message.kind, getattr(s.answer, "ok", s.answer), getattr(s.answer, "error_data", None))
                    for s in peer.sent]
         assert all(ok is True for _, ok, _ in answers), answers
+
+
+async def test_a_due_date_a_peer_reports_is_taken_as_given_even_if_past(tmp_path: Path) -> None:
+    """Staff may not set a due date in the past, but a peer's Loaned message says what it did: refusing it would
+    lose the shipment."""
+    async with broker(tmp_path, **FAST) as b, serving(b.app, "/ill/iso18626") as endpoint, \
+            iso18626_peer(agency=AgencyId(agency_id_type="ISIL", agency_id_value=PEER), secret=SECRET) as peer:
+        peer.act_as_supplier(endpoint, loan_days=-3)
+        await b.add_institutions([*region(), peer_snapshot(peer)])
+        await b.add_holdings([item(PEER, "z1", 11)])
+        home = b.staff("CN-U1-ENG")
+        created = await b.client.post("/ill/requests", headers=b.patron("CN-U1-ENG"), json={"cluster_id": 11})
+        rid = created.json()["id"]
+
+        async def shipped() -> bool:
+            return (await _state(b, rid, home))["requester_state"] == "shipped"
+
+        await eventually(shipped)
+        assert str((await _state(b, rid, home))["due_date"]) < datetime.now(UTC).date().isoformat()
 
 
 async def test_a_peer_outside_the_platform_borrows_from_a_platform_library(tmp_path: Path) -> None:

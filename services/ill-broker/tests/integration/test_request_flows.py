@@ -219,6 +219,32 @@ async def test_a_recalled_item_goes_back_and_the_loan_completes(tmp_path: Path) 
         assert "ill.request.recalled" in await b.events(rid)
 
 
+async def test_a_due_date_in_the_past_is_refused_when_shipping_renewing_or_recalling(tmp_path: Path) -> None:
+    async with broker(tmp_path) as b:
+        await start(b)
+        rid = (await requested(b))["id"]
+        lender, home = b.staff("CN-U1-MED"), b.staff(HOME)
+        today = datetime.now(UTC).date()
+        yesterday, next_week = (today - timedelta(days=1)).isoformat(), (today + timedelta(days=7)).isoformat()
+        await ok(await b.act(rid, "will_supply", lender))
+        before = (await b.stored(rid), await b.steps(rid), await b.events(rid))
+        refused(await b.act(rid, "ship", lender, due_date="2020-11-01"), 422, field="due_date")
+        refused(await b.act(rid, "ship", lender, due_date=yesterday), 422, field="due_date")
+        assert (await b.stored(rid), await b.steps(rid), await b.events(rid)) == before
+
+        shipped = await ok(await b.act(rid, "ship", lender, due_date=today.isoformat()))   # today is not past
+        assert shipped["due_date"] == today.isoformat()
+        await ok(await b.act(rid, "receive", home))
+        await ok(await b.act(rid, "check_out", home))
+        await ok(await b.act(rid, "request_renewal", home))
+        refused(await b.act(rid, "answer_renewal", lender, approve=True, due_date=yesterday), 422, field="due_date")
+        renewed = await ok(await b.act(rid, "answer_renewal", lender, approve=True, due_date=next_week))
+        assert renewed["due_date"] == next_week
+        refused(await b.act(rid, "recall", lender, due_date=yesterday), 422, field="due_date")
+        recalled = await ok(await b.act(rid, "recall", lender, due_date=today.isoformat()))
+        assert states(recalled) == ("recalled", "recalled") and recalled["due_date"] == today.isoformat()
+
+
 async def test_duplicates_are_refused_unless_staff_file_one_on_purpose(tmp_path: Path) -> None:
     async with broker(tmp_path) as b:
         await start(b)

@@ -94,7 +94,7 @@ async def test_a_discovery_systems_openurl_previews_and_makes_a_request(tmp_path
         assert (preview.json()["holders"], preview.json()["service_type"]) == (["CN-PL"], "loan")
         created = await b.client.post("/ill/openurl", headers=patron, params=link)
         assert created.status_code == 201, created.text
-        assert (created.json()["lender"], created.json()["item_key"]) == ("CN-PL", "isbn:9780306406157")
+        assert (created.json()["lender"], created.json()["item_key"]) == ("CN-PL", "cluster:9")
         article = await b.client.post("/ill/openurl", headers=patron, params={
             "rft.genre": "article", "rft.atitle": "On things", "rft.jtitle": "Journal of things"})
         assert article.status_code == 503  # the catalogue is down and there is no identifier to fall back on

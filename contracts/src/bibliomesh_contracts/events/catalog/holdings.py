@@ -13,7 +13,8 @@ HoldingStatus = Literal["available", "on-loan", "missing", "not-for-loan", "in-p
 class HoldingsChangedV1(BaseModel):
     """One item of one institution appeared, changed (status, due date, location, record, cluster) or went away.
 
-    Carries the record's identifiers and title key so that a citation can be matched to holders directly."""
+    Carries the record's identifiers and title key so that a citation can be matched to holders directly, and its
+    title so that a request for it can be named without asking the catalogue."""
 
     model_config = ConfigDict(extra="ignore")
 
@@ -36,3 +37,9 @@ class HoldingsChangedV1(BaseModel):
     oclc_numbers: list[str] = Field(default_factory=list, description="The record's OCLC numbers.")
     title_key: str = Field(description="Normalized title|first author|year key of the record, for citations "
                                        "without identifiers.")
+    title: str | None = Field(
+        default=None, description="The record's title as displayed (title proper, ` : ` subtitle, parts), in the "
+                                  "record's own spelling. Null in events published before it was carried.")
+    alt_title: str | None = Field(
+        default=None, description="The record's first title in another script, if it has one (in MARC the 880 "
+                                  "paired with 245, e.g. the Chinese title of a record catalogued in pinyin).")

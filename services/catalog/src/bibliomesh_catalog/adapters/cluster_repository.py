@@ -94,7 +94,8 @@ class ClusterRepository:
             .order_by(holdings.c.institution, holdings.c.item_id))).all() if members else []
         codes = sorted({m.institution for m in members} | {i.institution for i in items})
         names = {row.code: row for row in await self.session.execute(
-            sa.select(holders.c.code, holders.c.name_en, holders.c.name_zh).where(holders.c.code.in_(codes)))}
+            sa.select(holders.c.code, holders.c.name_en, holders.c.name_zh, holders.c.status)
+            .where(holders.c.code.in_(codes)))}
         others = (await self.session.execute(
             sa.select(clusters.c.id, clusters.c.format, clusters.c.display)
             .where(clusters.c.work_id == cluster.work_id, clusters.c.id != cluster_id,

@@ -20,6 +20,11 @@ class HolderRepository:
         return await upsert_if_newer(self.session, holders, "code",
                                      institution.model_dump(mode="json", include=_FIELDS))
 
+    async def status_of(self, code: str) -> str | None:
+        """The institution's status in the directory copy (`active`, `suspended`), None if it is not known yet."""
+        status: str | None = await self.session.scalar(sa.select(holders.c.status).where(holders.c.code == code))
+        return status
+
     async def list(self) -> list[dict[str, Any]]:
         rows = await self.session.execute(sa.select(holders).order_by(holders.c.code))
         return [dict(r._mapping) for r in rows]

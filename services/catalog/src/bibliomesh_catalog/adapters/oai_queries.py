@@ -1,7 +1,10 @@
 """What the OAI-PMH provider reads: cluster headers in datestamp order, their sets, and the holders as sets.
 
-A cluster's sets are the institutions holding an item of one of its members; a deleted cluster keeps the sets its
-remaining rows still show, and its header stays (deletedRecord `persistent`).
+A cluster's sets are the institutions holding an item of one of its live members. A deleted cluster keeps its
+header (deletedRecord `persistent`) and the sets it was in when it went (`cluster_sets`, see `oai_sets`), and is
+listed when those sets are harvested. OAI-PMH has no deletion from one set only, so a live cluster that an
+institution stopped holding is listed, as changed, by a harvest of that institution's set from before it left
+(`from` at or before the moment it left); its header shows the sets it is in now, without that one.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bibliomesh_catalog.adapters.tables import clusters, holders, holdings, records
+from bibliomesh_catalog.adapters.tables import cluster_sets, clusters, holders, holdings, records
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,14 @@ def _filters(start: datetime | None, end: datetime | None, set_spec: str | None)
     if end is not None:
         conditions.append(clusters.c.updated_at < end)
     if set_spec is not None:
-        conditions.append(sa.exists().where(records.c.cluster_id == clusters.c.id,
-                                            holdings.c.record_id == records.c.id,
-                                            holdings.c.institution == set_spec))
+        # `left_at` null: in the set now, or when it was deleted; otherwise it left the set within the window.
+        was_in = cluster_sets.c.left_at.is_(None) if start is None else sa.or_(
+            cluster_sets.c.left_at.is_(None), cluster_sets.c.left_at >= start)
+        conditions.append(sa.or_(
+            sa.exists().where(records.c.cluster_id == clusters.c.id, holdings.c.record_id == records.c.id,
+                              holdings.c.institution == set_spec),
+            sa.exists().where(cluster_sets.c.cluster_id == clusters.c.id, cluster_sets.c.set_spec == set_spec,
+                              was_in)))
     return conditions
 
 
@@ -78,17 +86,27 @@ async def earliest_datestamp(session: AsyncSession) -> datetime | None:
     return utc(value) if value is not None else None
 
 
-async def sets_of(session: AsyncSession, cluster_ids: Collection[int]) -> dict[int, list[str]]:
-    """The institutions holding items of each cluster, sorted."""
+async def sets_of(session: AsyncSession, headers: Collection[Header]) -> dict[int, list[str]]:
+    """The sets of each cluster, sorted: the institutions holding its items, or for a deleted cluster those that
+    held it when it went."""
     found: dict[int, list[str]] = defaultdict(list)
-    if not cluster_ids:
-        return found
-    rows = await session.execute(
-        sa.select(records.c.cluster_id, holdings.c.institution).distinct()
-        .join(records, records.c.id == holdings.c.record_id)
-        .where(records.c.cluster_id.in_(list(cluster_ids))).order_by(records.c.cluster_id, holdings.c.institution))
-    for cluster_id, institution in rows:
-        found[int(cluster_id)].append(institution)
+    live = [h.cluster_id for h in headers if not h.deleted]
+    deleted = [h.cluster_id for h in headers if h.deleted]
+    if live:
+        rows = await session.execute(
+            sa.select(records.c.cluster_id, holdings.c.institution).distinct()
+            .join(records, records.c.id == holdings.c.record_id)
+            .where(records.c.cluster_id.in_(live), records.c.deleted_at.is_(None))
+            .order_by(records.c.cluster_id, holdings.c.institution))
+        for cluster_id, institution in rows:
+            found[int(cluster_id)].append(institution)
+    if deleted:
+        rows = await session.execute(
+            sa.select(cluster_sets.c.cluster_id, cluster_sets.c.set_spec)
+            .where(cluster_sets.c.cluster_id.in_(deleted), cluster_sets.c.left_at.is_(None))
+            .order_by(cluster_sets.c.cluster_id, cluster_sets.c.set_spec))
+        for cluster_id, code in rows:
+            found[int(cluster_id)].append(code)
     return found
 
 

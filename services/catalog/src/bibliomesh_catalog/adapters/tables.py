@@ -87,6 +87,17 @@ clusters = sa.Table(
     sa.Column("version", sa.Integer, nullable=False),
 )
 
+# OAI-PMH set membership of each cluster (migration 0008): the institutions holding its items, kept as they change.
+# `left_at` is when the cluster stopped being in the set (null: still in it). A deleted cluster's rows are frozen
+# as they were when it went, so its deleted header keeps the sets it was in (`adapters/oai_sets.py`).
+cluster_sets = sa.Table(
+    "cluster_sets", metadata,
+    sa.Column("cluster_id", sa.BigInteger, primary_key=True),
+    sa.Column("set_spec", sa.String(64), primary_key=True),
+    sa.Column("left_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Index("ix_cluster_sets_set_spec_cluster_id", "set_spec", "cluster_id"),
+)
+
 # Staff decisions that override matching; keyed by (institution, local_id) so they survive re-ingest.
 cluster_overrides = sa.Table(
     "cluster_overrides", metadata,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bibliomesh_catalog.adapters.holder_repository import HolderRepository
+from bibliomesh_catalog.service_layer.directory import copy_institution
 from bibliomesh_contracts import EventEnvelope
 from bibliomesh_contracts.registry import DIRECTORY_INSTITUTION_EVENTS
 from meshkit.bus import Subscription
@@ -15,7 +15,7 @@ DIRECTORY = Subscription(queue="catalog.directory", bindings=("directory.institu
 
 
 async def apply_institution(uow: UnitOfWork, _envelope: EventEnvelope, payload: Any) -> None:
-    await HolderRepository(uow.session).apply(payload.institution)
+    await copy_institution(uow.session, payload.institution)
 
 
 CONSUMERS = (Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, apply_institution)),)

@@ -2,7 +2,8 @@
 
 One event per institution + item that appeared, changed (status, due date, location, its record's content or
 cluster) or went away, with the record's identifiers and title key so the broker can route a citation without
-calling back. Each item's version grows with every event, also across a withdrawal and a return (tombstones).
+calling back, and its title (also in another script) so the broker can name what is requested. Each item's
+version grows with every event, also across a withdrawal and a return (tombstones).
 """
 
 from __future__ import annotations
@@ -13,11 +14,11 @@ from datetime import date, datetime
 from typing import Any
 
 from bibliomesh_catalog.adapters.record_repository import HoldingRepository, RecordRepository, lock_for_writing
-from bibliomesh_catalog.adapters.search.documents import HoldingState, is_available
+from bibliomesh_catalog.adapters.search.documents import SUSPENDED, HoldingState, is_available
 from bibliomesh_catalog.adapters.search_index import reindex_clusters
 from bibliomesh_catalog.domain.records import HoldingInput, RecordDescription, aggregate_id
 from bibliomesh_contracts.events.catalog import HoldingsChangedV1
-from meshkit.problems import NotFound, Problem
+from meshkit.problems import InvalidField, NotFound
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 
@@ -36,12 +37,15 @@ class RecordState:
     issns: tuple[str, ...]
     oclc_numbers: tuple[str, ...]
     title_key: str
+    title: str
+    alt_title: str | None
 
     @classmethod
     def of(cls, record_id: int, local_id: str, cluster_id: int | None, description: RecordDescription) -> RecordState:
         key = f"{description.title_key}|{description.author_key}|{description.year or ''}"
         return cls(record_id, local_id, cluster_id, description.format, tuple(description.isbns),
-                   tuple(description.issns), tuple(description.oclc_numbers), key[:300])
+                   tuple(description.issns), tuple(description.oclc_numbers), key[:300], description.title,
+                   next(iter(description.alt_titles), None))
 
 
 def holding_event(values: dict[str, Any] | Any, record: RecordState, change: str) -> HoldingsChangedV1:
@@ -54,7 +58,8 @@ def holding_event(values: dict[str, Any] | Any, record: RecordState, change: str
         format=get("format"), ill_copy_allowed=get("ill_copy_allowed"), location=get("location"),
         call_number=get("call_number"), local_id=record.local_id, record_id=record.record_id,
         cluster_id=record.cluster_id, isbns=list(record.isbns), issns=list(record.issns),
-        oclc_numbers=list(record.oclc_numbers), title_key=record.title_key)
+        oclc_numbers=list(record.oclc_numbers), title_key=record.title_key, title=record.title,
+        alt_title=record.alt_title)
 
 
 def _publish(uow: UnitOfWork, values: dict[str, Any] | Any, record: RecordState, change: str, version: int) -> None:
@@ -159,7 +164,8 @@ async def update_holding(uow: UnitOfWork, actor: Principal, institution: str, it
     """Circulation update of one item (`PUT /catalog/holdings/...`); publishes an event if anything changed."""
     actor.require_institution(institution)
     if (status == "on-loan") != (due_date is not None):
-        raise Problem("an on-loan item needs a due_date, and only an on-loan item has one", status=422)
+        raise InvalidField("due_date", "an on-loan item needs a due_date" if due_date is None
+                           else "only an on-loan item has a due_date")
     await lock_for_writing(uow.session)
     repo = HoldingRepository(uow.session)
     row = (await repo.by_items(institution, [item_id])).get(item_id)
@@ -181,19 +187,22 @@ async def update_holding(uow: UnitOfWork, actor: Principal, institution: str, it
 
 
 def summarize(rows: Sequence[Any], holders: dict[str, Any], institutions: Collection[str]) -> list[dict[str, Any]]:
-    """Holdings grouped per institution with live availability, for the cluster view."""
+    """Holdings grouped per institution with live availability, for the cluster view; a suspended institution's
+    items stay listed (for staff), none of them available."""
+    suspended = {code for code, holder in holders.items() if holder.status == SUSPENDED}
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
         grouped.setdefault(row.institution, []).append({
             "item_id": row.item_id, "local_id": row.local_id, "location": row.location,
             "call_number": row.call_number, "format": row.format, "status": row.status, "due_date": row.due_date,
-            "ill_copy_allowed": row.ill_copy_allowed, "available": row.status == "available"})
+            "ill_copy_allowed": row.ill_copy_allowed,
+            "available": row.status == "available" and row.institution not in suspended})
     result = []
     for code in sorted(set(grouped) | set(institutions)):
         items = grouped.get(code, [])
         holder = holders.get(code)
         result.append({"institution": code, "name_en": holder.name_en if holder else None,
                        "name_zh": holder.name_zh if holder else None, "items": items,
-                       "available_count": sum(1 for i in items if i["available"])})
+                       "suspended": code in suspended, "available_count": sum(1 for i in items if i["available"])})
     return result
 

@@ -19,8 +19,9 @@ from functools import cached_property
 from typing import Any, Literal
 
 from bibliomesh_catalog.adapters.cluster_repository import ClusterRepository
+from bibliomesh_catalog.adapters.holder_repository import HolderRepository
 from bibliomesh_catalog.adapters.record_repository import RecordRepository, ensure_statistics, lock_for_writing
-from bibliomesh_catalog.adapters.search.documents import DocumentText, document_text
+from bibliomesh_catalog.adapters.search.documents import SUSPENDED, DocumentText, HoldingState, document_text
 from bibliomesh_catalog.adapters.search_index import index_new_clusters, reindex_clusters
 from bibliomesh_catalog.domain.merge import single_display
 from bibliomesh_catalog.domain.records import (
@@ -250,13 +251,19 @@ async def _store_singles(uow: UnitOfWork, institution: str, singles: list[_Work]
 
 async def _index_singles(uow: UnitOfWork, institution: str, singles: list[_Work], stored: list[_Work]) -> None:
     """The search documents of the clusters started by `singles`, from what is in memory: their display and the
-    items they state (an item stated twice in a batch belongs to the last record stating it)."""
+    items they state (an item stated twice in a batch belongs to the last record stating it; none of them can be
+    had while the institution is suspended)."""
+    if not singles:
+        return
     owner = {h.item_id: w.record_id for w in stored for h in w.parsed.holdings or ()}
+    lending = await HolderRepository(uow.session).status_of(institution) != SUSPENDED
     documents = []
     for work in singles:
         d = work.parsed.description
         states = [holdings.holding_state(institution, h, d.format) for h in work.parsed.holdings or ()
                   if owner[h.item_id] == work.record_id]
+        if not lending:
+            states = [HoldingState(state.institution, available=False) for state in states]
         documents.append(work.prepared.text.for_cluster(work.cluster_id or 0, states))
     await index_new_clusters(uow.session, documents)
 

@@ -1,7 +1,8 @@
 """OAI-PMH 2.0 data provider over the union catalogue: one item per cluster, sets per holding institution.
 
 Every answer is a 200 OAI-PMH document; what a harvester got wrong comes back as an OAI error code. Deleted
-clusters keep their headers (deletedRecord `persistent`). Lists page by (datestamp, id) with stateless resumption
+clusters keep their headers (deletedRecord `persistent`) and the sets they were in, so that a harvester of one
+institution's set sees them go (see `adapters/oai_queries`). Lists page by (datestamp, id) with stateless resumption
 tokens (see `oai_arguments`).
 """
 
@@ -151,8 +152,7 @@ async def _metadata(session: AsyncSession, cluster_ids: list[int], prefix: str) 
 
 async def _add_records(session: AsyncSession, parent: etree._Element, headers: list[queries.Header], prefix: str,
                        with_metadata: bool) -> None:
-    ids = [found.cluster_id for found in headers]
-    sets = await queries.sets_of(session, ids)
+    sets = await queries.sets_of(session, headers)
     metadata = await _metadata(session, [h.cluster_id for h in headers if not h.deleted], prefix) \
         if with_metadata else {}
     for found in headers:

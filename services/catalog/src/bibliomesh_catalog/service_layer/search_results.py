@@ -18,9 +18,13 @@ class HolderAvailability(BaseModel):
     institution: str = Field(description="Institution code (as in the directory).")
     name: str | None = Field(default=None, description="The institution's English name, if the directory knows it.")
     name_zh: str | None = Field(default=None, description="The institution's Chinese name, if it has one.")
-    available: bool = Field(description="At least one copy on the shelf, or electronic with an ILL licence.")
+    available: bool = Field(description="At least one copy on the shelf, or electronic with an ILL licence, at an "
+                                        "institution that is not suspended.")
+    suspended: bool = Field(default=False, description="The institution is suspended: it neither lends nor "
+                                                       "borrows now, so none of its copies can be requested (its "
+                                                       "copies stay listed for staff).")
     items: int = Field(description="Copies held.")
-    available_items: int = Field(description="Copies available now.")
+    available_items: int = Field(description="Copies that can be requested now (none while suspended).")
     earliest_due: date | None = Field(default=None, description="Earliest due date of the copies on loan.")
 
 
@@ -75,6 +79,7 @@ def holder_availability(items: Sequence[ItemState], holders: dict[str, Holder]) 
         available = sum(1 for c in copies if c.available)
         shown.append(HolderAvailability(institution=code, name=holder.name_en if holder else None,
                                         name_zh=holder.name_zh if holder else None, available=available > 0,
+                                        suspended=any(c.suspended for c in copies),
                                         items=len(copies), available_items=available,
                                         earliest_due=min(due) if due else None))
     return sorted(shown, key=lambda h: (not h.available, h.institution))

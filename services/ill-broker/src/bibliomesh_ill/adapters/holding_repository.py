@@ -2,22 +2,37 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_contracts.events.catalog.holdings import HoldingsChangedV1
-from bibliomesh_ill.adapters.tables import holding_identifiers, holdings
+from bibliomesh_ill.adapters.tables import TITLE_LENGTH, holding_identifiers, holdings
 from bibliomesh_ill.domain.rota import Holding
 
 _COPIED = {"institution", "item_id", "cluster_id", "local_id", "status", "available", "due_date", "format",
-           "ill_copy_allowed", "location", "call_number", "isbns", "issns", "oclc_numbers", "title_key"}
+           "ill_copy_allowed", "location", "call_number", "isbns", "issns", "oclc_numbers", "title_key", "title",
+           "alt_title"}
+
+
+@dataclass(frozen=True)
+class ClusterTitle:
+    """How the broker's copy names a cluster: the title of one of its records, and the match key of one."""
+
+    title: str | None
+    title_key: str | None
+
+    @property
+    def key_words(self) -> str:
+        """The title part of the match key: lowercased and stripped, only for copies older than `title`."""
+        return (self.title_key or "").split("|")[0]
 
 
 def _holding(row: Any) -> Holding:
     return Holding(institution=row.institution, item_id=row.item_id, status=row.status, format=row.format,
-                   ill_copy_allowed=row.ill_copy_allowed, due_date=row.due_date)
+                   ill_copy_allowed=row.ill_copy_allowed, due_date=row.due_date, cluster_id=row.cluster_id)
 
 
 class HoldingRepository:
@@ -27,10 +42,16 @@ class HoldingRepository:
     async def apply(self, change: HoldingsChangedV1, version: int) -> bool:
         """Keep the newest version of each item; a withdrawn item stays as a tombstone."""
         key = (holdings.c.institution == change.institution) & (holdings.c.item_id == change.item_id)
-        current = await self.session.scalar(sa.select(holdings.c.version).where(key))
-        if current is not None and current >= version:
+        current = (await self.session.execute(sa.select(holdings.c.version, holdings.c.local_id).where(key))).first()
+        if current is not None and current.version >= version:
             return False
         values = change.model_dump(include=_COPIED)
+        if change.title is None and current is not None and current.local_id == change.local_id:
+            # from a catalogue older than the title (a rolling upgrade): it says nothing about the record's titles
+            del values["title"], values["alt_title"]
+        for name in ("title", "alt_title"):
+            if values.get(name):
+                values[name] = values[name][:TITLE_LENGTH]
         values.update(withdrawn=change.change == "withdrawn", version=version)
         statement = sa.insert(holdings) if current is None else sa.update(holdings).where(key)
         await self.session.execute(statement.values(**values))
@@ -73,6 +94,12 @@ class HoldingRepository:
         rows = await self.session.execute(query.order_by(holdings.c.institution, holdings.c.item_id))
         return [_holding(r) for r in rows]
 
-    async def title_of_cluster(self, cluster_id: int) -> str | None:
-        return await self.session.scalar(sa.select(holdings.c.title_key).where(
-            holdings.c.cluster_id == cluster_id).limit(1))
+    async def title_of_cluster(self, cluster_id: int) -> ClusterTitle:
+        """The longest title among the cluster's items, live ones first (as the catalogue's display takes the
+        longest of its members'); items copied before titles were carried have none."""
+        row = (await self.session.execute(
+            sa.select(holdings.c.title, holdings.c.title_key)
+            .where(holdings.c.cluster_id == cluster_id)
+            .order_by(holdings.c.title.is_(None), holdings.c.withdrawn, sa.func.length(holdings.c.title).desc(),
+                      holdings.c.institution, holdings.c.item_id).limit(1))).first()
+        return ClusterTitle(None, None) if row is None else ClusterTitle(row.title, row.title_key)

@@ -5,6 +5,7 @@ import sqlalchemy as sa
 from meshkit.db import new_metadata
 from meshkit.messaging_tables import add_messaging_tables
 
+TITLE_LENGTH = 500  # a request's title, and the titles of the holdings copy it is taken from
 metadata = new_metadata()
 messaging = add_messaging_tables(metadata)
 
@@ -43,6 +44,8 @@ holdings = sa.Table(
     sa.Column("issns", sa.JSON, nullable=False),
     sa.Column("oclc_numbers", sa.JSON, nullable=False),
     sa.Column("title_key", sa.String(300), nullable=False, index=True),
+    sa.Column("title", sa.String(TITLE_LENGTH), nullable=True),   # null: copied from an event older than the field
+    sa.Column("alt_title", sa.String(TITLE_LENGTH), nullable=True),
     sa.Column("withdrawn", sa.Boolean, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
 )
@@ -68,7 +71,7 @@ requests = sa.Table(
     sa.Column("cluster_id", sa.BigInteger, nullable=True),
     sa.Column("item_key", sa.String(320), nullable=False, index=True),
     sa.Column("citation", sa.JSON, nullable=False),
-    sa.Column("title", sa.String(500), nullable=False),
+    sa.Column("title", sa.String(TITLE_LENGTH), nullable=False),
     sa.Column("service_type", sa.String(16), nullable=False),
     sa.Column("service_level", sa.String(8), nullable=False),
     sa.Column("pickup_location", sa.String(200), nullable=True),

@@ -28,6 +28,7 @@ class Holding:
     format: str
     ill_copy_allowed: bool
     due_date: date | None = None
+    cluster_id: int | None = None
 
 
 @dataclass(frozen=True)

@@ -38,6 +38,7 @@ class ActionInput:
     due_date: date | None = None
     approve: bool | None = None
     lender: str | None = None
+    origin: str = "platform"   # `iso18626`: a peer outside the platform reports what it did; its dates are facts
 
 
 async def load_for(uow: UnitOfWork, caller: Principal, request_id: str) -> tuple[IllRequest, frozenset[Party]]:
@@ -66,7 +67,7 @@ async def perform(uow: UnitOfWork, caller: Principal, request_id: str, action: s
     found = find(action, parties, request.situation())
     if isinstance(found, str):
         raise Forbidden(found) if found.startswith("only the") else Conflict(found)
-    _check_inputs(found, given)
+    _check_inputs(found, given, now)
     details = await _apply(uow, request, found, given, now)
     party = next(p for p in (Party.SYSTEM, Party.LENDER, Party.BORROWER, Party.PATRON)
                  if p in parties and p in found.parties)
@@ -78,7 +79,9 @@ async def perform(uow: UnitOfWork, caller: Principal, request_id: str, action: s
     return request
 
 
-def _check_inputs(t: Transition, given: ActionInput) -> None:
+def _check_inputs(t: Transition, given: ActionInput, now: datetime) -> None:
+    if given.due_date is not None and given.due_date < now.date() and given.origin == "platform":
+        raise InvalidField("due_date", "is in the past")
     if "reason" in t.needs and given.reason not in REASONS_UNFILLED:
         raise InvalidField("reason", f"must be an ISO 18626 reasonUnfilled code: {', '.join(REASONS_UNFILLED)}")
     if "conditions" in t.needs and (given.conditions or {}).get("code") not in CONDITIONS:

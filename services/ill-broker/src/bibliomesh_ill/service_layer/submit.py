@@ -65,26 +65,27 @@ def _borrower_and_patron(caller: Principal, given: RequestInput) -> tuple[str, s
 
 async def find_item(uow: UnitOfWork, catalog_url: str, given: RequestInput) -> ItemMatch:
     """Who holds what the request asks for: a cluster, or a citation matched on identifiers, then by the
-    catalogue's citation resolver."""
+    catalogue's citation resolver. A citation whose identifiers are held in one cluster only is that cluster."""
     holdings = HoldingRepository(uow.session)
     citation = given.citation
+    cited = citation.get("article_title") or citation.get("title") or citation.get("journal_title") or ""
     if given.cluster_id is not None:
         found = await holdings.matching(cluster_id=given.cluster_id)
         if not found:
             raise NotFound(f"the broker knows no holdings of cluster {given.cluster_id}")
-        title = citation.get("title") or (await holdings.title_of_cluster(given.cluster_id) or "").split("|")[0]
-        return ItemMatch(f"cluster:{given.cluster_id}", title or f"cluster {given.cluster_id}", given.cluster_id,
-                         found)
-    if not (citation.get("title") or citation.get("article_title") or identifiers_of(citation)):
+        return await _cluster_item(holdings, given.cluster_id, found, cited)
+    keys = identifiers_of(citation)
+    if not (cited or keys):
         raise InvalidField("citation", "give a cluster_id, or a citation with a title or an ISBN, ISSN or OCLC "
                                        "number")
-    keys = identifiers_of(citation)
-    title = citation.get("article_title") or citation.get("title") or citation.get("journal_title") or ""
     if keys:
         found = await holdings.matching(identifiers=keys)
+        clusters = {h.cluster_id for h in found}
+        if len(clusters) == 1 and (cluster_id := next(iter(clusters))) is not None:
+            return await _cluster_item(holdings, cluster_id, await holdings.matching(cluster_id=cluster_id), cited)
         if found:
             kind, value = sorted(keys)[0]
-            return ItemMatch(f"{kind}:{value}", title or value, None, found)
+            return ItemMatch(f"{kind}:{value}", cited or value, None, found)
     try:
         matches = await resolve_citation(catalog_url, openurl_of(citation))
     except CatalogUnavailable as exc:
@@ -95,9 +96,19 @@ async def find_item(uow: UnitOfWork, catalog_url: str, given: RequestInput) -> I
     for match in matches:
         found = await holdings.matching(cluster_id=match.cluster_id)
         if found:
-            return ItemMatch(f"cluster:{match.cluster_id}", title or match.title, match.cluster_id, found)
-    key = sorted(keys)[0] if keys else ("title", title.casefold()[:300])
-    return ItemMatch(f"{key[0]}:{key[1]}", title or key[1], None, [])
+            return await _cluster_item(holdings, match.cluster_id, found, match.title or cited)
+    key = sorted(keys)[0] if keys else ("title", cited.casefold()[:300])
+    return ItemMatch(f"{key[0]}:{key[1]}", cited or key[1], None, [])
+
+
+async def _cluster_item(holdings: HoldingRepository, cluster_id: int, found: list[Holding],
+                        fallback: str) -> ItemMatch:
+    """A request for a cluster, named by the title of its records in the broker's copy; for items copied before
+    titles were carried, by `fallback` (what the citation or the catalogue calls it), else the words of the match
+    key."""
+    named = await holdings.title_of_cluster(cluster_id)
+    title = named.title or fallback or named.key_words or f"cluster {cluster_id}"
+    return ItemMatch(f"cluster:{cluster_id}", title, cluster_id, found)
 
 
 async def _item_for(uow: UnitOfWork, settings: IllSettings, given: RequestInput) -> ItemMatch:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Protocol
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -21,6 +21,9 @@ class SearchEngine(Protocol):
 
     async def store(self, session: AsyncSession, documents: list[SearchDocument]) -> None:
         """Insert the documents of clusters that have none yet (created in the caller's transaction)."""
+
+    async def set_availability(self, session: AsyncSession, available: Mapping[int, bool]) -> None:
+        """Rewrite only whether these clusters (which have documents) can be had now."""
 
     async def search(self, session: AsyncSession, request: SearchRequest) -> EngineResult:
         """The requested page of cluster ids, best first, with the total and facet counts."""

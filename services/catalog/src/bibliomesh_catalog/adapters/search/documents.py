@@ -16,15 +16,28 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_catalog.adapters.search.identifiers import identifier_tokens
 from bibliomesh_catalog.adapters.search.text import index_tokens, sort_key
-from bibliomesh_catalog.adapters.tables import clusters, holdings, records
+from bibliomesh_catalog.adapters.tables import clusters, holders, holdings, records
 from bibliomesh_catalog.domain.display import ClusterDisplay
 
 AVAILABLE_STATUS = "available"
+SUSPENDED = "suspended"
 
 
-def is_available(status: str, format_: str, ill_copy_allowed: bool) -> bool:
-    """On the shelf, or an electronic copy whose licence allows interlibrary copies."""
-    return status == AVAILABLE_STATUS or (format_ == "electronic" and ill_copy_allowed)
+def is_available(status: str, format_: str, ill_copy_allowed: bool, suspended: bool = False) -> bool:
+    """On the shelf, or an electronic copy whose licence allows interlibrary copies; never at a suspended
+    institution (it neither lends nor borrows, so the broker skips it)."""
+    return not suspended and (status == AVAILABLE_STATUS or (format_ == "electronic" and ill_copy_allowed))
+
+
+def holder_suspended() -> sa.ColumnElement[bool]:
+    """Whether the holder of a holdings row is suspended, for a query outer-joined to `holders` with
+    `holder_join`: an institution the directory copy does not know yet counts as active."""
+    return sa.func.coalesce(holders.c.status, "active") == SUSPENDED
+
+
+def holder_join(left: sa.FromClause) -> sa.FromClause:
+    """`left` (holdings, or a join including it) outer-joined to the holder of each holding."""
+    return left.outerjoin(holders, holders.c.code == holdings.c.institution)
 
 
 @dataclass(frozen=True)
@@ -105,18 +118,25 @@ def select_clusters(ids: list[int]) -> sa.Select[Any]:
 
 
 def select_holdings(ids: list[int]) -> sa.Select[Any]:
-    """The holdings of the live members of these clusters."""
+    """The holdings of the live members of these clusters, with whether their holder is suspended."""
     return (sa.select(records.c.cluster_id, holdings.c.institution, holdings.c.status, holdings.c.format,
-                      holdings.c.ill_copy_allowed)
-            .join(records, records.c.id == holdings.c.record_id)
+                      holdings.c.ill_copy_allowed, holder_suspended())
+            .select_from(holder_join(holdings.join(records, records.c.id == holdings.c.record_id)))
             .where(records.c.cluster_id.in_(ids), records.c.deleted_at.is_(None)))
+
+
+def holding_states(holding_rows: Iterable[Any]) -> dict[int, list[HoldingState]]:
+    """The rows of `select_holdings` as the states of each cluster's holdings."""
+    held: dict[int, list[HoldingState]] = defaultdict(list)
+    for cluster_id, institution, status, format_, ill_copy, suspended in holding_rows:
+        held[int(cluster_id)].append(HoldingState(institution, is_available(status, format_, bool(ill_copy),
+                                                                            bool(suspended))))
+    return held
 
 
 def assemble(cluster_rows: Iterable[Any], holding_rows: Iterable[Any]) -> list[SearchDocument]:
     """Documents from the rows of `select_clusters` and `select_holdings`."""
-    held: dict[int, list[HoldingState]] = defaultdict(list)
-    for cluster_id, institution, status, format_, ill_copy in holding_rows:
-        held[int(cluster_id)].append(HoldingState(institution, is_available(status, format_, bool(ill_copy))))
+    held = holding_states(holding_rows)
     return [build_document(int(row.id), row.format, row.display or {}, held.get(int(row.id), ()))
             for row in cluster_rows]
 

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bibliomesh_catalog.adapters.search.documents import is_available
+from bibliomesh_catalog.adapters.search.documents import holder_join, holder_suspended, is_available
 from bibliomesh_catalog.adapters.tables import clusters, holders, holdings, records
 
 
@@ -42,11 +42,13 @@ class ItemState:
     status: str
     due_date: date | None
     ill_copy_allowed: bool
+    suspended: bool = False
+    """Its institution is suspended: it neither lends nor borrows now."""
 
     @property
     def available(self) -> bool:
-        """On the shelf, or electronic with a licence for interlibrary copies."""
-        return is_available(self.status, self.format, self.ill_copy_allowed)
+        """On the shelf, or electronic with a licence for interlibrary copies, at an institution not suspended."""
+        return is_available(self.status, self.format, self.ill_copy_allowed, self.suspended)
 
 
 async def load_holders(session: AsyncSession) -> dict[str, Holder]:
@@ -70,19 +72,21 @@ async def load_displays(session: AsyncSession, cluster_ids: Collection[int]) -> 
 
 
 async def load_items(session: AsyncSession, cluster_ids: Collection[int]) -> dict[int, list[ItemState]]:
-    """The live holdings of each cluster, ordered by institution and item."""
+    """The live holdings of each cluster, ordered by institution and item, with whether their holder is suspended."""
     found: dict[int, list[ItemState]] = defaultdict(list)
     if not cluster_ids:
         return found
     rows = await session.execute(
         sa.select(records.c.cluster_id, holdings.c.record_id, holdings.c.institution, holdings.c.item_id,
                   holdings.c.location, holdings.c.call_number, holdings.c.format, holdings.c.status,
-                  holdings.c.due_date, holdings.c.ill_copy_allowed)
-        .join(records, records.c.id == holdings.c.record_id)
+                  holdings.c.due_date, holdings.c.ill_copy_allowed, holder_suspended())
+        .select_from(holder_join(holdings.join(records, records.c.id == holdings.c.record_id)))
         .where(records.c.cluster_id.in_(list(cluster_ids)), records.c.deleted_at.is_(None))
         .order_by(holdings.c.institution, holdings.c.item_id))
-    for cluster_id, *item in rows:
-        found[int(cluster_id)].append(ItemState(int(item[0]), *item[1:]))
+    for (cluster_id, record_id, institution, item_id, location, call_number, format_, status, due_date,
+         ill_copy_allowed, suspended) in rows:
+        found[int(cluster_id)].append(ItemState(int(record_id), institution, item_id, location, call_number,
+                                                format_, status, due_date, ill_copy_allowed, bool(suspended)))
     return found
 
 

@@ -9,7 +9,7 @@ is `ts_rank_cd`. A publisher-only match is checked against `publisher_tokens`, s
 from __future__ import annotations
 
 import json
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -146,6 +146,15 @@ class PostgresFtsEngine:
         if documents:
             connection = await session.connection()
             await connection.exec_driver_sql(INSERT, insert_parameters(documents))
+
+    async def set_availability(self, session: AsyncSession, available: Mapping[int, bool]) -> None:
+        """Rewrite only whether these clusters can be had now (one statement for the batch)."""
+        if available:
+            connection = await session.connection()
+            await connection.exec_driver_sql(
+                "UPDATE search_fts_docs d SET available = v.available FROM unnest($1::bigint[], $2::bool[]) "
+                "AS v(cluster_id, available) WHERE d.cluster_id = v.cluster_id",
+                (list(available), list(available.values())))
 
     async def search(self, session: AsyncSession, request: SearchRequest) -> EngineResult:
         """The page of cluster ids, the total and the facet counts."""

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,18 +32,30 @@ def rebuild_sync(connection: Connection, only: Callable[[Mapping[str, Any]], boo
             return written
         after = rows[-1].id
         ids = [row.id for row in rows if only is None or only(row.display or {})]
-        if not ids:
-            continue
-        if only is not None:
-            listed = ", ".join(str(int(i)) for i in ids)
-            connection.execute(sa.text(f"DELETE FROM search_fts_docs WHERE cluster_id IN ({listed})"))  # noqa: S608
-            if sqlite:
-                connection.execute(sa.text(f"DELETE FROM search_fts WHERE rowid IN ({listed})"))  # noqa: S608
-        documents = assemble(connection.execute(select_clusters(ids)).all(),
-                             connection.execute(select_holdings(ids)).all())
-        if documents and sqlite:
-            connection.exec_driver_sql(sqlite_fts.INSERT_FTS, [sqlite_fts.fts_row(d) for d in documents])
-            connection.exec_driver_sql(sqlite_fts.INSERT_DOCS, [sqlite_fts.docs_row(d) for d in documents])
-        elif documents:
-            connection.exec_driver_sql(postgres_fts.INSERT, postgres_fts.insert_parameters(documents))
-        written += len(documents)
+        if ids:
+            written += _write(connection, ids, replace=only is not None)
+
+
+def rebuild_clusters_sync(connection: Connection, cluster_ids: Collection[int]) -> int:
+    """Replace the documents of these clusters on a synchronous connection (inside a migration); returns the
+    documents written (deleted clusters drop out)."""
+    ordered = sorted(set(cluster_ids))
+    return sum(_write(connection, ordered[start:start + BATCH], replace=True)
+               for start in range(0, len(ordered), BATCH))
+
+
+def _write(connection: Connection, ids: list[int], *, replace: bool) -> int:
+    sqlite = connection.dialect.name == "sqlite"
+    if replace:
+        listed = ", ".join(str(int(i)) for i in ids)
+        connection.execute(sa.text(f"DELETE FROM search_fts_docs WHERE cluster_id IN ({listed})"))  # noqa: S608
+        if sqlite:
+            connection.execute(sa.text(f"DELETE FROM search_fts WHERE rowid IN ({listed})"))  # noqa: S608
+    documents = assemble(connection.execute(select_clusters(ids)).all(),
+                         connection.execute(select_holdings(ids)).all())
+    if documents and sqlite:
+        connection.exec_driver_sql(sqlite_fts.INSERT_FTS, [sqlite_fts.fts_row(d) for d in documents])
+        connection.exec_driver_sql(sqlite_fts.INSERT_DOCS, [sqlite_fts.docs_row(d) for d in documents])
+    elif documents:
+        connection.exec_driver_sql(postgres_fts.INSERT, postgres_fts.insert_parameters(documents))
+    return len(documents)

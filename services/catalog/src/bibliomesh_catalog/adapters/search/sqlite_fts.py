@@ -8,7 +8,7 @@ needs no table scan). Its rowid is the cluster id, as is the primary key of `sea
 from __future__ import annotations
 
 import json
-from collections.abc import Collection, Iterable
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,12 +46,12 @@ def facet_token(kind: str, value: str) -> str:
     return f"{kind}{value.encode().hex()}"
 
 
-def _facet_tokens(doc: SearchDocument) -> str:
-    tokens = [facet_token("fmt", doc.format)]
-    if doc.language:
-        tokens.append(facet_token("lang", doc.language))
-    tokens.extend(facet_token("inst", code) for code in doc.institutions)
-    if doc.available:
+def _facet_tokens(format_: str, language: str | None, institutions: Iterable[str], available: bool) -> str:
+    tokens = [facet_token("fmt", format_)]
+    if language:
+        tokens.append(facet_token("lang", language))
+    tokens.extend(facet_token("inst", code) for code in institutions)
+    if available:
         tokens.append("availyes")
     return " ".join(tokens)
 
@@ -60,7 +60,8 @@ def fts_row(doc: SearchDocument) -> tuple[Any, ...]:
     """The `search_fts` row of a document, in `INSERT_FTS` order (text pre-tokenized, so FTS5's tokenizer only
     splits on spaces)."""
     return (doc.cluster_id, " ".join(doc.title + doc.alt_titles), " ".join(doc.authors), " ".join(doc.subjects),
-            " ".join(doc.publisher), " ".join(doc.notes), " ".join(doc.identifiers), _facet_tokens(doc))
+            " ".join(doc.publisher), " ".join(doc.notes), " ".join(doc.identifiers),
+            _facet_tokens(doc.format, doc.language, doc.institutions, doc.available))
 
 
 def docs_row(doc: SearchDocument) -> tuple[Any, ...]:
@@ -147,6 +148,23 @@ class SqliteFtsEngine:
             connection = await session.connection()
             await connection.exec_driver_sql(INSERT_FTS, [fts_row(d) for d in documents])
             await connection.exec_driver_sql(INSERT_DOCS, [docs_row(d) for d in documents])
+
+    async def set_availability(self, session: AsyncSession, available: Mapping[int, bool]) -> None:
+        """Rewrite only whether these clusters can be had now: the `available` value and its facet token."""
+        if not available:
+            return
+        ids = ", ".join(str(int(i)) for i in available)
+        rows = (await session.execute(sa.text(
+            f"SELECT cluster_id, format, language, institutions FROM search_fts_docs "  # noqa: S608
+            f"WHERE cluster_id IN ({ids})"))).all()
+        if not rows:
+            return
+        connection = await session.connection()
+        await connection.exec_driver_sql("UPDATE search_fts_docs SET available = ? WHERE cluster_id = ?",
+                                         [(int(available[row[0]]), row[0]) for row in rows])
+        await connection.exec_driver_sql("UPDATE search_fts SET facets = ? WHERE rowid = ?", [
+            (_facet_tokens(format_, language, json.loads(institutions), available[cluster_id]), cluster_id)
+            for cluster_id, format_, language, institutions in rows])
 
     async def search(self, session: AsyncSession, request: SearchRequest) -> EngineResult:
         """The page of cluster ids, the total and the facet counts."""

@@ -110,7 +110,7 @@ async def _borrower_message(uow: UnitOfWork, message: RequestingAgencyMessage, a
     if action is None:
         return ErrorData(error_type=ErrorType.UNSUPPORTED_ACTION_TYPE,
                          error_value=f"action: {message.action.value} is not supported by this broker")
-    return await _perform(uow, agency, request.id, action, ActionInput(note=message.note), now,
+    return await _perform(uow, agency, request.id, action, ActionInput(note=message.note, origin="iso18626"), now,
                           ErrorType.UNSUPPORTED_ACTION_TYPE)
 
 
@@ -122,7 +122,7 @@ async def _lender_message(uow: UnitOfWork, message: SupplyingAgencyMessage, agen
         return unrecognised("requestingAgencyRequestId", f"{agency} is not asked for any request {request_id}")
     info, status = message.message_info, message.status_info
     reason = info.reason_for_message
-    given = ActionInput(note=info.note)
+    given = ActionInput(note=info.note, origin="iso18626")
     if reason == ReasonForMessage.CANCEL_RESPONSE:
         action = "accept_cancel" if info.answer_yes_no is not False else "refuse_cancel"
     elif reason == ReasonForMessage.RENEW_RESPONSE:

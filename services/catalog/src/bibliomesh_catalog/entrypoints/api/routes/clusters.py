@@ -39,13 +39,15 @@ class Item(BaseModel):
     status: str
     due_date: date | None
     ill_copy_allowed: bool
-    available: bool
+    available: bool = Field(description="On the shelf at an institution that is not suspended.")
 
 
 class Holder(BaseModel):
     institution: str
     name_en: str | None
     name_zh: str | None
+    suspended: bool = Field(default=False, description="The institution is suspended: it neither lends nor "
+                                                       "borrows now; its items stay listed, none available.")
     available_count: int
     items: list[Item]
 

@@ -93,8 +93,9 @@ async def read_submission(request: Request) -> tuple[list[ParsedRecord | Rejecte
             try:
                 alongside = _HOLDINGS.validate_json(raw)
             except ValidationError as exc:
+                # Named from the form part down, as request validation names body fields (`holdings.0.status`).
                 raise Problem(f"invalid `holdings` part: {exc.errors()[0]['msg']}", status=422,
-                              errors=[{"field": ".".join(map(str, e["loc"])), "message": e["msg"]}
+                              errors=[{"field": ".".join(["holdings", *map(str, e["loc"])]), "message": e["msg"]}
                                       for e in exc.errors()[:20]]) from exc
     else:
         data = await body.body()

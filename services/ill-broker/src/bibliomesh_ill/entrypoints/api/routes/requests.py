@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Query, Request
 from bibliomesh_ill.adapters.request_repository import RequestRepository
 from bibliomesh_ill.domain.parties import Party, parties_of
 from bibliomesh_ill.domain.requests import IllRequest
+from bibliomesh_ill.domain.states import RequesterState
 from bibliomesh_ill.domain.transitions import ACTIONS, allowed
 from bibliomesh_ill.entrypoints.api.schemas import ActionBody, RequestCreate, RequestView
 from bibliomesh_ill.service_layer.actions import ActionInput, load_for, perform
@@ -53,7 +54,8 @@ async def create(body: RequestCreate, http: Request, uow: UnitOfWorkDep,
                     "(`ill:manage`), lending staff those their institution is asked for (`ill:lend`).")
 async def listing(uow: UnitOfWorkDep, caller: CurrentPrincipal,
                   side: Annotated[Literal["borrowing", "lending", "mine"], Query()] = "mine",
-                  state: Annotated[list[str] | None, Query(description="Borrowing-side states.")] = None,
+                  state: Annotated[list[RequesterState] | None,
+                                   Query(description="Borrowing-side states (any of them).")] = None,
                   limit: Annotated[int, Query(ge=1, le=200)] = 50,
                   offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0) -> list[RequestView]:
     repository = RequestRepository(uow.session)

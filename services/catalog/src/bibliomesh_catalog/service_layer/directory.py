@@ -1,0 +1,27 @@
+"""The catalogue's copy of the directory (holder names, regions, status), kept from directory events."""
+
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bibliomesh_catalog.adapters.holder_repository import HolderRepository
+from bibliomesh_catalog.adapters.record_repository import lock_for_writing
+from bibliomesh_catalog.adapters.search_index import refresh_availability
+from bibliomesh_contracts.events.directory import InstitutionSnapshot
+
+log = logging.getLogger(__name__)
+
+
+async def copy_institution(session: AsyncSession, institution: InstitutionSnapshot) -> None:
+    """Store the institution unless the copy is as new already. When its status changed (suspended, reinstated),
+    whether the clusters it holds items of can be had now is recomputed in the same transaction."""
+    # Taken first, as ingest does: a batch being stored meanwhile must not index the status it read before.
+    await lock_for_writing(session)
+    holders = HolderRepository(session)
+    before = await holders.status_of(institution.code)
+    if await holders.apply(institution) and before != institution.status:
+        changed = await refresh_availability(session, institution.code)
+        log.info("holder status changed", extra={"institution": institution.code, "status": institution.status,
+                                                 "documents_changed": changed})
