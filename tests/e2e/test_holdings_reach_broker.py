@@ -3,11 +3,16 @@ title as catalogued (the broker names requests by it); a circulation update foll
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
+from collections.abc import Awaitable
 from pathlib import Path
 
 import httpx
 import pytest
+from typer.testing import CliRunner
 
+from bibliomesh_catalog.cli import commands as catalog_commands
 from meshkit.testing import eventually
 from tests.e2e.platform import ADMIN, admin_headers, embedded_platform
 
@@ -45,3 +50,34 @@ async def test_holdings_changes_reach_the_broker(tmp_path: Path) -> None:
                                    auth=ADMIN)
         reader = {"Authorization": f"Bearer {narrow.json()['access_token']}"}
         assert (await client.get(f"/ill/holdings/{cluster}", headers=reader)).status_code == 403
+
+
+async def test_announced_holdings_rebuild_the_brokers_copy(tmp_path: Path) -> None:
+    """`bibliomesh catalog announce-holdings` after the broker's copy lost what it had (a restore from a backup, or a
+    copy from before the titles were announced)."""
+    async with embedded_platform(tmp_path) as platform, httpx.AsyncClient(base_url=platform.public_url) as client:
+        admin = await admin_headers(client)
+        assert (await client.post("/auth/institutions", json=LIBRARY, headers=admin)).status_code == 201
+        stored = await client.post("/catalog/records", json=RECORD, params={"institution": "CN-DL-HLD"},
+                                   headers=admin)
+        cluster = stored.json()["results"][0]["cluster_id"]
+
+        async def broker_titles() -> list[tuple[str, str | None]]:
+            response = await client.get(f"/ill/holdings/{cluster}", headers=admin)
+            return [(i["item_id"], i["title"]) for i in response.json()] if response.status_code == 200 else []
+
+        await eventually(lambda: _equals(broker_titles(), [("HLD-0001", "Introduction to algorithms")]))
+        with sqlite3.connect(tmp_path / "ill.sqlite") as broker_db:
+            broker_db.execute("UPDATE holdings SET title = NULL, alt_title = NULL")
+        assert await broker_titles() == [("HLD-0001", None)]
+
+        result = await asyncio.to_thread(CliRunner().invoke, catalog_commands, ["announce-holdings"],
+                                         env={"DATA_DIR": str(tmp_path)})
+
+        assert result.exit_code == 0, result.output
+        assert "announced the items of 1 record(s)" in result.output
+        await eventually(lambda: _equals(broker_titles(), [("HLD-0001", "Introduction to algorithms")]))
+
+
+async def _equals(found: Awaitable[object], expected: object) -> bool:
+    return await found == expected

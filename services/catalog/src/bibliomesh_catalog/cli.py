@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import httpx
 import typer
 
-commands = typer.Typer(help="Bulk imports and OAI-PMH harvests.")
+commands = typer.Typer(help="Bulk imports, OAI-PMH harvests and re-announcing holdings.")
 MEDIA_TYPES = {".mrc": "application/marc", ".marc": "application/marc", ".xml": "application/marcxml+xml",
                ".json": "application/json", ".ndjson": "application/x-ndjson", ".jsonl": "application/x-ndjson"}
 CHUNK = 256 * 1024
@@ -115,6 +115,36 @@ def harvest(
     if run["status"] != "succeeded":
         typer.echo(f"failed: {run.get('failure')}", err=True)
         raise typer.Exit(1)
+
+
+@commands.command("announce-holdings")
+def announce_holdings(
+    institution: Annotated[str | None, typer.Option(help="Only this institution's items (default: every one).")]
+    = None,
+) -> None:
+    """Publish every live item again (catalog.holdings.changed, a version newer), so the ILL broker rebuilds its copy
+    of holdings: after restoring the broker from a backup, or when an upgrade's notes ask for it. Works on the
+    catalogue's database directly (run it where the service runs); the running service's relay sends the events."""
+    import asyncio
+
+    from bibliomesh_catalog.adapters.tables import messaging
+    from bibliomesh_catalog.service_layer.announcement import announce_holdings as announce
+    from bibliomesh_catalog.settings import load_settings
+    from meshkit.db import create_engine, session_factory
+    from meshkit.unit_of_work import UnitOfWork
+
+    settings = load_settings()
+
+    async def main() -> int:
+        engine = create_engine(settings.effective_database_url())
+        sessions = session_factory(engine)
+        try:
+            return await announce(lambda: UnitOfWork(sessions, messaging.outbox, "catalog"), institution,
+                                  progress=lambda done: typer.echo(f"{done} records announced", err=True))
+        finally:
+            await engine.dispose()
+
+    typer.echo(f"announced the items of {asyncio.run(main())} record(s); the broker applies them as the events arrive")
 
 
 def _counts(job: dict[str, Any]) -> str:
