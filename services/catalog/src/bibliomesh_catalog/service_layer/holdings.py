@@ -110,8 +110,6 @@ async def reconcile(uow: UnitOfWork, institution: str, now: datetime, stated: di
                             "version": row.version + 1, **values})
             _publish(uow, {"institution": institution, "item_id": item_id, **values}, record, "changed",
                      row.version + 1)
-            if row.record_id != record_id and row.record_id in states:
-                clusters.add(states[row.record_id].cluster_id or 0)
         else:
             continue
         clusters.add(record.cluster_id or 0)
@@ -125,11 +123,23 @@ async def reconcile(uow: UnitOfWork, institution: str, now: datetime, stated: di
                             "version": row.version + 1, **{k: getattr(row, k) for k in _COMPARED}})
             _publish(uow, row, touched[row.record_id], "changed", row.version + 1)
             clusters.add(touched[row.record_id].cluster_id or 0)
+    # The items found elsewhere all move here: the clusters they leave lose them, also those of records that are
+    # not being reconciled (whose state the caller did not pass).
+    clusters |= await _clusters_of(uow, {row.record_id for row in elsewhere.values()}, states)
     await repo.withdraw(gone, now)
     await repo.forget_tombstones(institution, [r["item_id"] for r in inserts if r["item_id"] in tombstones])
     await repo.insert(inserts)
     await repo.update(updates)
     clusters.discard(0)
+    return clusters
+
+
+async def _clusters_of(uow: UnitOfWork, record_ids: set[int], states: dict[int, RecordState]) -> set[int]:
+    """The current clusters of these records: from `states` where known, else as stored."""
+    clusters = {states[r].cluster_id or 0 for r in record_ids if r in states}
+    others = record_ids - set(states)
+    if others:
+        clusters |= {row.cluster_id or 0 for row in (await RecordRepository(uow.session).refs(others)).values()}
     return clusters
 
 
@@ -187,8 +197,8 @@ async def update_holding(uow: UnitOfWork, actor: Principal, institution: str, it
 
 
 def summarize(rows: Sequence[Any], holders: dict[str, Any], institutions: Collection[str]) -> list[dict[str, Any]]:
-    """Holdings grouped per institution with live availability, for the cluster view; a suspended institution's
-    items stay listed (for staff), none of them available."""
+    """Holdings grouped per institution with live availability (`is_available`, the rule search applies), for the
+    cluster view; a suspended institution's items stay listed (for staff), none of them available."""
     suspended = {code for code, holder in holders.items() if holder.status == SUSPENDED}
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -196,7 +206,7 @@ def summarize(rows: Sequence[Any], holders: dict[str, Any], institutions: Collec
             "item_id": row.item_id, "local_id": row.local_id, "location": row.location,
             "call_number": row.call_number, "format": row.format, "status": row.status, "due_date": row.due_date,
             "ill_copy_allowed": row.ill_copy_allowed,
-            "available": row.status == "available" and row.institution not in suspended})
+            "available": is_available(row.status, row.format, row.ill_copy_allowed, row.institution in suspended)})
     result = []
     for code in sorted(set(grouped) | set(institutions)):
         items = grouped.get(code, [])

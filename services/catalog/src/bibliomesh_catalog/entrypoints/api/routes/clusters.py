@@ -39,7 +39,8 @@ class Item(BaseModel):
     status: str
     due_date: date | None
     ill_copy_allowed: bool
-    available: bool = Field(description="On the shelf at an institution that is not suspended.")
+    available: bool = Field(description="On the shelf, or electronic with a licence for interlibrary copies, at an "
+                                        "institution that is not suspended (as search counts it).")
 
 
 class Holder(BaseModel):
