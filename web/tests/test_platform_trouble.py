@@ -107,3 +107,19 @@ async def test_a_dead_refresh_token_ends_the_session(tmp_path: Path) -> None:
                 shown = await client.get("/requests")
             assert shown.status_code == 303 and shown.headers["location"] == "/signin?next=%2Frequests"
             assert person.user is None and person.tokens is None
+
+
+async def test_anonymous_pages_are_rate_limited_per_browser_not_per_web_server(tmp_path: Path) -> None:
+    # The web front end calls the gateway for every browser from its own address; it names the browser's
+    # (X-Forwarded-For), so one browser's burst does not use up the anonymous limit of everyone behind it.
+    async with embedded_platform(tmp_path, rate_limit_anonymous="4/minute") as platform:
+        app = web_app(platform)
+
+        def browser_at(address: str) -> httpx.AsyncClient:
+            return httpx.AsyncClient(transport=httpx.ASGITransport(app=app, client=(address, 40_000)),
+                                     base_url="http://web.test")
+
+        async with browser_at("198.51.100.1") as busy, browser_at("198.51.100.2") as quiet:
+            statuses = [(await busy.get("/search", params={"q": "history"})).status_code for _ in range(8)]
+            assert statuses[0] == 200 and statuses[-1] == 429, statuses
+            assert (await quiet.get("/search", params={"q": "history"})).status_code == 200
