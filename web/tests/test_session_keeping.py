@@ -52,6 +52,22 @@ async def test_cookieless_visitors_cannot_push_a_signed_in_person_out() -> None:
     assert home.status_code == 200 and "Rea Der" in home.text and "set-cookie" not in home.headers
 
 
+async def test_cookieless_visitors_cannot_push_out_someone_halfway_through_signing_in() -> None:
+    app = web_app(max_sessions=3)
+    async with browser(app) as person:
+        started = await person.get("/signin")  # off to their identity provider, a sign-in pending
+        assert started.status_code == 303
+        async with browser(app) as stranger:
+            for _ in range(10):
+                stranger.cookies.clear()
+                assert (await stranger.get("/")).status_code == 200
+        state = started.headers["location"].split("state=")[1].split("&")[0]
+        back = await person.get("/callback", params={"code": "a-code", "state": state},
+                                headers={"accept": "text/html"})
+    # Not "your sign-in expired": its pending sign-in was still there (the platform is unreachable here).
+    assert back.status_code == 503
+
+
 async def test_a_cookie_that_python_cannot_parse_does_not_hide_the_session() -> None:
     app = web_app()
     person = signed_in(app)

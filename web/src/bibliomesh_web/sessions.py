@@ -3,12 +3,13 @@ tokens never reach the browser. Kept in this process's memory, so with several r
 a browser on one replica (sticky sessions); a restart signs everyone out.
 
 Every page carries a CSRF token (the language switch is a form on each one), so every visitor gets a session, and
-anyone can make anonymous ones by the thousand just by leaving the cookie off. So the store keeps two pools, each
-capped at `max_sessions` and each forgetting its least recently used session first: signed-in people and anonymous
-visitors. A flood of cookieless requests then only pushes out other anonymous sessions, never a signed-in person;
-only more signed-in people than the cap can do that. A session's pool follows its `user` each time it is saved or
-found (sign-in stores the new session with its person; a session signed out in place becomes anonymous when next
-seen)."""
+anyone can make anonymous ones by the thousand just by leaving the cookie off. So the store keeps three pools, each
+capped at `max_sessions` and each forgetting its least recently used session first: signed-in people, visitors
+halfway through signing in (gone to their identity provider, a sign-in pending), and other anonymous visitors. A
+flood of cookieless requests then only pushes out other anonymous sessions, never a signed-in person nor one coming
+back from signing in; only more of those than the cap can do that. A session's pool follows its state each time it
+is saved or found (sign-in stores the new session with its person; a session signed out in place becomes anonymous
+when next seen)."""
 
 from __future__ import annotations
 
@@ -90,11 +91,12 @@ class SessionStore:
         self.idle_seconds = idle_seconds
         self.max_sessions = max_sessions
         self._signed_in: OrderedDict[str, Session] = OrderedDict()
+        self._signing_in: OrderedDict[str, Session] = OrderedDict()
         self._anonymous: OrderedDict[str, Session] = OrderedDict()
 
     def get(self, session_id: str | None) -> Session | None:
         key = session_id or ""
-        session = self._signed_in.get(key) or self._anonymous.get(key)
+        session = self._signed_in.get(key) or self._signing_in.get(key) or self._anonymous.get(key)
         if session is None:
             return None
         idle = self.idle_seconds if session.user else ANONYMOUS_IDLE_SECONDS
@@ -124,12 +126,13 @@ class SessionStore:
 
     def drop(self, session_id: str) -> None:
         self._signed_in.pop(session_id, None)
+        self._signing_in.pop(session_id, None)
         self._anonymous.pop(session_id, None)
 
     def _place(self, session: Session) -> None:
         """Into its pool as the most recently used, forgetting that pool's least recently used one if it is full."""
         self.drop(session.id)
-        pool = self._signed_in if session.user else self._anonymous
+        pool = self._signed_in if session.user else self._signing_in if session.pending else self._anonymous
         while len(pool) >= self.max_sessions:
             pool.popitem(last=False)
         pool[session.id] = session
