@@ -15,8 +15,8 @@ class WebSettings(BaseSettings):
     api_url: str = Field(default="", description="Where this app calls the public API; empty: `public_url`.")
     client_id: str = Field(default="bibliomesh-web", description="The public OAuth client registered for us.")
     session_idle_minutes: int = Field(default=480, gt=0)
-    max_sessions: int = Field(default=50_000, gt=0, description="Most sessions kept of each kind, signed-in and "
-                              "anonymous; the least recently used of that kind is forgotten first.")
+    max_sessions: int = Field(default=50_000, gt=0, description="Most sessions kept of each kind (signed in, signing "
+                              "in, anonymous); the least recently used of that kind is forgotten first.")
     upstream_timeout_seconds: float = Field(default=30.0, gt=0)
     metrics_port: int = Field(
         default=9005, ge=0, le=65535, description="`serve` serves `/metrics` (Prometheus) on this port of the same "
