@@ -148,10 +148,10 @@ class Notify:
 
     async def step(self, step: str, request_id: str, *, borrower: str, lender: str | None, patron: str | None,
                    title: str = "Dream of the Red Chamber", due: date | None = None, version: int = 1,
-                   **extra: Any) -> str:
+                   actor: str = "system", **extra: Any) -> str:
         payload = STEP_EVENTS[step](
             request_id=request_id, step=step, borrower=borrower, lender=lender, patron_id=patron,
-            service_type="loan", title=title, requester_state="x", actor="system", due_date=due,
+            service_type="loan", title=title, requester_state="x", actor=actor, due_date=due,
             occurred_at=datetime.now(UTC), **extra)
         return await publish_event(self.runtime.bus, payload, producer="ill",
                                    aggregate_id=f"ill-request:{request_id}", aggregate_version=version)

@@ -371,3 +371,21 @@ async def test_not_now_is_409_with_the_reason_and_bad_input_is_422_naming_the_fi
         later = await b.submit(b.patron(HOME, "planner"), cluster_id=7, pickup_location="Engineering desk",
                                needed_by=datetime.now(UTC).date().isoformat())
         assert later.status_code == 201, later.text
+
+
+async def test_a_lender_never_learns_who_the_patron_is(tmp_path: Path) -> None:
+    async with broker(tmp_path) as b:
+        await start(b)
+        rid = (await requested(b))["id"]
+        await ok(await b.act(rid, "will_supply", b.staff("CN-U1-MED")))
+        await ok(await b.act(rid, "cancel", b.patron(HOME), note="found it on my shelf"))  # the patron acts
+        borrowing = await ok(await b.view(rid, b.staff(HOME)))
+        lending = await ok(await b.view(rid, b.staff("CN-U1-MED")))
+
+        patron = borrowing["patron_id"]
+        assert patron and patron in {s["actor"] for s in borrowing["steps"]}
+        assert lending["patron_id"] is None
+        assert patron not in {s["actor"] for s in lending["steps"]}
+        assert "patron" in {s["actor"] for s in lending["steps"]}
+        listed = await b.client.get("/ill/requests", params={"side": "lending"}, headers=b.staff("CN-U1-MED"))
+        assert [r["patron_id"] for r in listed.json()] == [None]

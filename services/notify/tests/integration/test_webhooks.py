@@ -42,6 +42,7 @@ async def test_registered_webhook_gets_signed_events_that_verify_and_only_its_ow
         payload = Webhook(secret).verify(message.body, message.headers)
         assert payload["type"] == "ill.request.routed" and payload["data"]["request_id"] == request_id
         assert payload["data"]["patron_id"] is None  # the lender does not learn who the patron is
+        assert payload["data"]["actor"] == "system"
         try:
             Webhook(secret).verify(message.body.replace("CN-PL", "CN-XX"), message.headers)
             raise AssertionError("a changed body must not verify")
@@ -132,3 +133,26 @@ async def test_webhooks_belong_to_their_institution_and_urls_are_checked(tmp_pat
         assert [h["id"] for h in (await n.client.get("/notify/webhooks", headers=platform)).json()] == [hook]
         assert (await n.client.delete(f"/notify/webhooks/{hook}", headers=admin)).status_code == 204
         assert json.loads((await n.client.get("/notify/webhooks", headers=admin)).text) == []
+
+
+async def test_a_lender_is_not_told_the_patron_as_the_actor_of_what_the_patron_did(tmp_path: Path) -> None:
+    receiver = WebhookReceiver()
+    async with serving(receiver.app()) as base, notify(tmp_path) as n:
+        await n.institution("CN-U1", ill_email=None)
+        await n.institution("CN-PL", ill_email=None)
+        hooks = {}
+        for code, path in (("CN-PL", "pl"), ("CN-U1", "u1")):
+            created = await n.client.post("/notify/webhooks", headers=n.admin_headers(code), json={
+                "url": f"{base}/hooks/{path}", "event_types": ["ill.request.cancelled"]})
+            hooks[path] = created.json()["secret"]
+        request_id = new_request_id()
+        await n.step("cancelled", request_id, borrower="CN-U1", lender="CN-PL", patron="user:p", actor="user:p")
+
+        async def arrived() -> bool:
+            return len(receiver.at("pl")) == 1 and len(receiver.at("u1")) == 1
+
+        await eventually(arrived)
+        lender = Webhook(hooks["pl"]).verify(receiver.at("pl")[0].body, receiver.at("pl")[0].headers)
+        borrower = Webhook(hooks["u1"]).verify(receiver.at("u1")[0].body, receiver.at("u1")[0].headers)
+        assert (lender["data"]["patron_id"], lender["data"]["actor"]) == (None, "patron")
+        assert (borrower["data"]["patron_id"], borrower["data"]["actor"]) == ("user:p", "user:p")

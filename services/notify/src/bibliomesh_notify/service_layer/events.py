@@ -33,10 +33,12 @@ async def on_request_step(uow: UnitOfWork, services: NotifyServices, envelope: E
         # The directory may have announced them since `resolve` looked (another consumer, another replica).
         await settle_held_notifications(uow, services, directory, subject)
     data = step.model_dump(mode="json")
-    # The patron's id is the borrowing library's business: the lender's systems get the request without it.
+    # The patron's id is the borrowing library's business: the lender's systems get the request without it, and
+    # see "patron" as the actor of what the patron did (as the broker's API shows them).
     bodies: dict[str, dict[str, Any]] = {step.borrower: data}
     if step.lender and step.lender != step.borrower:
-        bodies[step.lender] = {**data, "patron_id": None}
+        hidden = {"patron_id": None, **({"actor": "patron"} if step.patron_id and step.actor == step.patron_id else {})}
+        bodies[step.lender] = {**data, **hidden}
     await queue_webhooks(uow, services, event_id=str(envelope.id), event_type=envelope.type,
                          occurred_at=step.occurred_at, bodies=bodies)
 

@@ -25,16 +25,22 @@ from meshkit.web import MAX_ID, CurrentPrincipal, UnitOfWorkDep, get_runtime, re
 
 router = APIRouter(prefix="/ill", tags=["requests"])
 ActionName = Literal[ACTIONS]  # type: ignore[valid-type]
+PATRON_ACTOR = "patron"  # a step's actor as a lender sees it when the borrowing library's patron acted
 
 
 async def request_view(uow: UnitOfWorkDep, request: IllRequest, caller: Principal) -> RequestView:
-    """The request as `caller` may see it now (after an action the caller may no longer be a party)."""
+    """The request as `caller` may see it now (after an action the caller may no longer be a party). Who the patron
+    is stays the borrowing library's business: a lender sees neither the patron's id nor it as a step's actor."""
     parties = parties_of(caller, borrower=request.borrower, lender=request.lender, patron_id=request.patron_id)
     repository = RequestRepository(uow.session)
     staff = bool(parties & {Party.BORROWER, Party.LENDER})
     rota = await repository.rota(request.id) if Party.BORROWER in parties else None
-    return RequestView(**request.columns(), allowed_actions=allowed(parties, request.situation()), rota=rota,
-                       steps=await repository.steps(request.id) if staff or Party.PATRON in parties else [])
+    steps = await repository.steps(request.id) if staff or Party.PATRON in parties else []
+    columns = request.columns()
+    if not parties & {Party.BORROWER, Party.PATRON} and request.patron_id:
+        columns["patron_id"] = None
+        steps = [{**s, "actor": PATRON_ACTOR} if s["actor"] == request.patron_id else s for s in steps]
+    return RequestView(**columns, allowed_actions=allowed(parties, request.situation()), rota=rota, steps=steps)
 
 
 @router.post("/requests", status_code=201, response_model=RequestView,
