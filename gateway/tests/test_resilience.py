@@ -55,6 +55,7 @@ async def test_a_stopped_service_is_answered_for_at_once_while_others_answer_and
         after = await client.get("/ill/requests", headers=headers)
 
         assert first.status_code == 503
+        assert problem(first)["detail"] == "the ill service is unavailable; try again shortly"  # before the breaker
         assert refused.status_code == 503 and refused_in < 0.1
         body = problem(refused)
         assert body["detail"] == "the ill service is unavailable; try again shortly"

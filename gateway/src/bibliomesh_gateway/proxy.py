@@ -154,11 +154,11 @@ class Proxy:
                         allow_redirects=False, timeout=route.timeout)
                     break
                 except aiohttp.ConnectionTimeoutError:
-                    failure = (503, "unavailable")
+                    failure = (503, "is unavailable")
                 except (TimeoutError, aiohttp.ServerTimeoutError):
                     failure = (504, "timed out")
                 except aiohttp.ClientConnectionError:
-                    failure = (503, "unavailable")
+                    failure = (503, "is unavailable")
                 except (aiohttp.ClientError, BodyTooLarge, CallerLeft):
                     failure = (502, "gave an invalid answer")
                 if body is not None and body.caller_left:

@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa_exc
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger(__name__)
@@ -103,7 +104,46 @@ def install_problem_handlers(app: FastAPI) -> None:
         return problem_response(exc.status_code, detail, instance=request.url.path,
                                 headers=dict(exc.headers or {}))
 
+    # Handled here, by class, rather than in the catch-all below: Starlette re-raises what reaches that one, so an
+    # outage would also be logged as a crash with its traceback on every request.
+    @app.exception_handler(sa_exc.DBAPIError)
+    @app.exception_handler(sa_exc.TimeoutError)
+    async def _database(request: Request, exc: Exception) -> JSONResponse:
+        if database_unavailable(exc):
+            log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)[:300]})
+            return problem_response(503, "the service's database is unavailable; try again shortly",
+                                    instance=request.url.path, headers={"Retry-After": "5"})
+        log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
+        return problem_response(500, "The server could not complete the request.", instance=request.url.path)
+
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.exception("unhandled error", extra={"path": request.url.path})
         return problem_response(500, "The server could not complete the request.", instance=request.url.path)
+
+
+# SQLSTATE classes of a server that cannot serve now (connection exception, insufficient resources, operator
+# intervention such as a shutdown or failover) and "database not accepting connections".
+_UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
+_UNAVAILABLE_SQLSTATES = ("55000",)
+# SQLite says so in words only: a lock held too long, a file it cannot open.
+_UNAVAILABLE_SQLITE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be reached or cannot serve now (a 503 the caller may retry), as
+    opposed to a fault in the request or the code (a 500)."""
+    if isinstance(exc, sa_exc.TimeoutError | sa_exc.DisconnectionError):  # the pool waited in vain
+        return True
+    if not isinstance(exc, sa_exc.DBAPIError):
+        return False
+    if exc.connection_invalidated:
+        return True
+    causes = [exc.orig, getattr(exc.orig, "__cause__", None)]
+    for cause in causes:
+        if isinstance(cause, OSError):  # refused, reset, unreachable, timed out
+            return True
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if isinstance(state, str) and (state[:2] in _UNAVAILABLE_SQLSTATE_CLASSES or state in _UNAVAILABLE_SQLSTATES):
+            return True
+    return str(exc.orig).lower().startswith(_UNAVAILABLE_SQLITE)

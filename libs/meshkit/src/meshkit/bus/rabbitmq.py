@@ -71,7 +71,9 @@ class RabbitMQTransport:
             self._connection = None
 
     async def check(self) -> None:
-        if self._connection is None or self._connection.is_closed:
+        # A robust connection that lost the broker is not `is_closed` while it tries to reconnect (that flag means
+        # "closed by us"); its `connected` event is what says whether it is up now.
+        if self._connection is None or self._connection.is_closed or not self._connection.connected.is_set():
             raise ConnectionError("not connected to RabbitMQ")
 
     async def _declare_exchanges(self, channel: AbstractChannel) -> aio_pika.abc.AbstractExchange:

@@ -1,0 +1,93 @@
+"""A service whose database stops taking connections answers 503 with `Retry-After` (the caller may try again),
+not a 500, and answers normally again once the database is back. PostgreSQL here really refuses: the database is
+closed to new connections and the service's open ones are ended, as a failover or a restart of the server does."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import asyncpg
+import httpx
+import pytest
+import sqlalchemy as sa
+from fastapi import APIRouter, Request
+
+from meshkit.bus.embedded import EmbeddedTransport
+from meshkit.messaging_tables import add_messaging_tables
+from meshkit.runtime import ServiceRuntime
+from meshkit.settings import ServiceSettings
+from meshkit.web import create_service_app, get_runtime
+from tests.support.infra import POSTGRES_ADMIN_DSN, postgres_database
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+async def database() -> AsyncIterator[str]:
+    async with postgres_database() as url:
+        yield url
+
+
+async def admin(statement: str, *args: object) -> None:
+    connection = await asyncpg.connect(POSTGRES_ADMIN_DSN)
+    try:
+        await connection.execute(statement, *args)
+    finally:
+        await connection.close()
+
+
+async def test_a_database_that_refuses_connections_is_a_503_not_a_500(database: str, tmp_path: object) -> None:
+    name = database.rsplit("/", 1)[1]
+    router = APIRouter()
+
+    @router.get("/probe/count")
+    async def count(request: Request) -> dict[str, int]:
+        async with get_runtime(request).engine.connect() as conn:
+            return {"one": int(await conn.scalar(sa.text("SELECT 1")))}
+
+    bus = EmbeddedTransport(tmp_path / "bus.sqlite")  # type: ignore[operator]
+    runtime = ServiceRuntime(name="probe", settings=ServiceSettings(service_name="probe", database_url=database,
+                                                                    data_dir=tmp_path),  # type: ignore[arg-type]
+                             tables=add_messaging_tables(sa.MetaData()), transport=bus, run_workers=False)
+    app = create_service_app(runtime, title="probe", description="A service to probe.", routers=[router])
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as client:
+            assert (await client.get("/probe/count")).json() == {"one": 1}
+
+            await admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
+            await admin("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1", name)
+            for _ in range(3):  # the pooled connection that was ended, then new ones refused
+                refused = await client.get("/probe/count")
+                assert refused.status_code == 503, refused.text
+                assert refused.headers["content-type"] == "application/problem+json"
+                assert int(refused.headers["retry-after"]) > 0
+                assert "database" in refused.json()["detail"]
+
+            await admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+            assert (await client.get("/probe/count")).json() == {"one": 1}
+    finally:
+        await runtime.engine.dispose()
+        await bus.close()
+        await admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
+
+
+async def test_a_fault_in_a_query_is_still_a_500_not_an_outage(database: str, tmp_path: object) -> None:
+    router = APIRouter()
+
+    @router.get("/probe/broken")
+    async def broken(request: Request) -> None:
+        async with get_runtime(request).engine.connect() as conn:
+            await conn.execute(sa.text("SELECT * FROM no_such_table"))
+
+    bus = EmbeddedTransport(tmp_path / "bus.sqlite")  # type: ignore[operator]
+    runtime = ServiceRuntime(name="probe", settings=ServiceSettings(service_name="probe", database_url=database,
+                                                                    data_dir=tmp_path),  # type: ignore[arg-type]
+                             tables=add_messaging_tables(sa.MetaData()), transport=bus, run_workers=False)
+    app = create_service_app(runtime, title="probe", description="A service to probe.", routers=[router])
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as client:
+            answer = await client.get("/probe/broken")
+        assert answer.status_code == 500 and "no_such_table" not in answer.text
+    finally:
+        await runtime.engine.dispose()
+        await bus.close()
