@@ -19,8 +19,9 @@ STAMP := $(VENV)/.installed
 help:
 	@echo "make run              start the platform (embedded: one process, SQLite, demo data) on PORT=$(PORT)"
 	@echo "make test             set up and run the whole suite (lint, types, contracts, unit, integration, e2e)"
-	@echo "make run-distributed  one process per service against PostgreSQL and RabbitMQ"
-	@echo "make migrate          migrate every service's database (distributed mode)"
+	@echo "make run-distributed  one process per service on PostgreSQL, RabbitMQ and Redis (set AUTH_BOOTSTRAP_CLIENT_ID"
+	@echo "                      and AUTH_BOOTSTRAP_CLIENT_SECRET first; DEMO=1 also loads the demo accounts)"
+	@echo "make migrate          migrate (and create) every service's database for distributed mode"
 	@echo "make contracts        regenerate event schemas, AsyncAPI and OpenAPI snapshots"
 	@echo "make bench            run the benchmarks"
 	@echo "make screenshots      run the browser tests and refresh the README's screenshots (docs/screenshots/)"
@@ -41,11 +42,13 @@ $(STAMP): $(PYPROJECTS) requirements-dev.txt services/auth/tests/idp/package-loc
 run: setup
 	$(VENV)/bin/bibliomesh run --port $(PORT) --data-dir $(DATA_DIR)
 
+# Distributed mode's defaults (bibliomesh_<service> databases on the local PostgreSQL) apply to whatever
+# <P>DATABASE_URL is not set; the Kubernetes migration Jobs set every URL and run `bibliomesh-<service> migrate`.
 run-distributed: setup migrate
-	$(VENV)/bin/bibliomesh run-distributed
+	$(VENV)/bin/bibliomesh run-distributed --port $(PORT)$(if $(filter 1 yes true,$(DEMO)), --demo)
 
 migrate: setup check-services
-	$(VENV)/bin/bibliomesh migrate
+	$(VENV)/bin/bibliomesh migrate --distributed
 
 check-services: setup
 	@$(PY) scripts/check_backing_services.py

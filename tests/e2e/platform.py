@@ -16,7 +16,7 @@ import httpx
 
 from bibliomesh_launcher import distributed
 from bibliomesh_launcher.embedded import EmbeddedPlatform
-from tests.support.infra import create_database, database_url, drop_database, rabbitmq_vhost
+from tests.support.infra import database_url, drop_database, rabbitmq_vhost, unique_name
 
 ADMIN = ("e2e-admin", "e2e-admin-secret-long-enough-for-prod")
 SERVICES = ("auth", "catalog", "ill", "notify")
@@ -54,8 +54,9 @@ async def embedded_platform(data_dir: Path, web_demo_password: str = "",
 
 @asynccontextmanager
 async def distributed_platform(tmp_path: Path) -> AsyncIterator[str]:
-    """Every service in its own process on PostgreSQL databases and a RabbitMQ vhost made for this test."""
-    databases = {name: await create_database(f"bm_e2e_{name}") for name in SERVICES}
+    """Every service in its own process on PostgreSQL databases and a RabbitMQ vhost made for this test. The
+    databases are created and migrated by `bibliomesh migrate --distributed`, as `make run-distributed` does."""
+    databases = {name: unique_name(f"bm_e2e_{name}").lower() for name in SERVICES}
     try:
         async with rabbitmq_vhost("bm-e2e") as vhost:
             config = distributed.DistributedConfig(gateway_port=free_port(),
@@ -70,13 +71,13 @@ async def distributed_platform(tmp_path: Path) -> AsyncIterator[str]:
                 env[f"{prefix}RETRY_DELAYS_SECONDS"] = "[0.2, 0.5]"
             # Rate-limit counters of this run only: other runs on the machine share the Redis.
             env["GATEWAY_RATE_LIMIT_KEY_PREFIX"] = f"bm-e2e-{uuid.uuid4().hex}"
+            subprocess.run([sys.executable, "-m", "bibliomesh_launcher.cli", "migrate", "--distributed"], env=env,
+                           check=True, capture_output=True)
             env = config.service_env(env)
-            subprocess.run([sys.executable, "-m", "bibliomesh_launcher.cli", "migrate"], env=env, check=True,
-                           capture_output=True)
             processes = distributed.start_processes(config, env)
             base = f"http://127.0.0.1:{config.gateway_port}"
             try:
-                await asyncio.to_thread(distributed.wait_ready, base, 60.0)
+                await asyncio.to_thread(distributed.wait_ready, base, 60.0, processes)
                 yield base
             finally:
                 distributed.stop_processes(processes)

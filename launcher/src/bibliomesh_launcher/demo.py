@@ -72,21 +72,14 @@ async def load_demo_data(base_url: str, client_id: str, client_secret: str) -> D
     """Create whatever of the demo data does not exist yet. Safe to run again."""
     demo = DemoData(institutions=[i["code"] for i in DEMO_INSTITUTIONS])
     async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
-        token = await client.post("/auth/token", data={"grant_type": "client_credentials"},
-                                  auth=(client_id, client_secret))
-        token.raise_for_status()
-        access_token = token.json()["access_token"]
-        headers = {"Authorization": f"Bearer {access_token}"}
+        headers, platform = await _platform_admin(client, client_id, client_secret)
         for institution in DEMO_INSTITUTIONS:
             if (await client.get(f"/auth/institutions/{institution['code']}")).status_code != 200:
                 response = await client.post("/auth/institutions", json=institution, headers=headers)
                 response.raise_for_status()
                 demo.created.append(institution["code"])
             demo.created.extend(await _people(client, headers, institution))
-        platform = str(_claims(access_token)["institution"])
-        web = {"client_id": WEB_CLIENT, "name": "Bibliomesh web front end", "institution": platform,
-               "is_public": True, "redirect_uris": [f"{base_url.rstrip('/')}/callback"]}
-        demo.created.extend(await _client(client, headers, web))
+        demo.created.extend(await _client(client, headers, _web_client(base_url, platform)))
         discovery = (await client.get("/.well-known/openid-configuration")).json()
         if "password" in discovery.get("grant_types_supported", []):
             cli = {"client_id": CLI_CLIENT, "name": "curl and scripts (demo, password grant)",
@@ -96,6 +89,27 @@ async def load_demo_data(base_url: str, client_id: str, client_secret: str) -> D
             staff = {i["code"]: await _staff_token(client, i["code"]) for i in DEMO_INSTITUTIONS}
             demo.records_created = await load_demo_records(client, staff)
     return demo
+
+
+async def register_web_client(base_url: str, client_id: str, client_secret: str) -> list[str]:
+    """Register the web front end's public client if it is missing: without it nobody can sign in on the web pages.
+    Not demo data (no people, no secret), so distributed mode does it without `--demo` too."""
+    async with httpx.AsyncClient(base_url=base_url, timeout=60) as client:
+        headers, platform = await _platform_admin(client, client_id, client_secret)
+        return await _client(client, headers, _web_client(base_url, platform))
+
+
+async def _platform_admin(client: httpx.AsyncClient, client_id: str, client_secret: str) -> tuple[dict[str, str], str]:
+    """The bootstrap client's authorization header and its institution (the platform's)."""
+    token = await client.post("/auth/token", data={"grant_type": "client_credentials"}, auth=(client_id, client_secret))
+    token.raise_for_status()
+    access_token = token.json()["access_token"]
+    return {"Authorization": f"Bearer {access_token}"}, str(_claims(access_token)["institution"])
+
+
+def _web_client(base_url: str, platform: str) -> dict[str, Any]:
+    return {"client_id": WEB_CLIENT, "name": "Bibliomesh web front end", "institution": platform, "is_public": True,
+            "redirect_uris": [f"{base_url.rstrip('/')}/callback"]}
 
 
 async def _staff_token(client: httpx.AsyncClient, institution: str) -> str:

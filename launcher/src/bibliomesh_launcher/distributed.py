@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import httpx
@@ -30,6 +31,18 @@ class DistributedConfig:
     gateway_metrics_port: int = 9000
     web_metrics_port: int = 9005
     """Where the gateway and the web front end serve their Prometheus metrics (never on their public ports)."""
+
+    @classmethod
+    def on_port(cls, port: int) -> DistributedConfig:
+        """The gateway on `port`, auth, catalog, ill and notify on the next four, the web front end on the fifth,
+        their metrics 1000 above the gateway's and the web front end's (8000: 8001-8005, 9000 and 9005)."""
+        return cls(gateway_port=port, service_ports={name: port + 1 + offset for offset, name in enumerate(ENV_PREFIX)},
+                   web_port=port + 5, gateway_metrics_port=port + 1000, web_metrics_port=port + 1005)
+
+    def ports(self) -> dict[str, int]:
+        """Every port the platform listens on, by what listens there."""
+        return {"gateway": self.gateway_port, **self.service_ports, "web": self.web_port,
+                "gateway metrics": self.gateway_metrics_port, "web metrics": self.web_metrics_port}
 
     def service_env(self, base: dict[str, str]) -> dict[str, str]:
         env = dict(base)
@@ -70,10 +83,31 @@ def start_processes(config: DistributedConfig, env: dict[str, str]) -> dict[str,
     return processes
 
 
-def wait_ready(url: str, timeout: float = 60.0) -> dict[str, object]:
+class ProcessExited(RuntimeError):
+    """One of the platform's processes is gone; the platform cannot be up without it."""
+
+    def __init__(self, name: str, returncode: int) -> None:
+        super().__init__(f"the {name} process exited with code {returncode}")
+        self.name = name
+        self.returncode = returncode
+
+
+def first_exited(processes: Mapping[str, subprocess.Popen[bytes]]) -> ProcessExited | None:
+    for name, process in processes.items():
+        if (returncode := process.poll()) is not None:
+            return ProcessExited(name, returncode)
+    return None
+
+
+def wait_ready(url: str, timeout: float = 60.0,
+               processes: Mapping[str, subprocess.Popen[bytes]] | None = None) -> dict[str, object]:
+    """Wait until the gateway's /readyz is 200; raise `ProcessExited` as soon as one of `processes` has exited (a
+    crash at start would otherwise look like a slow start until the timeout)."""
     deadline = time.monotonic() + timeout
     last: dict[str, object] = {}
     while time.monotonic() < deadline:
+        if processes and (exited := first_exited(processes)):
+            raise exited
         try:
             response = httpx.get(f"{url}/readyz", timeout=2)
             last = response.json()
