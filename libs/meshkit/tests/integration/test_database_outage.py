@@ -5,6 +5,8 @@ closed to new connections and the service's open ones are ended, as a failover o
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 
 import asyncpg
 import httpx
@@ -36,7 +38,23 @@ async def admin(statement: str, *args: object) -> None:
         await connection.close()
 
 
-async def test_a_database_that_refuses_connections_is_a_503_not_a_500(database: str, tmp_path: object) -> None:
+@asynccontextmanager
+async def probe_service(database: str, tmp_path: Path, router: APIRouter) -> AsyncIterator[httpx.AsyncClient]:
+    """A service with `router` on `database`, called in process (an error the app lets out fails the test)."""
+    bus = EmbeddedTransport(tmp_path / "bus.sqlite")
+    settings = ServiceSettings(service_name="probe", database_url=database, data_dir=tmp_path)
+    runtime = ServiceRuntime(name="probe", settings=settings, tables=add_messaging_tables(sa.MetaData()),
+                             transport=bus, run_workers=False)
+    app = create_service_app(runtime, title="probe", description="A service to probe.", routers=[router])
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as client:
+            yield client
+    finally:
+        await runtime.engine.dispose()
+        await bus.close()
+
+
+async def test_a_database_that_refuses_connections_is_a_503_not_a_500(database: str, tmp_path: Path) -> None:
     name = database.rsplit("/", 1)[1]
     router = APIRouter()
 
@@ -45,13 +63,8 @@ async def test_a_database_that_refuses_connections_is_a_503_not_a_500(database: 
         async with get_runtime(request).engine.connect() as conn:
             return {"one": int(await conn.scalar(sa.text("SELECT 1")))}
 
-    bus = EmbeddedTransport(tmp_path / "bus.sqlite")  # type: ignore[operator]
-    runtime = ServiceRuntime(name="probe", settings=ServiceSettings(service_name="probe", database_url=database,
-                                                                    data_dir=tmp_path),  # type: ignore[arg-type]
-                             tables=add_messaging_tables(sa.MetaData()), transport=bus, run_workers=False)
-    app = create_service_app(runtime, title="probe", description="A service to probe.", routers=[router])
     try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as client:
+        async with probe_service(database, tmp_path, router) as client:
             assert (await client.get("/probe/count")).json() == {"one": 1}
 
             await admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS false')
@@ -66,12 +79,10 @@ async def test_a_database_that_refuses_connections_is_a_503_not_a_500(database: 
             await admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
             assert (await client.get("/probe/count")).json() == {"one": 1}
     finally:
-        await runtime.engine.dispose()
-        await bus.close()
         await admin(f'ALTER DATABASE "{name}" ALLOW_CONNECTIONS true')
 
 
-async def test_a_fault_in_a_query_is_still_a_500_not_an_outage(database: str, tmp_path: object) -> None:
+async def test_a_fault_in_a_query_is_still_a_500_not_an_outage(database: str, tmp_path: Path) -> None:
     router = APIRouter()
 
     @router.get("/probe/broken")
@@ -79,15 +90,6 @@ async def test_a_fault_in_a_query_is_still_a_500_not_an_outage(database: str, tm
         async with get_runtime(request).engine.connect() as conn:
             await conn.execute(sa.text("SELECT * FROM no_such_table"))
 
-    bus = EmbeddedTransport(tmp_path / "bus.sqlite")  # type: ignore[operator]
-    runtime = ServiceRuntime(name="probe", settings=ServiceSettings(service_name="probe", database_url=database,
-                                                                    data_dir=tmp_path),  # type: ignore[arg-type]
-                             tables=add_messaging_tables(sa.MetaData()), transport=bus, run_workers=False)
-    app = create_service_app(runtime, title="probe", description="A service to probe.", routers=[router])
-    try:
-        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://probe") as client:
-            answer = await client.get("/probe/broken")
-        assert answer.status_code == 500 and "no_such_table" not in answer.text
-    finally:
-        await runtime.engine.dispose()
-        await bus.close()
+    async with probe_service(database, tmp_path, router) as client:
+        answer = await client.get("/probe/broken")
+    assert answer.status_code == 500 and "no_such_table" not in answer.text
