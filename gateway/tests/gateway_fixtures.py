@@ -161,8 +161,11 @@ class RestartableServer:
         self._server = uvicorn.Server(uvicorn.Config(self.app, lifespan=self.lifespan, log_level="warning",
                                                      access_log=False))
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):  # generous: the machine may be busy with other work
             while not self._server.started:
+                if self._task.done():  # it failed to start: say why instead of waiting out the timeout
+                    self._task.result()
+                    raise RuntimeError(f"the server on port {self.port} stopped before it started")
                 await asyncio.sleep(0.01)
 
     async def stop(self) -> None:
