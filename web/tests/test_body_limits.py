@@ -12,9 +12,10 @@ import pytest
 from fastapi import FastAPI
 from starlette.types import Message, Receive, Scope, Send
 
-from bibliomesh_web.middleware import BodyLimitMiddleware, BodyTooLarge, SpoolBudget
+from bibliomesh_web.middleware import BodyLimitMiddleware, BodyTooLarge, SpoolFull
 from bibliomesh_web.sessions import Session
 from bibliomesh_web.settings import WebSettings
+from meshkit.spool import SpoolBudget
 from web.tests.web_fixtures import browser, signed_in, web_app
 
 FORM_LIMIT = 64 * 1024
@@ -153,7 +154,7 @@ async def test_what_each_body_of_staff_on_an_upload_page_may_reach(path: str, co
 
     settings = WebSettings(max_form_bytes=FORM_LIMIT, max_upload_form_bytes=UPLOAD_LIMIT)
     session = staff_in(web_app())
-    middleware = BodyLimitMiddleware(reader, settings, SpoolBudget(settings.upload_spool_bytes))
+    middleware = BodyLimitMiddleware(reader, settings, SpoolBudget(settings.upload_spool_bytes, SpoolFull))
     pieces = 2 * UPLOAD_LIMIT // CHUNK
 
     async def receive() -> Message:

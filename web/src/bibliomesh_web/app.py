@@ -17,7 +17,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from bibliomesh_web.directory import DirectoryCache
-from bibliomesh_web.middleware import BodyLimitMiddleware, BodyTooLarge, SessionMiddleware, SpoolBudget, SpoolFull
+from bibliomesh_web.middleware import BodyLimitMiddleware, BodyTooLarge, SessionMiddleware, SpoolFull
 from bibliomesh_web.pages import (
     admin,
     clients,
@@ -38,6 +38,7 @@ from bibliomesh_web.views import BadInput, CsrfFailed, Forbidden, page_of
 from meshkit.logs import configure_logging
 from meshkit.metrics import ServiceMetrics
 from meshkit.problems import problem_response
+from meshkit.spool import SpoolBudget
 from meshkit.telemetry import configure_tracing
 from meshkit.web import FASTAPI_TELEMETRY_OFF, RequestContextMiddleware, metrics_endpoint
 
@@ -64,7 +65,8 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.state.sessions = SessionStore(settings.session_idle_minutes * 60, settings.max_sessions)
     app.state.directory = DirectoryCache()
     app.state.titles = ClusterTitles()
-    app.state.upload_spool = SpoolBudget(settings.upload_spool_bytes)
+    # Staff file forms spooled to /tmp at once (`WEB_UPLOAD_SPOOL_BYTES`); beyond it the 503 page.
+    app.state.upload_spool = SpoolBudget(settings.upload_spool_bytes, SpoolFull)
     for module in ROUTERS:
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bibliomesh_web.sessions import Session, SessionStore
 from bibliomesh_web.settings import WebSettings
+from meshkit.spool import SpoolBudget
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
@@ -80,25 +81,6 @@ class SpoolFull(HTTPException):
 
     def __init__(self) -> None:
         super().__init__(status_code=503, headers={"Retry-After": str(SPOOL_RETRY_AFTER_SECONDS)})
-
-
-class SpoolBudget:
-    """The bytes of staff file forms this process may hold spooled to /tmp at once (`WEB_UPLOAD_SPOOL_BYTES`), as
-    the catalogue's import spool budget: a form reserves its declared length before it is read (and, without one,
-    each piece as it arrives), and its share counts until its request ends. Counted in the process: /tmp is the
-    pod's own, and requests run on one event loop, so nothing here needs a lock."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.used = 0
-
-    def reserve(self, wanted: int) -> None:
-        if wanted > self.total - self.used:
-            raise SpoolFull
-        self.used += wanted
-
-    def release(self, size: int) -> None:
-        self.used = max(0, self.used - size)
 
 
 class BodyLimitMiddleware:

@@ -35,6 +35,7 @@ from bibliomesh_contracts.events.catalog import ImportFinishedV1
 from meshkit.problems import ContentTooLarge, Problem
 from meshkit.runtime import ServiceRuntime
 from meshkit.security import Principal
+from meshkit.spool import SpoolBudget
 from meshkit.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -96,34 +97,14 @@ def busy() -> SpoolFull:
     return SpoolFull("the catalogue is busy with other imports; try again shortly", headers={"Retry-After": "30"})
 
 
-class SpoolBudget:
-    """The bytes of import files this replica may hold at once (`CATALOG_IMPORT_SPOOL_BYTES`): an upload reserves
-    what it may still write, and a spooled file counts until its import ends. Counted in the process, from 0: the
-    spool directory is the replica's own, and the process's first `recover_interrupted` removes what an earlier
-    process left there (an emptyDir volume outlives a restarted container)."""
-
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.used = 0
-
-    def reserve(self, wanted: int, *, or_less: bool) -> int:
-        """Reserve `wanted` bytes; `or_less`: as many as are left if fewer (a body of unknown length)."""
-        left = self.total - self.used
-        if left <= 0 or (wanted > left and not or_less):
-            raise busy()
-        granted = min(wanted, left)
-        self.used += granted
-        return granted
-
-    def release(self, size: int) -> None:
-        self.used = max(0, self.used - size)
-
-
 def spool_budget(runtime: ServiceRuntime, total: int) -> SpoolBudget:
-    """The replica's budget (made with `total` bytes on first use)."""
+    """The bytes of import files this replica may hold at once (`CATALOG_IMPORT_SPOOL_BYTES`; made with `total`
+    bytes on first use): an upload reserves what it may still write, and a spooled file counts until its import
+    ends. It starts from 0: the process's first `recover_interrupted` removes what an earlier process left in the
+    spool directory (an emptyDir volume outlives a restarted container)."""
     budget: SpoolBudget | None = runtime.extra.get(BUDGET_KEY)
     if budget is None:
-        budget = runtime.extra[BUDGET_KEY] = SpoolBudget(total)
+        budget = runtime.extra[BUDGET_KEY] = SpoolBudget(total, busy)
     return budget
 
 
