@@ -132,9 +132,12 @@ async def test_who_may_not_change_or_enable_a_client(client: httpx.AsyncClient) 
                                            json={"name": "mine now"} if method == "PATCH" else None)
             assert refused.status_code == expected, (method, suffix, refused.text)
     # Public clients and clients of the platform itself are the platform admin's, as at registration.
+    await client.post(f"/auth/clients/{public_of_u1['client_id']}/disable", headers=admin)
     for client_id in (public_of_u1["client_id"], app[0]):
         refused = await client.patch(f"/auth/clients/{client_id}", headers=boss, json={"name": "mine now"})
         assert refused.status_code == 403, client_id
+    not_enabled = await client.post(f"/auth/clients/{public_of_u1['client_id']}/enable", headers=boss)
+    assert not_enabled.status_code == 403, not_enabled.text
     assert (await client.patch("/auth/clients/no-such-client", headers=admin, json={"name": "x"})).status_code == 404
     assert (await client.post("/auth/clients/no-such-client/enable", headers=admin)).status_code == 404
     after = (await client.get(f"/auth/clients/{ours['client_id']}", headers=admin)).json()

@@ -51,10 +51,14 @@ async def update_client(uow: UnitOfWork, settings: AuthSettings, caller: Princip
     return updated
 
 
-async def enable_client(uow: UnitOfWork, caller: Principal, client_id: str, ip: str | None = None) -> Client:
+async def enable_client(uow: UnitOfWork, settings: AuthSettings, caller: Principal, client_id: str,
+                        ip: str | None = None) -> Client:
     """The client may get tokens again, with its current secret (rotate it first if it leaked). The refresh tokens
-    revoked when it was disabled stay revoked: the people using it sign in again."""
+    revoked when it was disabled stay revoked: the people using it sign in again. Who may enable it is who may
+    change it (a browser client or one of the platform's own: platform admins only)."""
     client = await get_client(uow, caller, client_id, lock=True)
+    require_may_manage(caller, platform_client=client.institution == settings.platform_institution,
+                       is_public=client.is_public)
     if not client.disabled:
         return client
     repo = ClientRepository(uow.session)

@@ -80,10 +80,11 @@ async def update_client(client_id: str, body: ClientPatch, request: Request, uow
 
 
 @router.post("/{client_id}/enable", summary=f"Enable a disabled client again, with its current secret; the refresh "
-             f"tokens revoked when it was disabled stay revoked ({ADMINS}).")
-async def enable_client(client_id: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal
-                        ) -> ClientView:
-    client = await client_edits.enable_client(uow, caller, client_id, client_ip(request))
+             f"tokens revoked when it was disabled stay revoked ({ADMINS}; public clients and the platform's own: "
+             "platform admins only).")
+async def enable_client(client_id: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal,
+                        settings: SettingsDep) -> ClientView:
+    client = await client_edits.enable_client(uow, settings, caller, client_id, client_ip(request))
     await uow.commit()
     return ClientView.of(client)
 
