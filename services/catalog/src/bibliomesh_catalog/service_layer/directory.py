@@ -21,7 +21,8 @@ async def copy_institution(session: AsyncSession, institution: InstitutionSnapsh
     await lock_for_writing(session)
     holders = HolderRepository(session)
     before = await holders.status_of(institution.code)
-    if await holders.apply(institution) and before != institution.status:
+    # An institution not copied yet already counts as active, so its first copy changes nothing unless suspended.
+    if await holders.apply(institution) and (before or "active") != institution.status:
         changed = await refresh_availability(session, institution.code)
         log.info("holder status changed", extra={"institution": institution.code, "status": institution.status,
                                                  "documents_changed": changed})

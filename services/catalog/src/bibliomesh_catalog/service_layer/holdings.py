@@ -76,10 +76,12 @@ def _values(holding: HoldingInput, record_format: str) -> dict[str, Any]:
             "ill_copy_allowed": allowed}
 
 
-def holding_state(institution: str, holding: HoldingInput, record_format: str) -> HoldingState:
+def holding_state(institution: str, holding: HoldingInput, record_format: str, *,
+                  suspended: bool = False) -> HoldingState:
     """What the search index needs of an item a record states: who holds it, and whether it can be had now."""
     values = _values(holding, record_format)
-    return HoldingState(institution, is_available(values["status"], values["format"], values["ill_copy_allowed"]))
+    return HoldingState(institution, is_available(values["status"], values["format"], values["ill_copy_allowed"],
+                                                  suspended))
 
 
 async def reconcile(uow: UnitOfWork, institution: str, now: datetime, stated: dict[int, list[HoldingInput]],

@@ -21,7 +21,7 @@ from typing import Any, Literal
 from bibliomesh_catalog.adapters.cluster_repository import ClusterRepository
 from bibliomesh_catalog.adapters.holder_repository import HolderRepository
 from bibliomesh_catalog.adapters.record_repository import RecordRepository, ensure_statistics, lock_for_writing
-from bibliomesh_catalog.adapters.search.documents import SUSPENDED, DocumentText, HoldingState, document_text
+from bibliomesh_catalog.adapters.search.documents import SUSPENDED, DocumentText, document_text
 from bibliomesh_catalog.adapters.search_index import index_new_clusters, reindex_clusters
 from bibliomesh_catalog.domain.merge import single_display
 from bibliomesh_catalog.domain.records import (
@@ -256,14 +256,12 @@ async def _index_singles(uow: UnitOfWork, institution: str, singles: list[_Work]
     if not singles:
         return
     owner = {h.item_id: w.record_id for w in stored for h in w.parsed.holdings or ()}
-    lending = await HolderRepository(uow.session).status_of(institution) != SUSPENDED
+    suspended = await HolderRepository(uow.session).status_of(institution) == SUSPENDED
     documents = []
     for work in singles:
         d = work.parsed.description
-        states = [holdings.holding_state(institution, h, d.format) for h in work.parsed.holdings or ()
-                  if owner[h.item_id] == work.record_id]
-        if not lending:
-            states = [HoldingState(state.institution, available=False) for state in states]
+        states = [holdings.holding_state(institution, h, d.format, suspended=suspended)
+                  for h in work.parsed.holdings or () if owner[h.item_id] == work.record_id]
         documents.append(work.prepared.text.for_cluster(work.cluster_id or 0, states))
     await index_new_clusters(uow.session, documents)
 

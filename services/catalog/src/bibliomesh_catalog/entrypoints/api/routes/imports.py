@@ -17,6 +17,7 @@ from pydantic import BaseModel, Field
 from bibliomesh_catalog.adapters.import_repository import ImportRepository
 from bibliomesh_catalog.parsing import PARSERS, parser_for
 from bibliomesh_catalog.service_layer import imports as service
+from meshkit.numbers import whole_number
 from meshkit.problems import NotFound, Problem
 from meshkit.security import Principal
 from meshkit.web import get_runtime, require_scope
@@ -91,15 +92,14 @@ async def post_import(
         raise Problem(f"unsupported content type {media_type!r}; use one of {', '.join(sorted(PARSERS))}",
                       status=415)
     runtime = get_runtime(request)
-    settings = request.app.state.runtime.settings
+    settings = runtime.settings
     # CATALOG_MAX_IMPORT_BYTES for one file, CATALOG_IMPORT_SPOOL_BYTES for all this replica holds at once
-    limit, budget = int(settings.max_import_bytes), int(settings.import_spool_bytes)
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    limit, budget = int(settings.max_import_bytes), int(settings.import_spool_bytes)  # type: ignore[attr-defined]
+    declared = whole_number(request.headers.get("content-length"), low=0)
+    if declared is not None and declared > limit:
         raise service.too_large(limit)
     await service.ensure_recovered(runtime)
-    spooled = await service.spool_within_budget(runtime, request.stream(),
-                                                int(declared) if declared.isdigit() else None, limit, budget)
+    spooled = await service.spool_within_budget(runtime, request.stream(), declared, limit, budget)
     try:
         if spooled.size == 0:
             raise Problem("the body holds no records", status=400)
