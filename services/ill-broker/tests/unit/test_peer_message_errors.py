@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bibliomesh_ill.service_layer.peers.staff import public_error
+from bibliomesh_ill.service_layer.peers.errors import public_error
 
 URL = "https://reshare:s3cret@peer.example/iso18626?token=abc123"
 

@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bibliomesh_ill.adapters.tables import request_steps, requests, rota_entries
+from bibliomesh_ill.adapters.tables import peer_request_ids, request_steps, requests, rota_entries
 from bibliomesh_ill.domain.requests import IllRequest
 from bibliomesh_ill.domain.states import RequesterState, SupplierState
 from meshkit.problems import Conflict
@@ -153,5 +153,4 @@ def _names_peer_request_index(exc: IntegrityError) -> bool:
 
     PostgreSQL names the index; SQLite names its columns."""
     text = str(exc.orig)
-    return "ix_requests_borrower_peer_request_id" in text or "requests.borrower, requests.peer_request_id" in text
-
+    return str(peer_request_ids.name) in text or "requests.borrower, requests.peer_request_id" in text

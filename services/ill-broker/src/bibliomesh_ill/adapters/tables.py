@@ -95,8 +95,9 @@ requests = sa.Table(
     sa.Index("ix_requests_lender_supplier_state", "lender", "supplier_state"),  # loans out per lender
 )
 # A peer's request id is its key for retries: a retry that overtakes the first message must not make a second request.
-sa.Index("ix_requests_borrower_peer_request_id", requests.c.borrower, requests.c.peer_request_id, unique=True,
-         sqlite_where=requests.c.peer_request_id.is_not(None), postgresql_where=requests.c.peer_request_id.is_not(None))
+peer_request_ids = sa.Index(
+    "ix_requests_borrower_peer_request_id", requests.c.borrower, requests.c.peer_request_id, unique=True,
+    sqlite_where=requests.c.peer_request_id.is_not(None), postgresql_where=requests.c.peer_request_id.is_not(None))
 
 # The rota: every lender placed (position) or skipped (no position), with the reason, and what became of it.
 rota_entries = sa.Table(

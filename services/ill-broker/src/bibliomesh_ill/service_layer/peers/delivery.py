@@ -21,7 +21,7 @@ from bibliomesh_ill.domain.parties import Party
 from bibliomesh_ill.iso18626 import Version
 from bibliomesh_ill.iso18626.models import ANY_MESSAGE, Message
 from bibliomesh_ill.iso18626.peer_client import PeerClient, PeerError, PeerRejected, RetryPolicy
-from bibliomesh_ill.service_layer.peers.staff import public_error
+from bibliomesh_ill.service_layer.peers.errors import public_error
 from bibliomesh_ill.service_layer.steps import note_step
 from meshkit.runtime import ServiceRuntime
 

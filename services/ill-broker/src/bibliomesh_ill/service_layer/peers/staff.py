@@ -14,7 +14,6 @@ senders is refused the whole list, as for the request itself.
 from __future__ import annotations
 
 import logging
-import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,6 +22,7 @@ from bibliomesh_ill.adapters.request_repository import RequestRepository
 from bibliomesh_ill.domain.parties import Party
 from bibliomesh_ill.domain.requests import IllRequest
 from bibliomesh_ill.iso18626.models import ANY_MESSAGE
+from bibliomesh_ill.service_layer.peers.errors import public_error
 from bibliomesh_ill.service_layer.peers.inbound import sender_of
 from bibliomesh_ill.service_layer.steps import note_step
 from meshkit.problems import Conflict, Forbidden, NotFound
@@ -30,9 +30,6 @@ from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
-# Credentials and query strings in any URL an error quotes (a peer's endpoint may carry a secret in either).
-_USERINFO = re.compile(r"(\b[a-z][a-z0-9+.\-]*://)[^/\s@]*@", re.IGNORECASE)
-_QUERY = re.compile(r"(://[^\s?#)'\"]*)[?#][^\s)'\"]*")
 
 
 def speaks_for(row: dict[str, Any]) -> str:
@@ -126,14 +123,3 @@ def _view(row: dict[str, Any], rows: list[dict[str, Any]]) -> dict[str, Any]:
         "holds_later": blocker == row["id"] and len(waiting) > 1,
         "held_by": blocker if blocker is not None and row["status"] == "pending" else None,
     }
-
-
-def public_error(error: str | None, url: str) -> str | None:
-    """A delivery error without the peer's endpoint (cut to 2000 characters, it may end in part of it) or any
-    credentials or query string of a URL it quotes."""
-    if error is None:
-        return None
-    tail = f" ({url})"
-    cut = next((n for n in range(min(len(tail), len(error)), 1, -1) if error.endswith(tail[:n])), 0)
-    error = error[:len(error) - cut].replace(url, "the peer's endpoint")
-    return _QUERY.sub(r"\1", _USERINFO.sub(r"\1", error))
