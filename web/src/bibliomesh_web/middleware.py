@@ -11,6 +11,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from bibliomesh_web.sessions import Session, SessionStore
 from bibliomesh_web.settings import WebSettings
+from meshkit.numbers import whole_number
 from meshkit.spool import SpoolBudget
 
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
@@ -105,17 +106,17 @@ class BodyLimitMiddleware:
             await self.app(scope, receive, send)
             return
         limit, spooled = rule
-        declared = next((value for key, value in scope["headers"] if key == b"content-length"), None)
+        header = next((value for key, value in scope["headers"] if key == b"content-length"), None)
+        declared = whole_number(header.decode("latin-1"), low=0) if header is not None else None
         received = reserved = 0
         started = False
 
         async def limited() -> Message:
             nonlocal received, reserved, started
-            if declared is not None and (not declared.isdigit() or int(declared) > limit):
+            if header is not None and (declared is None or declared > limit):
                 raise BodyTooLarge(limit)
             if spooled and not started and declared is not None:
-                self.spool.reserve(int(declared))
-                reserved = int(declared)
+                reserved = self.spool.reserve(declared)
             started = True
             message = await receive()
             if message["type"] == "http.request":

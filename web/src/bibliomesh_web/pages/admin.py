@@ -11,7 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 
 from bibliomesh_web.platform import ApiError
 from bibliomesh_web.views import BadInput, Forbidden, FormPage, Page, PageDep
-from meshkit.numbers import MAX_ID, whole_number
+from meshkit.numbers import whole_number
 
 router = APIRouter()
 CONSUMING_SERVICES = ("catalog", "ill", "notify")  # the services with consumers, hence dead letters
@@ -48,7 +48,7 @@ async def change_policy(request: Request, page: FormPage, code: str) -> Redirect
         raw = str(form.get(name, "")).strip()
         if not raw:
             continue  # left empty: stays as it is
-        number = whole_number(raw, low=0, high=MAX_ID)
+        number = whole_number(raw, low=0)
         if number is None:
             raise BadInput(page.t("error.whole_number", field=page.t(f"policy.{name}")))
         numbers[name] = number

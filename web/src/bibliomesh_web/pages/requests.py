@@ -15,7 +15,7 @@ from bibliomesh_web.codes import CONDITIONS, REASONS_UNFILLED
 from bibliomesh_web.platform import ApiError
 from bibliomesh_web.requests_view import INPUT_ACTIONS, QUICK_ACTIONS, action_body, milestones
 from bibliomesh_web.views import BadInput, FormPage, PageDep, safe_next
-from meshkit.numbers import MAX_ID, whole_number
+from meshkit.numbers import whole_number
 
 router = APIRouter()
 UPLOAD_CHUNK = 64 * 1024
@@ -33,7 +33,7 @@ async def my_requests(page: PageDep) -> HTMLResponse:
 async def create(request: Request, page: FormPage) -> RedirectResponse:
     page.require_user()
     form = {k: str(v) for k, v in (await request.form()).items()}
-    cluster_id = whole_number(form.get("cluster_id"), high=MAX_ID)
+    cluster_id = whole_number(form.get("cluster_id"))
     if cluster_id is None:  # the search page's forms always carry one
         raise BadInput
     body: dict[str, Any] = {"cluster_id": cluster_id,

@@ -17,6 +17,7 @@ from bibliomesh_auth.entrypoints.api.schemas_import import (
     parse_upload,
 )
 from bibliomesh_auth.service_layer import account_import, accounts
+from meshkit.numbers import whole_number
 from meshkit.problems import ContentTooLarge
 from meshkit.web import MAX_ID, UnitOfWorkDep
 
@@ -68,8 +69,8 @@ async def import_users(
     request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal,
     institution: Annotated[str | None, Query(max_length=64, description="Default: the caller's.")] = None,
 ) -> ImportReport:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_IMPORT_BYTES:
+    declared = whole_number(request.headers.get("content-length"), low=0)
+    if declared is not None and declared > MAX_IMPORT_BYTES:
         raise ContentTooLarge(f"an import may be at most {MAX_IMPORT_BYTES} bytes; split the file")
     body = bytearray()
     async for chunk in request.stream():
