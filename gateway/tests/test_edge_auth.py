@@ -109,8 +109,8 @@ async def test_when_the_keys_cannot_be_fetched_the_answer_is_503_not_401() -> No
 async def test_the_access_log_line_names_the_call_its_caller_and_the_trace_the_service_continues(
         monkeypatch: pytest.MonkeyPatch) -> None:
     stream = io.StringIO()
-    monkeypatch.setattr(logs, "_access_writer", logs.BufferedLines(stream))
     async with platform() as gateway, gateway.client() as client:
+        monkeypatch.setattr(logs, "_access_writer", logs.BufferedLines(stream))  # after the gateway configured logs
         response = await client.get("/ill/requests", headers={
             **bearer(token(institution="CN-SH-FDU")), "X-Request-ID": "req-log-1",
             "traceparent": "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"})
@@ -135,3 +135,29 @@ async def test_the_service_is_told_only_the_callers_address_the_gateway_settled_
         assert response.status_code == 200, response.text
         [call] = gateway.services["ill"].calls
         assert call["headers"]["x-forwarded-for"] == "198.51.100.7"
+
+
+async def test_refused_and_cross_origin_calls_carry_one_request_id_and_are_counted_and_logged_with_their_status(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # The proxy keeps a call's request context itself; cross-origin calls get it from meshkit's middleware instead.
+    stream = io.StringIO()
+    web = "https://web.example"
+    async with platform(cors_origins=[web]) as gateway, gateway.client() as client:
+        monkeypatch.setattr(logs, "_access_writer", logs.BufferedLines(stream))  # after the gateway configured logs
+        refused = await client.get("/ill/requests", headers={"X-Request-ID": "req-401"})
+        cross_origin = await client.get("/ill/requests", headers={**bearer(token()), "Origin": web,
+                                                                  "X-Request-ID": "req-cors"})
+        preflight = await client.options("/ill/requests", headers={
+            "Origin": web, "Access-Control-Request-Method": "POST", "X-Request-ID": "req-preflight"})
+        metrics = (await client.get("/metrics")).text
+        logs.flush_access_log()
+
+    assert refused.status_code == 401 and refused.headers.get_list("x-request-id") == ["req-401"]
+    assert cross_origin.status_code == 200 and cross_origin.headers.get_list("x-request-id") == ["req-cors"]
+    assert cross_origin.headers["access-control-allow-origin"] == web
+    assert preflight.status_code == 200 and preflight.headers.get_list("x-request-id") == ["req-preflight"]
+    lines = {line["request_id"]: line for line in map(json.loads, stream.getvalue().splitlines())}
+    assert [lines[request_id]["status"] for request_id in ("req-401", "req-cors", "req-preflight")] == [401, 200, 200]
+    assert 'http_requests_total{method="GET",route="/ill/*",status="401"} 1.0' in metrics
+    assert 'http_requests_total{method="GET",route="/ill/*",status="200"} 1.0' in metrics
+    assert 'http_requests_total{method="OPTIONS",route="/ill/*",status="200"} 1.0' in metrics
