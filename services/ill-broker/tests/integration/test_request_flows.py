@@ -76,7 +76,7 @@ async def test_conditions_rejected_move_on_to_the_next_lender(tmp_path: Path) ->
         assert (moved["lender"], *states(moved)) == ("CN-PL", "sent_to_supplier", "new")
         assert moved["conditions"] is None and moved["answer_due_at"] is not None
         assert [(e["lender"], e["status"], e["outcome"]) for e in await b.rota(rid)] == [
-            ("CN-U1-MED", "conditions_rejected", "too dear"), ("CN-PL", "asked", None),
+            ("CN-U1-MED", "conditions_rejected", "CostExceedsMaxCost"), ("CN-PL", "asked", None),
             ("CN-FAR", "waiting", None)]
         assert (await b.steps(rid))[-3:] == ["conditional", "conditions_rejected", "routed"]
 
@@ -275,7 +275,8 @@ async def test_staff_reroute_to_a_named_waiting_lender(tmp_path: Path) -> None:
         declined = moved["steps"][-2]
         assert (declined["step"], declined["party"], declined["lender"]) == ("declined", "borrower", "CN-U1-MED")
         after = await ok(await b.act(rid, "cannot_supply", b.staff("CN-FAR"), reason="NotOnShelf"))
-        assert after["lender"] == "CN-PL"      # the one passed over is still asked in its turn
+        assert after["lender"] is None  # who is asked next is not the declining lender's business
+        assert (await b.view(rid, home)).json()["lender"] == "CN-PL"  # the one passed over, in its turn
         assert (await ok(await b.act(rid, "reroute", home)))["requester_state"] == "unfilled"
 
 
@@ -331,8 +332,8 @@ async def test_a_lender_suspended_after_the_rota_was_made_is_skipped_at_its_turn
         rid = (await requested(b))["id"]
         regional = next(s for s in region() if s.code == "CN-PL")
         await b.add_institutions([regional.model_copy(update={"status": "suspended", "version": 2})])
-        moved = await ok(await b.act(rid, "cannot_supply", b.staff("CN-U1-MED"), reason="Lost"))
-        assert moved["lender"] == "CN-FAR"
+        await ok(await b.act(rid, "cannot_supply", b.staff("CN-U1-MED"), reason="Lost"))
+        assert (await b.view(rid, b.staff(HOME))).json()["lender"] == "CN-FAR"
         assert [(e["lender"], e["status"], e["outcome"]) for e in await b.rota(rid)] == [
             ("CN-U1-MED", "declined", "Lost"), ("CN-PL", "skipped", "suspended"), ("CN-FAR", "asked", None)]
 

@@ -27,7 +27,7 @@ import asyncio
 import itertools
 from contextlib import AsyncExitStack
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -146,6 +146,12 @@ def bodies(seen: Seen, good: bool) -> st.SearchStrategy[dict[str, Any]]:
 
 def bad_input(t: Transition, body: dict[str, Any], seen: Seen) -> str | None:
     """The field an accepted transition's input gets wrong, as the broker should name it."""
+    due = date.fromisoformat(body["due_date"]) if body.get("due_date") else None
+    current = seen.request["due_date"]
+    if due is not None and current is not None and (
+            (t.action == "recall" and due > current) or
+            (t.action == "answer_renewal" and body.get("approve") and due <= current)):
+        return "due_date"  # a recall only brings the due date forward, a renewal only moves it later
     if "reason" in t.needs and body.get("reason") not in REASONS_UNFILLED:
         return "reason"
     if "conditions" in t.needs and (body.get("conditions") or {}).get("code") not in CONDITIONS:
@@ -158,6 +164,12 @@ def bad_input(t: Transition, body: dict[str, Any], seen: Seen) -> str | None:
     if t.action == "reroute" and body.get("lender") is not None and body["lender"] not in waiting:
         return "lender"
     return None
+
+
+def not_due_yet(t: Transition, seen: Seen) -> bool:
+    """Staff marking a loan overdue before its due date has passed: refused."""
+    due = seen.request["due_date"]
+    return t.action == "mark_overdue" and (due is None or due >= datetime.now(UTC).date())
 
 
 async def api_turn(b: Broker, rid: str, before: Seen, persona: str, patron: str, action: str | None,
@@ -185,7 +197,7 @@ async def api_turn(b: Broker, rid: str, before: Seen, persona: str, patron: str,
     else:
         assert isinstance(found, Transition)
         wrong = bad_input(found, body, before)
-        expected = 200 if wrong is None else wrong
+        expected = 409 if not_due_yet(found, before) else 200 if wrong is None else wrong
     if isinstance(expected, str):
         assert status == 422 and expected in [e["field"] for e in response.json()["errors"]], response.text
     else:
@@ -207,8 +219,10 @@ async def api_turn(b: Broker, rid: str, before: Seen, persona: str, patron: str,
         assert len(added) == 1, added
     assert after.request["version"] == before.request["version"] + len(added)
     shown = response.json()
-    for name in ("requester_state", "supplier_state", "lender", "version", "renewal_pending"):
+    for name in ("requester_state", "supplier_state", "version", "renewal_pending"):
         assert shown[name] == after.request[name], name
+    passed_on = parties == {Party.LENDER} and after.request["lender"] != before.request["lender"]
+    assert shown["lender"] == (None if passed_on else after.request["lender"])  # who is next: not the decliner's
     tally.steps.update(s["step"] for s in added)
     return after
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -68,6 +69,17 @@ class RequestRepository:
             raise StaleRequest(f"request {request.id} was changed by someone else; reload and try again")
         request.version += 1
         request.changed.clear()
+
+    async def lock_patron(self, borrower: str, patron_id: str) -> None:
+        """Serialize one patron's submissions until the transaction ends, so that two sent at once (a double
+        click) cannot both find no duplicate. PostgreSQL: a transaction-level advisory lock on the patron;
+        SQLite: a no-op update, which takes the database's write lock before the duplicates are read."""
+        if self.session.get_bind().dialect.name == "postgresql":
+            key = zlib.crc32(f"ill-patron:{borrower}:{patron_id}".encode())
+            await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+        else:
+            no_row = sa.update(requests).where(requests.c.id == "").values(version=requests.c.version)
+            await self.session.execute(no_row)
 
     async def active_duplicates(self, borrower: str, patron_id: str | None, item_key: str) -> list[str]:
         if patron_id is None:

@@ -20,6 +20,9 @@ from meshkit.problems import Conflict, Forbidden, InvalidField, NotFound
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 
+# Furthest a due date given by staff may lie ahead: a year is longer than any loan period a library sets, and a
+# date in year 9999 left a renewal no room to add one (a date past `date.max`).
+MAX_DUE_DAYS = 366
 # What happens to the current lender's rota entry when the lender side ends or changes.
 _ROTA_OUTCOME = {"cannot_supply": "declined", "no_answer": "no_answer", "reject_conditions": "conditions_rejected",
                  "reroute": "rerouted", "will_supply": "supplying", "conditional": "conditional",
@@ -48,6 +51,9 @@ async def load_for(uow: UnitOfWork, caller: Principal, request_id: str) -> tuple
         raise NotFound(f"no request {request_id}")
     parties = parties_of(caller, borrower=request.borrower, lender=request.lender, patron_id=request.patron_id)
     if not parties:
+        if caller.institution == request.borrower:
+            raise Forbidden(f"only the request's patron and {request.borrower}'s interlibrary-loan staff "
+                            f"(`ill:manage`) may see request {request_id}")
         raise Forbidden(f"{caller.institution} is neither the borrower nor the current lender of request "
                         f"{request_id}, and the caller is not its patron")
     return request, parties
@@ -67,7 +73,7 @@ async def perform(uow: UnitOfWork, caller: Principal, request_id: str, action: s
     found = find(action, parties, request.situation())
     if isinstance(found, str):
         raise Forbidden(found) if found.startswith("only the") else Conflict(found)
-    _check_inputs(found, given, now)
+    _check_inputs(found, given, request, now)
     details = await _apply(uow, request, found, given, now)
     party = next(p for p in (Party.SYSTEM, Party.LENDER, Party.BORROWER, Party.PATRON)
                  if p in parties and p in found.parties)
@@ -79,9 +85,9 @@ async def perform(uow: UnitOfWork, caller: Principal, request_id: str, action: s
     return request
 
 
-def _check_inputs(t: Transition, given: ActionInput, now: datetime) -> None:
-    if given.due_date is not None and given.due_date < now.date() and given.origin == "platform":
-        raise InvalidField("due_date", "is in the past")
+def _check_inputs(t: Transition, given: ActionInput, request: IllRequest, now: datetime) -> None:
+    if given.origin == "platform":  # a peer outside the platform reports what it did: its dates are facts
+        _check_dates(t, given, request, now)
     if "reason" in t.needs and given.reason not in REASONS_UNFILLED:
         raise InvalidField("reason", f"must be an ISO 18626 reasonUnfilled code: {', '.join(REASONS_UNFILLED)}")
     if "conditions" in t.needs and (given.conditions or {}).get("code") not in CONDITIONS:
@@ -91,6 +97,22 @@ def _check_inputs(t: Transition, given: ActionInput, now: datetime) -> None:
         raise InvalidField("delivery.url", "a copy is delivered with a URL (or an uploaded file)")
     if "approve" in t.needs and given.approve is None:
         raise InvalidField("approve", "true or false is required to answer a renewal")
+
+
+def _check_dates(t: Transition, given: ActionInput, request: IllRequest, now: datetime) -> None:
+    due, current = given.due_date, request.due_date
+    if due is not None:
+        if due < now.date():
+            raise InvalidField("due_date", "is in the past")
+        if due > now.date() + timedelta(days=MAX_DUE_DAYS):
+            raise InvalidField("due_date", f"is more than {MAX_DUE_DAYS} days ahead")
+        if t.action == "recall" and current is not None and due > current:
+            raise InvalidField("due_date", f"a recall brings the due date forward: on or before {current}")
+        if t.action == "answer_renewal" and given.approve and current is not None and due <= current:
+            raise InvalidField("due_date", f"a renewal moves the due date later than {current}")
+    if t.action == "mark_overdue" and (current is None or current >= now.date()):
+        raise Conflict(f"the loan is not overdue: it is due {current}" if current else
+                       "the loan has no due date to be overdue from")
 
 
 async def _apply(uow: UnitOfWork, request: IllRequest, t: Transition, given: ActionInput,
@@ -121,21 +143,46 @@ async def _apply(uow: UnitOfWork, request: IllRequest, t: Transition, given: Act
         changes["renewal_pending"] = False
         details = {"approved": bool(given.approve)}
         if given.approve:
-            period = await _loan_period(uow, lender)
-            changes["due_date"] = given.due_date or max(request.due_date or now.date(), now.date()) + period
+            changes["due_date"] = given.due_date or await _renewed_due_date(uow, request, now)
             details["due_date"] = changes["due_date"].isoformat()
-            if request.requester_state == RequesterState.OVERDUE:
-                changes.update(requester_state=RequesterState.CHECKED_OUT, supplier_state=SupplierState.SHIPPED)
+            if request.requester_state == RequesterState.OVERDUE:  # back to where the loan was before it
+                checked_out = any(step["step"] == "checked_out"
+                                  for step in await RequestRepository(uow.session).steps(request.id))
+                changes.update(requester_state=RequesterState.CHECKED_OUT if checked_out else RequesterState.RECEIVED,
+                               supplier_state=SupplierState.SHIPPED)
     elif t.action == "recall":
         changes["renewal_pending"] = False  # a recall answers any renewal request: no
         if given.due_date is not None:
             changes["due_date"] = given.due_date
     elif t.action == "reroute" and given.lender is not None:
         await _require_waiting(uow, request, given.lender)
+    outcome = _rota_outcome(t.action, given, request)
     request.set(**changes)
     if t.step != "cancel_requested":  # only asked to cancel: the lender may refuse and still ship
-        await _update_rota(uow, request.id, lender, t.action, given, now)
+        await _update_rota(uow, request.id, lender, t.action, outcome, now)
     return details
+
+
+def _rota_outcome(action: str, given: ActionInput, request: IllRequest) -> str | None:
+    """The code the lender's rota entry keeps: its reasonUnfilled, `NoAnswer`, or the reasonRetry of the
+    conditions it set or that were accepted or rejected. Never the free text of a note: statistics count by it."""
+    if action == "no_answer":
+        return "NoAnswer"
+    if given.reason:
+        return given.reason
+    if action == "conditional":
+        return (given.conditions or {}).get("code")
+    if action in ("accept_conditions", "reject_conditions"):
+        return (request.conditions or {}).get("code")
+    return None
+
+
+async def _renewed_due_date(uow: UnitOfWork, request: IllRequest, now: datetime) -> date:
+    """One more loan period, from the current due date (or today, if that is earlier)."""
+    try:
+        return max(request.due_date or now.date(), now.date()) + await _loan_period(uow, request.lender)
+    except OverflowError:  # a peer's due date near the end of the calendar
+        raise InvalidField("due_date", f"the loan is due {request.due_date}: give the new due date") from None
 
 
 async def _loan_period(uow: UnitOfWork, lender: str | None) -> timedelta:
@@ -149,14 +196,13 @@ async def _require_waiting(uow: UnitOfWork, request: IllRequest, lender: str) ->
         raise InvalidField("lender", f"{lender} is not waiting on this request's rota")
 
 
-async def _update_rota(uow: UnitOfWork, request_id: str, lender: str | None, action: str, given: ActionInput,
+async def _update_rota(uow: UnitOfWork, request_id: str, lender: str | None, action: str, outcome: str | None,
                        now: datetime) -> None:
     if lender is None:
         return
     repository = RequestRepository(uow.session)
     open_statuses = ["asked", "expecting", "conditional", "supplying"]
     if action in _ROTA_OUTCOME:
-        outcome = given.reason or (given.conditions or {}).get("code") or given.note
         values: dict[str, Any] = {"status": _ROTA_OUTCOME[action], "outcome": outcome}
         if action in ("will_supply", "conditional", "expect_to_supply", "cannot_supply"):
             values["answered_at"] = now

@@ -9,7 +9,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bibliomesh_ill.adapters.stats_queries import RequestFacts, declines, request_facts
+from bibliomesh_ill.adapters.stats_queries import Decline, RequestFacts, declines, request_facts
+from bibliomesh_ill.domain.codes import REASONS_UNFILLED
 
 FILLED = {"shipped", "received", "checked_out", "overdue", "recalled", "returned", "completed"}
 CLOSED = FILLED | {"unfilled", "cancelled"}
@@ -64,7 +65,7 @@ async def statistics(session: AsyncSession, start: datetime, end: datetime, inst
         "balance": {"lent": len(lending), "borrowed": sum(1 for f in borrowing if f.shipped_at is not None)},
         "by_tier": {tier: {"filled": len(rows), "hours_to_shipped": _hours(rows, "shipped_at")}
                     for tier, rows in sorted(by_tier.items())},
-        "unfilled_reasons": dict(Counter(d.reason or d.status for d in no
+        "unfilled_reasons": dict(Counter(_unfilled_reason(d) for d in no
                                          if institution is None or d.lender == institution).most_common()),
         "by_period": [{"period": key, **_summary(rows)} for key, rows in sorted(_periods(borrowing, period).items())],
         "by_institution": [
@@ -73,6 +74,16 @@ async def statistics(session: AsyncSession, start: datetime, end: datetime, inst
              "lent": sum(f.lender == code for f in lending)} for code in institutions
         ] if institution is None else [],
     }
+
+
+def _unfilled_reason(decline: Decline) -> str:
+    """The ISO 18626 reasonUnfilled code of a decline (`NoAnswer` for a lender skipped after its deadline), else
+    its outcome (`conditions_rejected`). Rows from before outcomes were kept to codes may hold a note: not a key."""
+    if decline.status == "no_answer":
+        return "NoAnswer"
+    if decline.status == "declined" and decline.reason in REASONS_UNFILLED:
+        return decline.reason
+    return decline.status
 
 
 def _periods(facts: list[RequestFacts], period: str) -> dict[str, list[RequestFacts]]:

@@ -143,6 +143,8 @@ async def submit_request(uow: UnitOfWork, caller: Principal, given: RequestInput
         raise InvalidField("needed_by", "is in the past")
     item = await _item_for(uow, settings, given)
     repository = RequestRepository(uow.session)
+    if patron_id is not None:
+        await repository.lock_patron(borrower_code, patron_id)
     duplicates = await repository.active_duplicates(borrower_code, patron_id, item.item_key)
     if duplicates and not (given.allow_duplicate and caller.has_scope("ill:manage")):
         raise Conflict(f"this patron already has an active request for the item: {', '.join(duplicates)}",

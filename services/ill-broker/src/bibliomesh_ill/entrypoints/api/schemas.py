@@ -6,7 +6,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictInt
 
 from meshkit.web import MAX_ID
 
@@ -43,7 +43,8 @@ class RequestCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    cluster_id: int | None = Field(default=None, ge=1, le=MAX_ID, description="The cluster from a catalogue search.")
+    cluster_id: StrictInt | None = Field(default=None, ge=1, le=MAX_ID,
+                                         description="The cluster from a catalogue search.")
     citation: Citation = Field(default_factory=Citation, description="Required without `cluster_id`.")
     service_type: Literal["loan", "copy", "copy-or-loan"] = "loan"
     service_level: Literal["normal", "rush"] = "normal"

@@ -37,6 +37,8 @@ async def request_view(uow: UnitOfWorkDep, request: IllRequest, caller: Principa
     rota = await repository.rota(request.id) if Party.BORROWER in parties else None
     steps = await repository.steps(request.id) if staff or Party.PATRON in parties else []
     columns = request.columns()
+    if not parties:  # a lender that just declined or passed it on: who is asked next is not its business
+        columns.update(lender=None, rota_position=None, answer_due_at=None)
     if not parties & {Party.BORROWER, Party.PATRON} and request.patron_id:
         columns["patron_id"] = None
         steps = [{**s, "actor": PATRON_ACTOR} if s["actor"] == request.patron_id else s for s in steps]

@@ -10,7 +10,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
 
 from bibliomesh_ill.adapters.suggestion_repository import SuggestionRepository
 from bibliomesh_ill.service_layer.stats import statistics
@@ -72,8 +72,10 @@ class Suggestion(BaseModel):
 
 
 class Threshold(BaseModel):
-    threshold: int = Field(ge=2, le=1000, description="Requests for one item that make a suggestion.")
-    window_days: int = Field(ge=1, le=3650, description="Window the requests are counted in.")
+    model_config = ConfigDict(extra="forbid")
+
+    threshold: StrictInt = Field(ge=2, le=1000, description="Requests for one item that make a suggestion.")
+    window_days: StrictInt = Field(ge=1, le=3650, description="Window the requests are counted in.")
 
 
 @router.get("/acquisition-suggestions", response_model=list[Suggestion],
