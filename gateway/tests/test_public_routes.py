@@ -49,6 +49,11 @@ def test_head_is_public_where_get_is() -> None:
     assert not is_public("GET", "/catalog/clusters/c1/members")
 
 
+def test_the_catalogue_protocols_are_public_over_get_and_post() -> None:
+    for path in ("/catalog/sru", "/catalog/oai"):
+        assert is_public("GET", path) and is_public("POST", path)
+
+
 def _matches(route: str, method: str, path: str) -> bool:
     pattern = compile_routes((route,)).get(method)
     return pattern is not None and pattern.fullmatch(path) is not None

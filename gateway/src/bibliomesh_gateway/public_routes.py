@@ -31,6 +31,7 @@ PUBLIC_ROUTES: tuple[str, ...] = (
     # The union catalogue, like an OPAC, and its protocols for discovery tools and harvesters.
     "GET /catalog/search",
     "GET /catalog/sru",
+    "POST /catalog/sru",
     "GET /catalog/oai",
     "POST /catalog/oai",
     "GET /catalog/openurl",

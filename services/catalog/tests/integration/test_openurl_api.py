@@ -21,6 +21,9 @@ BOOKS = {
                        items=[Item("CN-DL-U2", "c2")]),
     "reused_isbn": Book("A cookery book", year=2001, isbns=["9780262033848"], items=[Item("CN-DL-U2", "x1")]),
     "nature": Book("Nature", issns=["0028-0836"], format="print", items=[Item("CN-DL-U1", "n1")]),
+    "malcolm": Book("Malcolm X", authors=["Haley, Alex"], year=1965, isbns=["9780345350688"],
+                    items=[Item("CN-DL-U2", "m1")]),
+    "nature_essay": Book("Nature", authors=["Emerson, Ralph Waldo"], year=1836, items=[Item("CN-SY-U1", "e1")]),
     "history": Book("中华人民共和国史", authors=["胡绳"], year=1999, language="chi", items=[Item("CN-DL-U1", "h1")]),
 }
 
@@ -86,3 +89,29 @@ async def test_an_openurl_with_nothing_to_look_for_is_a_422_problem(client: tupl
     assert "query.rft.isbn" in [e["field"] for e in response.json()["errors"]]
     nothing = await http.get("/catalog/openurl", params={"rft.isbn": "12"})
     assert nothing.status_code == 200 and nothing.json() == []
+
+
+ARTICLE = {"url_ver": "Z39.88-2004", "rft_val_fmt": "info:ofi/fmt:kev:mtx:journal", "rft.genre": "article",
+           "rft.issn": "1476-4687"}  # an ISSN no cluster has
+
+
+async def test_an_article_is_never_sent_to_a_book_by_its_title(client: tuple[httpx.AsyncClient, dict]) -> None:
+    http, _ids = client
+    for article in ({**ARTICLE, "rft.atitle": "Malcolm X"},
+                    {**ARTICLE, "rft.genre": "unknown", "rft.atitle": "Malcolm X"},
+                    {"genre": "article", "atitle": "Malcolm X"}):
+        assert (await http.get("/catalog/openurl", params=article)).json() == []
+        redirected = await http.get("/catalog/openurl", params={**article, "redirect": "true"})
+        assert redirected.status_code == 200 and redirected.json() == []
+
+
+async def test_an_article_resolves_to_its_journal_by_the_journal_title(
+        client: tuple[httpx.AsyncClient, dict]) -> None:
+    http, ids = client
+    article = {**ARTICLE, "rft.jtitle": "Nature", "rft.atitle": "Malcolm X", "rft.aulast": "Smith",
+               "rft.date": "2003"}
+    found = (await http.get("/catalog/openurl", params=article)).json()
+    assert [(m["cluster_id"], m["strength"], m["matched_on"]) for m in found] == [(ids["nature"], "strong", "title")]
+    redirected = await http.get("/catalog/openurl", params={**article, "redirect": "true"})
+    assert redirected.status_code == 302
+    assert redirected.headers["location"].endswith(f"/catalog/clusters/{ids['nature']}")

@@ -127,6 +127,10 @@ async def test_paging_with_start_record_and_maximum_records(client: tuple[httpx.
     ({"query": "war", "startRecord": "99"}, 61),
     ({"query": "war", "startRecord": "0"}, 6),
     ({"query": "war", "maximumRecords": "-1"}, 6),
+    ({"query": "war", "startRecord": "²"}, 6),
+    ({"query": "war", "startRecord": "99999999999999999999999"}, 61),
+    ({"query": "war", "startRecord": "9" * 5000}, 61),
+    ({"query": "war", "startRecord": str(2**63 - 1)}, 61),
     ({"query": "war", "version": "3.0"}, 5),
     ({"operation": "scan", "scanClause": "war", "version": "1.2"}, 4),
     ({"operation": "searchRetrieve", "version": "1.2"}, 7),
@@ -140,3 +144,48 @@ async def test_bad_requests_get_srw_diagnostics_not_http_errors(client: tuple[ht
     assert diagnostic_uris(root) == [f"info:srw/diagnostic/1/{code}"]
     message = root.xpath("//diag:message/text() | //diag1:message/text()", namespaces=NS)
     assert message and message[0]
+
+
+async def test_a_huge_maximum_records_is_capped_not_an_error(client: tuple[httpx.AsyncClient, dict]) -> None:
+    http, _ids = client
+    for huge in ("99999999999999999999999", "9" * 5000):
+        root = await sru(http, query='dc.title all "war peace"', maximumRecords=huge)
+        assert diagnostic_uris(root) == []
+        assert len(root.findall("sru:records/sru:record", NS)) == 5
+
+
+@pytest.mark.parametrize("version", ["1.2", "2.0"])
+@pytest.mark.parametrize(("params", "code"), [
+    ({"query": "\x01"}, 27),
+    ({"query": "war", "recordSchema": "mo\x01ds"}, 66),
+    ({"query": "war", "startRecord": "\x01"}, 6),
+    ({"query": "war", "operation": "sc\x02an"}, 4),
+])
+async def test_control_characters_in_echoed_values_still_get_an_sru_diagnostic(
+        client: tuple[httpx.AsyncClient, dict], version: str, params: dict[str, str], code: int) -> None:
+    http, _ids = client
+    root = await sru(http, version=version, **params)
+    assert diagnostic_uris(root) == [f"info:srw/diagnostic/1/{code}"]
+    details = "".join(root.xpath("//diag:details/text() | //diag1:details/text()", namespaces=NS))
+    assert not any(ord(c) < 0x20 for c in details)
+    if code == 66:
+        assert details == "mods"
+
+
+@pytest.mark.parametrize("version", ["1.2", "2.0"])
+async def test_search_retrieve_over_http_post_with_a_form_body(client: tuple[httpx.AsyncClient, dict],
+                                                                version: str) -> None:
+    http, _ids = client
+    response = await http.post("/catalog/sru", data={"version": version, "operation": "searchRetrieve",
+                                                     "query": 'dc.title all "war peace"', "maximumRecords": "2"})
+    assert response.status_code == 200 and response.headers["content-type"].startswith("application/xml")
+    root = etree.fromstring(response.content)
+    assert root.xpath("string(//*[local-name()='numberOfRecords'])") == "5"
+    assert len(root.xpath("//marc:record", namespaces=NS)) == 2
+
+
+async def test_sru_over_post_takes_only_a_form_body(client: tuple[httpx.AsyncClient, dict]) -> None:
+    http, _ids = client
+    response = await http.post("/catalog/sru", files={"query": (None, "dc.title=war")})   # multipart
+    assert response.status_code == 415
+    assert response.headers["content-type"] == "application/problem+json"

@@ -47,3 +47,15 @@ def test_an_openurl_without_identifier_or_title_is_empty() -> None:
     assert citation_of("").is_empty
     assert not citation_of("title=Anything").is_empty
     assert citation_of("rft.date=circa+1900").year is None
+
+
+def test_only_a_book_or_journal_title_is_looked_for_never_an_article_or_chapter_title() -> None:
+    article = citation_of("url_ver=Z39.88-2004&rft_val_fmt=info%3Aofi%2Ffmt%3Akev%3Amtx%3Ajournal"
+                          "&rft.atitle=Malcolm+X&rft.issn=1476-4687")
+    assert article.format == "journal" and article.is_serial and article.catalogue_title is None
+    assert citation_of("rft.genre=article&rft.atitle=A+study&rft.jtitle=Nature").catalogue_title == "Nature"
+    assert citation_of("genre=article&atitle=A+study").catalogue_title is None
+    chapter = citation_of("rft.genre=bookitem&rft.atitle=Chapter+one&rft.btitle=The+book")
+    assert not chapter.is_serial and chapter.catalogue_title == "The book"
+    assert citation_of("rft.genre=bookitem&rft.atitle=Chapter+one").catalogue_title is None
+    assert citation_of("atitle=Untyped").catalogue_title == "Untyped"

@@ -5,6 +5,8 @@ header (deletedRecord `persistent`) and the sets it was in when it went (`cluste
 listed when those sets are harvested. OAI-PMH has no deletion from one set only, so a live cluster that an
 institution stopped holding is listed, as changed, by a harvest of that institution's set from before it left
 (`from` at or before the moment it left); its header shows the sets it is in now, without that one.
+Sets are named here by institution code (so is `cluster_sets.set_spec`); `service_layer/oai_set_specs` maps
+codes to the setSpecs harvesters see.
 """
 
 from __future__ import annotations
@@ -38,34 +40,38 @@ def _header(cluster_id: int, updated_at: datetime, deleted_at: datetime | None) 
     return Header(int(cluster_id), utc(updated_at), deleted_at is not None)
 
 
-def _filters(start: datetime | None, end: datetime | None, set_spec: str | None) -> list[sa.ColumnElement[bool]]:
+def _filters(start: datetime | None, end: datetime | None, institution: str | None,
+             ) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = []
     if start is not None:
         conditions.append(clusters.c.updated_at >= start)
     if end is not None:
         conditions.append(clusters.c.updated_at < end)
-    if set_spec is not None:
+    if institution is not None:
         # `left_at` null: in the set now, or when it was deleted; otherwise it left the set within the window.
         was_in = cluster_sets.c.left_at.is_(None) if start is None else sa.or_(
             cluster_sets.c.left_at.is_(None), cluster_sets.c.left_at >= start)
         conditions.append(sa.or_(
             sa.exists().where(records.c.cluster_id == clusters.c.id, holdings.c.record_id == records.c.id,
-                              holdings.c.institution == set_spec),
-            sa.exists().where(cluster_sets.c.cluster_id == clusters.c.id, cluster_sets.c.set_spec == set_spec,
+                              holdings.c.institution == institution),
+            sa.exists().where(cluster_sets.c.cluster_id == clusters.c.id, cluster_sets.c.set_spec == institution,
                               was_in)))
     return conditions
 
 
 async def count_headers(session: AsyncSession, start: datetime | None, end: datetime | None,
-                        set_spec: str | None) -> int:
-    query = sa.select(sa.func.count()).select_from(clusters).where(*_filters(start, end, set_spec))
+                        institution: str | None) -> int:
+    """How many clusters are in the window (and the institution's set, if given)."""
+    query = sa.select(sa.func.count()).select_from(clusters).where(*_filters(start, end, institution))
     return int((await session.execute(query)).scalar_one())
 
 
 async def page_of_headers(session: AsyncSession, start: datetime | None, end: datetime | None,
-                          set_spec: str | None, after: tuple[datetime, int] | None, limit: int) -> list[Header]:
-    """Up to `limit` headers in (datestamp, id) order, following `after` if given."""
-    conditions = _filters(start, end, set_spec)
+                          institution: str | None, after: tuple[datetime, int] | None, limit: int
+                          ) -> list[Header]:
+    """Up to `limit` headers in (datestamp, id) order, following `after` if given; of the institution's set only,
+    if given."""
+    conditions = _filters(start, end, institution)
     if after is not None:
         conditions.append(sa.or_(clusters.c.updated_at > after[0],
                                  sa.and_(clusters.c.updated_at == after[0], clusters.c.id > after[1])))
@@ -87,8 +93,8 @@ async def earliest_datestamp(session: AsyncSession) -> datetime | None:
 
 
 async def sets_of(session: AsyncSession, headers: Collection[Header]) -> dict[int, list[str]]:
-    """The sets of each cluster, sorted: the institutions holding its items, or for a deleted cluster those that
-    held it when it went."""
+    """The sets of each cluster as institution codes, sorted: the institutions holding its items, or for a
+    deleted cluster those that held it when it went."""
     found: dict[int, list[str]] = defaultdict(list)
     live = [h.cluster_id for h in headers if not h.deleted]
     deleted = [h.cluster_id for h in headers if h.deleted]

@@ -11,6 +11,9 @@ from dataclasses import dataclass
 
 Z39_88 = "Z39.88-2004"
 _YEAR = re.compile(r"^\s*(\d{4})")
+_FORMAT_PREFIX = "info:ofi/fmt:kev:mtx:"
+SERIAL_GENRES = frozenset({"journal", "issue", "article", "preprint"})
+PART_GENRES = frozenset({"article", "preprint", "bookitem", "proceeding"})
 # rft_id / id values: identifier scheme -> the citation field it feeds
 _ID_SCHEMES = (("info:oclcnum/", "oclc"), ("urn:isbn:", "isbn"), ("info:isbn/", "isbn"), ("isbn:", "isbn"),
                ("urn:issn:", "issn"), ("info:issn/", "issn"), ("issn:", "issn"), ("info:lccn/", "lccn"),
@@ -23,6 +26,7 @@ class Citation:
 
     version: str
     genre: str | None = None
+    format: str | None = None
     isbns: tuple[str, ...] = ()
     issns: tuple[str, ...] = ()
     oclc_numbers: tuple[str, ...] = ()
@@ -36,6 +40,19 @@ class Citation:
     def has_identifiers(self) -> bool:
         """Whether the citation carries an identifier the catalogue indexes."""
         return bool(self.isbns or self.issns or self.oclc_numbers or self.lccns)
+
+    @property
+    def is_serial(self) -> bool:
+        """A journal, or an issue or article of one: only a serial can be what it names."""
+        return self.format == "journal" or (self.genre or "").lower() in SERIAL_GENRES
+
+    @property
+    def catalogue_title(self) -> str | None:
+        """The title a catalogue record may carry: the journal's or book's, never that of an article or chapter
+        (the article title counts only when nothing says it names a part)."""
+        if self.is_serial or (self.genre or "").lower() in PART_GENRES:
+            return self.title
+        return self.title or self.article_title
 
     @property
     def is_empty(self) -> bool:
@@ -77,10 +94,12 @@ def parse_citation(params: Mapping[str, Sequence[str]]) -> Citation:
         first = _first(params, f"{p}aufirst", f"{p}auinit")
         authors.insert(0, f"{last}, {first}" if first else last)
     date = _first(params, f"{p}date")
+    format_ = _first(params, "rft_val_fmt") if modern else None
     year = _YEAR.match(date) if date else None
     return Citation(
         version="1.0" if modern else "0.1",
         genre=_first(params, f"{p}genre"),
+        format=format_.lower().removeprefix(_FORMAT_PREFIX) if format_ else None,
         isbns=tuple(_values(params, f"{p}isbn") + ids["isbn"]),
         issns=tuple(_values(params, f"{p}issn", f"{p}eissn") + ids["issn"]),
         oclc_numbers=tuple(ids["oclc"]),

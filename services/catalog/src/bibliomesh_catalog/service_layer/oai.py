@@ -29,6 +29,7 @@ from bibliomesh_catalog.service_layer.oai_arguments import (
     decode_token,
     encode_token,
 )
+from bibliomesh_catalog.service_layer.oai_set_specs import institution_of, set_spec
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,15 @@ def _format(prefix: str) -> str:
     return prefix
 
 
+def _institution(spec: str | None) -> str | None:
+    if spec is None:
+        return None
+    institution = institution_of(spec)
+    if institution is None:
+        raise OaiError("badArgument", f"set={spec} is not a setSpec of this repository (see ListSets)")
+    return institution
+
+
 async def _identify(session: AsyncSession, root: etree._Element, _args: dict[str, str], provider: Provider) -> None:
     earliest = await queries.earliest_datestamp(session) or datetime(2000, 1, 1, tzinfo=UTC)
     identify = etree.SubElement(root, xml.oai("Identify"))
@@ -128,7 +138,7 @@ async def _list_sets(session: AsyncSession, root: etree._Element, args: dict[str
     element = etree.SubElement(root, xml.oai("ListSets"))
     for code, name in await queries.holder_sets(session):
         entry = etree.SubElement(element, xml.oai("set"))
-        etree.SubElement(entry, xml.oai("setSpec")).text = clean(code)
+        etree.SubElement(entry, xml.oai("setSpec")).text = set_spec(code)
         etree.SubElement(entry, xml.oai("setName")).text = clean(name)
 
 
@@ -158,7 +168,8 @@ async def _add_records(session: AsyncSession, parent: etree._Element, headers: l
     for found in headers:
         deleted = found.deleted or (with_metadata and found.cluster_id not in metadata)
         holder = etree.SubElement(parent, xml.oai("record")) if with_metadata else parent
-        xml.header(holder, found.cluster_id, found.datestamp, deleted, sets.get(found.cluster_id, []))
+        specs = [set_spec(code) for code in sets.get(found.cluster_id, [])]
+        xml.header(holder, found.cluster_id, found.datestamp, deleted, specs)
         if with_metadata and not deleted:
             etree.SubElement(holder, xml.oai("metadata")).append(metadata[found.cluster_id])
 
@@ -184,9 +195,10 @@ async def _list(session: AsyncSession, root: etree._Element, args: dict[str, str
         request = ListRequest(args["metadataPrefix"], args.get("from"), args.get("until"), args.get("set"))
     start, end = request.window()
     prefix = _format(request.metadata_prefix)
+    institution = _institution(request.set_spec)
     after = (position.after_datestamp, position.after_id) if position else None
     cursor = position.cursor if position else 0
-    page = await queries.page_of_headers(session, start, end, request.set_spec, after, PAGE_SIZE + 1)
+    page = await queries.page_of_headers(session, start, end, institution, after, PAGE_SIZE + 1)
     if not page:
         if position is not None:
             raise OaiError("badResumptionToken", "the resumption token is invalid or has expired")
@@ -197,7 +209,7 @@ async def _list(session: AsyncSession, root: etree._Element, args: dict[str, str
     await _add_records(session, element, page, prefix, with_metadata)
     if position is None and not more:
         return
-    total = await queries.count_headers(session, start, end, request.set_spec)
+    total = await queries.count_headers(session, start, end, institution)
     token = encode_token(Position(request, page[-1].datestamp, page[-1].cluster_id, cursor + len(page)), key) \
         if more else None
     xml.resumption_token(element, token, total, cursor)

@@ -3,11 +3,13 @@
 Identifiers are tried first (ISBN, ISSN, OCLC number, LCCN); a cluster found by one is a strong match unless its
 title contradicts the citation's (identifiers are reused across books). Without an identifier match, the title
 words are searched in titles (and the author's surname in authors); such a match is strong only when the title is
-the same and neither author nor year disagrees.
+the same and neither author nor year disagrees. The title searched is the book's or journal's, never an article's
+or chapter's, and a citation of a journal or its articles only matches clusters with an ISSN.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Literal
 
 from pydantic import Field
@@ -101,8 +103,10 @@ async def resolve_citation(session: AsyncSession, citation: Citation) -> list[Re
     """Clusters the citation may mean, strong matches first, then by relevance."""
     if citation.is_empty:
         raise EmptyCitation()
+    if citation.is_serial:
+        citation = replace(citation, authors=(), year=None)  # the article's, not the journal's
     holders = await load_holders(session)
-    title = citation.title or citation.article_title
+    title = citation.catalogue_title
     resolved: dict[int, ResolvedCluster] = {}
     for kind, query in _identifier_query(citation):
         for hit in await cluster_hits(session, await _find(session, query), holders):
@@ -117,6 +121,8 @@ async def resolve_citation(session: AsyncSession, citation: Citation) -> list[Re
         if not ids and author_nodes:
             ids = await _find(session, all_of(title_nodes))
         for hit in await cluster_hits(session, ids, holders):
+            if citation.is_serial and not hit.issns:
+                continue  # a book that happens to share the journal's title
             resolved[hit.cluster_id] = ResolvedCluster(**hit.model_dump(), matched_on="title",
                                                        strength=_title_strength(citation, title, hit))
     ranked = list(resolved.values())

@@ -31,6 +31,7 @@ log = logging.getLogger(__name__)
 DEFAULT_RECORDS = 10
 MAX_RECORDS = 100
 MAX_QUERY_LENGTH = 2000
+BEYOND_ANY_POSITION = 2**63  # SQLite and PostgreSQL take an OFFSET up to 2**63 - 1 (a signed 64-bit integer)
 SCHEMAS = {"marcxml": MARCXML_SCHEMA, MARCXML_SCHEMA: MARCXML_SCHEMA, "info:srw/schema/1/marcxml-v1.2": MARCXML_SCHEMA,
            "marc21": MARCXML_SCHEMA, "dc": DC_SCHEMA, DC_SCHEMA: DC_SCHEMA, "oai_dc": DC_SCHEMA}
 MEDIA_TYPE = "application/xml; charset=utf-8"
@@ -54,12 +55,19 @@ def _version(params: Mapping[str, str]) -> str:
 
 
 def _integer(params: Mapping[str, str], name: str, default: int, minimum: int) -> int:
+    """The parameter's value, or BEYOND_ANY_POSITION for one past what a database offset can hold."""
     raw = params.get(name)
     if raw is None or raw == "":
         return default
-    if not raw.strip().isdigit() or int(raw) < minimum:
+    digits = raw.strip()
+    if not (digits.isascii() and digits.isdigit()):
         raise Diagnostic(6, f"{name}={raw}")
-    return int(raw)
+    # Compared as text first: int() refuses strings of more than 4,300 digits.
+    significant = digits.lstrip("0") or "0"
+    value = int(significant) if len(significant) <= len(str(BEYOND_ANY_POSITION)) else BEYOND_ANY_POSITION
+    if value < minimum:
+        raise Diagnostic(6, f"{name}={raw}")
+    return min(value, BEYOND_ANY_POSITION)
 
 
 def _packing(params: Mapping[str, str], version: str) -> str:
@@ -101,6 +109,8 @@ async def _search_retrieve(session: AsyncSession, params: Mapping[str, str], ver
     if len(query_text) > MAX_QUERY_LENGTH:
         raise Diagnostic(10, f"the query is longer than {MAX_QUERY_LENGTH} characters")
     start = _integer(params, "startRecord", 1, minimum=1)
+    if start >= BEYOND_ANY_POSITION:
+        raise Diagnostic(61, f"startRecord must be below {BEYOND_ANY_POSITION}")
     maximum = min(_integer(params, "maximumRecords", DEFAULT_RECORDS, minimum=0), MAX_RECORDS)
     schema_name = params.get("recordSchema") or "marcxml"
     schema = SCHEMAS.get(schema_name) or SCHEMAS.get(schema_name.lower())

@@ -8,6 +8,7 @@ from urllib.parse import urlsplit
 
 from lxml import etree
 
+from bibliomesh_catalog.adapters.search.records_xml import clean
 from bibliomesh_catalog.service_layer.cql.diagnostics import Diagnostic
 
 NAMESPACES = {
@@ -71,8 +72,10 @@ class _Writer:
         for diagnostic in diagnostics:
             element = etree.SubElement(holder, f"{{{self.diag_ns}}}diagnostic", nsmap={"diag": self.diag_ns})
             etree.SubElement(element, f"{{{self.diag_ns}}}uri").text = diagnostic.uri
-            if diagnostic.details:
-                etree.SubElement(element, f"{{{self.diag_ns}}}details").text = diagnostic.details
+            # Details echo what the client sent, which may hold characters XML 1.0 cannot carry.
+            details = clean(diagnostic.details or "")
+            if details:
+                etree.SubElement(element, f"{{{self.diag_ns}}}details").text = details
             etree.SubElement(element, f"{{{self.diag_ns}}}message").text = diagnostic.message
 
 

@@ -14,8 +14,10 @@ router = APIRouter(prefix="/catalog", tags=["oai-pmh"])
 _DESCRIPTION = (
     "Verbs Identify, ListMetadataFormats, ListSets, ListIdentifiers, ListRecords, GetRecord. Items are clusters "
     "(`oai:bibliomesh:cluster/<id>`), formats `oai_dc` and `marc21` (MARCXML with an 852 per holding), one set per "
-    "holding institution (setSpec = institution code). Deleted clusters stay as deleted headers. Lists page 100 at "
-    "a time with resumption tokens. Errors are OAI-PMH error codes in a 200 response.")
+    "holding institution (setSpec = institution code, with any character a setSpec cannot hold, `~` included, "
+    "written as `~` and the hex of its UTF-8 bytes: `CN-XX/A` is `CN-XX~2FA`, `CN-XX:B` is `CN-XX~3AB`; there is no "
+    "set hierarchy). Deleted clusters stay as deleted headers. Lists page 100 at a time with resumption tokens. "
+    "Errors are OAI-PMH error codes in a 200 response.")
 _RESPONSES: dict[int | str, dict[str, object]] = {
     200: {"content": {"text/xml": {}}, "description": "An OAI-PMH response document."}}
 
