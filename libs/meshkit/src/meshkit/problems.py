@@ -80,6 +80,15 @@ def problem_response(status: int, detail: str, *, title: str | None = None, type
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
+def _error(error: dict[str, Any]) -> dict[str, str]:
+    loc = tuple(error.get("loc", ()))
+    if error.get("type") == "json_invalid":  # its location is a character position in the body, not a field
+        reason = (error.get("ctx") or {}).get("error", "JSON decode error")
+        at = f" at character {loc[-1]}" if len(loc) > 1 else ""
+        return {"field": "body", "message": f"not valid JSON{at}: {reason}"}
+    return {"field": _field(loc), "message": error.get("msg", "invalid")}
+
+
 def _field(loc: tuple[Any, ...]) -> str:
     parts = [str(p) for p in loc if p not in ("body",)] or [str(p) for p in loc]
     return ".".join(parts)
@@ -93,8 +102,7 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = [{"field": _field(tuple(e.get("loc", ()))), "message": e.get("msg", "invalid")}
-                  for e in exc.errors()]
+        errors = [_error(e) for e in exc.errors()]
         fields = ", ".join(dict.fromkeys(e["field"] for e in errors))
         return problem_response(422, f"Invalid value for: {fields}", instance=request.url.path, errors=errors)
 

@@ -59,6 +59,15 @@ async def test_every_invalid_field_is_named(client: httpx.AsyncClient) -> None:
     assert "title" in problem["detail"] and "copies" in problem["detail"]
 
 
+async def test_a_body_that_is_not_json_names_the_body_and_where_it_broke(client: httpx.AsyncClient) -> None:
+    response = await client.post("/loans", content=b'{"title": "Fortress Besieged",',
+                                 headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    [error] = response.json()["errors"]
+    assert error["field"] == "body"   # not the character position, which is no field
+    assert error["message"].startswith("not valid JSON at character 30")
+
+
 async def test_invalid_path_parameter_is_named(client: httpx.AsyncClient) -> None:
     problem = (await client.post("/loans/abc/ship")).json()
     assert problem["status"] == 422
