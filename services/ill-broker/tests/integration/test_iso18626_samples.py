@@ -110,6 +110,14 @@ PLATFORM_BORROWS = {  # platform libraries borrow from outside peers
         # a loan shipped twice is confirmed without a change (peers resend)
         Case("oclc-circill-toolkit/SupplyingAgencyMessageLoaned.xml", "OK", ("shipped", "shipped"),
              ("shipped", "shipped")),
+        # Loaned without WillSupply first (ReShare sends ExpectToSupply, then Loaned) is taken as both
+        Case("oclc-circill-toolkit/SupplyingAgencyMessageLoaned.xml", "OK", ("sent_to_supplier", "new"),
+             ("shipped", "shipped")),
+        Case("oclc-circill-toolkit/SupplyingAgencyMessageLoaned.xml", "OK", ("expects_to_supply", "expect_to_supply"),
+             ("shipped", "shipped")),
+        # a status the request cannot take now: refused, nothing changes
+        Case("oclc-circill-toolkit/SupplyingAgencyMessageOverdue.xml", "UnsupportedActionType",
+             ("sent_to_supplier", "new"), ("sent_to_supplier", "new")),
     ],
 }
 CONFIRMATIONS = [path.relative_to(SAMPLES).as_posix() for path in sorted(SAMPLES.glob("*/*onfirmation*.xml"))]

@@ -2,8 +2,8 @@
 the peer lender's answers. Each becomes the same action a member library's staff would take, so the transition
 table decides what is allowed; a refusal comes back as ISO `errorData`, never as a bare HTTP error.
 
-Read tolerantly: a status that repeats the state the request is already in is confirmed without a change
-(peers resend), an empty status is read from the reason for the message.
+Read tolerantly: a message the peer resends is confirmed without a change (`resends.py`), an empty status is
+read from the reason for the message, and Loaned or CopyCompleted without WillSupply first is taken as both.
 """
 
 from __future__ import annotations
@@ -16,6 +16,9 @@ from bibliomesh_ill.adapters.member_repository import MemberRepository
 from bibliomesh_ill.adapters.request_repository import RequestRepository
 from bibliomesh_ill.domain.codes import CONDITIONS, REASONS_UNFILLED
 from bibliomesh_ill.domain.parties import Party
+from bibliomesh_ill.domain.requests import IllRequest
+from bibliomesh_ill.domain.tiers import Member
+from bibliomesh_ill.domain.transitions import ASKED
 from bibliomesh_ill.iso18626 import (
     Action,
     ErrorData,
@@ -29,7 +32,11 @@ from bibliomesh_ill.iso18626 import (
 )
 from bibliomesh_ill.service_layer.actions import ActionInput, perform
 from bibliomesh_ill.service_layer.peers.identity import check_credentials, peer_principal, unrecognised
+from bibliomesh_ill.service_layer.peers.outbound import status_response
 from bibliomesh_ill.service_layer.peers.request_in import request_input
+from bibliomesh_ill.service_layer.peers.resends import is_resend
+from bibliomesh_ill.service_layer.peers.sender import queue
+from bibliomesh_ill.service_layer.peers.trail import borrower_trail, note_addressed
 from bibliomesh_ill.service_layer.submit import submit_request
 from bibliomesh_ill.settings import IllSettings
 from meshkit.problems import Conflict, NotFound, Problem
@@ -44,6 +51,7 @@ _LENDER_STATUSES = {Status.EXPECT_TO_SUPPLY: "expect_to_supply", Status.WILL_SUP
                     Status.UNFILLED: "cannot_supply", Status.OVERDUE: "mark_overdue", Status.RECALLED: "recall",
                     Status.LOAN_COMPLETED: "check_in", Status.COMPLETED_WITHOUT_RETURN: "check_in",
                     Status.CANCELLED: "accept_cancel"}
+_SUPPLIES = frozenset({"ship", "deliver_copy"})
 
 
 def sender_of(message: Message) -> str:
@@ -70,7 +78,8 @@ async def receive(uow: UnitOfWork, message: Message, settings: IllSettings, basi
         except Problem as exc:
             return ErrorData(error_type=ErrorType.UNRECOGNISED_DATA_VALUE, error_value=exc.detail)
     if isinstance(message, RequestingAgencyMessage):
-        return await _borrower_message(uow, message, agency, now)
+        assert member is not None  # its credentials were checked
+        return await _borrower_message(uow, message, member, settings, now)
     return await _lender_message(uow, message, agency, now)
 
 
@@ -88,55 +97,79 @@ async def _new_request(uow: UnitOfWork, message: Request, agency: str, settings:
         only = target.code
     given = request_input(message, agency, only)
     try:
-        await submit_request(uow, peer_principal(agency), given, settings, now)
+        request = await submit_request(uow, peer_principal(agency), given, settings, now)
     except NotFound:
         if given.cluster_id is None:
             raise
         given.cluster_id = None  # supplierUniqueRecordId was not one of our clusters: go by the citation
-        await submit_request(uow, peer_principal(agency), given, settings, now)
+        request = await submit_request(uow, peer_principal(agency), given, settings, now)
+    await note_addressed(uow, request, agency, only or settings.broker_agency_id, now)
     return None
 
 
-async def _borrower_message(uow: UnitOfWork, message: RequestingAgencyMessage, agency: str,
+async def _borrower_message(uow: UnitOfWork, message: RequestingAgencyMessage, peer: Member, settings: IllSettings,
                             now: datetime) -> ErrorData | None:
+    agency = peer.code
     request = await RequestRepository(uow.session).by_peer_id(agency, message.header.requesting_agency_request_id)
     if request is None:
         return unrecognised("requestingAgencyRequestId", f"no request {message.header.requesting_agency_request_id}"
                                                          f" from {agency}")
     if message.action in (Action.NOTIFICATION, Action.STATUS_REQUEST):
         await _note(uow, request.id, agency, f"{message.action.value}: {message.note or ''}".strip(), now)
+        if message.action is Action.STATUS_REQUEST:
+            answer = status_response(request, peer, settings.broker_agency_id, settings.agency_id_type, now,
+                                     await borrower_trail(uow, request.id))
+            await queue(uow, request.id, "status_requested", [answer], now)
         return None
     action = _BORROWER_ACTIONS.get(message.action)
     if action is None:
         return ErrorData(error_type=ErrorType.UNSUPPORTED_ACTION_TYPE,
                          error_value=f"action: {message.action.value} is not supported by this broker")
-    return await _perform(uow, agency, request.id, action, ActionInput(note=message.note, origin="iso18626"), now,
-                          ErrorType.UNSUPPORTED_ACTION_TYPE)
+    return await _perform(uow, agency, request, action, ActionInput(note=message.note, origin="iso18626"), now)
 
 
 async def _lender_message(uow: UnitOfWork, message: SupplyingAgencyMessage, agency: str,
                           now: datetime) -> ErrorData | None:
     request_id = message.header.requesting_agency_request_id
     request = await RequestRepository(uow.session).get(request_id)
-    if request is None or request.lender != agency:
-        return unrecognised("requestingAgencyRequestId", f"{agency} is not asked for any request {request_id}")
+    not_asked = unrecognised("requestingAgencyRequestId", f"{agency} is not asked for any request {request_id}")
+    if request is None:
+        return not_asked
+    action, given = _lender_action(message)
+    if request.lender != agency:
+        resent = action and await is_resend(uow, request, agency, action, current_party=False)
+        return None if resent else not_asked
+    if action is None:
+        info, status = message.message_info, message.status_info
+        await _note(uow, request.id, agency, info.note or f"status {status.status or '(empty)'}", now)
+        return None
+    if not action:
+        return unrecognised("status", f"{message.status_info.status} cannot be applied to this request")
+    if action in _SUPPLIES and request.requester_state in ASKED:
+        # ISO 18626 lets a supplier send Loaned (or CopyCompleted) without WillSupply first, as ReShare does
+        refused = await _perform(uow, agency, request, "will_supply", ActionInput(origin="iso18626"), now)
+        if refused is not None:
+            return refused
+    return await _perform(uow, agency, request, action, given, now)
+
+
+def _lender_action(message: SupplyingAgencyMessage) -> tuple[str | None, ActionInput]:
+    """The action a lender's message means: None for one that only informs, "" for a status that means none."""
     info, status = message.message_info, message.status_info
     reason = info.reason_for_message
     given = ActionInput(note=info.note, origin="iso18626")
     if reason == ReasonForMessage.CANCEL_RESPONSE:
-        action = "accept_cancel" if info.answer_yes_no is not False else "refuse_cancel"
-    elif reason == ReasonForMessage.RENEW_RESPONSE:
-        action, given.approve = "answer_renewal", info.answer_yes_no is not False
+        return ("accept_cancel" if info.answer_yes_no is not False else "refuse_cancel"), given
+    if reason == ReasonForMessage.RENEW_RESPONSE:
+        given.approve = info.answer_yes_no is not False
         given.due_date = status.due_date.date() if status.due_date else None
-    elif status.status is None or status.status == Status.REQUEST_RECEIVED or reason == ReasonForMessage.NOTIFICATION:
-        await _note(uow, request.id, agency, info.note or f"status {status.status or '(empty)'}", now)
-        return None
-    else:
-        action = _LENDER_STATUSES.get(status.status, "")
-        if not action:
-            return unrecognised("status", f"{status.status} cannot be applied to this request")
+        return "answer_renewal", given
+    if status.status is None or status.status == Status.REQUEST_RECEIVED or reason == ReasonForMessage.NOTIFICATION:
+        return None, given
+    action = _LENDER_STATUSES.get(status.status, "")
+    if action:
         _details(action, message, given)
-    return await _perform(uow, agency, request.id, action, given, now, ErrorType.UNSUPPORTED_REASON_FOR_MESSAGE_TYPE)
+    return action, given
 
 
 def _details(action: str, message: SupplyingAgencyMessage, given: ActionInput) -> None:
@@ -160,27 +193,18 @@ def _details(action: str, message: SupplyingAgencyMessage, given: ActionInput) -
         given.delivery = {"url": url or "(delivered by the supplier outside the platform)"}
 
 
-async def _perform(uow: UnitOfWork, agency: str, request_id: str, action: str, given: ActionInput, now: datetime,
-                   error_type: ErrorType) -> ErrorData | None:
+async def _perform(uow: UnitOfWork, agency: str, request: IllRequest, action: str, given: ActionInput,
+                   now: datetime) -> ErrorData | None:
     try:
-        await perform(uow, peer_principal(agency), request_id, action, given, now)
-    except Conflict as exc:
-        current = await RequestRepository(uow.session).get(request_id)
-        if current is not None and _already_there(action, current.supplier_state, current.requester_state):
+        await perform(uow, peer_principal(agency), request.id, action, given, now)
+    except Conflict as exc:  # the state does not allow it now, unless the peer is resending what it already did
+        current = await RequestRepository(uow.session).get(request.id)
+        if current is not None and await is_resend(uow, current, agency, action, current_party=True):
             return None
-        return ErrorData(error_type=error_type, error_value=exc.detail)
+        return ErrorData(error_type=ErrorType.UNSUPPORTED_ACTION_TYPE, error_value=exc.detail)
     except Problem as exc:
-        return ErrorData(error_type=error_type, error_value=exc.detail)
+        return ErrorData(error_type=ErrorType.UNRECOGNISED_DATA_VALUE, error_value=exc.detail)
     return None
-
-
-def _already_there(action: str, supplier: Any, requester: Any) -> bool:
-    """A peer resending a status the request already shows (seen from real peers) is not an error."""
-    reached = {"will_supply": "awaiting_ship", "ship": "shipped", "expect_to_supply": "expect_to_supply",
-               "check_in": "completed", "mark_overdue": "overdue", "recall": "recalled",
-               "accept_cancel": "cancelled", "deliver_copy": "copy_delivered", "receive": None}
-    target = reached.get(action)
-    return target is not None and getattr(supplier, "value", None) == target
 
 
 async def _note(uow: UnitOfWork, request_id: str, agency: str, note: str, now: datetime) -> None:

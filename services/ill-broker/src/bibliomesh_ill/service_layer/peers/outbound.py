@@ -4,7 +4,10 @@ speaks for the platform's lender).
 
 Conventions shared with brokers and ReShare: ExpectToSupply to the borrower when a supplier is chosen; a
 supplier's Unfilled passed to the borrower as a Notification while the rota goes on, and as Unfilled only when
-it ends. A step caused by the peer's own message is not echoed back to it.
+it ends. A step caused by the peer's own message is not echoed back to it, except the answer it waits for (a
+CancelResponse to its Cancel); a StatusRequest is answered with the request's current status. Every reply to an
+outside borrower comes from the agency its request named (a platform library, or the broker routing across the
+platform), whichever lender is asked, and the final Unfilled carries the lenders' own reason when they agree.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ from decimal import Decimal
 
 from bibliomesh_contracts.events.ill import RequestStepV1
 from bibliomesh_ill.domain.requests import IllRequest
+from bibliomesh_ill.domain.states import RequesterState as R
+from bibliomesh_ill.domain.states import SupplierState as S
 from bibliomesh_ill.domain.tiers import Member
 from bibliomesh_ill.iso18626 import (
     Action,
@@ -59,6 +64,16 @@ _TO_BORROWER: dict[str, tuple[Status, ReasonForMessage]] = {
     "cancel_refused": (Status.WILL_SUPPLY, ReasonForMessage.CANCEL_RESPONSE),
     "renewal_answered": (Status.LOANED, ReasonForMessage.RENEW_RESPONSE),
 }
+# Steps the peer's own message caused that it still waits an answer to: its Cancel, applied at once because the
+# lender had not committed yet, is answered with a CancelResponse as if the lender had accepted it.
+_ANSWERS_TO_OWN_MESSAGE = frozenset({"cancelled"})
+_SUPPLIER_STATUS = {
+    S.NEW: Status.EXPECT_TO_SUPPLY, S.EXPECT_TO_SUPPLY: Status.EXPECT_TO_SUPPLY, S.CONDITIONAL: Status.RETRY_POSSIBLE,
+    S.AWAITING_SHIP: Status.WILL_SUPPLY, S.CANCEL_REQUESTED: Status.WILL_SUPPLY, S.SHIPPED: Status.LOANED,
+    S.OVERDUE: Status.OVERDUE, S.RECALLED: Status.RECALLED, S.RETURN_SHIPPED: Status.LOANED,
+    S.COMPLETED: Status.LOAN_COMPLETED, S.COPY_DELIVERED: Status.COPY_COMPLETED,
+}
+_ENDED = {R.UNFILLED: Status.UNFILLED, R.CANCELLED: Status.CANCELLED}
 _SERVICE = {"loan": ServiceType.LOAN, "copy": ServiceType.COPY, "copy-or-loan": ServiceType.COPY_OR_LOAN}
 
 
@@ -82,8 +97,21 @@ def _moment(day: object) -> datetime | None:
     return datetime.combine(day, time(23, 59), UTC) if day is not None else None  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class BorrowerTrail:
+    """What the request's audit trail adds to a step for an outside borrower (read by `trail.py`)."""
+
+    addressed: str | None = None
+    """The agency the peer's request named (a platform library or the broker): every reply comes from it."""
+    rota_went_on: bool = True
+    """After a lender declined, another was asked (else the Unfilled that ends the request says it all)."""
+    reason_unfilled: str = "NotAvailableForILL"
+    """Why the request ended unfilled: the lenders' own reason when they all gave the same one."""
+
+
 def messages_for(step: RequestStepV1, request: IllRequest, lender: Member | None, borrower: Member | None,
-                 broker_agency: str, id_type: str, now: datetime, approved: bool | None = None) -> list[Outgoing]:
+                 broker_agency: str, id_type: str, now: datetime, approved: bool | None = None,
+                 trail: BorrowerTrail = BorrowerTrail()) -> list[Outgoing]:
     """The ISO 18626 messages one step means for the external parties of the request (usually none)."""
     out: list[Outgoing] = []
     caused_by = step.actor.removeprefix("iso18626:") if step.actor.startswith("iso18626:") else None
@@ -91,8 +119,9 @@ def messages_for(step: RequestStepV1, request: IllRequest, lender: Member | None
         message = _to_lender(step, request, lender, id_type, now)
         if message is not None:
             out.append(Outgoing(message, lender.code, lender.iso18626["endpoint_url"], _version(lender)))  # type: ignore[index]
-    if borrower is not None and borrower.external and request.origin == "iso18626" and caused_by != borrower.code:
-        message = _to_borrower(step, request, borrower, broker_agency, id_type, now, approved)
+    if borrower is not None and borrower.external and request.origin == "iso18626" and \
+            (caused_by != borrower.code or step.step in _ANSWERS_TO_OWN_MESSAGE):
+        message = _to_borrower(step, request, borrower, broker_agency, id_type, now, approved, trail)
         if message is not None:
             out.append(Outgoing(message, borrower.code, borrower.iso18626["endpoint_url"], _version(borrower)))  # type: ignore[index]
     return out
@@ -142,13 +171,11 @@ def _request_message(request: IllRequest, header: Header, version: Version) -> R
 
 
 def _to_borrower(step: RequestStepV1, request: IllRequest, borrower: Member, broker_agency: str, id_type: str,
-                 now: datetime, approved: bool | None) -> Message | None:
+                 now: datetime, approved: bool | None, trail: BorrowerTrail) -> Message | None:
     mapped = _TO_BORROWER.get(step.step)
-    if mapped is None:
+    if mapped is None or (step.step == "declined" and not trail.rota_went_on):
         return None
     status, reason = mapped
-    supplier = step.lender or broker_agency
-    header = _header(request, supplier, borrower.code, id_type, now, request.peer_request_id or request.id)
     answer = None
     if reason is ReasonForMessage.CANCEL_RESPONSE:
         answer = step.step == "cancelled"
@@ -157,8 +184,32 @@ def _to_borrower(step: RequestStepV1, request: IllRequest, borrower: Member, bro
     note = step.note
     if step.step == "declined":
         note = f"{step.lender} cannot supply ({step.reason or 'no reason given'}); trying the next library"
+    return _supplying_message(request, borrower, trail.addressed or step.lender or broker_agency, status, reason,
+                              id_type, now, answer=answer, note=note, reason_unfilled=trail.reason_unfilled)
+
+
+def status_response(request: IllRequest, borrower: Member, broker_agency: str, id_type: str, now: datetime,
+                    trail: BorrowerTrail) -> Outgoing:
+    """The answer to an outside borrower's StatusRequest: where its request is now."""
+    message = _supplying_message(request, borrower, trail.addressed or request.lender or broker_agency,
+                                 current_status(request), ReasonForMessage.STATUS_REQUEST_RESPONSE, id_type, now,
+                                 reason_unfilled=trail.reason_unfilled)
+    return Outgoing(message, borrower.code, borrower.iso18626["endpoint_url"], _version(borrower))  # type: ignore[index]
+
+
+def current_status(request: IllRequest) -> Status:
+    """The ISO 18626 status of the request as its borrower sees it."""
+    if request.requester_state in _ENDED:
+        return _ENDED[request.requester_state]
+    return _SUPPLIER_STATUS.get(request.supplier_state, Status.REQUEST_RECEIVED)  # type: ignore[arg-type]
+
+
+def _supplying_message(request: IllRequest, borrower: Member, supplier: str, status: Status,
+                       reason: ReasonForMessage, id_type: str, now: datetime, *, answer: bool | None = None,
+                       note: str | None = None, reason_unfilled: str) -> SupplyingAgencyMessage:
+    header = _header(request, supplier, borrower.code, id_type, now, request.peer_request_id or request.id)
     info = MessageInfo(reason_for_message=reason, answer_yes_no=answer, note=note,
-                       reason_unfilled=SchemeValue(value="NotAvailableForILL") if status is Status.UNFILLED else None,
+                       reason_unfilled=SchemeValue(value=reason_unfilled) if status is Status.UNFILLED else None,
                        reason_retry=SchemeValue(value=request.conditions["code"])
                        if status is Status.RETRY_POSSIBLE and request.conditions else None,
                        offered_costs=_costs(request) if status is Status.RETRY_POSSIBLE else [])

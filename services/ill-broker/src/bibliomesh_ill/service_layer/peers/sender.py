@@ -18,7 +18,8 @@ from bibliomesh_ill.adapters.request_repository import RequestRepository
 from bibliomesh_ill.adapters.tables import request_steps
 from bibliomesh_ill.iso18626 import serialize
 from bibliomesh_ill.iso18626.models import ANY_MESSAGE
-from bibliomesh_ill.service_layer.peers.outbound import messages_for
+from bibliomesh_ill.service_layer.peers.outbound import BorrowerTrail, Outgoing, messages_for
+from bibliomesh_ill.service_layer.peers.trail import borrower_trail
 from bibliomesh_ill.settings import IllSettings
 from meshkit.unit_of_work import UnitOfWork
 
@@ -38,14 +39,20 @@ class PeerSender:
             return
         now = datetime.now(UTC)
         approved = await _renewal_answer(uow, request.id) if step.step == "renewal_answered" else None
+        trail = await borrower_trail(uow, request.id, step.lender) if borrower and borrower.external else None
         outgoing = messages_for(step, request, lender, borrower, self.settings.broker_agency_id,
-                                self.settings.agency_id_type, now, approved)
-        for item in outgoing:
-            serialize(item.message, item.version)  # refuse to queue what the schema would not accept
-        await PeerOutbox(uow.session).add([
-            {"request_id": request.id, "step": step.step, "peer": item.peer, "url": item.url,
-             "version": item.version.value, "kind": item.message.kind,
-             "message": ANY_MESSAGE.dump_json(item.message).decode()} for item in outgoing], now)
+                                self.settings.agency_id_type, now, approved, trail or BorrowerTrail())
+        await queue(uow, request.id, step.step, outgoing, now)
+
+
+async def queue(uow: UnitOfWork, request_id: str, step: str, outgoing: list[Outgoing], now: datetime) -> None:
+    """Write messages to peers into the outbox, with the step that caused them, for `delivery.py` to send."""
+    for item in outgoing:
+        serialize(item.message, item.version)  # refuse to queue what the schema would not accept
+    await PeerOutbox(uow.session).add([
+        {"request_id": request_id, "step": step, "peer": item.peer, "url": item.url,
+         "version": item.version.value, "kind": item.message.kind,
+         "message": ANY_MESSAGE.dump_json(item.message).decode()} for item in outgoing], now)
 
 
 async def _renewal_answer(uow: UnitOfWork, request_id: str) -> bool:

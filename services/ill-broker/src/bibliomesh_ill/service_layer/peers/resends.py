@@ -1,0 +1,42 @@
+"""Telling a peer's resent message from a new one the request cannot take now.
+
+Peers resend a message until they see its confirmation, so one the request refuses may be one it already applied.
+It is a resend when the request already shows what it leads to, or when it is the last action the peer took on the
+request: a Received after Received, an Unfilled after the rota moved on, a RenewResponse after the renewal was
+answered. A different message the request cannot take is still refused.
+"""
+
+from __future__ import annotations
+
+from bibliomesh_ill.adapters.request_repository import RequestRepository
+from bibliomesh_ill.domain.requests import IllRequest
+from bibliomesh_ill.domain.states import RequesterState as R
+from bibliomesh_ill.domain.states import SupplierState as S
+from bibliomesh_ill.service_layer.peers.identity import peer_principal
+from meshkit.unit_of_work import UnitOfWork
+
+_SUPPLIER_AFTER = {"will_supply": {S.AWAITING_SHIP}, "ship": {S.SHIPPED}, "expect_to_supply": {S.EXPECT_TO_SUPPLY},
+                   "check_in": {S.COMPLETED}, "mark_overdue": {S.OVERDUE}, "recall": {S.RECALLED},
+                   "accept_cancel": {S.CANCELLED}, "deliver_copy": {S.COPY_DELIVERED}}
+_REQUESTER_AFTER = {"receive": {R.RECEIVED}, "return_item": {R.RETURNED}, "cancel": {R.CANCELLED, R.CANCEL_PENDING}}
+
+
+def already_shows(action: str, request: IllRequest) -> bool:
+    """The request is already where `action` takes it (seen from real peers resending a status)."""
+    return request.supplier_state in _SUPPLIER_AFTER.get(action, ()) or \
+        request.requester_state in _REQUESTER_AFTER.get(action, ())
+
+
+async def last_action_of(uow: UnitOfWork, request_id: str, agency: str) -> str | None:
+    """The last action the peer's messages took on the request (None if they took none)."""
+    actor = peer_principal(agency).subject
+    steps = await RequestRepository(uow.session).steps(request_id)
+    return next((s["action"] for s in reversed(steps) if s["actor"] == actor and s["action"]), None)
+
+
+async def is_resend(uow: UnitOfWork, request: IllRequest, agency: str, action: str, *, current_party: bool) -> bool:
+    """Whether `action` from `agency`, which the request refused, repeats what it already did. A lender the rota
+    has moved on from (`current_party` False) can only repeat its own last action."""
+    if current_party and already_shows(action, request):
+        return True
+    return await last_action_of(uow, request.id, agency) == action
