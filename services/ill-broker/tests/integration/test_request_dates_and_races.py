@@ -153,3 +153,11 @@ async def test_a_lender_that_declines_is_not_told_who_is_asked_next(tmp_path: Pa
         declined = await ok(await b.act(rid, "cannot_supply", b.staff("CN-U1-MED"), reason="NotOnShelf"))
         assert (declined["lender"], declined["rota_position"], declined["answer_due_at"]) == (None, None, None)
         assert (await b.view(rid, b.staff(HOME))).json()["lender"] == "CN-PL"
+
+
+async def test_an_amount_is_shown_with_two_places_however_it_was_written(tmp_path: Path) -> None:
+    async with broker(tmp_path) as b:
+        rid = await started(b)
+        offered = await ok(await b.act(rid, "conditional", b.staff("CN-U1-MED"), conditions={
+            "code": "CostExceedsMaxCost", "cost": {"amount": 1e5, "currency": "CNY"}}))
+        assert offered["conditions"]["cost"] == {"amount": "100000.00", "currency": "CNY"}

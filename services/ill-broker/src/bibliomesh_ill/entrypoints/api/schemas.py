@@ -6,9 +6,11 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl, StrictInt, field_validator
 
 from meshkit.web import MAX_ID
+
+CENTS = Decimal("0.01")
 
 
 class Money(BaseModel):
@@ -16,6 +18,11 @@ class Money(BaseModel):
 
     amount: Decimal = Field(ge=0, max_digits=12, decimal_places=2)
     currency: str = Field(pattern=r"^[A-Z]{3}$", description="ISO 4217 code, e.g. `CNY`.")
+
+    @field_validator("amount")
+    @classmethod
+    def _two_places(cls, amount: Decimal) -> Decimal:
+        return amount.quantize(CENTS)   # `1e5` is shown as 100000.00, never `1E+5`
 
 
 class Citation(BaseModel):
