@@ -133,3 +133,21 @@ async def test_a_patch_changes_what_it_names_and_clears_what_may_be_empty(client
     assert changed.status_code == 200, changed.text
     assert (changed.json()["ill_email"], changed.json()["name_zh"]) == (None, None)
     assert changed.json()["name_en"] == UNIVERSITY["name_en"] and changed.json()["regions"] == UNIVERSITY["regions"]
+
+
+@pytest.mark.parametrize(("change", "field"), [
+    ({"regions": [""]}, "regions.0"), ({"regions": ["CN-LN-DL", "CN-LN-DL"]}, "regions"),
+    ({"pickup_locations": ["  "]}, "pickup_locations.0"), ({"pickup_locations": ["Desk", "Desk"]}, "pickup_locations"),
+    ({"code": "CN-DL-A/B"}, "code")])
+async def test_blank_or_repeated_regions_and_pickup_locations_and_a_slash_in_a_code_are_refused(
+        client: httpx.AsyncClient, change: dict[str, object], field: str) -> None:
+    # A blank region put the library in the broker's "open" tier; a code with `/` could never be named in a path.
+    headers = await admin_headers(client)
+    created = await client.post("/auth/institutions", json={**UNIVERSITY, **change}, headers=headers)
+    assert created.status_code == 422 and [e["field"] for e in created.json()["errors"]] == [field], created.text
+    if "code" not in change:
+        await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+        patched = await client.patch("/auth/institutions/CN-DL-U1", json=change, headers=headers)
+        assert patched.status_code == 422 and [e["field"] for e in patched.json()["errors"]] == [field]
+    colon = await client.post("/auth/institutions", json={**UNIVERSITY, "code": "CN-DL-A:B"}, headers=headers)
+    assert colon.status_code == 201 and (await client.get("/auth/institutions/CN-DL-A:B")).status_code == 200

@@ -7,7 +7,7 @@ import re
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from meshkit.problems import Problem
 
-CODE_PATTERN = re.compile(r"^[A-Z]{2}-[A-Za-z0-9:/\-]{1,60}$|^PLATFORM$")
+CODE_PATTERN = re.compile(r"^[A-Z]{2}-[A-Za-z0-9:\-]{1,60}$|^PLATFORM$")
 
 
 class InvalidInstitution(Problem):

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, field_validator
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints, field_validator
 
 from bibliomesh_contracts.events.directory.institution import (
     ClosedPeriod,
@@ -12,6 +12,15 @@ from bibliomesh_contracts.events.directory.institution import (
     Iso18626Peer,
     LendingPolicy,
 )
+
+# A region or a pickup location: a blank one put a library in no region (the broker's "open" tier).
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+
+
+def distinct(values: list[str] | None) -> list[str] | None:
+    if values is not None and len(set(values)) != len(values):
+        raise ValueError("must not name the same one twice")
+    return values
 
 
 class LendingPolicyIn(LendingPolicy):
@@ -30,18 +39,22 @@ class LendingPolicyIn(LendingPolicy):
 class InstitutionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    code: str = Field(pattern=r"^[A-Z]{2}-[A-Za-z0-9:/\-]{1,60}$", description="ISIL-style code, e.g. `CN-DL-UNI1`.")
+    code: str = Field(pattern=r"^[A-Z]{2}-[A-Za-z0-9:\-]{1,60}$",
+                      description="ISIL-style code, e.g. `CN-DL-UNI1` (no `/`: a code is a segment of every path "
+                                  "that names the institution).")
     name_en: str = Field(min_length=1, max_length=300)
     name_zh: str | None = Field(default=None, max_length=300)
     kind: InstitutionKind
     parent_code: str | None = None
-    regions: list[str] = Field(default_factory=list)
+    regions: list[Name] = Field(default_factory=list, max_length=50)
     open_sharing: bool = True
-    pickup_locations: list[str] = Field(default_factory=list)
+    pickup_locations: list[Name] = Field(default_factory=list, max_length=100)
     ill_email: EmailStr | None = None
     language: Literal["en", "zh"] = "en"
     policy: LendingPolicyIn = Field(default_factory=LendingPolicyIn)
     iso18626: Iso18626Peer | None = None
+
+    _distinct = field_validator("regions", "pickup_locations")(distinct)
 
 
 class InstitutionPatch(BaseModel):
@@ -54,13 +67,15 @@ class InstitutionPatch(BaseModel):
     name_zh: str | None = Field(default=None, max_length=300)
     kind: InstitutionKind | None = None
     parent_code: str | None = None
-    regions: list[str] | None = None
+    regions: list[Name] | None = Field(default=None, max_length=50)
     open_sharing: bool | None = None
-    pickup_locations: list[str] | None = None
+    pickup_locations: list[Name] | None = Field(default=None, max_length=100)
     ill_email: EmailStr | None = None
     language: Literal["en", "zh"] | None = None
     policy: LendingPolicyIn | None = None
     iso18626: Iso18626Peer | None = None
+
+    _distinct = field_validator("regions", "pickup_locations")(distinct)
 
     # Defaults are not validated, so this sees only a null that was sent: an omitted field still means unchanged.
     @field_validator("name_en", "kind", "regions", "open_sharing", "pickup_locations", "language", "policy")
