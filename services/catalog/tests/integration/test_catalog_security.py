@@ -40,6 +40,9 @@ async def test_deletes_and_holdings_updates_are_for_the_own_institution_only(tmp
             "LIB-A", scopes=("catalog:read",), roles=("patron",)))).status_code == 403
         assert (await cat.client.delete("/catalog/records/LIB-A/s1")).status_code == 401
         assert (await cat.client.delete("/catalog/records/LIB-A/s1", headers=cat.headers("LIB-B"))).status_code == 403
+        extra = await cat.client.put("/catalog/holdings/LIB-A/S-1", json={**body, "extra": 1},
+                                     headers=cat.headers("LIB-A"))
+        assert extra.status_code == 422 and extra.json()["errors"][0]["field"] == "extra"
         assert (await cat.client.put("/catalog/holdings/LIB-A/S-1", json=body,
                                      headers=cat.headers("LIB-A"))).status_code == 200
 

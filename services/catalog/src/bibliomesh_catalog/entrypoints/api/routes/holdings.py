@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime
 from typing import Literal
 
 from fastapi import APIRouter
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from bibliomesh_catalog.entrypoints.api.routes.records import WRITE_SCOPE
 from bibliomesh_catalog.service_layer.holdings import update_holding
@@ -19,6 +19,8 @@ Status = Literal["available", "on-loan", "missing", "not-for-loan", "in-process"
 
 class HoldingUpdate(BaseModel):
     """The new circulation state of an item."""
+
+    model_config = ConfigDict(extra="forbid")
 
     status: Status = Field(description="Circulation status.")
     due_date: date | None = Field(default=None, description="Required for `on-loan`, absent otherwise.")
