@@ -79,7 +79,8 @@ async def test_a_branch_patron_borrows_through_the_tiers_and_the_loan_completes(
             assert answer.status_code == 200, answer.text
             return answer.json()  # type: ignore[no-any-return]
 
-        after_no = await act(SISTER, "cannot_supply", reason="NotOnShelf")
+        assert (await act(SISTER, "cannot_supply", reason="NotOnShelf"))["lender"] is None  # not the decliner's
+        after_no = (await client.get(f"/ill/requests/{rid}", headers=branch_staff)).json()
         lender = after_no["lender"]
         assert (lender, after_no["rota_position"]) == (placed[1][0], 2)
         await act(lender, "will_supply")
