@@ -22,6 +22,7 @@ from bibliomesh_ill.domain.states import SupplierState as S
 from bibliomesh_ill.service_layer.timers import fire_due
 from bibliomesh_ill.settings import IllSettings
 from meshkit.testing import TokenFactory, eventually, publish_event, publish_institution, running, trust
+from tests.support.infra import postgres_database, rabbitmq_vhost
 
 REGION = ["CN-LN-DL"]
 
@@ -206,3 +207,15 @@ async def broker(tmp_path: Path, database_url: str | None = None, **settings: An
     trust(app, tokens)
     async with running(app) as client:
         yield Broker(app, client, tokens)
+
+
+@asynccontextmanager
+async def backend(kind: str, tmp_path: Path) -> AsyncIterator[Broker]:
+    """The embedded default (SQLite, in-process bus) or distributed (PostgreSQL and RabbitMQ, made for this test)."""
+    if kind == "sqlite":
+        async with broker(tmp_path) as b:
+            yield b
+        return
+    async with postgres_database("bm_ill") as url, rabbitmq_vhost("bm-ill") as vhost, \
+            broker(tmp_path, database_url=url, bus_url=vhost.url()) as b:
+        yield b

@@ -5,16 +5,12 @@ requests for one double-clicked book, a note counted as a reason)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from broker_fixtures import Broker, broker, item, region
-
-from tests.support.infra import postgres_database, rabbitmq_vhost
+from broker_fixtures import Broker, backend, broker, item, region
 
 HOME = "CN-U1-ENG"
 HOLDERS = ("CN-U1-MED", "CN-PL", "CN-FAR")   # the rota in that order: university, region, open
@@ -92,17 +88,6 @@ async def test_an_overdue_loan_never_checked_out_is_received_again_when_renewed(
         renewed = await ok(await b.act(rid, "answer_renewal", lender, approve=True, due_date=days(10)))
         assert (renewed["requester_state"], renewed["supplier_state"]) == ("received", "shipped")
         assert "check_out" in (await b.view(rid, home)).json()["allowed_actions"]
-
-
-@asynccontextmanager
-async def backend(kind: str, tmp_path: Path) -> AsyncIterator[Broker]:
-    if kind == "sqlite":
-        async with broker(tmp_path) as b:
-            yield b
-        return
-    async with postgres_database("bm_ill") as url, rabbitmq_vhost("bm-ill") as vhost, \
-            broker(tmp_path, database_url=url, bus_url=vhost.url()) as b:
-        yield b
 
 
 @pytest.mark.integration

@@ -2,34 +2,19 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from broker_fixtures import Broker, broker, item, region
+from broker_fixtures import Broker, backend, broker, item, region
 
 from bibliomesh_ill.adapters.tables import messaging
-from tests.support.infra import postgres_database, rabbitmq_vhost
 
 
 async def _events(b: Broker, request_id: str) -> list[str]:
     async with b.runtime.engine.connect() as conn:
         return list(await conn.scalars(sa.select(messaging.outbox.c.event_type).where(
             messaging.outbox.c.aggregate_id == f"ill-request:{request_id}").order_by(messaging.outbox.c.id)))
-
-
-@asynccontextmanager
-async def backend(kind: str, tmp_path: Path) -> AsyncIterator[Broker]:
-    """The embedded default (SQLite, in-process bus) or distributed (PostgreSQL and RabbitMQ, made for this test)."""
-    if kind == "sqlite":
-        async with broker(tmp_path) as b:
-            yield b
-        return
-    async with postgres_database("bm_ill") as url, rabbitmq_vhost("bm-ill") as vhost, \
-            broker(tmp_path, database_url=url, bus_url=vhost.url()) as b:
-        yield b
 
 
 @pytest.mark.integration
