@@ -208,3 +208,29 @@ async def test_a_federated_account_gets_no_local_password(client: httpx.AsyncCli
     assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "password"
     renamed = await client.patch(f"/auth/users/{user.id}", headers=admin, json={"version": 1, "display_name": "Fed"})
     assert renamed.status_code == 200
+
+
+async def test_a_username_names_one_person_whatever_its_case(client: httpx.AsyncClient, settings: AuthSettings,
+                                                             ) -> None:
+    # `QStaff` beside `qstaff` were two accounts that staff views could not tell apart.
+    admin = await admin_headers(client)
+    await register(client, admin, UNI, OTHER)
+    app = await password_app(client, admin)
+    staff = await make_user(client, admin, "CN-DL-U1", "qstaff", ["staff"])
+    clash = await client.post("/auth/users", headers=admin, json={
+        "institution": "CN-DL-U1", "username": "QStaff", "roles": ["patron"], "password": PASSWORD})
+    assert clash.status_code == 409 and clash.json()["errors"][0]["field"] == "username"
+    signed_in = await sign_in(client, app, "CN-DL-U1", "QSTAFF")   # the same person, however it is typed
+    me = await client.get("/auth/userinfo", headers=bearer(signed_in))
+    assert me.status_code == 200 and me.json()["sub"] == f"user:{staff['id']}"
+    elsewhere = await make_user(client, admin, "CN-DL-U2", "QStaff", ["patron"])   # another institution: its own
+    assert elsewhere["username"] == "QStaff"
+
+    engine = create_engine(settings.effective_database_url())   # the database refuses it too (two at once)
+    try:
+        async with session_factory(engine)() as session:
+            with pytest.raises(sa.exc.IntegrityError):
+                await UserRepository(session).add(institution="CN-DL-U1", username="QSTAFF", roles=["patron"],
+                                                  language="en")
+    finally:
+        await engine.dispose()

@@ -77,6 +77,8 @@ users = sa.Table(
     sa.UniqueConstraint("institution", "username", name="uq_users_institution_username"),
     sa.UniqueConstraint("external_issuer", "external_subject", name="uq_users_external_identity"),
 )
+# One person, one name: `QStaff` and `qstaff` cannot both be accounts of an institution (migration 0003).
+sa.Index("uq_users_institution_username_folded", users.c.institution, sa.func.lower(users.c.username), unique=True)
 
 refresh_tokens = sa.Table(
     "refresh_tokens", metadata,

@@ -33,8 +33,10 @@ class UserRepository:
         return _user(row) if row else None
 
     async def by_username(self, institution: str, username: str) -> User | None:
+        """The account whose username is `username` in any case (`QStaff` is `qstaff`: one person, one name)."""
         row = (await self.session.execute(sa.select(users).where(
-            users.c.institution == institution, users.c.username == username))).first()
+            users.c.institution == institution,
+            sa.func.lower(users.c.username) == sa.func.lower(sa.literal(username))))).first()
         return _user(row) if row else None
 
     async def by_external_identity(self, issuer: str, subject: str) -> User | None:
