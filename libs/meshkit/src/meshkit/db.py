@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
 from sqlalchemy.engine import Dialect, make_url
@@ -81,6 +82,17 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=30000")
     cursor.close()
+
+
+async def lock_until_commit(session: AsyncSession, key: int, table: sa.Table) -> None:
+    """Serialize the transactions that take the same `key` until each ends (so two writers never both decide on what
+    they read before the other wrote). PostgreSQL: a transaction-level advisory lock on `key`; SQLite, one writer at a
+    time anyway: a no-op update of `table`, which takes the database's write lock before anything is read."""
+    if session.get_bind().dialect.name == "postgresql":
+        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
+    else:
+        column = next(iter(table.primary_key.columns))
+        await session.execute(sa.update(table).where(sa.false()).values({column.name: column}))
 
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

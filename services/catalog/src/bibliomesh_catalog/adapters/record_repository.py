@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_catalog.adapters.tables import clusters, holding_tombstones, holdings, record_keys, records
 from meshkit.bulk import insert_many, update_many
+from meshkit.db import lock_until_commit
 
 CHUNK = 500
 WRITE_LOCK_KEY = 0x6361_7461  # "cata": one advisory lock serializes catalogue writes on PostgreSQL
@@ -34,12 +35,8 @@ def one_of(session: AsyncSession, column: sa.ColumnElement[Any], values: Sequenc
 
 async def lock_for_writing(session: AsyncSession) -> None:
     """Serialize catalogue writers for the rest of the transaction, so that two batches never both decide to
-    start a cluster for the same book. PostgreSQL: a transaction-level advisory lock; SQLite: a no-op update,
-    which takes the database's write lock before anything is read."""
-    if session.get_bind().dialect.name == "postgresql":
-        await session.execute(sa.select(sa.func.pg_advisory_xact_lock(WRITE_LOCK_KEY)))
-    else:
-        await session.execute(sa.update(clusters).where(clusters.c.id == -1).values(version=clusters.c.version))
+    start a cluster for the same book."""
+    await lock_until_commit(session, WRITE_LOCK_KEY, clusters)
 
 
 _ANALYZED: set[str] = set()

@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bibliomesh_ill.adapters.tables import peer_request_ids, request_steps, requests, rota_entries
 from bibliomesh_ill.domain.requests import IllRequest
 from bibliomesh_ill.domain.states import RequesterState, SupplierState
+from meshkit.db import lock_until_commit
 from meshkit.problems import Conflict
 
 
@@ -72,14 +73,8 @@ class RequestRepository:
 
     async def lock_patron(self, borrower: str, patron_id: str) -> None:
         """Serialize one patron's submissions until the transaction ends, so that two sent at once (a double
-        click) cannot both find no duplicate. PostgreSQL: a transaction-level advisory lock on the patron;
-        SQLite: a no-op update, which takes the database's write lock before the duplicates are read."""
-        if self.session.get_bind().dialect.name == "postgresql":
-            key = zlib.crc32(f"ill-patron:{borrower}:{patron_id}".encode())
-            await self.session.execute(sa.select(sa.func.pg_advisory_xact_lock(key)))
-        else:
-            no_row = sa.update(requests).where(requests.c.id == "").values(version=requests.c.version)
-            await self.session.execute(no_row)
+        click) cannot both find no duplicate."""
+        await lock_until_commit(self.session, zlib.crc32(f"ill-patron:{borrower}:{patron_id}".encode()), requests)
 
     async def active_duplicates(self, borrower: str, patron_id: str | None, item_key: str) -> list[str]:
         if patron_id is None:
