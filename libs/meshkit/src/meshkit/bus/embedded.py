@@ -62,10 +62,6 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def _naive_utc(moment: datetime) -> datetime:
-    return moment.astimezone(UTC).replace(tzinfo=None)
-
-
 class EmbeddedTransport:
     def __init__(self, path: Path | str, prefetch: int = 64) -> None:
         self.url = f"sqlite+aiosqlite:///{path}" if str(path) != ":memory:" else "sqlite+aiosqlite:///:memory:"
@@ -114,7 +110,7 @@ class EmbeddedTransport:
         if not outgoing:
             return
         await self.start()
-        now = _naive_utc(_now())
+        now = _now()
         rows: list[dict[str, object]] = []
         for message in outgoing:
             queues = sorted({q for q, p in self._bindings if topic_matches(p, message.routing_key)}) or [UNROUTED]
@@ -153,7 +149,7 @@ class EmbeddedTransport:
             await wait_until_set(wakeup, next_due)
 
     async def _drain(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> tuple[int, float]:
-        now = _naive_utc(_now())
+        now = _now()
         async with self._engine.connect() as conn:
             batch = (await conn.execute(
                 sa.select(messages)
@@ -214,7 +210,7 @@ class EmbeddedTransport:
                 async with self._engine.begin() as conn:
                     await conn.execute(sa.update(messages).where(messages.c.seq == row.seq).values(
                         attempt=row.attempt + 1, deliveries=0, error=repr(exc)[:1000],
-                        available_at=_naive_utc(_now() + timedelta(seconds=delay))))
+                        available_at=_now() + timedelta(seconds=delay)))
             return False
         return True
 
@@ -222,7 +218,7 @@ class EmbeddedTransport:
         log.error("message parked in dead-letter queue", extra={"seq": seq, "error": error})
         async with self._engine.begin() as conn:
             await conn.execute(sa.update(messages).where(messages.c.seq == seq).values(
-                dead=True, error=error[:2000], failed_at=_naive_utc(_now())))
+                dead=True, error=error[:2000], failed_at=_now()))
 
     async def dead_letters(self, subscription: Subscription, limit: int = 100) -> list[DeadLetter]:
         await self.start()
@@ -243,7 +239,7 @@ class EmbeddedTransport:
         async with self._engine.begin() as conn:
             result = await conn.execute(sa.update(messages).where(condition).values(
                 dead=False, attempt=1, deliveries=0, error=None, failed_at=None,
-                available_at=_naive_utc(_now())))
+                available_at=_now()))
         if subscription.queue in self._wakeups:
             self._wakeups[subscription.queue].set()
         return result.rowcount or 0
