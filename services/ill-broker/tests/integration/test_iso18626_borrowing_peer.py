@@ -3,14 +3,12 @@ StatusRequest are answered through the peer outbox."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from broker_fixtures import Broker, broker, item, region
-from peer_fixtures import FAST, PEER, SECRET, peer_snapshot, queued
+from broker_fixtures import Broker, item
+from peer_fixtures import LENDER, action, answering, borrowing, later, queued
 
 from bibliomesh_ill.adapters.tables import requests
 from bibliomesh_ill.iso18626 import (
@@ -19,38 +17,11 @@ from bibliomesh_ill.iso18626 import (
     ErrorType,
     ReasonForMessage,
     Request,
-    RequestingAgencyMessage,
     Status,
     SupplyingAgencyMessage,
 )
 from bibliomesh_ill.iso18626.peer_client import PeerRejected
-from tests.support.iso18626_peer import Iso18626Peer, iso18626_peer, now
-from tests.support.serving import serving
-
-LENDER = AgencyId(agency_id_type="ISIL", agency_id_value="CN-PL")
-
-
-@asynccontextmanager
-async def borrowing(tmp_path: Path) -> AsyncIterator[tuple[Broker, Iso18626Peer, str, Request, str]]:
-    """The outside peer has asked CN-PL for an item; yields its request and the broker's id for it."""
-    async with broker(tmp_path, **FAST) as b, serving(b.app, "/ill/iso18626") as endpoint, \
-            iso18626_peer(agency=AgencyId(agency_id_type="ISIL", agency_id_value=PEER), secret=SECRET) as peer:
-        await b.add_institutions([*region(), peer_snapshot(peer)])
-        await b.add_holdings([item("CN-PL", "p1", 12, isbns=["9787020002207"])])
-        request, confirmation = await peer.send_request(endpoint, LENDER, isbn="9787020002207")
-        assert confirmation.ok, confirmation
-        listed = (await b.client.get("/ill/requests", headers=b.staff("CN-PL"), params={"side": "lending"})).json()
-        yield b, peer, endpoint, request, listed[0]["id"]
-
-
-def action(peer: Iso18626Peer, request: Request, what: Action) -> RequestingAgencyMessage:
-    header = request.header.model_copy(update={"timestamp": now(), "requesting_agency_authentication":
-                                               peer.credentials()})
-    return RequestingAgencyMessage(version=peer.version, header=header, action=what)
-
-
-def answering(reason: ReasonForMessage):  # type: ignore[no-untyped-def]
-    return lambda m: isinstance(m, SupplyingAgencyMessage) and m.message_info.reason_for_message is reason
+from tests.support.iso18626_peer import Iso18626Peer
 
 
 async def test_resent_actions_are_confirmed_without_a_change(tmp_path: Path) -> None:
@@ -68,8 +39,8 @@ async def test_resent_actions_are_confirmed_without_a_change(tmp_path: Path) -> 
             ["received", "renewal_requested", "returned"]
         before = await b.stored(rid)
 
-        with pytest.raises(PeerRejected) as refused:  # not a resend: Received once it has gone back
-            await peer.send(action(peer, request, Action.RECEIVED), endpoint)
+        with pytest.raises(PeerRejected) as refused:  # not a resend (a new timestamp): Received once it went back
+            await peer.send(later(action(peer, request, Action.RECEIVED)), endpoint)
         assert refused.value.confirmation.error_data[0].error_type is ErrorType.UNSUPPORTED_ACTION_TYPE
         assert await b.stored(rid) == before
 

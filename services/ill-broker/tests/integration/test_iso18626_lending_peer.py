@@ -109,3 +109,23 @@ async def test_a_resent_renew_response_is_confirmed_without_a_change(tmp_path: P
         assert resent.ok, resent.error_data
         assert await b.stored(rid) == stored
         assert (await b.steps(rid)).count("renewal_answered") == 1
+
+
+async def test_a_renew_response_resent_after_the_next_renewal_request_does_not_answer_it(tmp_path: Path) -> None:
+    """The lender's late resend of its first RenewResponse is not its answer to the borrower's second request."""
+    async with lending(tmp_path) as (b, peer, endpoint):
+        rid = await asked(b)
+        home = b.staff(HOME)
+        assert (await peer.send(answer(peer, rid, Status.LOANED), endpoint)).ok
+        assert (await b.act(rid, "receive", home)).status_code == 200
+        assert (await b.act(rid, "request_renewal", home)).status_code == 200
+        renewed = answer(peer, rid, Status.LOANED, ReasonForMessage.RENEW_RESPONSE, yes=True)
+        assert (await peer.send(renewed, endpoint)).ok
+        assert (await b.act(rid, "request_renewal", home)).status_code == 200
+        stored, events = await b.stored(rid), await b.events(rid)
+
+        resent = await peer.send(renewed, endpoint)
+        assert resent.ok, resent.error_data
+        assert (await b.stored(rid), await b.events(rid)) == (stored, events)
+        assert stored["renewal_pending"] is True
+        assert (await b.steps(rid)).count("renewal_answered") == 1

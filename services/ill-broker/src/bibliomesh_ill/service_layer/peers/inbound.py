@@ -2,8 +2,9 @@
 the peer lender's answers. Each becomes the same action a member library's staff would take, so the transition
 table decides what is allowed; a refusal comes back as ISO `errorData`, never as a bare HTTP error.
 
-Read tolerantly: a message the peer resends is confirmed without a change (`resends.py`), an empty status is
-read from the reason for the message, and Loaned or CopyCompleted without WillSupply first is taken as both.
+Every message accepted is kept in its request's trail, so that the same message resent, at any later time, is
+confirmed as it was without being applied again (`resends.py`). Read tolerantly: an empty status is read from
+the reason for the message, and Loaned or CopyCompleted without WillSupply first is taken as both.
 """
 
 from __future__ import annotations
@@ -34,9 +35,9 @@ from bibliomesh_ill.service_layer.actions import ActionInput, perform
 from bibliomesh_ill.service_layer.peers.identity import check_credentials, peer_principal, unrecognised
 from bibliomesh_ill.service_layer.peers.outbound import status_response
 from bibliomesh_ill.service_layer.peers.request_in import request_input
-from bibliomesh_ill.service_layer.peers.resends import is_resend
+from bibliomesh_ill.service_layer.peers.resends import already_received, fingerprint, is_resend
 from bibliomesh_ill.service_layer.peers.sender import queue
-from bibliomesh_ill.service_layer.peers.trail import borrower_trail, note_addressed
+from bibliomesh_ill.service_layer.peers.trail import borrower_trail, note_addressed, note_received
 from bibliomesh_ill.service_layer.submit import submit_request
 from bibliomesh_ill.settings import IllSettings
 from meshkit.problems import Conflict, NotFound, Problem
@@ -72,22 +73,45 @@ async def receive(uow: UnitOfWork, message: Message, settings: IllSettings, basi
     refusal = check_credentials(member, agency, element, secret)
     if refusal is not None:
         return refusal
+    assert member is not None  # its credentials were checked
+    seen = fingerprint(message)
+    request = await _request_of(uow, message, agency)
+    if request is not None and await already_received(uow, request.id, seen):
+        return None  # a resend of a message already applied: confirmed as it was, and not applied again
+    error = await _apply(uow, message, member, request, settings, now)
+    if error is None:
+        request = await _request_of(uow, message, agency)
+        if request is not None:
+            party = Party.LENDER if isinstance(message, SupplyingAgencyMessage) else Party.BORROWER
+            await note_received(uow, request, agency, seen, party, now)
+    return error
+
+
+async def _request_of(uow: UnitOfWork, message: Message, agency: str) -> IllRequest | None:
+    """The request `message` is about: a borrower names it by its own id, a lender by the broker's."""
+    request_id = message.header.requesting_agency_request_id
+    if isinstance(message, SupplyingAgencyMessage):
+        return await RequestRepository(uow.session).get(request_id)
+    return await RequestRepository(uow.session).by_peer_id(agency, request_id)
+
+
+async def _apply(uow: UnitOfWork, message: Message, member: Member, request: IllRequest | None,
+                 settings: IllSettings, now: datetime) -> ErrorData | None:
+    agency = member.code
     if isinstance(message, Request):
+        if request is not None:
+            return None  # a retry of a request we already hold (its request id is its key): confirm it again
         try:
             return await _new_request(uow, message, agency, settings, now)
         except Problem as exc:
             return ErrorData(error_type=ErrorType.UNRECOGNISED_DATA_VALUE, error_value=exc.detail)
     if isinstance(message, RequestingAgencyMessage):
-        assert member is not None  # its credentials were checked
-        return await _borrower_message(uow, message, member, settings, now)
-    return await _lender_message(uow, message, agency, now)
+        return await _borrower_message(uow, message, member, request, settings, now)
+    return await _lender_message(uow, message, agency, request, now)
 
 
 async def _new_request(uow: UnitOfWork, message: Request, agency: str, settings: IllSettings,
                        now: datetime) -> ErrorData | None:
-    peer_id = message.header.requesting_agency_request_id
-    if await RequestRepository(uow.session).by_peer_id(agency, peer_id) is not None:
-        return None  # a retry of a request we already hold: confirm it again
     supplier = message.header.supplying_agency_id
     only = None
     if supplier is not None and supplier.agency_id_value != settings.broker_agency_id:
@@ -107,10 +131,9 @@ async def _new_request(uow: UnitOfWork, message: Request, agency: str, settings:
     return None
 
 
-async def _borrower_message(uow: UnitOfWork, message: RequestingAgencyMessage, peer: Member, settings: IllSettings,
-                            now: datetime) -> ErrorData | None:
+async def _borrower_message(uow: UnitOfWork, message: RequestingAgencyMessage, peer: Member,
+                            request: IllRequest | None, settings: IllSettings, now: datetime) -> ErrorData | None:
     agency = peer.code
-    request = await RequestRepository(uow.session).by_peer_id(agency, message.header.requesting_agency_request_id)
     if request is None:
         return unrecognised("requestingAgencyRequestId", f"no request {message.header.requesting_agency_request_id}"
                                                          f" from {agency}")
@@ -128,10 +151,9 @@ async def _borrower_message(uow: UnitOfWork, message: RequestingAgencyMessage, p
     return await _perform(uow, agency, request, action, ActionInput(note=message.note, origin="iso18626"), now)
 
 
-async def _lender_message(uow: UnitOfWork, message: SupplyingAgencyMessage, agency: str,
+async def _lender_message(uow: UnitOfWork, message: SupplyingAgencyMessage, agency: str, request: IllRequest | None,
                           now: datetime) -> ErrorData | None:
     request_id = message.header.requesting_agency_request_id
-    request = await RequestRepository(uow.session).get(request_id)
     not_asked = unrecognised("requestingAgencyRequestId", f"{agency} is not asked for any request {request_id}")
     if request is None:
         return not_asked

@@ -1,6 +1,7 @@
-"""What the request's audit trail tells about an outside borrower's transaction that one step does not: the agency
-its request named (ISO 18626 keeps one supplying agency for the whole transaction, whichever lender the broker
-asks), whether the rota went on after a lender declined, and the lenders' own reason when it ends unfilled."""
+"""What the request's audit trail tells about its ISO 18626 transaction that one step does not: every message a
+peer sent that the broker accepted (to know it again when resent, `resends.py`), the agency an outside borrower's
+request named (ISO 18626 keeps one supplying agency for the whole transaction, whichever lender the broker asks),
+whether the rota went on after a lender declined, and the lenders' own reason when it ends unfilled."""
 
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ from bibliomesh_ill.service_layer.steps import note_step
 from meshkit.unit_of_work import UnitOfWork
 
 ADDRESSED = "peer_request_received"
+RECEIVED = "peer_message_received"
+
+
+async def note_received(uow: UnitOfWork, request: IllRequest, agency: str, fingerprint: dict[str, Any],
+                        party: Party, now: datetime) -> None:
+    """Keep the fingerprint of a message from the peer that the broker accepted, in the trail of its request."""
+    what = [part for part in fingerprint["what"].split("/") if part]
+    note = " ".join(["ISO 18626", fingerprint["kind"], *what, "of", fingerprint["timestamp"], "from", agency])
+    await note_step(uow.session, request, RECEIVED, actor=peer_principal(agency), party=party, now=now, note=note,
+                    details=fingerprint)
 
 
 async def note_addressed(uow: UnitOfWork, request: IllRequest, agency: str, addressed: str, now: datetime) -> None:
