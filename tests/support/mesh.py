@@ -192,6 +192,7 @@ class Mesh:
         bindings: Sequence[str] = (),
         relay: bool = False,
         relay_batch_size: int = 500,
+        relay_max_attempts: int = 5,
         failing_codes: Sequence[str] = (),
     ) -> TestService:
         """Build a service; start it if it consumes (`bindings`) or runs its relay loop (`relay`).
@@ -212,7 +213,7 @@ class Mesh:
         settings = ServiceSettings(
             service_name=name, database_url=url, bus_url=self.bus_url, data_dir=self.workdir / name,
             retry_delays_seconds=list(RETRY_DELAYS), relay_poll_seconds=0.1 if relay else 1.0,
-            relay_batch_size=relay_batch_size,
+            relay_batch_size=relay_batch_size, relay_max_attempts=relay_max_attempts,
         )
         metadata = new_metadata()
         tables = add_messaging_tables(metadata)

@@ -68,6 +68,9 @@ class ServiceMetrics:
         self.http = ServedRequests(registry)
         self.outbox_pending = Gauge(
             "outbox_pending_events", "Unsent events seen by the last relay pass.", registry=registry)
+        self.outbox_parked = Gauge(
+            "outbox_parked_events", "Events the relay parked after they failed on their own; "
+            "`bibliomesh <service> outbox parked` lists them.", registry=registry)
         self.events_published = Counter("events_published_total", "Events the broker confirmed.", registry=registry)
         self.events_consumed = Counter(
             "events_consumed_total", "Events handled, by outcome.", ["queue", "type", "outcome"], registry=registry)

@@ -1,4 +1,12 @@
-"""The outbox relay: publishes committed events in order and marks them sent only after the broker confirms."""
+"""The outbox relay: publishes committed events in order and marks them sent only after the broker confirms.
+
+Two kinds of failure are told apart. When the bus fails (unreachable, no answer, a failure no single message can be
+blamed for, or nothing at all going through), nothing counts against any event: every event waits, in order, and goes
+out once the bus is back. An event that fails on its own while the bus demonstrably works (a body that is not an event;
+a message the broker or its client refuses while other messages of the same pass go through) no longer holds back the
+ones behind it: it is tried again after growing pauses and, after `max_attempts`, parked (`parked_at`) until an
+operator releases it (`meshkit.parking`).
+"""
 
 from __future__ import annotations
 
@@ -7,18 +15,49 @@ import json
 import logging
 import zlib
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from meshkit.bus import OutgoingMessage, PublishFailed, Transport
 from meshkit.metrics import ServiceMetrics
+from meshkit.parking import count_parked
 from meshkit.waiting import wait_until_set
 
 log = logging.getLogger(__name__)
 
 AfterPublish = Callable[[Sequence[OutgoingMessage]], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class _Pending:
+    id: int
+    event_id: str
+    event_type: str
+    attempts: int
+    message: OutgoingMessage | None
+    problem: str = ""
+    """Why the row cannot even become a message (then `message` is None)."""
+
+
+@dataclass
+class _Pass:
+    """What one pass did with each event."""
+
+    sent: list[_Pending] = field(default_factory=list)
+    failed: list[tuple[_Pending, str]] = field(default_factory=list)  # on their own: they count an attempt
+    waiting: list[tuple[_Pending, str]] = field(default_factory=list)  # the bus failed: nothing counts
+    bus_failure: str | None = None
+
+    def bus_failed(self, unsettled: Sequence[_Pending], error: str) -> _Pass:
+        # A pass in which the bus fails counts nothing against any event, not even those refused earlier in it.
+        self.waiting.extend([*self.failed, *((p, error) for p in unsettled)])
+        self.failed.clear()
+        self.bus_failure = error
+        return self
 
 
 class OutboxRelay:
@@ -33,6 +72,8 @@ class OutboxRelay:
         poll_seconds: float = 1.0,
         retention: timedelta = timedelta(days=7),
         after_publish: AfterPublish | None = None,
+        max_attempts: int = 5,
+        retry_pause_seconds: float = 1.0,
     ) -> None:
         self.engine = engine
         self.outbox = outbox
@@ -44,6 +85,12 @@ class OutboxRelay:
         self.retention = retention
         # Fault-injection point for tests: runs after the broker confirmed and before rows are marked sent.
         self.after_publish = after_publish
+        self.max_attempts = max_attempts
+        # An event that failed on its own waits this long before its second attempt, five times longer before each
+        # next one (1 s, 5 s, 25 s, 125 s): a refusal that lasts a few minutes (a queue full for a while) is not
+        # parked, and a commit that wakes the relay does not spend every attempt at once.
+        self.retry_pause_seconds = retry_pause_seconds
+        self._retry_at: dict[int, float] = {}  # outbox row id -> loop time; kept in memory, a restart retries sooner
         self._wakeup = asyncio.Event()
         self._lock_key = zlib.crc32(f"outbox-relay:{producer}".encode())
         self._last_purge = datetime.min.replace(tzinfo=UTC)
@@ -70,7 +117,9 @@ class OutboxRelay:
             await wait_until_set(self._wakeup, backoff)
 
     async def publish_pending(self) -> int:
-        """Publish one batch of unsent events, oldest first. Returns how many were published."""
+        """Publish one batch of unsent events, oldest first. Returns how many were published.
+
+        Raises PublishFailed when the bus failed; events that failed on their own do not make it raise."""
         async with self.engine.connect() as conn:
             if conn.dialect.name == "postgresql":
                 # Transaction-scoped leader lock: with several replicas, one relay publishes at a time, in order.
@@ -79,44 +128,131 @@ class OutboxRelay:
                     await conn.rollback()
                     return 0
             rows = (await conn.execute(
-                sa.select(self.outbox.c.id, self.outbox.c.event_id, self.outbox.c.event_type, self.outbox.c.body)
-                .where(self.outbox.c.published_at.is_(None))
+                sa.select(self.outbox.c.id, self.outbox.c.event_id, self.outbox.c.event_type,
+                          self.outbox.c.attempts, self.outbox.c.body)
+                .where(self.outbox.c.published_at.is_(None), self.outbox.c.parked_at.is_(None))
                 .order_by(self.outbox.c.id)
                 .limit(self.batch_size)
             )).all()
             self.metrics.outbox_pending.set(len(rows))
+            self.metrics.outbox_parked.set(await count_parked(conn, self.outbox))
             if not rows or conn.dialect.name != "postgresql":
                 # SQLite cannot upgrade a read snapshot to a write after others wrote: end it before publishing.
                 await _end(conn)
-            if not rows:
+            due = self._due(rows)
+            if not due:
                 return 0
-            batch = [OutgoingMessage(message_id=r.event_id, routing_key=r.event_type, body=r.body.encode(),
-                                     headers=_headers(r.body, self.producer)) for r in rows]
-            try:
-                await self.transport.publish(batch)
-            except PublishFailed as exc:
-                await self._record_failure(conn, [r.id for r in rows], repr(exc))
-                raise
-            if self.after_publish is not None:
-                await self.after_publish(batch)
-            await self._mark_sent(conn, [r.id for r in rows])
-        self.metrics.events_published.inc(len(batch))
-        return len(batch)
+            done = await self._publish([self._prepare(row) for row in due])
+            if done.sent and self.after_publish is not None:
+                await self.after_publish([p.message for p in done.sent if p.message is not None])
+            parked = await self._record(conn, done)
+        self.metrics.events_published.inc(len(done.sent))
+        self.metrics.outbox_parked.inc(len(parked))
+        if done.bus_failure is not None:
+            raise PublishFailed(done.bus_failure)
+        return len(done.sent)
 
-    async def _mark_sent(self, conn: AsyncConnection, ids: list[int]) -> None:
+    def _due(self, rows: Sequence[Any]) -> list[Any]:
+        """The rows to try now: all but those pausing after a failure of their own."""
+        now = asyncio.get_running_loop().time()
+        if rows:  # forget rows no longer pending (published or parked, here or by another replica)
+            self._retry_at = {i: at for i, at in self._retry_at.items() if i >= rows[0].id}
+        return [row for row in rows if self._retry_at.get(row.id, now) <= now]
+
+    def _prepare(self, row: Any) -> _Pending:
+        """Each row becomes a message on its own, so a body that cannot is found before anything is published."""
+        try:
+            message = OutgoingMessage(message_id=row.event_id, routing_key=row.event_type,
+                                      body=row.body.encode(), headers=_headers(row.body, self.producer))
+        except Exception as exc:
+            return _Pending(row.id, row.event_id, row.event_type, row.attempts, None, _unreadable(exc))
+        return _Pending(row.id, row.event_id, row.event_type, row.attempts, message)
+
+    async def _publish(self, pending: Sequence[_Pending]) -> _Pass:
+        done = _Pass(failed=[(p, p.problem) for p in pending if p.message is None])
+        ready = [p for p in pending if p.message is not None]
+        if not ready:
+            return done
+        try:
+            await self.transport.publish([p.message for p in ready if p.message is not None])
+        except PublishFailed as exc:
+            batch_failure = exc
+        else:
+            done.sent = ready
+            return done
+        done.sent = [p for p in ready if p.event_id in batch_failure.confirmed]
+        unsettled = [p for p in ready if p.event_id not in batch_failure.confirmed]
+        if not await self._bus_works():
+            return done.bus_failed(unsettled, repr(batch_failure))
+        # The bus is up, so the batch failed over some of its messages: find them, sending the others meanwhile.
+        for index, pending_one in enumerate(unsettled):
+            if pending_one.event_id in batch_failure.refused:
+                done.failed.append((pending_one, batch_failure.refused[pending_one.event_id]))
+                continue
+            assert pending_one.message is not None
+            try:
+                await self.transport.publish([pending_one.message])
+            except PublishFailed as exc:
+                if pending_one.event_id in exc.refused and await self._bus_works():
+                    done.failed.append((pending_one, exc.refused[pending_one.event_id]))
+                    continue
+                return done.bus_failed(unsettled[index:], repr(exc))  # not this message's fault: stop here
+            done.sent.append(pending_one)
+        if not done.sent:
+            # Refused, but nothing else went through either: that does not show the bus works (a queue every one
+            # of these events is routed to may be down). They count once other events go through beside them.
+            return done.bus_failed([], f"no message went through; the last refusal: {done.failed[-1][1]}")
+        return done
+
+    async def _bus_works(self) -> bool:
+        try:
+            await self.transport.check()
+        except Exception:
+            return False
+        return True
+
+    async def _record(self, conn: AsyncConnection, done: _Pass) -> list[tuple[_Pending, str]]:
+        """Write the pass's outcome in one transaction; return the events parked now, with why."""
         if not conn.in_transaction():
             await conn.begin()
-        await conn.execute(sa.update(self.outbox).where(self.outbox.c.id.in_(ids))
-                           .values(published_at=datetime.now(UTC), last_error=None))
+        now = datetime.now(UTC)
+        if done.sent:
+            await conn.execute(sa.update(self.outbox).where(self.outbox.c.id.in_([p.id for p in done.sent]))
+                               .values(published_at=now, last_error=None))
+        parked: list[tuple[_Pending, str]] = []
+        for pending, error in done.failed:
+            attempts = pending.attempts + 1
+            park = attempts >= self.max_attempts
+            await conn.execute(sa.update(self.outbox).where(self.outbox.c.id == pending.id).values(
+                attempts=attempts, last_error=error[:2000], parked_at=now if park else None))
+            if park:
+                parked.append((pending, error))
+        waiting: dict[str, list[int]] = {}  # during an outage, one error for the whole batch
+        for pending, error in done.waiting:
+            waiting.setdefault(error[:2000], []).append(pending.id)
+        for error, ids in waiting.items():
+            await conn.execute(sa.update(self.outbox).where(self.outbox.c.id.in_(ids)).values(last_error=error))
         await conn.commit()
+        self._remember(done)
+        return parked
 
-    async def _record_failure(self, conn: AsyncConnection, ids: list[int], error: str) -> None:
-        if conn.in_transaction():
-            await conn.rollback()
-        await conn.begin()
-        await conn.execute(sa.update(self.outbox).where(self.outbox.c.id.in_(ids))
-                           .values(attempts=self.outbox.c.attempts + 1, last_error=error[:2000]))
-        await conn.commit()
+    def _remember(self, done: _Pass) -> None:
+        """Log each failed event once per attempt (ERROR when parked) and when to try it next."""
+        for pending in done.sent:
+            self._retry_at.pop(pending.id, None)
+        for pending, error in done.failed:
+            attempts = pending.attempts + 1
+            extra = {"event_id": pending.event_id, "event_type": pending.event_type, "attempts": attempts,
+                     "error": error[:1000]}
+            if attempts >= self.max_attempts:
+                self._retry_at.pop(pending.id, None)
+                log.error("outbox event parked after failing on its own %d times: not tried again until `outbox "
+                          "release` puts it back", attempts, extra=extra)
+                continue
+            pause = min(self.retry_pause_seconds * 5 ** (attempts - 1), 3600.0)
+            self._retry_at[pending.id] = asyncio.get_running_loop().time() + pause
+            log.warning("outbox event failed on its own; the events behind it go on, it is tried again in %.1f s",
+                        pause, extra=extra)
 
     async def _purge_if_due(self) -> None:
         now = datetime.now(UTC)
@@ -124,6 +260,7 @@ class OutboxRelay:
             return
         self._last_purge = now
         async with self.engine.begin() as conn:
+            # Published rows only: parked events stay until released (or deleted by hand).
             await conn.execute(sa.delete(self.outbox).where(self.outbox.c.published_at < now - self.retention))
 
 
@@ -134,7 +271,16 @@ async def _end(conn: AsyncConnection) -> None:
 
 def _headers(body: str, producer: str) -> dict[str, str]:
     envelope = json.loads(body)
+    if not isinstance(envelope, dict):
+        raise ValueError(f"the body is JSON but not an object ({type(envelope).__name__})")
     headers = {"producer": producer, "event-version": str(envelope.get("version", 1))}
     if envelope.get("traceparent"):
-        headers["traceparent"] = envelope["traceparent"]
+        headers["traceparent"] = str(envelope["traceparent"])
     return headers
+
+
+def _unreadable(exc: Exception) -> str:
+    """Why a body cannot be published, without quoting it (errors such as UnicodeError would)."""
+    if isinstance(exc, ValueError) and not isinstance(exc, UnicodeError):  # JSONDecodeError, ours above
+        return f"the body is not a publishable event: {type(exc).__name__}: {exc}"
+    return f"the body is not a publishable event: {type(exc).__name__}"

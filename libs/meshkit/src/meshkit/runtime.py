@@ -56,7 +56,8 @@ class ServiceRuntime:
         self.retry = RetryPolicy(delays_seconds=tuple(self.settings.retry_delays_seconds))
         self.relay = OutboxRelay(self.engine, self.tables.outbox, self.bus, self.name, self.metrics,
                                  batch_size=self.settings.relay_batch_size,
-                                 poll_seconds=self.settings.relay_poll_seconds)
+                                 poll_seconds=self.settings.relay_poll_seconds,
+                                 max_attempts=self.settings.relay_max_attempts)
         keys = self.key_source or RemoteJwks(self.settings.effective_jwks_url(),
                                              max_stale_seconds=self.settings.jwks_max_stale_seconds)
         self.verifier = TokenVerifier(keys,

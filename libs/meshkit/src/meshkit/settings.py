@@ -56,6 +56,11 @@ class ServiceSettings(BaseSettings):
     )
     relay_batch_size: int = Field(default=500, ge=1, le=10_000)
     relay_poll_seconds: float = Field(default=1.0, gt=0)
+    relay_max_attempts: int = Field(
+        default=5, ge=1, le=100, description="How often an event that fails on its own (a body that is not an event, a "
+        "message the broker refuses while it takes the others) is tried, after pauses of 1 s, 5 s, 25 s, 125 s, ... "
+        "(the events behind it go on meanwhile), before the relay parks it; `bibliomesh <service> outbox release` "
+        "puts it back. A failure of the whole bus never counts.")
     bus_connect_timeout_seconds: float = Field(
         default=10.0, gt=0, description="How long one attempt to reach the event bus may take; at startup, the service "
         "starts serving without the bus after that and keeps trying in the background.")

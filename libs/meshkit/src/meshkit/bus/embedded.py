@@ -62,6 +62,13 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
+def _without_parameters(exc: Exception) -> str:
+    """The error, without the statement's parameters SQLAlchemy adds to it: they hold the messages' bodies."""
+    if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
+        return f"{type(exc.orig).__name__}: {exc.orig}"[:1000]
+    return repr(exc)[:1000]
+
+
 class EmbeddedTransport:
     def __init__(self, path: Path | str, prefetch: int = 64) -> None:
         self.url = f"sqlite+aiosqlite:///{path}" if str(path) != ":memory:" else "sqlite+aiosqlite:///:memory:"
@@ -124,7 +131,11 @@ class EmbeddedTransport:
             async with self._engine.begin() as conn:
                 await conn.execute(sa.insert(messages), rows)
         except Exception as exc:
-            raise PublishFailed(str(exc)) from exc
+            # One transaction for the batch: a failure names a message only when it was alone, and then only if
+            # the bus file itself was not the trouble (locked, unreadable, full).
+            alone = len(outgoing) == 1 and not isinstance(exc, sa.exc.OperationalError)
+            reason = _without_parameters(exc)
+            raise PublishFailed(reason, refused={outgoing[0].message_id: reason} if alone else None) from exc
         for queue in {row["queue"] for row in rows}:
             if queue in self._wakeups:
                 self._wakeups[queue].set()

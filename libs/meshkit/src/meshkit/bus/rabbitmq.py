@@ -7,13 +7,15 @@ and current releases differ in their defaults.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 
 from meshkit.bus.transport import (
     DeadLetter,
@@ -50,7 +52,7 @@ class RabbitMQTransport:
         self.exchange_name = exchange
         self.prefetch = prefetch
         self._connection: AbstractRobustConnection | None = None
-        self._publish_channel: AbstractChannel | None = None
+        self._publish_channel: AbstractRobustChannel | None = None
         self._publish_lock = asyncio.Lock()
         self._workers: list[asyncio.Task[None]] = []
 
@@ -93,6 +95,7 @@ class RabbitMQTransport:
         await self.start()
         assert self._publish_channel is not None
         async with self._publish_lock:
+            await self._publish_channel_reopened()
             try:
                 exchange = await self._publish_channel.get_exchange(self.exchange_name, ensure=False)
                 confirms = [
@@ -101,9 +104,34 @@ class RabbitMQTransport:
                 results = await asyncio.gather(*confirms, return_exceptions=True)
             except Exception as exc:  # connection lost while publishing
                 raise PublishFailed(str(exc)) from exc
+        outcomes = list(zip(messages, results, strict=True))
         failures = [r for r in results if isinstance(r, BaseException) or not _confirmed(r)]
         if failures:
-            raise PublishFailed(f"{len(failures)} of {len(messages)} messages not confirmed: {failures[0]!r}")
+            alone = len(messages) == 1
+            raise PublishFailed(
+                f"{len(failures)} of {len(messages)} messages not confirmed: {failures[0]!r}",
+                confirmed=[m.message_id for m, r in outcomes if not isinstance(r, BaseException) and _confirmed(r)],
+                refused={m.message_id: repr(r)[:1000] for m, r in outcomes if _refused(r, alone)},
+            )
+
+    async def _publish_channel_reopened(self) -> None:
+        # The broker closes the channel over a message it refuses (406, e.g. too large), and the robust channel
+        # reopens it a moment later: without this wait the next messages would fail for a reason that is not theirs.
+        # Only while connected: during an outage, failing at once lets the relay back off.
+        channel, connection = self._publish_channel, self._connection
+        if channel is None or connection is None or not channel.is_closed or not connection.connected.is_set():
+            return
+        reopened = asyncio.Event()  # the channel's own `ready()` may not know yet that it was closed
+
+        def on_reopen(_channel: AbstractRobustChannel | None, /) -> None:
+            reopened.set()
+
+        channel.reopen_callbacks.add(on_reopen)
+        try:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(reopened.wait(), 5)
+        finally:
+            channel.reopen_callbacks.discard(on_reopen)
 
     async def declare(self, subscription: Subscription, retry: RetryPolicy) -> None:
         await self.start()
@@ -365,6 +393,17 @@ def _confirmed(result: Any) -> bool:
     from pamqp import commands
 
     return isinstance(result, commands.Basic.Ack)
+
+
+def _refused(result: object, alone: bool) -> bool:
+    """Whether a message failed on its own merits rather than for want of a working broker."""
+    if isinstance(result, aio_pika.exceptions.DeliveryError):
+        return True  # nacked (or returned): the broker answered about this very message
+    if isinstance(result, aio_pika.exceptions.ChannelPreconditionFailed):
+        # The broker closes the channel over the message it refuses; every message in flight then fails with the
+        # same error, so only one published alone can be blamed.
+        return alone
+    return isinstance(result, TypeError | ValueError | OverflowError | struct.error)  # cannot be encoded as AMQP
 
 
 def _attempt(header: object) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
@@ -74,7 +74,18 @@ class PermanentFailure(Exception):
 
 
 class PublishFailed(Exception):
-    """The broker did not confirm every message; none of the batch may be marked sent."""
+    """The broker did not confirm every message; only those in `confirmed` may be marked sent.
+
+    `refused` names the messages turned down on their own merits, with the reason: the broker answered no to that
+    message (a nack, a size limit) or the client cannot encode it. Any other message in the batch failed for want of
+    a working bus, or for a reason no single message can be blamed for.
+    """
+
+    def __init__(self, message: str, *, confirmed: Collection[str] = (),
+                 refused: Mapping[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.confirmed = frozenset(confirmed)
+        self.refused = dict(refused or {})
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
@@ -89,7 +100,8 @@ class Transport(Protocol):
         """Raise if the bus cannot be reached (readiness)."""
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        """Return only when every message is durably accepted; raise PublishFailed otherwise."""
+        """Return only when every message is durably accepted; raise PublishFailed otherwise, naming the messages
+        that were accepted all the same and those refused on their own merits."""
 
     async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> None:
         """Declare the queue and its bindings and start delivering to `handler` in order, one at a time."""
