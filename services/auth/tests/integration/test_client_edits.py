@@ -313,3 +313,48 @@ async def test_a_code_issued_for_a_redirect_uri_removed_since_is_refused(
     assert moved.status_code == 200
     refused = await redeem(client, code, verifier, redirect_uri=APP_REDIRECT)
     assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant"
+
+
+async def test_a_code_issued_before_a_disable_is_refused_after_enabling(
+        auth: tuple[httpx.AsyncClient, FastAPI]) -> None:
+    client, app = auth
+    admin = await admin_headers(client)
+    await add_local_user(app, TOWN["code"], "reader")
+    verifier, challenge = pkce_pair()
+    page = await client.get("/auth/authorize", params=authorize_query(challenge, institution=TOWN["code"]))
+    code = answer_of(await submit_login(client, page, "reader", PASSWORD))["code"]
+    assert (await client.post(f"/auth/clients/{APP_CLIENT}/disable", headers=admin)).status_code == 200
+    assert (await client.post(f"/auth/clients/{APP_CLIENT}/enable", headers=admin)).status_code == 200
+
+    refused = await redeem(client, code, verifier)
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant", refused.text
+    page = await client.get("/auth/authorize", params=authorize_query(challenge, institution=TOWN["code"]))
+    fresh = answer_of(await submit_login(client, page, "reader", PASSWORD))["code"]
+    assert (await redeem(client, fresh, verifier)).status_code == 200
+
+
+async def test_access_tokens_issued_before_a_disable_stay_refused_after_enabling(client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI)
+    app = await password_app(client, admin)
+    await make_user(client, admin, "CN-DL-U1", "reader", ["patron"])
+    robot = await _new(client, admin, {"name": "Ops robot", "institution": "PLATFORM", "client_id": "ops-robot",
+                                       "scopes": ["directory:admin"]})
+    robot_before = (await _token(client, robot)).json()["access_token"]
+    reader_before = (await sign_in(client, app, "CN-DL-U1", "reader"))["access_token"]
+    for client_id in ("ops-robot", app[0]):
+        assert (await client.post(f"/auth/clients/{client_id}/disable", headers=admin)).status_code == 200
+        assert (await client.post(f"/auth/clients/{client_id}/enable", headers=admin)).status_code == 200
+
+    robot_after = (await _token(client, robot)).json()["access_token"]
+    reader_after = (await sign_in(client, app, "CN-DL-U1", "reader"))["access_token"]
+    for before, after in ((robot_before, robot_after), (reader_before, reader_after)):
+        stale = await client.post("/auth/introspect", data={"token": before}, auth=ADMIN)
+        assert stale.json() == {"active": False}
+        assert (await client.post("/auth/introspect", data={"token": after}, auth=ADMIN)).json()["active"] is True
+    refused = await client.get("/auth/keys", headers={"Authorization": f"Bearer {robot_before}"})
+    assert refused.status_code == 401 and "disabled" in refused.json()["detail"], refused.text
+    assert refused.headers["www-authenticate"].startswith('Bearer error="invalid_token"')
+    assert (await client.get("/auth/keys", headers={"Authorization": f"Bearer {robot_after}"})).status_code == 200
+    assert (await client.get("/auth/userinfo", headers={"Authorization": f"Bearer {reader_before}"})).status_code == 401
+    assert (await client.get("/auth/userinfo", headers={"Authorization": f"Bearer {reader_after}"})).status_code == 200

@@ -138,3 +138,36 @@ async def test_an_institution_admin_cannot_issue_peer_credentials(client: httpx.
     assert created.status_code == 201 and created.json()["iso18626"]["credential_hash"] is None
     # Let the relay publish before the app stops: meshkit's relay can miss its cancellation if stopped mid-publish.
     await eventually(lambda: all_published(settings))
+
+
+async def test_a_pickup_location_that_accounts_use_cannot_be_removed(client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, {**UNI, "pickup_locations": ["Main Desk", "Science Desk", "Night Desk"]})
+    app = await password_app(client, admin)
+    boss = await person(client, admin, app, "CN-DL-U1", "boss", ["institution-admin"])
+    first = await make_user(client, admin, "CN-DL-U1", "reader.one", ["patron"], pickup_location="Science Desk")
+    await make_user(client, admin, "CN-DL-U1", "reader.two", ["patron"], pickup_location="Science Desk")
+    await make_user(client, admin, "CN-DL-U1", "reader.three", ["patron"], pickup_location="Night Desk")
+
+    refused = await client.patch("/auth/institutions/CN-DL-U1", headers=boss,
+                                 json={"pickup_locations": ["Main Desk", "Science Library"]})
+    assert refused.status_code == 409, refused.text
+    assert refused.headers["content-type"] == "application/problem+json"
+    problem = refused.json()
+    assert problem["in_use"] == {"Night Desk": 1, "Science Desk": 2}
+    assert "Science Desk (2 accounts)" in problem["detail"] and "Night Desk (1 account)" in problem["detail"]
+    assert [e["field"] for e in problem["errors"]] == ["pickup_locations"]
+    assert (await client.get("/auth/institutions/CN-DL-U1")).json()["version"] == 1
+
+    moved = await client.patch(f"/auth/users/{first['id']}", headers=boss,
+                               json={"version": first["version"], "pickup_location": "Main Desk"})
+    assert moved.status_code == 200, moved.text
+    still = await client.patch("/auth/institutions/CN-DL-U1", headers=boss,
+                               json={"pickup_locations": ["Main Desk", "Night Desk"]})
+    assert still.status_code == 409 and still.json()["in_use"] == {"Science Desk": 1}, still.text
+    added = await client.patch("/auth/institutions/CN-DL-U1", headers=boss,
+                               json={"pickup_locations": ["Main Desk", "Science Desk", "Night Desk", "Annex"]})
+    assert added.status_code == 200 and added.json()["version"] == 2, added.text
+    unused = await client.patch("/auth/institutions/CN-DL-U1", headers=boss,
+                                json={"pickup_locations": ["Night Desk", "Science Desk", "Main Desk"]})
+    assert unused.status_code == 200 and unused.json()["version"] == 3, unused.text

@@ -1,8 +1,17 @@
 """What an API client may be given, without I/O."""
 
+from datetime import UTC, datetime
+
 import pytest
 
-from bibliomesh_auth.domain.clients import PARTNER_SCOPES, grant_problem, redirect_uri_problem, scope_problem
+from bibliomesh_auth.domain.clients import (
+    PARTNER_SCOPES,
+    grant_problem,
+    issued_in_time,
+    redirect_uri_problem,
+    scope_problem,
+    tokens_not_before,
+)
 
 
 def test_partner_scopes_are_what_the_institutions_staff_and_admins_may_hold() -> None:
@@ -42,3 +51,14 @@ def test_grants_by_kind_of_client() -> None:
 ])
 def test_redirect_uris_are_exact_absolute_and_https(uri: str, dev: bool, ok: bool) -> None:
     assert (redirect_uri_problem(uri, allow_plain_http=dev) is None) == ok
+
+
+def test_tokens_issued_up_to_a_disable_are_refused_even_within_its_second() -> None:
+    disabled_at = datetime(2025, 3, 1, 9, 30, 15, 999_999, tzinfo=UTC)
+    cutoff = tokens_not_before(disabled_at)
+    assert cutoff == datetime(2025, 3, 1, 9, 30, 16, tzinfo=UTC)
+    same_second = int(datetime(2025, 3, 1, 9, 30, 15, tzinfo=UTC).timestamp())
+    assert not issued_in_time(same_second, cutoff)
+    assert issued_in_time(same_second + 1, cutoff)
+    assert issued_in_time(same_second, None)  # never disabled
+    assert not issued_in_time(None, cutoff) and not issued_in_time(True, cutoff) and not issued_in_time("0", cutoff)

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_auth.adapters.tables import clients
+from bibliomesh_auth.domain.clients import issued_in_time, tokens_not_before
 
 
 @dataclass(frozen=True)
@@ -26,13 +27,25 @@ class Client:
     is_public: bool = False
     created_at: datetime | None = None
     created_by: str | None = None
+    tokens_not_before: datetime | None = None
+    """Its tokens issued before this are refused, also once it is enabled again (set when it is disabled)."""
+
+    def accepts_token_issued_at(self, issued_at: object) -> bool:
+        """Enabled, and the token (`iat`) was issued since the client was last disabled."""
+        return not self.disabled and issued_in_time(issued_at, self.tokens_not_before)
 
 
 def _client(row: Any) -> Client:
     return Client(client_id=row.client_id, name=row.name, institution=row.institution, secret_hash=row.secret_hash,
                   scopes=frozenset(row.scopes), roles=frozenset(row.roles), disabled=row.disabled_at is not None,
                   redirect_uris=tuple(row.redirect_uris or ()), grant_types=frozenset(row.grant_types or ()),
-                  is_public=bool(row.is_public), created_at=row.created_at, created_by=row.created_by)
+                  is_public=bool(row.is_public), created_at=row.created_at, created_by=row.created_by,
+                  tokens_not_before=_utc(row.tokens_not_before))
+
+
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes, written as UTC.
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
 
 
 class ClientRepository:
@@ -82,8 +95,10 @@ class ClientRepository:
             grant_types=sorted(grant_types)))
 
     async def disable(self, client_id: str) -> None:
+        """Disabled from now on; the tokens issued to it so far stay refused even once it is enabled again."""
+        now = datetime.now(UTC)
         await self.session.execute(sa.update(clients).where(clients.c.client_id == client_id)
-                                   .values(disabled_at=datetime.now(UTC)))
+                                   .values(disabled_at=now, tokens_not_before=tokens_not_before(now)))
 
     async def enable(self, client_id: str) -> None:
         await self.session.execute(sa.update(clients).where(clients.c.client_id == client_id)

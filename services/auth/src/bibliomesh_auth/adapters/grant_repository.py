@@ -97,6 +97,15 @@ class GrantRepository:
             .where(refresh_tokens.c.client_id == client_id, refresh_tokens.c.revoked_at.is_(None))
             .values(revoked_at=datetime.now(UTC)))
 
+    async def expire_client_codes(self, client_id: str) -> None:
+        """Authorization codes of a client not redeemed yet can no longer be (it was disabled)."""
+        now = datetime.now(UTC)
+        await self.session.execute(
+            sa.update(authorization_codes)
+            .where(authorization_codes.c.client_id == client_id, authorization_codes.c.used_at.is_(None),
+                   authorization_codes.c.expires_at > now)
+            .values(expires_at=now))
+
     async def revoke_access_token(self, jti: str, expires_at: datetime) -> None:
         """Remember a revoked access token until it would have expired anyway (idempotent)."""
         exists = await self.session.scalar(

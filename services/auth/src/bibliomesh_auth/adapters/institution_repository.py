@@ -27,8 +27,12 @@ class InstitutionRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
-    async def get(self, code: str) -> InstitutionSnapshot | None:
-        row = (await self.session.execute(sa.select(institutions).where(institutions.c.code == code))).first()
+    async def get(self, code: str, *, share: bool = False) -> InstitutionSnapshot | None:
+        """The institution; with `share`, no one changes it until this transaction ends (PostgreSQL)."""
+        statement = sa.select(institutions).where(institutions.c.code == code)
+        if share:
+            statement = statement.with_for_update(read=True)
+        row = (await self.session.execute(statement)).first()
         return _snapshot(row) if row else None
 
     async def list(self, *, kind: str | None = None, region: str | None = None,

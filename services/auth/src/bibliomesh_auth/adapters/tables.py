@@ -44,6 +44,8 @@ clients = sa.Table(
     sa.Column("grant_types", sa.JSON, nullable=False, server_default='["client_credentials"]'),
     sa.Column("is_public", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_by", sa.String(200), nullable=True),
+    # Access tokens of the client issued (`iat`) before this moment are refused for good: set when it is disabled.
+    sa.Column("tokens_not_before", sa.DateTime(timezone=True), nullable=True),
 )
 
 signing_keys = sa.Table(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -61,6 +62,17 @@ class UserRepository:
         if status:
             statement = statement.where(users.c.status == status)
         return [_user(r) for r in await self.session.execute(statement.limit(limit).offset(offset))]
+
+    async def pickup_location_use(self, institution: str, locations: Sequence[str]) -> dict[str, int]:
+        """How many accounts of the institution (disabled ones too) have each of these pickup locations, for those
+        that any have."""
+        if not locations:
+            return {}
+        rows = await self.session.execute(
+            sa.select(users.c.pickup_location, sa.func.count())
+            .where(users.c.institution == institution, users.c.pickup_location.in_(locations))
+            .group_by(users.c.pickup_location))
+        return {str(location): int(count) for location, count in rows}
 
     async def add(self, **values: Any) -> User:
         now = datetime.now(UTC)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
 from bibliomesh_auth.domain.scopes import SCOPES, scopes_for_roles
@@ -61,3 +62,19 @@ def redirect_uri_problem(uri: str, *, allow_plain_http: bool) -> str | None:
     if parts.scheme == "http" and parts.hostname not in LOOPBACK_HOSTS and not allow_plain_http:
         return "must use https (plain http only for loopback addresses)"
     return None
+
+
+def tokens_not_before(disabled_at: datetime) -> datetime:
+    """The first moment a token of a client disabled at `disabled_at` can have been issued after it: a token carries
+    its issue time (`iat`) in whole seconds, so every one issued up to `disabled_at` has an `iat` before this."""
+    return disabled_at.replace(microsecond=0) + timedelta(seconds=1)
+
+
+def issued_in_time(issued_at: object, not_before: datetime | None) -> bool:
+    """Whether a token issued at `issued_at` (its `iat`) is still good for a client that refuses what it was issued
+    before `not_before` (None: it was never disabled). A token without an issue time is as old as any."""
+    if not_before is None:
+        return True
+    if isinstance(issued_at, bool) or not isinstance(issued_at, int | float):
+        return False
+    return issued_at >= not_before.timestamp()

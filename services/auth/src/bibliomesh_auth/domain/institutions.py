@@ -14,6 +14,20 @@ class InvalidInstitution(Problem):
     status = 422
 
 
+class PickupLocationsInUse(Problem):
+    """409: removing pickup locations that accounts still have would leave them with one the institution no longer
+    offers (and the broker refuses a request sent there)."""
+
+    status = 409
+
+    def __init__(self, in_use: dict[str, int]) -> None:
+        named = ", ".join(f"{location} ({count} account{'s' if count != 1 else ''})"
+                          for location, count in sorted(in_use.items()))
+        message = f"still the pickup location of accounts: {named}; give those accounts another one first"
+        super().__init__(f"pickup_locations: {message}", errors=[{"field": "pickup_locations", "message": message}],
+                         in_use=dict(sorted(in_use.items())))
+
+
 def check_parent(child: InstitutionSnapshot, parent: InstitutionSnapshot | None) -> None:
     """A branch library belongs to a university; nothing else has a parent."""
     if child.parent_code is not None and parent is None:
@@ -32,6 +46,10 @@ def check_parent(child: InstitutionSnapshot, parent: InstitutionSnapshot | None)
     if child.kind == "external-peer" and child.iso18626 is None:
         raise InvalidInstitution("an external peer needs its ISO 18626 endpoint",
                                  errors=[{"field": "iso18626", "message": "required for kind external-peer"}])
+
+
+def removed_pickup_locations(before: InstitutionSnapshot, after: InstitutionSnapshot) -> list[str]:
+    return [location for location in before.pickup_locations if location not in after.pickup_locations]
 
 
 def changed_fields(before: InstitutionSnapshot, after: InstitutionSnapshot) -> list[str]:

@@ -15,6 +15,28 @@ def is_directory_admin(caller: Principal) -> bool:
     return caller.is_platform_admin and caller.has_scope(DIRECTORY_ADMIN)
 
 
+def require_directory_admin(caller: Principal, action: str) -> None:
+    if not is_directory_admin(caller):
+        raise Forbidden(f"only a platform admin with `directory:admin` may {action}")
+
+
+def administers(caller: Principal, institution: str) -> bool:
+    """Who edits an institution's entry and its identity provider: platform admins (with `directory:admin`) for
+    every institution, institution admins for their own."""
+    return is_directory_admin(caller) or (caller.institution == institution and INSTITUTION_ADMIN in caller.roles)
+
+
+def require_administrator_of(caller: Principal, institution: str, action: str) -> None:
+    if not administers(caller, institution):
+        raise Forbidden(f"only a platform admin or an admin of {institution} may {action}")
+
+
+def require_person(caller: Principal, action: str) -> None:
+    """Refuse an API client's token where only a person's will do."""
+    if not caller.subject.startswith("user:"):
+        raise Forbidden(f"only a person's token can {action}")
+
+
 def managed_institution(caller: Principal, institution: str | None) -> str | None:
     """The institution the caller may manage, given the one asked for (None: every institution).
 

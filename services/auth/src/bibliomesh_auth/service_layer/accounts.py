@@ -18,7 +18,7 @@ from bibliomesh_auth.domain.accounts import (
     pickup_problem,
     roles_problem,
 )
-from bibliomesh_auth.domain.permissions import managed_institution, require_manager_of
+from bibliomesh_auth.domain.permissions import managed_institution, require_manager_of, require_person
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.local_login import hasher, verify_secret
 from bibliomesh_auth.service_layer.people import announce
@@ -50,7 +50,8 @@ async def check_account(uow: UnitOfWork, caller: Principal, institution: str, fi
     if "language" in fields and fields["language"] is None:
         raise InvalidAccount("language", "must be en or zh")
     if fields.get("pickup_location") is not None:
-        place = await InstitutionRepository(uow.session).get(institution)
+        # Shared lock: the institution cannot drop this location until the account is saved with it.
+        place = await InstitutionRepository(uow.session).get(institution, share=True)
         problem = pickup_problem(fields["pickup_location"], place.pickup_locations if place else [])
         if problem:
             raise InvalidAccount("pickup_location", problem)
@@ -169,8 +170,7 @@ async def change_own_password(uow: UnitOfWork, caller: Principal, old: str, new:
 
 
 async def _own_account(uow: UnitOfWork, caller: Principal) -> User:
-    if not caller.subject.startswith("user:"):
-        raise Forbidden("only a person's token can change a password")
+    require_person(caller, "change a password")
     user = await UserRepository(uow.session).get(caller.subject.removeprefix("user:"))
     if user is None or not user.active:
         raise Forbidden("the account is not active")

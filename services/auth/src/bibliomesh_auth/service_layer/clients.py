@@ -170,7 +170,9 @@ async def rotate_secret(uow: UnitOfWork, caller: Principal, client_id: str, ip: 
 
 
 async def disable_client(uow: UnitOfWork, caller: Principal, client_id: str, ip: str | None = None) -> Client:
-    """The client can no longer get tokens; the refresh tokens issued to it, and its own access tokens, stop working."""
+    """The client can no longer get tokens; every token issued to it so far (refresh tokens, access tokens, its own
+    and people's, and authorization codes not redeemed yet) stops working, for good: enabling it again does not bring
+    them back."""
     client = await get_client(uow, caller, client_id, lock=True)
     if client.disabled:
         return client
@@ -178,7 +180,9 @@ async def disable_client(uow: UnitOfWork, caller: Principal, client_id: str, ip:
         raise Conflict("a client cannot disable itself")
     repo = ClientRepository(uow.session)
     await repo.disable(client_id)
-    await GrantRepository(uow.session).revoke_client_tokens(client_id)
+    grants = GrantRepository(uow.session)
+    await grants.revoke_client_tokens(client_id)
+    await grants.expire_client_codes(client_id)
     await audit.record(uow, "client-disabled", actor=caller.subject, institution=client.institution,
                        target=client_id, ip=ip)
     disabled = await repo.get(client_id)

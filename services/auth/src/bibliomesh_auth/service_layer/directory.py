@@ -6,8 +6,13 @@ from typing import Any
 
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository, VersionConflict
 from bibliomesh_auth.adapters.user_repository import UserRepository
-from bibliomesh_auth.domain.institutions import changed_fields, check_parent
-from bibliomesh_auth.domain.permissions import INSTITUTION_ADMIN, is_directory_admin
+from bibliomesh_auth.domain.institutions import (
+    PickupLocationsInUse,
+    changed_fields,
+    check_parent,
+    removed_pickup_locations,
+)
+from bibliomesh_auth.domain.permissions import require_administrator_of, require_directory_admin
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.people import announce
 from bibliomesh_contracts.events.directory import (
@@ -22,8 +27,7 @@ from meshkit.unit_of_work import UnitOfWork
 
 
 async def register_institution(uow: UnitOfWork, caller: Principal, fields: dict[str, Any]) -> InstitutionSnapshot:
-    if not is_directory_admin(caller):
-        raise Forbidden("only a platform admin with `directory:admin` may register institutions")
+    require_directory_admin(caller, "register institutions")
     repo = InstitutionRepository(uow.session)
     institution = InstitutionSnapshot.model_validate(
         {**fields, "iso18626": _without_credential(fields.get("iso18626")), "status": "active", "version": 1})
@@ -40,12 +44,9 @@ async def register_institution(uow: UnitOfWork, caller: Principal, fields: dict[
 
 async def update_institution(uow: UnitOfWork, caller: Principal, code: str, changes: dict[str, Any]
                              ) -> InstitutionSnapshot:
+    require_administrator_of(caller, code, "edit it")
     repo = InstitutionRepository(uow.session)
     current = await _existing(repo, code)
-    may_edit = is_directory_admin(caller) or (
-        caller.institution == code and INSTITUTION_ADMIN in caller.roles)
-    if not may_edit:
-        raise Forbidden(f"only a platform admin or an admin of {code} may edit it")
     if not caller.is_platform_admin and {"kind", "parent_code", "regions", "status"} & changes.keys():
         raise Forbidden("kind, parent, regions and status are set by the platform admin")
     if "status" in changes:
@@ -61,6 +62,11 @@ async def update_institution(uow: UnitOfWork, caller: Principal, code: str, chan
         return current
     check_parent(updated, await _parent(repo, updated))
     await _replace(repo, updated, current.version)
+    # Counted after the row is changed: an account given a location meanwhile waits for this change (accounts
+    # lock the institution's row while they check the location) and then sees it gone, or is counted here.
+    in_use = await UserRepository(uow.session).pickup_location_use(code, removed_pickup_locations(current, updated))
+    if in_use:
+        raise PickupLocationsInUse(in_use)
     uow.publish(InstitutionUpdatedV1(institution=updated, changed_fields=fields), aggregate_id=code,
                 aggregate_version=updated.version, institution=code)
     await audit.record(uow, "institution-updated", actor=caller.subject, institution=code, target=code,
@@ -70,8 +76,7 @@ async def update_institution(uow: UnitOfWork, caller: Principal, code: str, chan
 
 async def suspend_institution(uow: UnitOfWork, caller: Principal, code: str, reason: str | None
                               ) -> InstitutionSnapshot:
-    if not is_directory_admin(caller):
-        raise Forbidden("only a platform admin may suspend an institution")
+    require_directory_admin(caller, "suspend an institution")
     repo = InstitutionRepository(uow.session)
     current = await _existing(repo, code)
     if current.status == "suspended":
@@ -86,8 +91,7 @@ async def suspend_institution(uow: UnitOfWork, caller: Principal, code: str, rea
 
 
 async def reinstate_institution(uow: UnitOfWork, caller: Principal, code: str) -> InstitutionSnapshot:
-    if not is_directory_admin(caller):
-        raise Forbidden("only a platform admin may reinstate an institution")
+    require_directory_admin(caller, "reinstate an institution")
     repo = InstitutionRepository(uow.session)
     current = await _existing(repo, code)
     if current.status == "active":
@@ -104,8 +108,7 @@ async def announce_directory(uow: UnitOfWork, caller: Principal, *, people: bool
     """Announce every institution (and every person) again, each with a new version, so every service rebuilds
     its copy from them: a copy restored from a backup, or one kept from before a field existed (notify's branch
     libraries before its migration 0004). Returns how many institutions and people were announced."""
-    if not is_directory_admin(caller):
-        raise Forbidden("only a platform admin with `directory:admin` may announce the directory")
+    require_directory_admin(caller, "announce the directory")
     repo = InstitutionRepository(uow.session)
     listed = await repo.list()
     for institution in listed:

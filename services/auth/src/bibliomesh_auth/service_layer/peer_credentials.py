@@ -6,11 +6,11 @@ from __future__ import annotations
 import secrets
 
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository, VersionConflict
-from bibliomesh_auth.domain.permissions import is_directory_admin
+from bibliomesh_auth.domain.permissions import require_directory_admin
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.local_login import hasher
 from bibliomesh_contracts.events.directory import InstitutionSnapshot, InstitutionUpdatedV1
-from meshkit.problems import Conflict, Forbidden, NotFound
+from meshkit.problems import Conflict, NotFound
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 
@@ -18,8 +18,7 @@ from meshkit.unit_of_work import UnitOfWork
 async def issue_peer_credentials(uow: UnitOfWork, caller: Principal, code: str, ip: str | None = None
                                  ) -> tuple[InstitutionSnapshot, str]:
     """A new secret for an external peer (replacing any earlier one) and the institution as now published."""
-    if not is_directory_admin(caller):
-        raise Forbidden("only a platform admin with `directory:admin` may issue peer credentials")
+    require_directory_admin(caller, "issue peer credentials")
     repo = InstitutionRepository(uow.session)
     current = await repo.get(code)
     if current is None:

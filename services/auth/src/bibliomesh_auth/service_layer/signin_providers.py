@@ -11,14 +11,14 @@ from datetime import UTC, datetime
 
 from bibliomesh_auth.adapters.identity_provider_repository import IdentityProvider, IdentityProviderRepository
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository
-from bibliomesh_auth.domain.permissions import INSTITUTION_ADMIN, is_directory_admin
+from bibliomesh_auth.domain.permissions import require_administrator_of
 from bibliomesh_auth.federation.client import Federation
 from bibliomesh_auth.federation.discovery import issuer_problem
 from bibliomesh_auth.federation.errors import ProviderUnavailable
 from bibliomesh_auth.federation.mapping import ROLES_AN_IDP_MAY_GRANT, ClaimNames, RoleRules
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.settings import AuthSettings
-from meshkit.problems import Forbidden, NotFound, Problem
+from meshkit.problems import NotFound, Problem
 from meshkit.secret_box import SecretBox
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
@@ -40,12 +40,6 @@ class ProviderChange:
     claim_names: ClaimNames
     role_rules: RoleRules
     enabled: bool
-
-
-def may_manage_provider(caller: Principal, institution: str) -> bool:
-    """Platform admins (with `directory:admin`) for every institution; institution admins for their own."""
-    return is_directory_admin(caller) or (
-        caller.institution == institution and INSTITUTION_ADMIN in caller.roles)
 
 
 async def provider_of(uow: UnitOfWork, caller: Principal, institution: str) -> IdentityProvider:
@@ -101,8 +95,7 @@ async def remove_provider(uow: UnitOfWork, caller: Principal, institution: str, 
 
 
 async def _check_access(uow: UnitOfWork, caller: Principal, institution: str) -> None:
-    if not may_manage_provider(caller, institution):
-        raise Forbidden(f"only a platform admin or an admin of {institution} may manage its identity provider")
+    require_administrator_of(caller, institution, "manage its identity provider")
     if await InstitutionRepository(uow.session).get(institution) is None:
         raise NotFound(f"no institution {institution}")
 

@@ -43,17 +43,35 @@ async def access_token_claims(ctx: GrantContext, token: str) -> dict[str, Any] |
     except (JoseError, ValueError, TypeError, KeyError):
         return None
     claims = decoded.claims
-    if await GrantRepository(ctx.uow.session).access_token_revoked(str(claims["jti"])):
+    client_id = claims.get("client_id")
+    if await refusal(ctx, subject=str(claims["sub"]), client_id=str(client_id) if client_id else None,
+                     token_id=str(claims["jti"]), issued_at=claims.get("iat")):
         return None
-    if str(claims["sub"]).startswith("user:") and await _person(ctx, str(claims["sub"])) is None:
-        return None  # the account was disabled since
-    if str(claims["sub"]).startswith("client:") and await _api_client(ctx, str(claims["sub"])) is None:
-        return None  # the client was disabled since
     return claims
 
 
-async def revoke(ctx: GrantContext, client: Client, token: str, hint: str | None) -> None:
+async def refusal(ctx: GrantContext, *, subject: str, client_id: str | None, token_id: str | None,
+                  issued_at: object) -> str | None:
+    """Why a verified access token issued here is no longer good, or None: it was revoked, its person's account is
+    disabled, or the API client it was issued to is disabled or was disabled after it was issued (and enabled again
+    since)."""
+    if token_id and await GrantRepository(ctx.uow.session).access_token_revoked(token_id):
+        return "the access token was revoked"
+    if subject.startswith("user:") and await _person(ctx, subject) is None:
+        return "the account is disabled"
+    issued_to = client_id or (subject.removeprefix("client:") if subject.startswith("client:") else None)
+    if issued_to is not None:
+        client = await ClientRepository(ctx.uow.session).get(issued_to)
+        if client is None or client.disabled:
+            return "the client is disabled"
+        if not client.accepts_token_issued_at(issued_at):
+            return "the client was disabled after this token was issued; get a new one"
+    return None
+
+
+async def revoke(ctx: GrantContext, client: Client, token: str | None, hint: str | None) -> None:
     """Revoke a refresh token (its whole family) or an access token; unknown tokens are ignored (RFC 7009 2.2)."""
+    token = _required(token)
     grants = GrantRepository(ctx.uow.session)
     kinds = ["access_token", "refresh_token"] if hint == "access_token" else ["refresh_token", "access_token"]
     for kind in kinds:
@@ -79,15 +97,23 @@ async def revoke(ctx: GrantContext, client: Client, token: str, hint: str | None
         return
 
 
+def _required(token: str | None) -> str:
+    """The token asked about: the caller may be told it is missing once it is known to be allowed to ask."""
+    if not token:
+        raise OAuthError("invalid_request", "the token parameter is required")
+    return token
+
+
 def _require_own(client: Client, issued_to: object) -> None:
     if issued_to != client.client_id:
         raise OAuthError("unauthorized_client", "the token was not issued to this client")
 
 
-async def introspect(ctx: GrantContext, caller: Client, token: str, hint: str | None) -> dict[str, Any]:
+async def introspect(ctx: GrantContext, caller: Client, token: str | None, hint: str | None) -> dict[str, Any]:
     """RFC 7662: `active` and, for an active token, what it grants. Only confidential clients may ask."""
     if caller.is_public:
         raise OAuthError("invalid_client", "only confidential clients may introspect tokens", status=401)
+    token = _required(token)
     del hint  # the shape tells: access tokens are JWTs, refresh tokens are opaque
     claims = await access_token_claims(ctx, token) if token.count(".") == 2 else None
     if claims is not None:
@@ -121,14 +147,13 @@ async def userinfo(ctx: GrantContext, token: str | None) -> dict[str, Any]:
     return {"sub": user.subject, **user_claims(user)}
 
 
-async def ensure_active(ctx: GrantContext, principal: Principal) -> Principal:
-    """Refuse a verified token that was revoked, or whose person or API client was disabled, since it was issued."""
-    if principal.token_id and await GrantRepository(ctx.uow.session).access_token_revoked(principal.token_id):
-        raise Unauthorized("the access token was revoked", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    if principal.subject.startswith("user:") and await _person(ctx, principal.subject) is None:
-        raise Unauthorized("the account is disabled", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
-    if principal.subject.startswith("client:") and await _api_client(ctx, principal.subject) is None:
-        raise Unauthorized("the client is disabled", headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+async def ensure_active(ctx: GrantContext, principal: Principal, issued_at: object) -> Principal:
+    """Refuse a verified token that was revoked, or whose person or API client was disabled, since it was issued
+    (`issued_at`: its `iat`)."""
+    reason = await refusal(ctx, subject=principal.subject, client_id=principal.client_id,
+                           token_id=principal.token_id, issued_at=issued_at)
+    if reason:
+        raise Unauthorized(reason, headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
     return principal
 
 
@@ -137,11 +162,3 @@ async def _person(ctx: GrantContext, subject: str) -> User | None:
         return None
     user = await UserRepository(ctx.uow.session).get(subject.removeprefix("user:"))
     return user if user is not None and user.active else None
-
-
-async def _api_client(ctx: GrantContext, subject: str) -> Client | None:
-    """The enabled client a client-credentials token (subject `client:<client_id>`) was issued to."""
-    if not subject.startswith("client:"):
-        return None
-    client = await ClientRepository(ctx.uow.session).get(subject.removeprefix("client:"))
-    return client if client is not None and not client.disabled else None

@@ -8,7 +8,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
+from bibliomesh_auth.entrypoints.api.callers import Manager
 from bibliomesh_auth.entrypoints.api.schemas_clients import AuditEntry, AuditPage
 from bibliomesh_auth.service_layer.audit_trail import list_audit_events
 from meshkit.web import MAX_ID, UnitOfWorkDep
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/auth/audit", tags=["audit"])
 @router.get("", summary="The audit trail, newest first (platform admin: everything; institution admin: their own "
             "institution only).")
 async def audit_trail(
-    uow: UnitOfWorkDep, caller: ActivePrincipal,
+    uow: UnitOfWorkDep, caller: Manager,
     institution: Annotated[str | None, Query(max_length=64)] = None,
     action: Annotated[str | None, Query(max_length=100, description="e.g. `login`, `user-created`.")] = None,
     outcome: Annotated[str | None, Query(max_length=16, description="e.g. `success`, `failure`, `refused`.")] = None,

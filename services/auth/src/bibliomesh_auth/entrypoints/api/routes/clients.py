@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, status
 
-from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
+from bibliomesh_auth.entrypoints.api.callers import DirectoryAdmin, Manager
 from bibliomesh_auth.entrypoints.api.deps import SettingsDep, client_ip
 from bibliomesh_auth.entrypoints.api.schemas_clients import (
     ClientCreate,
@@ -28,7 +28,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary=f"Register an API client; the secret is in this "
              f"response only ({ADMINS}; public browser clients and `directory:admin`: platform admin only).")
-async def create_client(body: ClientCreate, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal,
+async def create_client(body: ClientCreate, request: Request, uow: UnitOfWorkDep, caller: Manager,
                         settings: SettingsDep) -> ClientWithSecret:
     created = await clients.create_client(uow, settings, caller, body.model_dump(exclude_unset=True),
                                           client_ip(request))
@@ -38,7 +38,7 @@ async def create_client(body: ClientCreate, request: Request, uow: UnitOfWorkDep
 
 @router.get("", summary=f"List API clients, never their secrets ({ADMINS}).")
 async def list_clients(
-    uow: UnitOfWorkDep, caller: ActivePrincipal,
+    uow: UnitOfWorkDep, caller: Manager,
     institution: Annotated[str | None, Query(max_length=64, description="Default: the caller's (platform admins: "
                                              "every institution).")] = None,
     include_disabled: bool = True,
@@ -47,21 +47,22 @@ async def list_clients(
 
 
 @router.get("/{client_id}", summary=f"One API client ({ADMINS}).")
-async def get_client(client_id: str, uow: UnitOfWorkDep, caller: ActivePrincipal) -> ClientView:
+async def get_client(client_id: str, uow: UnitOfWorkDep, caller: Manager) -> ClientView:
     return ClientView.of(await clients.get_client(uow, caller, client_id))
 
 
 @router.post("/{client_id}/secret", summary=f"Rotate a confidential client's secret (a disabled one's too); the new "
              f"one is in this response only and the old one stops working ({ADMINS}).")
 async def rotate_secret(client_id: str, request: Request, uow: UnitOfWorkDep,
-                        caller: ActivePrincipal) -> ClientWithSecret:
+                        caller: Manager) -> ClientWithSecret:
     rotated = await clients.rotate_secret(uow, caller, client_id, client_ip(request))
     await uow.commit()
     return _with_secret(rotated)
 
 
-@router.post("/{client_id}/disable", summary=f"Disable a client and revoke its refresh tokens ({ADMINS}).")
-async def disable_client(client_id: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal
+@router.post("/{client_id}/disable", summary=f"Disable a client and revoke every token issued to it so far, for good: "
+             f"refresh and access tokens, unredeemed codes ({ADMINS}).")
+async def disable_client(client_id: str, request: Request, uow: UnitOfWorkDep, caller: Manager
                          ) -> ClientView:
     client = await clients.disable_client(uow, caller, client_id, client_ip(request))
     await uow.commit()
@@ -72,17 +73,17 @@ async def disable_client(client_id: str, request: Request, uow: UnitOfWorkDep, c
               f"URIs, by the rules of registration ({ADMINS}; public clients and clients of the platform itself: "
               f"platform admin only).")
 async def update_client(client_id: str, body: ClientPatch, request: Request, uow: UnitOfWorkDep,
-                        caller: ActivePrincipal, settings: SettingsDep) -> ClientView:
+                        caller: Manager, settings: SettingsDep) -> ClientView:
     client = await client_edits.update_client(uow, settings, caller, client_id, body.model_dump(exclude_unset=True),
                                               client_ip(request))
     await uow.commit()
     return ClientView.of(client)
 
 
-@router.post("/{client_id}/enable", summary=f"Enable a disabled client again, with its current secret; the refresh "
-             f"tokens revoked when it was disabled stay revoked ({ADMINS}; public clients and the platform's own: "
+@router.post("/{client_id}/enable", summary=f"Enable a disabled client again, with its current secret; the tokens "
+             f"revoked when it was disabled stay revoked ({ADMINS}; public clients and the platform's own: "
              "platform admins only).")
-async def enable_client(client_id: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal,
+async def enable_client(client_id: str, request: Request, uow: UnitOfWorkDep, caller: Manager,
                         settings: SettingsDep) -> ClientView:
     client = await client_edits.enable_client(uow, settings, caller, client_id, client_ip(request))
     await uow.commit()
@@ -92,7 +93,7 @@ async def enable_client(client_id: str, request: Request, uow: UnitOfWorkDep, ca
 @peers.post("/{code}/peer-credentials", status_code=status.HTTP_201_CREATED,
             summary="Issue (or replace) the shared secret an external ISO 18626 peer's messages must carry; shown "
                     "in this response only (platform admin with `directory:admin`).")
-async def peer_credentials(code: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal
+async def peer_credentials(code: str, request: Request, uow: UnitOfWorkDep, caller: DirectoryAdmin
                            ) -> PeerCredentials:
     institution, secret = await issue_peer_credentials(uow, caller, code, client_ip(request))
     await uow.commit()

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request, status
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from bibliomesh_auth.adapters.identity_provider_repository import IdentityProvider
-from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
+from bibliomesh_auth.entrypoints.api.callers import Administrator
 from bibliomesh_auth.entrypoints.api.deps import SecretBoxDep, SettingsDep, client_ip
 from bibliomesh_auth.entrypoints.api.routes.signin import FederationDep
 from bibliomesh_auth.federation.mapping import ClaimNames, RoleRules
@@ -85,7 +85,7 @@ def _view(provider: IdentityProvider, settings: AuthSettings) -> IdentityProvide
 
 @router.put("/{code}/identity-provider", summary=f"Set the institution's identity provider. {WHO}")
 async def put_identity_provider(code: str, body: IdentityProviderBody, request: Request, uow: UnitOfWorkDep,
-                                caller: ActivePrincipal, settings: SettingsDep, box: SecretBoxDep,
+                                caller: Administrator, settings: SettingsDep, box: SecretBoxDep,
                                 federation: FederationDep) -> IdentityProviderView:
     change = signin_providers.ProviderChange(
         protocol=body.protocol, issuer=body.issuer, client_id=body.client_id,
@@ -99,14 +99,14 @@ async def put_identity_provider(code: str, body: IdentityProviderBody, request: 
 
 
 @router.get("/{code}/identity-provider", summary=f"The institution's identity provider, without its secret. {WHO}")
-async def get_identity_provider(code: str, uow: UnitOfWorkDep, caller: ActivePrincipal, settings: SettingsDep
+async def get_identity_provider(code: str, uow: UnitOfWorkDep, caller: Administrator, settings: SettingsDep
                                 ) -> IdentityProviderView:
     return _view(await signin_providers.provider_of(uow, caller, code), settings)
 
 
 @router.delete("/{code}/identity-provider", status_code=status.HTTP_204_NO_CONTENT,
                summary=f"Remove the identity provider: its people then sign in with local accounts. {WHO}")
-async def delete_identity_provider(code: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal,
+async def delete_identity_provider(code: str, request: Request, uow: UnitOfWorkDep, caller: Administrator,
                                    federation: FederationDep) -> None:
     await signin_providers.remove_provider(uow, caller, code, federation=federation, ip=client_ip(request))
     await uow.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, status
 
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository
-from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
+from bibliomesh_auth.entrypoints.api.callers import Administrator, DirectoryAdmin
 from bibliomesh_auth.entrypoints.api.schemas import InstitutionCreate, InstitutionPatch, SuspendBody
 from bibliomesh_auth.service_layer import directory
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
@@ -40,14 +40,15 @@ def public_view(institution: InstitutionSnapshot) -> InstitutionSnapshot:
 
 @router.post("", status_code=status.HTTP_201_CREATED,
              summary="Register an institution (platform admin with `directory:admin`).")
-async def register(body: InstitutionCreate, uow: UnitOfWorkDep, caller: ActivePrincipal) -> InstitutionSnapshot:
+async def register(body: InstitutionCreate, uow: UnitOfWorkDep, caller: DirectoryAdmin) -> InstitutionSnapshot:
     institution = await directory.register_institution(uow, caller, body.model_dump())
     await uow.commit()
     return institution
 
 
-@router.patch("/{code}", summary="Change an institution (platform admin, or an admin of that institution).")
-async def update(code: str, body: InstitutionPatch, uow: UnitOfWorkDep, caller: ActivePrincipal
+@router.patch("/{code}", summary="Change an institution (platform admin, or an admin of that institution); "
+              "dropping a pickup location that accounts still have is a 409 naming it.")
+async def update(code: str, body: InstitutionPatch, uow: UnitOfWorkDep, caller: Administrator
                  ) -> InstitutionSnapshot:
     institution = await directory.update_institution(uow, caller, code, body.model_dump(exclude_unset=True))
     await uow.commit()
@@ -55,7 +56,7 @@ async def update(code: str, body: InstitutionPatch, uow: UnitOfWorkDep, caller: 
 
 
 @router.post("/{code}/suspend", summary="Suspend an institution (platform admin).")
-async def suspend(code: str, body: SuspendBody, uow: UnitOfWorkDep, caller: ActivePrincipal
+async def suspend(code: str, body: SuspendBody, uow: UnitOfWorkDep, caller: DirectoryAdmin
                   ) -> InstitutionSnapshot:
     institution = await directory.suspend_institution(uow, caller, code, body.reason)
     await uow.commit()
@@ -63,7 +64,7 @@ async def suspend(code: str, body: SuspendBody, uow: UnitOfWorkDep, caller: Acti
 
 
 @router.post("/{code}/reinstate", summary="Reinstate a suspended institution (platform admin).")
-async def reinstate(code: str, uow: UnitOfWorkDep, caller: ActivePrincipal) -> InstitutionSnapshot:
+async def reinstate(code: str, uow: UnitOfWorkDep, caller: DirectoryAdmin) -> InstitutionSnapshot:
     institution = await directory.reinstate_institution(uow, caller, code)
     await uow.commit()
     return institution

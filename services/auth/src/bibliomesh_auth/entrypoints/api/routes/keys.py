@@ -8,35 +8,25 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
-from bibliomesh_auth.domain.permissions import is_directory_admin
-from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
+from bibliomesh_auth.entrypoints.api.callers import DirectoryAdmin
 from bibliomesh_auth.entrypoints.api.deps import SecretBoxDep, SettingsDep
 from bibliomesh_auth.service_layer import keys
-from meshkit.problems import Forbidden
-from meshkit.security import Principal
 from meshkit.web import UnitOfWorkDep
 
 router = APIRouter(prefix="/auth/keys", tags=["keys"])
 
 
-def _platform_admin(caller: Principal) -> None:
-    if not is_directory_admin(caller):
-        raise Forbidden("signing keys are for platform admins with `directory:admin`")
-
-
 @router.get("", summary="Each signing key and its state: pending, signing, retired, expired (platform admins "
                 "with `directory:admin`).")
 async def list_keys(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep,
-                    caller: ActivePrincipal) -> list[dict[str, str | None]]:
-    _platform_admin(caller)
+                    caller: DirectoryAdmin) -> list[dict[str, str | None]]:
     return await keys.describe_keys(uow, settings, box)
 
 
 @router.post("/rotate", summary="Publish a new signing key now; it signs after `publish_ahead` seconds, when the "
                                 "current keys retire (platform admins with `directory:admin`).")
-async def rotate(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep, caller: ActivePrincipal,
+async def rotate(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep, caller: DirectoryAdmin,
                  publish_ahead: Annotated[int, Query(ge=0, le=86_400)] = 120) -> dict[str, Any]:
-    _platform_admin(caller)
     rotation = await keys.rotate_keys(uow, settings, box, timedelta(seconds=publish_ahead), actor=caller.subject)
     await uow.commit()
     return {"new_kid": rotation.new_kid, "retiring": rotation.retiring,
@@ -47,8 +37,7 @@ async def rotate(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep, c
 @router.post("/purge", summary="Delete keys retired longer than a token lifetime ago (platform admins with "
                             "`directory:admin`).")
 async def purge(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep,
-                caller: ActivePrincipal) -> dict[str, int]:
-    _platform_admin(caller)
+                caller: DirectoryAdmin) -> dict[str, int]:
     purged = await keys.purge_keys(uow, settings, box, actor=caller.subject)
     await uow.commit()
     return {"purged": purged}

@@ -16,7 +16,8 @@ from bibliomesh_auth.service_layer import grants, token_lifecycle
 from bibliomesh_auth.service_layer.grants import OAuthError
 
 router = APIRouter(prefix="/auth", tags=["tokens"])
-TokenField = Annotated[str, Form(max_length=8192, description="The token in question.")]
+# Optional here only so that the client is authenticated first: without it the answer is `invalid_request`.
+TokenField = Annotated[str | None, Form(max_length=8192, description="The token in question (required).")]
 HintField = Annotated[str | None, Form(max_length=50, description="`access_token` or `refresh_token`.")]
 ClientIdField = Annotated[str | None, Form(max_length=100)]
 ClientSecretField = Annotated[str | None, Form(max_length=500)]
@@ -25,7 +26,7 @@ ClientSecretField = Annotated[str | None, Form(max_length=500)]
 @router.post("/revoke", summary="Revoke a token (RFC 7009): a refresh token ends its whole family, an access token "
              "is refused until it expires; unknown tokens are accepted silently (the client the token was issued "
              "to, authenticated like at /auth/token).")
-async def revoke(request: Request, ctx: GrantContextDep, token: TokenField, token_type_hint: HintField = None,
+async def revoke(request: Request, ctx: GrantContextDep, token: TokenField = None, token_type_hint: HintField = None,
                  client_id: ClientIdField = None, client_secret: ClientSecretField = None) -> Response:
     try:
         client_id, client_secret = client_credentials_of(request, client_id, client_secret)
@@ -40,8 +41,9 @@ async def revoke(request: Request, ctx: GrantContextDep, token: TokenField, toke
 
 @router.post("/introspect", summary="Is this token active, and what does it grant (RFC 7662)? (confidential API "
              "clients, authenticated like at /auth/token).")
-async def introspect(request: Request, ctx: GrantContextDep, token: TokenField, token_type_hint: HintField = None,
-                     client_id: ClientIdField = None, client_secret: ClientSecretField = None) -> JSONResponse:
+async def introspect(request: Request, ctx: GrantContextDep, token: TokenField = None,
+                     token_type_hint: HintField = None, client_id: ClientIdField = None,
+                     client_secret: ClientSecretField = None) -> JSONResponse:
     try:
         client_id, client_secret = client_credentials_of(request, client_id, client_secret)
         client = await grants.authenticate_client(ctx, client_id, client_secret)

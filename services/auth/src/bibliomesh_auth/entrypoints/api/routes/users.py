@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query, Request, Response, status
 
-from bibliomesh_auth.entrypoints.api.callers import ActivePrincipal
+from bibliomesh_auth.entrypoints.api.callers import Manager, Person
 from bibliomesh_auth.entrypoints.api.deps import client_ip
 from bibliomesh_auth.entrypoints.api.schemas_accounts import PasswordChange, UserCreate, UserPage, UserPatch, UserView
 from bibliomesh_auth.entrypoints.api.schemas_import import (
@@ -31,7 +31,7 @@ IMPORT_BODY = {"requestBody": {"required": True, "content": {
 
 @router.post("", status_code=status.HTTP_201_CREATED, summary=f"Create a local account ({ADMINS}; only a "
              "platform admin may give platform-admin).")
-async def create_user(body: UserCreate, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal) -> UserView:
+async def create_user(body: UserCreate, request: Request, uow: UnitOfWorkDep, caller: Manager) -> UserView:
     user = await accounts.create_user(uow, caller, body.model_dump(exclude_unset=True), client_ip(request))
     await uow.commit()
     return UserView.of(user)
@@ -39,7 +39,7 @@ async def create_user(body: UserCreate, request: Request, uow: UnitOfWorkDep, ca
 
 @router.get("", summary=f"List accounts, filtered and paged ({ADMINS}).")
 async def list_users(
-    uow: UnitOfWorkDep, caller: ActivePrincipal,
+    uow: UnitOfWorkDep, caller: Manager,
     institution: Annotated[str | None, Query(max_length=64, description="Default: the caller's (platform "
                                              "admins: every institution).")] = None,
     role: Annotated[Literal["patron", "staff", "institution-admin", "platform-admin"] | None, Query()] = None,
@@ -56,7 +56,7 @@ async def list_users(
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT,
              summary="Change your own password (any signed-in person with a local account).")
 async def change_password(body: PasswordChange, request: Request, uow: UnitOfWorkDep,
-                          caller: ActivePrincipal) -> Response:
+                          caller: Person) -> Response:
     await accounts.change_own_password(uow, caller, body.old_password, body.new_password, client_ip(request))
     await uow.commit()
     return Response(status_code=status.HTTP_204_NO_CONTENT)
@@ -66,7 +66,7 @@ async def change_password(body: PasswordChange, request: Request, uow: UnitOfWor
              f"updated, unchanged or rejected with a reason ({ADMINS}).", openapi_extra=IMPORT_BODY,
              responses={413: {"description": f"More than {MAX_IMPORT_BYTES} bytes or too many rows."}})
 async def import_users(
-    request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal,
+    request: Request, uow: UnitOfWorkDep, caller: Manager,
     institution: Annotated[str | None, Query(max_length=64, description="Default: the caller's.")] = None,
 ) -> ImportReport:
     declared = whole_number(request.headers.get("content-length"), low=0)
@@ -84,28 +84,28 @@ async def import_users(
 
 
 @router.get("/{user_id}", summary=f"One account ({ADMINS}).")
-async def get_user(user_id: str, uow: UnitOfWorkDep, caller: ActivePrincipal) -> UserView:
+async def get_user(user_id: str, uow: UnitOfWorkDep, caller: Manager) -> UserView:
     return UserView.of(await accounts.get_user(uow, caller, user_id))
 
 
 @router.patch("/{user_id}", summary=f"Change an account; send the `version` you read, 409 if it changed since "
               f"({ADMINS}).")
 async def update_user(user_id: str, body: UserPatch, request: Request, uow: UnitOfWorkDep,
-                      caller: ActivePrincipal) -> UserView:
+                      caller: Manager) -> UserView:
     user = await accounts.update_user(uow, caller, user_id, body.model_dump(exclude_unset=True), client_ip(request))
     await uow.commit()
     return UserView.of(user)
 
 
 @router.post("/{user_id}/disable", summary=f"Disable an account and end its sessions ({ADMINS}).")
-async def disable_user(user_id: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal) -> UserView:
+async def disable_user(user_id: str, request: Request, uow: UnitOfWorkDep, caller: Manager) -> UserView:
     user = await accounts.set_user_status(uow, caller, user_id, "disabled", client_ip(request))
     await uow.commit()
     return UserView.of(user)
 
 
 @router.post("/{user_id}/enable", summary=f"Enable a disabled account ({ADMINS}).")
-async def enable_user(user_id: str, request: Request, uow: UnitOfWorkDep, caller: ActivePrincipal) -> UserView:
+async def enable_user(user_id: str, request: Request, uow: UnitOfWorkDep, caller: Manager) -> UserView:
     user = await accounts.set_user_status(uow, caller, user_id, "active", client_ip(request))
     await uow.commit()
     return UserView.of(user)
