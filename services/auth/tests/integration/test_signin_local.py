@@ -156,6 +156,17 @@ async def test_bad_requests_from_a_known_app_go_back_to_it_as_errors(auth: httpx
     assert answer["error"] == error and answer["state"] == "client-state" and "code" not in answer
 
 
+async def test_a_state_too_long_is_refused_without_being_echoed(auth: httpx.AsyncClient) -> None:
+    # Echoed, a 9,000-character state made a Location header no proxy accepts (the gateway counted that as the
+    # service failing); the app learns its state was refused, and the answer stays small.
+    _verifier, challenge = pkce_pair()
+    response = await auth.get("/auth/authorize", params=authorize_query(challenge, state="s" * 9000,
+                                                                        institution=TOWN["code"]))
+    answer = answer_of(response)
+    assert answer["error"] == "invalid_request" and "state" in answer["error_description"]
+    assert "state" not in answer and len(response.headers["location"]) < 500
+
+
 async def test_an_app_without_the_authorization_code_grant_is_refused(auth: httpx.AsyncClient, app: FastAPI) -> None:
     await add_app_client(app, client_id="machine", grant_types=("client_credentials",))
     _verifier, challenge = pkce_pair()

@@ -87,14 +87,17 @@ async def check_authorization_request(uow: UnitOfWork, params: Mapping[str, str]
     if redirect_uri not in client.redirect_uris:
         raise SigninRefused("unregistered_redirect_uri", f"redirect_uri not registered for {client.client_id}")
     state = params.get("state")
+    # A state too long is not echoed: the answer's Location would outgrow what proxies accept.
+    state_too_long = state is not None and len(state) > _MAX_STATE
     partial = AuthorizationRequest(client_id=client.client_id, redirect_uri=redirect_uri, scope="",
-                                   code_challenge="", state=state, nonce=params.get("nonce"), lang=lang)
+                                   code_challenge="", state=None if state_too_long else state,
+                                   nonce=params.get("nonce"), lang=lang)
 
     def refuse(error: str, description: str) -> RedirectError:
         return RedirectError(partial.answer(issuer, error=error, error_description=description), error)
 
-    if state is not None and len(state) > _MAX_STATE:
-        raise refuse("invalid_request", "state is too long")
+    if state_too_long:
+        raise refuse("invalid_request", f"state is too long (at most {_MAX_STATE} characters)")
     if "authorization_code" not in client.grant_types:
         raise refuse("unauthorized_client", "this client may not use the authorization code grant")
     if params.get("response_type") != "code":
