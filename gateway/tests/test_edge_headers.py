@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from gateway.tests.gateway_fixtures import bearer, platform, token
+from gateway.tests.gateway_fixtures import bearer, platform, problem, token
 
 WEB = "https://web.library.example"
 
@@ -36,10 +36,27 @@ async def test_a_preflight_from_the_web_front_end_is_allowed_and_others_are_not(
         assert "authorization" in allowed.headers["access-control-allow-headers"].lower()
         assert refused.status_code == 400
         assert "access-control-allow-origin" not in refused.headers
+        assert problem(refused)["detail"] == "Disallowed CORS origin"
+        for answer in (allowed, refused):
+            assert answer.headers["x-content-type-options"] == "nosniff"
+            assert answer.headers["x-frame-options"] == "DENY"
+            assert answer.headers["content-security-policy"] == "frame-ancestors 'none'"
+            assert answer.headers["referrer-policy"] == "no-referrer"
+            [vary] = answer.headers.get_list("vary")  # CORS's own, naming Origin: not a second one
+            assert "Origin" in vary.split(", ")
         assert call.headers["access-control-allow-origin"] == WEB
         assert "ratelimit" in call.headers["access-control-expose-headers"].lower().split(", ")
         assert call.headers["x-frame-options"] == "DENY"
         assert gateway.services["ill"].calls[0]["method"] == "GET"  # the preflights never reached the service
+
+
+async def test_a_refused_preflight_to_the_gateways_own_routes_is_a_problem_too() -> None:
+    async with platform(cors_origins=[WEB]) as gateway, gateway.client() as client:
+        refused = await client.options("/readyz", headers={"Origin": "https://evil.example",
+                                                          "Access-Control-Request-Method": "GET"})
+
+        assert refused.status_code == 400 and problem(refused)["detail"] == "Disallowed CORS origin"
+        assert refused.headers["x-frame-options"] == "DENY"
 
 
 async def test_a_cookie_a_service_sets_goes_to_its_caller_and_never_to_anyone_else() -> None:

@@ -16,11 +16,11 @@ from typing import Any
 from fastapi import FastAPI, HTTPException
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse, JSONResponse
-from starlette.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from bibliomesh_gateway.edge_auth import EdgeAuthenticator
-from bibliomesh_gateway.edge_headers import CorsSettings, SecurityHeadersMiddleware, security_headers
+from bibliomesh_gateway.edge_headers import CorsSettings, EdgeCors, SecurityHeadersMiddleware, security_headers
 from bibliomesh_gateway.edge_router import EdgeRouter
 from bibliomesh_gateway.openapi_merge import OpenApiCache, merge
 from bibliomesh_gateway.proxy import Proxy
@@ -129,12 +129,21 @@ def create_app(settings: GatewaySettings | None = None) -> GatewayApp:
     async def docs() -> HTMLResponse:
         return get_swagger_ui_html(openapi_url="/openapi.json", title="Bibliomesh API")
 
+    _answer_head_as_get(app)
     if web is not None:  # last: only what nothing above claims (issue 8)
         app.mount("/", web)
-    app.add_middleware(CORSMiddleware, allow_origins=settings.cors_origins, allow_methods=["*"],
-                       allow_headers=CORS_HEADERS, expose_headers=CORS_EXPOSED, max_age=600)
+    app.add_middleware(EdgeCors, cors=app.cors, edge_headers=edge_headers)
     app.add_middleware(SecurityHeadersMiddleware, headers=edge_headers)
     return app
+
+
+def _answer_head_as_get(app: FastAPI) -> None:
+    """HEAD on each of the gateway's own GET routes, answered by the same endpoint (the server sends no body). A
+    route of its own, left out of the OpenAPI document: `methods=["GET", "HEAD"]` would document a second
+    operation. Without it HEAD would fall through to the web front end behind `/` (a 404), or be a 405."""
+    for route in list(app.routes):
+        if isinstance(route, APIRoute) and route.methods and "GET" in route.methods and "HEAD" not in route.methods:
+            app.add_api_route(route.path, route.endpoint, methods=["HEAD"], include_in_schema=False)
 
 
 async def _not_public() -> None:

@@ -3,7 +3,9 @@
 Closed: calls go through; `failure_threshold` connection failures or timeouts in a row open it. Open: every call
 is answered 503 at once for `open_seconds`. Then half-open: one call goes through as a probe (the others are
 still refused); its success closes the breaker, its failure opens it again. An answer of any HTTP status is a
-success here: the service is up, whatever it said.
+success here: the service is up, whatever it said. An answer the gateway cannot read counts neither way (the proxy
+`release`s it): a caller can provoke one at will (a service repeating a huge value in a header), so it must not
+open the breaker for everyone, nor close one that timeouts opened.
 """
 
 from __future__ import annotations

@@ -7,7 +7,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from starlette.datastructures import Headers
+from starlette.middleware.cors import CORSMiddleware
+from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from meshkit.problems import problem_response
 
 
 def security_headers(hsts_seconds: int, cors: bool) -> list[tuple[bytes, bytes]]:
@@ -46,3 +51,25 @@ class CorsSettings:
     origins: list[str]
     allow_headers: list[str]
     expose_headers: list[str]
+
+
+class EdgeCors(CORSMiddleware):
+    """Starlette's CORS, whose answer to a preflight carries the security headers too (a preflight for a service's
+    path is answered here, before the proxy that adds them), and whose refusal is a problem+json 400 like every
+    other error of the gateway instead of Starlette's plain text."""
+
+    def __init__(self, app: ASGIApp, cors: CorsSettings, edge_headers: list[tuple[bytes, bytes]]) -> None:
+        super().__init__(app, allow_origins=cors.origins, allow_methods=["*"], allow_headers=cors.allow_headers,
+                         expose_headers=cors.expose_headers, max_age=600)
+        self.edge_headers = [(name.decode(), value.decode()) for name, value in edge_headers]
+
+    def preflight_response(self, request_headers: Headers) -> Response:
+        answer = super().preflight_response(request_headers)
+        if answer.status_code == 400:  # "Disallowed CORS origin" (or method, headers)
+            cors_headers = {name: value for name, value in answer.headers.items()
+                            if name not in ("content-type", "content-length")}
+            answer = problem_response(400, bytes(answer.body).decode(), headers=cors_headers)
+        for name, value in self.edge_headers:
+            if name not in answer.headers:
+                answer.headers[name] = value
+        return answer

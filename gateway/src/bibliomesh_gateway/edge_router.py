@@ -5,10 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable
 from dataclasses import dataclass
 
-from starlette.middleware.cors import CORSMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from bibliomesh_gateway.edge_headers import CorsSettings
+from bibliomesh_gateway.edge_headers import CorsSettings, EdgeCors
 from bibliomesh_gateway.proxy import Proxy
 
 
@@ -26,8 +25,7 @@ class EdgeRouter:
     def __init__(self, own: ASGIApp, proxy: Proxy, cors: CorsSettings) -> None:
         self.own = own
         self.proxy = proxy
-        self.cors = CORSMiddleware(self._proxied, allow_origins=cors.origins, allow_methods=["*"],
-                                   allow_headers=cors.allow_headers, expose_headers=cors.expose_headers, max_age=600)
+        self.cors = EdgeCors(self._proxied, cors, proxy.edge_headers)
         self.labels = {name: ServiceRoute(f"/{name}/*") for name in proxy.routes.services}
 
     def __call__(self, scope: Scope, receive: Receive, send: Send) -> Awaitable[None]:

@@ -3,6 +3,14 @@
 In order: size limit (413), bearer token (401), rate limits (429), the service's circuit breaker (503 at once),
 then the call, retried only for GET/HEAD/OPTIONS without a body after a connection failure, within the retry
 budget. Bodies are streamed both ways in the pieces they arrive in, never held whole.
+
+How a call that got no answer is classified (and what the breaker makes of it): connection refused, reset or
+dropped before an answer, or connecting too long, is a 503 and a breaker failure (retried as above); no answer
+within the route's read timeout is a 504 and a breaker failure (never retried: the service may still be working);
+an answer the client cannot read (aiohttp's `ClientResponseError`: a header line or field over its limits, a
+malformed head) is a 502 that the breaker does not count and that is not retried, since the service is up and the
+answer most likely repeats what the call sent. A body over its limit (413) and a caller that left count for
+nothing either.
 """
 
 from __future__ import annotations
@@ -168,6 +176,15 @@ class Proxy:
                     breaker.release()
                     return await self._problem(scope, receive, send, 413,
                                                f"the body is larger than {route.body_limit} bytes")
+                if failure[0] == 502:
+                    # An answer that cannot be read (a header over the client's limits, a broken head) came from a
+                    # service that is up, and most likely echoes what this call sent: counted, it would let any
+                    # caller open the breaker for everyone. Neither a success nor a failure; not retried.
+                    answered = True
+                    breaker.release()
+                    log.warning("upstream gave an invalid answer", extra={"upstream": route.service})
+                    return await self._problem(scope, receive, send, 502,
+                                               f"the {route.service} service gave an invalid answer")
                 breaker.failed()
                 if failure[0] == 503 and retries_left and breaker.allow() and budget.try_spend():
                     retries_left -= 1

@@ -2,7 +2,8 @@
 
 This is the one list. A token sent to a public route is still checked (a bad one is a 401 here too), so callers
 that sign their calls are rate-limited as themselves. `{name}` matches one path segment, a trailing `/**`
-anything below. HEAD is allowed wherever GET is. A test checks this list against the services' OpenAPI
+anything below. HEAD is allowed wherever GET is, and OPTIONS wherever any method is (the service answers it, so
+a caller gets the same answer with a token or without). A test checks this list against the services' OpenAPI
 documents: every operation a service serves without a bearer token is here, and nothing else is.
 """
 
@@ -51,7 +52,7 @@ def compile_routes(routes: tuple[str, ...]) -> dict[str, re.Pattern[str]]:
         method, path = route.split(" ", 1)
         pattern = re.escape(path).replace(r"/\*\*", "(?:/.*)?")
         pattern = re.sub(r"\\\{[a-z_]+\\\}", "[^/]+", pattern)
-        for verb in (method, "HEAD") if method == "GET" else (method,):
+        for verb in (method, "HEAD", "OPTIONS") if method == "GET" else (method, "OPTIONS"):
             by_method.setdefault(verb, []).append(pattern)
     return {method: re.compile("|".join(f"(?:{p})" for p in patterns)) for method, patterns in by_method.items()}
 

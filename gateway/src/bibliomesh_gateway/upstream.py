@@ -22,6 +22,9 @@ NOT_FORWARDED = HOP_BY_HOP | {b"host", b"traceparent", b"x-request-id", b"x-forw
 NOT_RETURNED = HOP_BY_HOP | {b"date", b"server", b"x-request-id"}
 # uvicorn closes idle connections after 5 s: let ours go first, so a call never lands on one it is closing.
 KEEPALIVE_SECONDS = 4.0
+# The longest header line and field of a service's answer the client reads (aiohttp's default is 8 KiB): a sign-in
+# redirect may legitimately carry a long `Location`. Beyond it the answer is unreadable: a 502 (see proxy.py).
+MAX_ANSWER_HEADER_BYTES = 64 * 1024
 
 
 class BodyTooLarge(Exception):
@@ -38,7 +41,8 @@ def open_session() -> aiohttp.ClientSession:
     # cookie jar: the session is shared by every caller, so a cookie one caller was given must never ride along
     # on another's call (the callers' own `Cookie` headers pass through as they are).
     session = aiohttp.ClientSession(connector=connector, auto_decompress=False, cookie_jar=aiohttp.DummyCookieJar(),
-                                    skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"))
+                                    skip_auto_headers=("User-Agent", "Accept-Encoding", "Accept"),
+                                    max_line_size=MAX_ANSWER_HEADER_BYTES, max_field_size=MAX_ANSWER_HEADER_BYTES)
     # aiohttp would resend GET/PUT/DELETE once on a dropped connection by itself, outside the retry budget:
     # the proxy's own retries are the only ones (test_resilience checks that a GET is sent exactly twice).
     session._retry_connection = False

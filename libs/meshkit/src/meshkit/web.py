@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import random
+import re
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
@@ -37,6 +39,14 @@ UNLOGGED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
 # the outbox until the bus is back, so a RabbitMQ outage must not take every service out of its Kubernetes
 # Service (its readiness probe) and turn a delay of events into an outage of the whole API.
 REQUIRED_FOR_READINESS = frozenset({"database"})
+# A caller's `X-Request-ID` is kept only if it is short and plain; any other is replaced by one made here. It goes
+# back in the answer, into every log line and event, and on to the next service, which answers with it too: a
+# 9,000-character one made that answer unreadable to the gateway, and with a few calls opened the service's
+# circuit breaker for everyone. One rule for the gateway and every service (they all run this middleware).
+MAX_REQUEST_ID = 128
+PLAIN_REQUEST_ID = re.compile(r"[A-Za-z0-9._:-]+")
+
+log = logging.getLogger(__name__)
 
 
 class RequestContextMiddleware:
@@ -59,8 +69,11 @@ class RequestContextMiddleware:
                 traceparent = value.decode("latin-1")
             elif name == b"tracestate":
                 tracestate = value.decode("latin-1")
-        # As unique as uuid4, at an eighth of its cost (and `hex` at half of a `032x` format).
-        request_id = request_id or random.getrandbits(128).to_bytes(16, "big").hex()
+        if not request_id:
+            # As unique as uuid4, at an eighth of its cost (and `hex` at half of a `032x` format).
+            request_id = random.getrandbits(128).to_bytes(16, "big").hex()
+        elif len(request_id) > MAX_REQUEST_ID or PLAIN_REQUEST_ID.fullmatch(request_id) is None:
+            request_id = self._replace_request_id(request_id)
         tokens = (context.request_id.set(request_id), context.service.set(self.service))
         method, path = scope["method"], scope["path"]
         span = scope[SERVER_SPAN] = ServerSpan(method, path, traceparent, tracestate)
@@ -93,6 +106,14 @@ class RequestContextMiddleware:
             span.end()
             context.service.reset(tokens[1])
             context.request_id.reset(tokens[0])
+
+    def _replace_request_id(self, sent: str) -> str:
+        request_id = random.getrandbits(128).to_bytes(16, "big").hex()
+        # Bounded: the length and a short start of what was sent, never all of it.
+        log.warning("the caller's request id (%d characters, beginning %r) is not up to %d letters, digits or "
+                    "`._:-`: replaced", len(sent), sent[:16], MAX_REQUEST_ID,
+                    extra={"request_id": request_id, "service": self.service})
+        return request_id
 
 
 def health_router(runtime: ServiceRuntime) -> APIRouter:
