@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from bibliomesh_catalog.cli import commands as catalog_commands
 from meshkit.testing import eventually
 from tests.e2e.platform import ADMIN, admin_headers, embedded_platform
+from tests.support.waiting import wait_for
 
 pytestmark = pytest.mark.e2e
 
@@ -24,12 +25,19 @@ RECORD = {"local_id": "b1", "title": "Introduction to algorithms", "authors": ["
           "holdings": [{"item_id": "HLD-0001", "location": "Stacks", "call_number": "QA76.6 .C662"}]}
 
 
+async def contribute(client: httpx.AsyncClient, admin: dict[str, str]) -> httpx.Response:
+    """Post the record as soon as the catalogue learnt the new library from auth's directory event (until then it
+    answers 409 with Retry-After)."""
+    return await wait_for(
+        lambda: client.post("/catalog/records", json=RECORD, params={"institution": LIBRARY["code"]}, headers=admin),
+        lambda response: response.status_code != 409, what="the catalogue to learn the new library")
+
+
 async def test_holdings_changes_reach_the_broker(tmp_path: Path) -> None:
     async with embedded_platform(tmp_path) as platform, httpx.AsyncClient(base_url=platform.public_url) as client:
         admin = await admin_headers(client)
         assert (await client.post("/auth/institutions", json=LIBRARY, headers=admin)).status_code == 201
-        stored = await client.post("/catalog/records", json=RECORD, params={"institution": "CN-DL-HLD"},
-                                   headers=admin)
+        stored = await contribute(client, admin)
         assert stored.status_code in (200, 201), stored.text
         cluster = stored.json()["results"][0]["cluster_id"]
 
@@ -58,8 +66,7 @@ async def test_announced_holdings_rebuild_the_brokers_copy(tmp_path: Path) -> No
     async with embedded_platform(tmp_path) as platform, httpx.AsyncClient(base_url=platform.public_url) as client:
         admin = await admin_headers(client)
         assert (await client.post("/auth/institutions", json=LIBRARY, headers=admin)).status_code == 201
-        stored = await client.post("/catalog/records", json=RECORD, params={"institution": "CN-DL-HLD"},
-                                   headers=admin)
+        stored = await contribute(client, admin)
         cluster = stored.json()["results"][0]["cluster_id"]
 
         async def broker_titles() -> list[tuple[str, str | None]]:

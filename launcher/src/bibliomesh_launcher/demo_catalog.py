@@ -6,6 +6,7 @@ Loaded through `POST /catalog/records` with each library's own staff token, as a
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import io
 import json
@@ -25,6 +26,7 @@ HOLDINGS_PLAN = {
     "CN-SH-OSL": range(190, 280),
 }
 CHINESE_HOLDERS = ("CN-DL-BNU", "CN-DL-RPL")
+DIRECTORY_ATTEMPTS = 30
 
 
 def _sample() -> list[pymarc.Record]:
@@ -59,15 +61,27 @@ async def load_demo_records(client: httpx.AsyncClient, staff_tokens: dict[str, s
     created = 0
     for institution, indexes in HOLDINGS_PLAN.items():
         headers = {"Authorization": f"Bearer {staff_tokens[institution]}"}
-        response = await client.post("/catalog/records", content=marc_for(institution, records, indexes),
-                                     headers={**headers, "Content-Type": "application/marc"})
+        response = await _post_records(client, content=marc_for(institution, records, indexes),
+                                       headers={**headers, "Content-Type": "application/marc"})
         response.raise_for_status()
         created += _created(response.json())
         if institution in CHINESE_HOLDERS:
-            response = await client.post("/catalog/records", json=chinese_records(institution), headers=headers)
+            response = await _post_records(client, json=chinese_records(institution), headers=headers)
             response.raise_for_status()
             created += _created(response.json())
     return created
+
+
+async def _post_records(client: httpx.AsyncClient, **request: Any) -> httpx.Response:
+    """`POST /catalog/records`, sent again while the catalogue answers 409 with Retry-After: a library created a
+    moment ago is known to the catalogue once auth's directory event reached it (within seconds)."""
+    for _ in range(DIRECTORY_ATTEMPTS):
+        response = await client.post("/catalog/records", **request)
+        retry_after = response.headers.get("retry-after", "")
+        if response.status_code != 409 or not retry_after.isdigit():
+            break
+        await asyncio.sleep(min(int(retry_after), 10))
+    return response
 
 
 def _created(report: dict[str, Any]) -> int:

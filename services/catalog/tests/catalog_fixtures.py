@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,14 +14,19 @@ import httpx
 import pymarc
 import sqlalchemy as sa
 from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bibliomesh_catalog.adapters.tables import messaging
+from bibliomesh_catalog.adapters.tables import holders, messaging
 from bibliomesh_catalog.bootstrap import create_app
 from bibliomesh_catalog.settings import CatalogSettings
 from meshkit.testing import TokenFactory, running, trust
 from tests.support import testdata
 
 WRITE = ("catalog:write",)
+LIBRARIES = ("LIB-A", "LIB-B", "LIB-C", "LIB-H", "CN-DL-U1", "CN-DL-U2", "CN-SY-U1", "CN-DL-BNU", "CN-DL-LHU-LAW",
+             "US-DLC")
+"""The institutions a test catalogue's directory copy knows from the start (writes for others are refused with 409
+until a directory event announces them)."""
 
 
 @dataclass
@@ -60,15 +65,30 @@ class Catalog:
 
 
 @asynccontextmanager
-async def catalog(data_dir: Path, database_url: str = "", **settings: Any) -> AsyncIterator[Catalog]:
-    """A migrated catalogue on SQLite under `data_dir` (or `database_url`) trusting a throwaway token issuer;
-    `settings` override other `CatalogSettings`."""
+async def catalog(data_dir: Path, database_url: str = "", directory: Iterable[str] = LIBRARIES,
+                  **settings: Any) -> AsyncIterator[Catalog]:
+    """A migrated catalogue on SQLite under `data_dir` (or `database_url`) trusting a throwaway token issuer, whose
+    directory copy knows the institutions of `directory`; `settings` override other `CatalogSettings`."""
     app = create_app(CatalogSettings(data_dir=data_dir, database_url=database_url, log_json=False, **settings),
                      migrate=True)
     tokens = TokenFactory()
     trust(app, tokens)
     async with running(app) as client:
+        await know(app.state.runtime.engine, directory)
         yield Catalog(app, client, tokens)
+
+
+async def know(engine: AsyncEngine, codes: Iterable[str]) -> None:
+    """Write directory rows straight into the catalogue's copy, as if auth had announced these institutions. At
+    version 0, so that any directory event a test publishes (version 1 and up) replaces them. Codes the copy holds
+    already (a second replica on the same database) are left as they are."""
+    async with engine.begin() as conn:
+        known = set((await conn.execute(sa.select(holders.c.code))).scalars())
+        rows: list[dict[str, Any]] = [
+            {"code": code, "name_en": f"Library {code}", "name_zh": None, "kind": "university", "parent_code": None,
+             "regions": [], "status": "active", "version": 0} for code in dict.fromkeys(codes) if code not in known]
+        if rows:
+            await conn.execute(sa.insert(holders), rows)
 
 
 def loc_records(count: int, skip: int = 0) -> list[bytes]:

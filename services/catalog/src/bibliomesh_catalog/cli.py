@@ -16,6 +16,10 @@ commands = typer.Typer(help="Bulk imports, OAI-PMH harvests and re-announcing ho
 MEDIA_TYPES = {".mrc": "application/marc", ".marc": "application/marc", ".xml": "application/marcxml+xml",
                ".json": "application/json", ".ndjson": "application/x-ndjson", ".jsonl": "application/x-ndjson"}
 CHUNK = 256 * 1024
+DIRECTORY_ATTEMPTS = 5
+"""Times `import` sends the file while the catalogue answers that the institution is not in its directory yet (409
+with Retry-After: auth announces a newly registered institution within seconds)."""
+MAX_WAIT_SECONDS = 30.0
 
 
 def _chunks(path: Path, advance: Any) -> Iterator[bytes]:
@@ -54,8 +58,16 @@ def import_file(
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=httpx.Timeout(60, read=600)) as client, \
             Progress(*columns) as progress:
         upload = progress.add_task("upload", total=size, counts="")
-        response = client.post("/catalog/imports", params={"institution": institution, "filename": file.name},
-                               content=_chunks(file, lambda n: progress.advance(upload, n)))
+        for attempt in range(1, DIRECTORY_ATTEMPTS + 1):
+            progress.reset(upload)
+            response = client.post("/catalog/imports", params={"institution": institution, "filename": file.name},
+                                   content=_chunks(file, lambda n: progress.advance(upload, n)))
+            wait = _directory_wait(response)
+            if wait is None or attempt == DIRECTORY_ATTEMPTS:
+                break
+            typer.echo(f"{institution} is not in the catalogue's directory yet; waiting {wait:g} s for it to be "
+                       f"announced (attempt {attempt} of {DIRECTORY_ATTEMPTS})", err=True)
+            time.sleep(wait)
         if response.status_code != 202:
             progress.stop()
             typer.echo(f"refused ({response.status_code}): {_detail(response)}", err=True)
@@ -145,6 +157,15 @@ def announce_holdings(
             await engine.dispose()
 
     typer.echo(f"announced the items of {asyncio.run(main())} record(s); the broker applies them as the events arrive")
+
+
+def _directory_wait(response: httpx.Response) -> float | None:
+    """Seconds to wait before sending again if the catalogue does not know the institution yet (409 with
+    Retry-After in seconds); None for any other answer."""
+    retry_after = response.headers.get("retry-after", "").strip()
+    if response.status_code != 409 or not retry_after.isdigit():
+        return None
+    return min(float(retry_after), MAX_WAIT_SECONDS)
 
 
 def _counts(job: dict[str, Any]) -> str:

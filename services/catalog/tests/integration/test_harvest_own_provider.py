@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from bibliomesh_catalog.adapters.tables import clusters, holdings, records
-from services.catalog.tests.catalog_fixtures import Catalog, catalog, loc_records, marc_record
+from services.catalog.tests.catalog_fixtures import LIBRARIES, Catalog, catalog, loc_records, marc_record
 from services.catalog.tests.oai_fixtures import LOOPBACK_SOURCES, harvest_now, register, serving
 from tests.support.infra import postgres_database
 
@@ -37,7 +37,8 @@ class Pair:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def pair(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Pair]:
     async with AsyncExitStack() as stack:
-        source = await stack.enter_async_context(catalog(tmp_path / "source", harvest_scheduler=False))
+        source = await stack.enter_async_context(catalog(tmp_path / "source", directory=(*LIBRARIES, "LIB-Z"),
+                                                                 harvest_scheduler=False))
         base_url = await stack.enter_async_context(serving(source.app, "/catalog/oai"))
         url = "" if request.param == "sqlite" else await stack.enter_async_context(postgres_database("bm_harvest"))
         target = await stack.enter_async_context(catalog(tmp_path / "target", database_url=url, **LOOPBACK_SOURCES))

@@ -1,7 +1,8 @@
 """Every cluster whose holdings changed is re-indexed: the one an item left as well as the one it joined, also when
 the record it left was not in the batch; after an item was withdrawn from a record, and after a record was
 deleted. Search (filters and facets) and OAI-PMH sets tell the truth, and the broker, applying the holdings events
-by version, holds each item once, under its current record and cluster. On SQLite and PostgreSQL."""
+by version, holds each item once, under its current record and cluster. A holder is an institution with items: a
+member record without items makes none, on the cluster page as everywhere else. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -93,8 +94,7 @@ async def test_an_item_moving_to_a_record_of_the_batch_leaves_the_other_cluster_
     assert {f["value"]: f["count"] for f in facets["available"]} == {"true": 1, "false": 1}
     assert await in_set(cat, LIB) == {beta}
     view = (await cat.client.get(f"/catalog/clusters/{alpha}")).json()
-    assert view["holdings"] == [{"institution": LIB, "name_en": None, "name_zh": None, "suspended": False,
-                                 "available_count": 0, "items": []}]
+    assert [m["local_id"] for m in view["members"]] == ["a1"] and view["holdings"] == []
 
     # One event moves the item (no withdrawal, which would drop it from the broker's copy).
     assert await item_changes(cat, "ITEM-1") == [("appeared", 1, "a1"), ("changed", 2, "a2")]
@@ -127,3 +127,39 @@ async def test_a_deleted_record_takes_its_holdings_out_of_its_cluster(cat: Catal
     assert alpha not in await in_set(cat, LIB) and alpha in await in_set(cat, OTHER)
     assert [c for c, _, _ in await item_changes(cat, "ITEM-1")] == ["appeared", "withdrawn"]
     assert set(await broker_copy(cat)) == {(OTHER, "OTHER-1")}
+
+
+async def test_a_member_record_without_items_is_no_holder_anywhere_until_it_sends_items(cat: Catalog) -> None:
+    """The cluster page, search results, the institution facet and filter and the OAI-PMH sets agree: a library
+    whose record states no items is a member of the cluster, not a holder."""
+    alpha = (await upload(cat, LIB, book("a1", "Alpha treatise", "9780306406157", ["ITEM-1"])))["a1"]
+    assert (await upload(cat, OTHER, book("o1", "Alpha treatise", "9780306406157", [])))["o1"] == alpha
+    beta = (await upload(cat, OTHER, book("o2", "Beta treatise", "9781449355739", [])))["o2"]
+
+    assert await page(cat, alpha) == ([LIB, OTHER], [LIB]) and await page(cat, beta) == ([OTHER], [])
+    assert await search_holders(cat, alpha) == [LIB] and await search_holders(cat, beta) == []
+    assert await institution_facet(cat) == {LIB: 1}
+    assert await found(cat, institution=OTHER) == set() and await in_set(cat, OTHER) == set()
+
+    await upload(cat, OTHER, book("o1", "Alpha treatise", "9780306406157", ["OTHER-1"]))
+    assert await page(cat, alpha) == ([LIB, OTHER], [LIB, OTHER])
+    assert sorted(await search_holders(cat, alpha)) == [LIB, OTHER]
+    assert await institution_facet(cat) == {LIB: 1, OTHER: 1}
+    assert await found(cat, institution=OTHER) == {alpha} and await in_set(cat, OTHER) == {alpha}
+
+
+async def page(cat: Catalog, cluster_id: int) -> tuple[list[str], list[str]]:
+    """The institutions of the cluster page's members, and of its holders."""
+    view = (await cat.client.get(f"/catalog/clusters/{cluster_id}")).json()
+    return [m["institution"] for m in view["members"]], [h["institution"] for h in view["holdings"]]
+
+
+async def search_holders(cat: Catalog, cluster_id: int) -> list[str]:
+    response = await cat.client.get("/catalog/search", params={"q": "treatise"})
+    hit = next(h for h in response.json()["results"] if h["cluster_id"] == cluster_id)
+    return [h["institution"] for h in hit["holdings"]]
+
+
+async def institution_facet(cat: Catalog) -> dict[str, int]:
+    facets = (await cat.client.get("/catalog/search")).json()["facets"]
+    return {f["value"]: f["count"] for f in facets["institution"]}

@@ -17,7 +17,7 @@ from meshkit.db import create_engine, session_factory
 from meshkit.migrations import upgrade_in_thread
 from meshkit.security import SYSTEM_PRINCIPAL, Principal
 from meshkit.unit_of_work import UnitOfWork
-from services.catalog.tests.catalog_fixtures import catalog, loc_records, local_id_of, marc_record
+from services.catalog.tests.catalog_fixtures import catalog, know, loc_records, local_id_of, marc_record
 from tests.support.infra import postgres_database
 
 pytestmark = pytest.mark.integration
@@ -43,6 +43,7 @@ async def test_ingest_update_and_delete_re_cluster_on_postgresql() -> None:
         await upgrade_in_thread(MIGRATIONS, url)
         engine = create_engine(url)
         sessions = session_factory(engine)
+        await know(engine, ("A", "B", "C"))
 
         async def ingest(institution: str, data: bytes) -> list[str]:
             async with UnitOfWork(sessions, messaging.outbox, "catalog") as uow:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
-from services.catalog.tests.catalog_fixtures import catalog, loc_records, marc_record
+import sqlalchemy as sa
+from lxml import etree
+
+from bibliomesh_catalog.adapters.tables import records
+from services.catalog.tests.catalog_fixtures import Catalog, catalog, loc_records, marc_record
+
+OAI = {"o": "http://www.openarchives.org/OAI/2.0/"}
 
 
 async def test_a_bad_record_never_sinks_its_batch(tmp_path: Path) -> None:
@@ -155,3 +162,39 @@ async def test_deleting_one_member_updates_the_cluster_the_others_keep(tmp_path:
         assert [m["institution"] for m in after["members"]] == ["LIB-A"]
         changed = [e for e in await cat.events("catalog.cluster.changed") if e["payload"]["cluster_id"] == cluster_id]
         assert len(changed[-1]["payload"]["members"]) == 1  # announced, so OAI harvesters and the broker see it
+
+
+async def test_deleting_twice_emits_one_record_deleted_event_and_keeps_the_tombstones_datestamp(tmp_path: Path) -> None:
+    async with catalog(tmp_path) as cat:
+        report = await cat.upload("LIB-A", marc_record("twice", "Deleted twice", items=(("p", "T-1"),)))
+        cluster_id = report["results"][0]["cluster_id"]
+        path, headers = "/catalog/records/LIB-A/twice", cat.headers("LIB-A")
+        assert (await cat.client.delete(path, headers=headers)).status_code == 204
+        tombstone, header, events = await _tombstone(cat), await _oai_header(cat, cluster_id), await cat.events()
+        assert tombstone.deleted_at is not None and header[0] == "deleted"
+
+        again = await cat.client.delete(path, headers=headers)
+
+        assert again.status_code == 204  # a partner system retrying its delete sees no error
+        assert await _tombstone(cat) == tombstone  # same deletion time, datestamp and version
+        assert await _oai_header(cat, cluster_id) == header  # OAI-PMH keeps the deleted record as it was
+        assert await cat.events() == events
+        assert len(await cat.events("catalog.record.deleted")) == 1
+        documented = (await cat.client.get("/catalog/openapi.json")).json()["paths"]
+        assert "already deleted is a no-op answered 204" in \
+            documented["/catalog/records/{institution}/{local_id}"]["delete"]["description"]
+
+
+async def _tombstone(cat: Catalog) -> Any:
+    async with cat.app.state.runtime.engine.connect() as conn:
+        return (await conn.execute(sa.select(records.c.deleted_at, records.c.updated_at, records.c.version)
+                                   .where(records.c.institution == "LIB-A", records.c.local_id == "twice"))).one()
+
+
+async def _oai_header(cat: Catalog, cluster_id: int) -> tuple[str | None, str]:
+    response = await cat.client.get("/catalog/oai", params={"verb": "ListIdentifiers", "metadataPrefix": "oai_dc"})
+    root = etree.fromstring(response.content)
+    for header in root.xpath("//o:header", namespaces=OAI):
+        if header.findtext("o:identifier", namespaces=OAI).endswith(f"/{cluster_id}"):
+            return header.get("status"), header.findtext("o:datestamp", namespaces=OAI)
+    raise AssertionError(f"cluster {cluster_id} is not listed")

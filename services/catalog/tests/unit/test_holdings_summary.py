@@ -25,7 +25,7 @@ def test_an_electronic_copy_licensed_for_ill_copies_is_available_unless_its_hold
             item("A", "print-shelf", "available"),
             item("S", "e-at-suspended", "not-for-loan", "electronic", True),
             item("S", "print-at-suspended", "available")]
-    summary = summarize(rows, {"A": holder("active"), "S": holder("suspended")}, {"A", "S"})
+    summary = summarize(rows, {"A": holder("active"), "S": holder("suspended")})
     available = {i["item_id"]: i["available"] for h in summary for i in h["items"]}
     assert available == {"e-licensed": True, "e-unlicensed": False, "print-reference": False, "print-shelf": True,
                          "e-at-suspended": False, "print-at-suspended": False}

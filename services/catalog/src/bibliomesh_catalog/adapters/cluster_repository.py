@@ -92,7 +92,7 @@ class ClusterRepository:
             sa.select(holdings, records.c.local_id).join(records, records.c.id == holdings.c.record_id)
             .where(holdings.c.record_id.in_([m.id for m in members]))
             .order_by(holdings.c.institution, holdings.c.item_id))).all() if members else []
-        codes = sorted({m.institution for m in members} | {i.institution for i in items})
+        codes = sorted({i.institution for i in items})
         names = {row.code: row for row in await self.session.execute(
             sa.select(holders.c.code, holders.c.name_en, holders.c.name_zh, holders.c.status)
             .where(holders.c.code.in_(codes)))}

@@ -1,4 +1,5 @@
-"""The catalogue's copy of the directory (holder names, regions, status), kept from directory events."""
+"""The catalogue's copy of the directory (holder names, regions, status), kept from directory events, and the rule
+that writes name an institution that copy knows."""
 
 from __future__ import annotations
 
@@ -10,8 +11,32 @@ from bibliomesh_catalog.adapters.holder_repository import HolderRepository
 from bibliomesh_catalog.adapters.record_repository import lock_for_writing
 from bibliomesh_catalog.adapters.search_index import refresh_availability
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
+from meshkit.problems import Conflict
 
 log = logging.getLogger(__name__)
+RETRY_AFTER_SECONDS = 2
+
+
+class InstitutionNotInDirectory(Conflict):
+    """409: the write names an institution the catalogue's directory copy does not know (yet). Auth announces a new
+    institution within seconds, so the caller may retry after `Retry-After`; a code auth never registered stays
+    refused."""
+
+    def __init__(self, institution: str) -> None:
+        message = (f"{institution} is not (yet) in the catalogue's directory; a newly registered institution is "
+                   f"announced within seconds: try again after {RETRY_AFTER_SECONDS} s")
+        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+                         errors=[{"field": "institution", "message": message}])
+
+
+async def require_known(session: AsyncSession, *institutions: str) -> None:
+    """Refuse (409) a write for an institution the directory copy does not hold: records, holdings, imports and
+    harvest sources of a code auth never announced would be shown, indexed and routed to as a holder nobody can
+    name, suspend or reach. The copy is asked, never auth: a write does not depend on auth being up."""
+    holders = HolderRepository(session)
+    for institution in dict.fromkeys(institutions):
+        if not await holders.knows(institution):
+            raise InstitutionNotInDirectory(institution)
 
 
 async def copy_institution(session: AsyncSession, institution: InstitutionSnapshot) -> None:

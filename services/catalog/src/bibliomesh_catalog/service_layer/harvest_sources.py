@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bibliomesh_catalog.adapters.harvest_repository import QUEUED, HarvestRepository, next_target
+from bibliomesh_catalog.service_layer.directory import require_known
 from bibliomesh_catalog.service_layer.overrides import STAFF_ROLES
 from bibliomesh_catalog.service_layer.source_addresses import check_base_url
 from meshkit.problems import Forbidden, NotFound
@@ -56,6 +57,7 @@ async def register(uow: UnitOfWork, actor: Principal, institution: str, config: 
     """Create or update the source; True if it was created. A new or changed base URL is checked (an unchanged
     one is not, so a source whose host went private can still be disabled: its runs fail)."""
     require_manager(actor, institution)
+    await require_known(uow.session, institution)
     now = datetime.now(UTC)
     repository = HarvestRepository(uow.session)
     current = await repository.source(institution)

@@ -8,7 +8,7 @@ version grows with every event, also across a withdrawal and a return (tombstone
 
 from __future__ import annotations
 
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from bibliomesh_catalog.adapters.record_repository import HoldingRepository, Rec
 from bibliomesh_catalog.adapters.search.documents import SUSPENDED, HoldingState, is_available
 from bibliomesh_catalog.adapters.search_index import reindex_clusters
 from bibliomesh_catalog.domain.records import HoldingInput, RecordDescription, aggregate_id
+from bibliomesh_catalog.service_layer.directory import require_known
 from bibliomesh_contracts.events.catalog import HoldingsChangedV1
 from meshkit.problems import InvalidField, NotFound
 from meshkit.security import Principal
@@ -178,6 +179,7 @@ async def update_holding(uow: UnitOfWork, actor: Principal, institution: str, it
     if (status == "on-loan") != (due_date is not None):
         raise InvalidField("due_date", "an on-loan item needs a due_date" if due_date is None
                            else "only an on-loan item has a due_date")
+    await require_known(uow.session, institution)
     await lock_for_writing(uow.session)
     repo = HoldingRepository(uow.session)
     row = (await repo.by_items(institution, [item_id])).get(item_id)
@@ -198,9 +200,11 @@ async def update_holding(uow: UnitOfWork, actor: Principal, institution: str, it
     return values
 
 
-def summarize(rows: Sequence[Any], holders: dict[str, Any], institutions: Collection[str]) -> list[dict[str, Any]]:
+def summarize(rows: Sequence[Any], holders: dict[str, Any]) -> list[dict[str, Any]]:
     """Holdings grouped per institution with live availability (`is_available`, the rule search applies), for the
-    cluster view; a suspended institution's items stay listed (for staff), none of them available."""
+    cluster view; a suspended institution's items stay listed (for staff), none of them available. The holders are
+    the institutions with items, as in search and the OAI-PMH sets: a member record stating no items (the library's
+    last copy withdrawn, a record on order) is listed among the members, not as a holder."""
     suspended = {code for code, holder in holders.items() if holder.status == SUSPENDED}
     grouped: dict[str, list[dict[str, Any]]] = {}
     for row in rows:
@@ -210,8 +214,7 @@ def summarize(rows: Sequence[Any], holders: dict[str, Any], institutions: Collec
             "ill_copy_allowed": row.ill_copy_allowed,
             "available": is_available(row.status, row.format, row.ill_copy_allowed, row.institution in suspended)})
     result = []
-    for code in sorted(set(grouped) | set(institutions)):
-        items = grouped.get(code, [])
+    for code, items in sorted(grouped.items()):
         holder = holders.get(code)
         result.append({"institution": code, "name_en": holder.name_en if holder else None,
                        "name_zh": holder.name_zh if holder else None, "items": items,

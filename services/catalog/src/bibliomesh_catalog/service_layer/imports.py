@@ -29,6 +29,7 @@ from bibliomesh_catalog.adapters.import_repository import FAILED, IMPORT_LEASE, 
 from bibliomesh_catalog.adapters.leases import LeaseLost, heartbeat
 from bibliomesh_catalog.parsing import Parser
 from bibliomesh_catalog.parsing.worker import ParsingWorker
+from bibliomesh_catalog.service_layer.directory import require_known
 from bibliomesh_catalog.service_layer.ingest import ingest_records, prepare_batch
 from bibliomesh_catalog.service_layer.jobs import lease_seconds, replica_id
 from bibliomesh_contracts.events.catalog import ImportFinishedV1
@@ -155,6 +156,12 @@ def describe(job: dict[str, Any], now: datetime | None = None) -> dict[str, Any]
         if job["status"] == FAILED else None
     return {**job, "started_at": started, "finished_at": finished, "errors": errors,
             "rate": rate, "estimated_seconds_left": left, "failure": failure}
+
+
+async def require_known_institution(runtime: ServiceRuntime, institution: str) -> None:
+    """409 before a byte is spooled if the directory copy does not know `institution` (`directory.require_known`)."""
+    async with runtime.unit_of_work() as uow:
+        await require_known(uow.session, institution)
 
 
 async def create_job(runtime: ServiceRuntime, institution: str, media_type: str, filename: str | None,

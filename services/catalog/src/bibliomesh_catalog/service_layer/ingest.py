@@ -33,6 +33,7 @@ from bibliomesh_catalog.domain.records import (
 )
 from bibliomesh_catalog.service_layer import holdings
 from bibliomesh_catalog.service_layer.clustering import Clusterer, cluster_event
+from bibliomesh_catalog.service_layer.directory import require_known
 from bibliomesh_contracts.events.catalog import RecordDeletedV1, RecordUpsertedV1
 from meshkit.bulk import JsonText
 from meshkit.problems import NotFound
@@ -294,6 +295,7 @@ async def _holdings(uow: UnitOfWork, institution: str, now: datetime, stored: li
 async def delete_record(uow: UnitOfWork, actor: Principal, institution: str, local_id: str) -> bool:
     """Withdraw a record and its holdings and re-evaluate its cluster. False if it was already deleted."""
     actor.require_institution(institution)
+    await require_known(uow.session, institution)
     await lock_for_writing(uow.session)
     now = datetime.now(UTC)
     records = RecordRepository(uow.session)

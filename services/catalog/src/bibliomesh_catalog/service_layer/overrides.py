@@ -18,6 +18,7 @@ from bibliomesh_catalog.adapters.record_repository import RecordRepository, lock
 from bibliomesh_catalog.adapters.search_index import reindex_clusters
 from bibliomesh_catalog.service_layer import holdings
 from bibliomesh_catalog.service_layer.clustering import Clusterer
+from bibliomesh_catalog.service_layer.directory import require_known
 from meshkit.problems import Forbidden, NotFound, Problem
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
@@ -53,6 +54,7 @@ async def decide(uow: UnitOfWork, actor: Principal, a: RecordRef, b: RecordRef, 
         raise Forbidden(refusal)
     if a == b:
         raise Problem("a record cannot be linked to or split from itself", status=422)
+    await require_known(uow.session, a.institution, b.institution)
     await lock_for_writing(uow.session)
     records = RecordRepository(uow.session)
     ids = await records.ids_of({(a.institution, a.local_id), (b.institution, b.local_id)})

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from bibliomesh_catalog.adapters.cluster_repository import ClusterRepository
 from bibliomesh_catalog.domain.display import ClusterDisplay
-from bibliomesh_catalog.entrypoints.api.routes.records import WRITE_SCOPE
+from bibliomesh_catalog.entrypoints.api.routes.records import NOT_IN_DIRECTORY, WRITE_SCOPE
 from bibliomesh_catalog.service_layer.holdings import summarize
 from bibliomesh_catalog.service_layer.overrides import RecordRef, decide
 from meshkit.problems import NotFound
@@ -44,6 +44,9 @@ class Item(BaseModel):
 
 
 class Holder(BaseModel):
+    """An institution holding items of the cluster. A library whose member record states no items is listed under
+    `members` only: it holds nothing that can be requested (as in search and the OAI-PMH sets)."""
+
     institution: str
     name_en: str | None
     name_zh: str | None
@@ -71,7 +74,7 @@ class ClusterView(BaseModel):
     display: ClusterDisplay
     alt_titles: list[str] = Field(description="Titles in other scripts (e.g. the Chinese of a romanized title).")
     members: list[Member]
-    holdings: list[Holder]
+    holdings: list[Holder] = Field(description="The institutions holding items of it, with those items.")
     other_formats: list[OtherFormat]
 
 
@@ -92,8 +95,7 @@ async def get_cluster(cluster_id: RowId, uow: UnitOfWorkDep) -> ClusterView:
         alt_titles=cluster.display.get("alt_titles") or [],
         members=[Member(record_id=m.id, institution=m.institution, local_id=m.local_id, joined_by=m.match_key,
                         title=m.title, year=m.year, format=m.format) for m in members],
-        holdings=[Holder.model_validate(h) for h in summarize(view["items"], view["holders"],
-                                                              {m.institution for m in members})],
+        holdings=[Holder.model_validate(h) for h in summarize(view["items"], view["holders"])],
         other_formats=[OtherFormat(cluster_id=o.id, format=o.format, title=(o.display or {}).get("title", ""))
                        for o in view["other_formats"]],
     )
@@ -122,7 +124,7 @@ _WHO = ("Who: `catalog:write` and role staff or institution-admin, for a pair wi
 
 
 @router.post("/clusters/link", response_model=PairOutcome,
-             summary=f"Force two records into one cluster; survives re-ingest. {_WHO}")
+             summary=f"Force two records into one cluster; survives re-ingest. {_WHO}", responses=NOT_IN_DIRECTORY)
 async def link(decision: PairDecision, uow: UnitOfWorkDep,
                caller: Principal = require_scope(WRITE_SCOPE)) -> PairOutcome:
     """Link the pair (see `service_layer.overrides` for who may)."""
@@ -130,7 +132,8 @@ async def link(decision: PairDecision, uow: UnitOfWorkDep,
 
 
 @router.post("/clusters/split", response_model=PairOutcome,
-             summary=f"Keep two records in different clusters; survives re-ingest. {_WHO}")
+             summary=f"Keep two records in different clusters; survives re-ingest. {_WHO}",
+             responses=NOT_IN_DIRECTORY)
 async def split(decision: PairDecision, uow: UnitOfWorkDep,
                 caller: Principal = require_scope(WRITE_SCOPE)) -> PairOutcome:
     """Split the pair (see `service_layer.overrides` for who may)."""

@@ -15,7 +15,7 @@ from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from bibliomesh_catalog.entrypoints.api.routes.records import WRITE_SCOPE
+from bibliomesh_catalog.entrypoints.api.routes.records import NOT_IN_DIRECTORY, WRITE_SCOPE
 from bibliomesh_catalog.entrypoints.background import wake
 from bibliomesh_catalog.service_layer import harvest_sources as service
 from bibliomesh_catalog.service_layer.source_addresses import private_sources_allowed
@@ -132,7 +132,7 @@ def _source(row: dict[str, Any]) -> HarvestSource:
 
 @router.put("/harvest-sources/{institution}", response_model=HarvestSource,
             summary=f"Register or change the institution's OAI-PMH source (201 when new). {_WHO}",
-            responses={201: {"model": HarvestSource, "description": "Registered."}})
+            responses={201: {"model": HarvestSource, "description": "Registered."}, **NOT_IN_DIRECTORY})
 async def put_source(institution: Institution, config: HarvestSourceConfig, request: Request, response: Response,
                      uow: UnitOfWorkDep, caller: Principal = require_scope(WRITE_SCOPE)) -> HarvestSource:
     """A new source, or one whose URL, set or format changed, is harvested from the beginning, at once."""

@@ -8,7 +8,7 @@ from typing import Literal
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from bibliomesh_catalog.entrypoints.api.routes.records import WRITE_SCOPE
+from bibliomesh_catalog.entrypoints.api.routes.records import NOT_IN_DIRECTORY, WRITE_SCOPE
 from bibliomesh_catalog.service_layer.holdings import update_holding
 from meshkit.security import Principal
 from meshkit.web import UnitOfWorkDep, require_scope
@@ -44,7 +44,7 @@ class HoldingOut(BaseModel):
     "/holdings/{institution}/{item_id:path}", response_model=HoldingOut,
     summary="Change an item's status (and due date). Who: a token with `catalog:write` for the holding "
             "institution (or a platform admin).",
-    responses={404: {"description": "The institution has no such item."}},
+    responses={404: {"description": "The institution has no such item."}, **NOT_IN_DIRECTORY},
 )
 async def put_holding(institution: str, item_id: str, update: HoldingUpdate, uow: UnitOfWorkDep,
                       caller: Principal = require_scope(WRITE_SCOPE)) -> HoldingOut:

@@ -15,6 +15,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from bibliomesh_catalog.adapters.import_repository import ImportRepository
+from bibliomesh_catalog.entrypoints.api.routes.records import NOT_IN_DIRECTORY
 from bibliomesh_catalog.parsing import PARSERS, parser_for
 from bibliomesh_catalog.service_layer import imports as service
 from meshkit.numbers import whole_number
@@ -75,7 +76,7 @@ def _job(row: dict[str, Any]) -> ImportJob:
     responses={413: {"description": "The file is larger than `CATALOG_MAX_IMPORT_BYTES`."},
                503: {"description": "Other imports hold this replica's spool budget (`CATALOG_IMPORT_SPOOL_BYTES`); "
                                     "try again after `Retry-After` seconds."},
-               415: {"description": "Unsupported media type."}},
+               415: {"description": "Unsupported media type."}, **NOT_IN_DIRECTORY},
 )
 async def post_import(
     request: Request, caller: Principal = require_scope(WRITE_SCOPE),
@@ -98,6 +99,7 @@ async def post_import(
     declared = whole_number(request.headers.get("content-length"), low=0)
     if declared is not None and declared > limit:
         raise service.too_large(limit)
+    await service.require_known_institution(runtime, target)
     await service.ensure_recovered(runtime)
     spooled = await service.spool_within_budget(runtime, request.stream(), declared, limit, budget)
     try:

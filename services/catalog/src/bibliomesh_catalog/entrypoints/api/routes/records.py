@@ -20,6 +20,7 @@ from starlette.types import Message
 from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
 from bibliomesh_catalog.parsing import PARSERS, parser_for
 from bibliomesh_catalog.parsing.json_form import HoldingAlongside
+from bibliomesh_catalog.service_layer.directory import require_known
 from bibliomesh_catalog.service_layer.ingest import delete_record, ingest_records
 from meshkit.problems import ContentTooLarge, Problem
 from meshkit.security import Principal
@@ -27,6 +28,9 @@ from meshkit.web import UnitOfWorkDep, require_scope
 
 router = APIRouter(prefix="/catalog", tags=["records"])
 WRITE_SCOPE = "catalog:write"
+NOT_IN_DIRECTORY: dict[int | str, dict[str, Any]] = {409: {"description": (
+    "The institution is not (yet) in the catalogue's copy of the directory (problem+json, field `institution`). "
+    "Auth announces a newly registered institution within seconds: retry after `Retry-After` seconds.")}}
 _HOLDINGS = TypeAdapter(list[HoldingAlongside])
 
 
@@ -130,6 +134,7 @@ def _merge_holdings(parsed: list[ParsedRecord | RejectedRecord], alongside: list
             "records": {"type": "string", "format": "binary"},
             "holdings": {"type": "string", "description": "JSON array of items with their record's local_id."}}}},
     }}},
+    responses=NOT_IN_DIRECTORY,
 )
 async def post_records(
     request: Request, uow: UnitOfWorkDep, caller: Principal = require_scope(WRITE_SCOPE),
@@ -139,6 +144,7 @@ async def post_records(
     """Parse the body, store each record, and report per record; bad records are rejected one by one."""
     target = institution or caller.institution
     caller.require_institution(target)
+    await require_known(uow.session, target)
     parsed, ignored = await read_submission(request)
     results = await ingest_records(uow, target, parsed, caller)
     await uow.commit()
@@ -150,11 +156,15 @@ async def post_records(
     "/records/{institution}/{local_id:path}", status_code=204,
     summary="Withdraw a record and its holdings; its cluster is re-evaluated. Who: a token with `catalog:write` "
             "for that institution (or a platform admin).",
-    responses={404: {"description": "The institution has no such record."}},
+    description="Deleting a record that is already deleted is a no-op answered 204, so that a partner system "
+                "retrying its delete never sees an error: the tombstone (kept for OAI-PMH) stays as it was, and no "
+                "event is published again. A record the institution never had is a 404.",
+    responses={204: {"description": "Withdrawn now, or already withdrawn before (nothing changed)."},
+               404: {"description": "The institution never had such a record."}, **NOT_IN_DIRECTORY},
 )
 async def remove_record(institution: str, local_id: str, uow: UnitOfWorkDep,
                         caller: Principal = require_scope(WRITE_SCOPE)) -> Response:
-    """Withdraw the record (idempotent: an already withdrawn record gives 204 again)."""
+    """Withdraw the record (idempotent: an already withdrawn record gives 204 again and changes nothing)."""
     await delete_record(uow, caller, institution, local_id)
     await uow.commit()
     return Response(status_code=204)
