@@ -86,3 +86,16 @@ async def test_a_signed_in_session_in_a_second_cookie_header_is_found() -> None:
     async with browser(app) as client:
         home = await client.get("/", headers=[("cookie", "prefs=1"), ("cookie", f"bm_session={person.id}")])
         assert home.status_code == 200 and "Rea Der" in home.text
+
+
+def test_a_session_the_store_forgets_is_signed_out_there_and_then() -> None:
+    # Whatever still holds it (a live notification relay) sees `signed_out` and stops using the person's tokens.
+    store = SessionStore(idle_seconds=600, max_sessions=1)
+    first = store.renew(store.new(), user=PERSON)
+    pushed_out = store.renew(store.new(), user=PERSON)  # the pool holds one: `first` is forgotten
+    assert first.signed_out.is_set() and first.user is None
+    renewed = store.renew(pushed_out)  # signing out
+    assert pushed_out.signed_out.is_set() and pushed_out.user is None and not renewed.signed_out.is_set()
+    idle = store.renew(store.new(), user=PERSON)
+    idle.seen -= 601
+    assert store.get(idle.id) is None and idle.signed_out.is_set()

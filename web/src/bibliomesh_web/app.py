@@ -17,7 +17,13 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException
 
 from bibliomesh_web.directory import DirectoryCache
-from bibliomesh_web.middleware import BodyLimitMiddleware, BodyTooLarge, SessionMiddleware, SpoolFull
+from bibliomesh_web.middleware import (
+    BodyLimitMiddleware,
+    BodyTooLarge,
+    HeadAsGetMiddleware,
+    SessionMiddleware,
+    SpoolFull,
+)
 from bibliomesh_web.pages import (
     admin,
     clients,
@@ -72,6 +78,7 @@ def create_app(settings: WebSettings | None = None) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.add_api_route("/web/healthz", _healthz, include_in_schema=False)
     _install_error_pages(app)
+    app.add_middleware(HeadAsGetMiddleware)  # innermost: every page and error page, seen as HEAD outside it
     # Inside the session's middleware, which it reads.
     app.add_middleware(BodyLimitMiddleware, settings=settings, spool=app.state.upload_spool)
     app.add_middleware(SessionMiddleware, store=app.state.sessions, settings=settings)
@@ -153,8 +160,13 @@ def _install_error_pages(app: FastAPI) -> None:
     async def http_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, HTTPException)
         if "text/html" not in request.headers.get("accept", ""):  # API clients get what the gateway would say
-            return problem_response(exc.status_code, f"no route for {request.url.path}", instance=request.url.path)
-        return await _error(request, exc.status_code, None)
+            detail = (f"{request.method} is not allowed for {request.url.path}" if exc.status_code == 405
+                      else f"no route for {request.url.path}")
+            return problem_response(exc.status_code, detail, instance=request.url.path,
+                                    headers=dict(exc.headers or {}))
+        response = await _error(request, exc.status_code, None)
+        response.headers.update(exc.headers or {})  # a 405's Allow
+        return response
 
     app.add_exception_handler(SignInRequired, sign_in)
     app.add_exception_handler(ApiError, platform_said_no)

@@ -170,13 +170,25 @@ class Platform:
         await self.call("DELETE", path)
 
     async def open_stream(self, method: str, path: str, **kwargs: Any) -> httpx.Response:
-        """A streamed answer (downloads, the live notification stream); the caller closes it."""
+        """A streamed answer (downloads, the live notification stream) with the session's token; a 401 gets one
+        refresh and retry, as for `call`. The caller closes it."""
         headers = self._headers(kwargs.pop("headers", None))
-        headers["authorization"] = f"Bearer {await self._bearer()}"
-        request = self.http.build_request(method, f"{self.settings.api_base}{path}", headers=headers, **kwargs)
-        response = await self.http.send(request, stream=True)
+        response = await self._send_streamed(method, path, headers, False, **kwargs)
+        if response.status_code == 401:
+            await response.aclose()
+            response = await self._send_streamed(method, path, headers, True, **kwargs)
+        if response.status_code == 401:
+            await response.aclose()
+            self.session.sign_out()
+            raise SignInRequired
         if response.status_code >= 400:
             await response.aread()
             await response.aclose()
             raise problem_of(response)
         return response
+
+    async def _send_streamed(self, method: str, path: str, headers: dict[str, str], force_refresh: bool,
+                             **kwargs: Any) -> httpx.Response:
+        headers["authorization"] = f"Bearer {await self._bearer(force_refresh)}"
+        request = self.http.build_request(method, f"{self.settings.api_base}{path}", headers=headers, **kwargs)
+        return await self.http.send(request, stream=True)

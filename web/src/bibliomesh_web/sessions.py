@@ -9,7 +9,11 @@ halfway through signing in (gone to their identity provider, a sign-in pending),
 flood of cookieless requests then only pushes out other anonymous sessions, never a signed-in person nor one coming
 back from signing in; only more of those than the cap can do that. A session's pool follows its state each time it
 is saved or found (sign-in stores the new session with its person; a session signed out in place becomes anonymous
-when next seen)."""
+when next seen).
+
+A session the store forgets (sign-out and sign-in give the browser a new one; idle too long; pushed out of a full
+pool) is signed out there and then, and so is one whose refresh was refused: its `signed_out` event tells whatever
+still holds it, the live notification relays, to stop at once."""
 
 from __future__ import annotations
 
@@ -72,6 +76,7 @@ class Session:
     unread: tuple[int | None, float] | None = None  # the header badge's count and when it was read
     keep: bool = False  # a new session is stored (and its cookie set) only once a page needed it
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    signed_out: asyncio.Event = field(default_factory=asyncio.Event)
 
     def flash(self, kind: str, message: str) -> None:
         """A message for the next page shown (`ok` or `error`)."""
@@ -83,7 +88,9 @@ class Session:
         return taken
 
     def sign_out(self) -> None:
+        """No one is signed in here any more: their tokens are forgotten and their live relays end."""
         self.user, self.tokens = None, None
+        self.signed_out.set()
 
 
 class SessionStore:
@@ -99,8 +106,7 @@ class SessionStore:
         session = self._signed_in.get(key) or self._signing_in.get(key) or self._anonymous.get(key)
         if session is None:
             return None
-        idle = self.idle_seconds if session.user else ANONYMOUS_IDLE_SECONDS
-        if time.time() - session.seen > idle:
+        if time.time() > self.idle_until(session):
             self.drop(session.id)
             return None
         session.seen = time.time()
@@ -118,21 +124,30 @@ class SessionStore:
     def renew(self, old: Session, user: User | None = None, tokens: Tokens | None = None) -> Session:
         """A new id (and CSRF token) at sign-in and sign-out, so a session id seen before cannot be ridden; stored
         with its person (none: signed out)."""
-        self.drop(old.id)
+        self._unlist(old.id)
+        old.sign_out()  # stored or not, nothing may go on in the old one's name
         fresh = self.new()
         fresh.flashes, fresh.user, fresh.tokens = old.flashes, user, tokens
         self.save(fresh)
         return fresh
 
+    def idle_until(self, session: Session) -> float:
+        """When `session` runs out (a `time.time()`) unless it is used before."""
+        return session.seen + (self.idle_seconds if session.user else ANONYMOUS_IDLE_SECONDS)
+
     def drop(self, session_id: str) -> None:
-        self._signed_in.pop(session_id, None)
-        self._signing_in.pop(session_id, None)
-        self._anonymous.pop(session_id, None)
+        """Forget a session, signing out whoever was signed in on it."""
+        if (session := self._unlist(session_id)) is not None:
+            session.sign_out()
+
+    def _unlist(self, session_id: str) -> Session | None:
+        return (self._signed_in.pop(session_id, None) or self._signing_in.pop(session_id, None)
+                or self._anonymous.pop(session_id, None))
 
     def _place(self, session: Session) -> None:
         """Into its pool as the most recently used, forgetting that pool's least recently used one if it is full."""
-        self.drop(session.id)
+        self._unlist(session.id)
         pool = self._signed_in if session.user else self._signing_in if session.pending else self._anonymous
         while len(pool) >= self.max_sessions:
-            pool.popitem(last=False)
+            pool.popitem(last=False)[1].sign_out()
         pool[session.id] = session

@@ -4,7 +4,7 @@ caller may take now, delivery of copies as files."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any
+from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -13,8 +13,9 @@ from starlette.datastructures import UploadFile
 
 from bibliomesh_web.codes import CONDITIONS, REASONS_UNFILLED
 from bibliomesh_web.platform import ApiError
+from bibliomesh_web.request_form import RequestForm, pickup_choices, read_request_form
 from bibliomesh_web.requests_view import INPUT_ACTIONS, QUICK_ACTIONS, action_body, milestones
-from bibliomesh_web.views import BadInput, FormPage, PageDep, safe_next
+from bibliomesh_web.views import BadInput, FormPage, Page, PageDep, safe_next
 from meshkit.numbers import whole_number
 
 router = APIRouter()
@@ -29,28 +30,37 @@ async def my_requests(page: PageDep) -> HTMLResponse:
     return await page.render("my_requests.html", requests=await page.titled(ordered))
 
 
-@router.post("/requests")
-async def create(request: Request, page: FormPage) -> RedirectResponse:
-    page.require_user()
-    form = {k: str(v) for k, v in (await request.form()).items()}
+@router.post("/requests", response_class=HTMLResponse)
+async def create(request: Request, page: FormPage) -> Response:
+    """Send the search page's request form; anything wrong with it (by the form's own rules or the platform's)
+    shows the form again, as filled in, with what to correct, and nothing is sent."""
+    user = page.require_user()
+    form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
     cluster_id = whole_number(form.get("cluster_id"))
-    if cluster_id is None:  # the search page's forms always carry one
+    if cluster_id is None:  # the search page's forms always carry one: there is no form to show again
         raise BadInput
-    body: dict[str, Any] = {"cluster_id": cluster_id,
-                            "service_type": form.get("service_type") if form.get("service_type") in (
-                                "loan", "copy", "copy-or-loan") else "loan",
-                            "pickup_location": form.get("pickup_location") or None,
-                            "needed_by": form.get("needed_by") or None}
-    citation = {k: form[k] for k in ("article_title", "pages") if form.get(k)}
-    if citation:
-        body["citation"] = citation
+    back = safe_next(form.get("back"))
+    pickups = pickup_choices(page.directory, user)
+    asked = read_request_form(form, cluster_id, page.directory, user, date.today(), page.t)
+    if asked.errors:
+        return await _form_again(page, cluster_id, back, pickups, asked, 400)
     try:
-        created = await page.api.post("/ill/requests", body)
+        created = await page.api.post("/ill/requests", asked.body)
     except ApiError as exc:
-        page.flash("error", "request.failed", detail=exc.detail)
-        return page.redirect(safe_next(form.get("back")))
+        asked.errors["form"] = page.t("request.failed", detail=exc.detail)
+        if (field := (exc.field or "").rsplit(".", 1)[-1]) in asked.values:
+            asked.errors[field] = exc.detail
+        return await _form_again(page, cluster_id, back, pickups, asked, exc.status if 400 <= exc.status < 500
+                                 else 502)
     page.flash("ok", "request.sent")
     return page.redirect(f"/requests/{created['id']}")
+
+
+async def _form_again(page: Page, cluster_id: int, back: str, pickups: list[str], asked: RequestForm,
+                      status: int) -> HTMLResponse:
+    title = (await page.titled([{"cluster_id": cluster_id}]))[0]["display_title"]
+    return await page.render("request_form.html", status=status, cluster_id=cluster_id, title=title, back=back,
+                             pickups=pickups, values=asked.values, errors=asked.errors)
 
 
 @router.get("/requests/{request_id}", response_class=HTMLResponse)
@@ -71,6 +81,9 @@ async def act(request: Request, page: FormPage, request_id: str, action: str) ->
     page.require_user()
     form = {k: str(v) for k, v in (await request.form()).items() if isinstance(v, str)}
     back = safe_next(form.get("back") or f"/requests/{request_id}")
+    if action == "answer_renewal" and form.get("approve") not in ("yes", "no"):  # not a refusal by default
+        page.flash("error", "action.choose_answer")
+        return page.redirect(back)
     try:
         await page.api.post(f"/ill/requests/{request_id}/actions/{action}", action_body(action, form))
     except ApiError as exc:

@@ -9,6 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
+from bibliomesh_web.request_form import pickup_choices
 from bibliomesh_web.views import PageDep
 from meshkit.numbers import whole_number
 
@@ -33,9 +34,7 @@ async def search(request: Request, page: PageDep) -> HTMLResponse:
     searched = bool(params["q"] or any(chosen.values()) or params["available"])
     found = await page.api.get("/catalog/search", anonymous=page.user is None, **params) if searched else None
     user = page.user
-    pickups = page.directory.pickup_locations(user.institution) if user else []
-    if user and user.pickup_location and user.pickup_location not in pickups:
-        pickups.insert(0, user.pickup_location)
+    pickups = pickup_choices(page.directory, user) if user else []
     return await page.render(
         "search.html", q=params["q"], chosen=chosen, available=bool(params["available"]), sort=params["sort"],
         found=found, results=[_result(hit, user.institution if user else None) for hit in (found or {}).get(
