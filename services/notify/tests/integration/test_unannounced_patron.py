@@ -103,11 +103,15 @@ async def test_a_subject_named_as_patron_before_being_announced_as_of_the_borrow
         await sees_nothing(n, http, ada, await stored(n, "user:ada"))
 
         async with http.stream("GET", "/notify/stream", headers=ada) as live:  # from now on
-            reading = asyncio.create_task(read_events(live, 2))
+            reading = asyncio.create_task(read_events(live, 1))
             await n.person("user:ada", "CN-U1-LAW", email=None, status="disabled")
-            assert (await n.client.get("/notify/notifications", headers=ada)).json()["items"] == []
-            await n.person("user:ada", "CN-U1-LAW", email=None)
-            pushed = await asyncio.wait_for(reading, 10)
+            assert await asyncio.wait_for(reading, 10) == []  # a disabled person's stream ends, showing nothing
+        assert (await n.client.get("/notify/notifications", headers=ada)).json()["items"] == []
+        async with http.stream("GET", "/notify/stream", headers=ada) as refused:
+            assert refused.status_code == 403
+        await n.person("user:ada", "CN-U1-LAW", email=None)
+        async with http.stream("GET", "/notify/stream", headers=ada, params={"since": 0}) as live:
+            pushed = await asyncio.wait_for(read_events(live, 2), 10)
         assert [e["message_kind"] for _, e in pushed] == ["patron.submitted", "patron.shipped"]
 
         page = (await n.client.get("/notify/notifications", headers=ada)).json()

@@ -109,6 +109,7 @@ async def test_a_failing_endpoint_is_retried_disabled_and_its_admins_told_while_
 
 async def test_webhooks_belong_to_their_institution_and_urls_are_checked(tmp_path: Path) -> None:
     async with notify(tmp_path, webhook_allow_private=False) as n:
+        await n.institution("CN-U1", ill_email=None)
         admin = n.admin_headers("CN-U1")
         for url, field in (("http://partner.example.org/hook", "url"), ("https://127.0.0.1/hook", "url"),
                            ("https://localhost/hook", "url")):

@@ -7,6 +7,7 @@ the recipient's daily digest), `digested` (went out in one), `held` (its webhook
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -17,6 +18,14 @@ from bibliomesh_notify.adapters.tables import deliveries
 from bibliomesh_notify.adapters.upsert import insert_new
 
 d = deliveries.c
+
+Webhook = Mapping[str, Any]
+"""A webhook's row: its deliveries are those naming its id AND its institution (one of another institution naming
+the id is never its own, however it came to name it)."""
+
+
+def _of(webhook: Webhook) -> sa.ColumnElement[bool]:
+    return sa.and_(d.channel == "webhook", d.webhook_id == webhook["id"], d.institution == webhook["institution"])
 
 
 def _claimable(channel: str, now: datetime) -> sa.ColumnElement[bool]:
@@ -62,28 +71,38 @@ class DeliveryRepository:
                 sa.and_(d.status == "sending", d.lease_owner != owner))))
         return [r.sent_at if r.status == "sent" else since for r in rows]
 
-    async def for_webhook(self, webhook_id: int, limit: int, before: int | None) -> list[dict[str, Any]]:
-        query = sa.select(deliveries).where(d.webhook_id == webhook_id, d.channel == "webhook")
+    async def for_webhook(self, webhook: Webhook, limit: int, before: int | None) -> list[dict[str, Any]]:
+        query = sa.select(deliveries).where(_of(webhook))
         if before is not None:
             query = query.where(d.id < before)
         rows = await self.session.execute(query.order_by(d.id.desc()).limit(limit))
         return [dict(r._mapping) for r in rows]
 
-    async def get(self, delivery_id: int) -> dict[str, Any] | None:
-        row = (await self.session.execute(sa.select(deliveries).where(d.id == delivery_id))).first()
+    async def of_webhook(self, webhook: Webhook, delivery_id: int) -> dict[str, Any] | None:
+        row = (await self.session.execute(sa.select(deliveries).where(_of(webhook), d.id == delivery_id))).first()
         return dict(row._mapping) if row else None
 
-    async def requeue(self, delivery_id: int, now: datetime) -> None:
-        await self.session.execute(sa.update(deliveries).where(d.id == delivery_id).values(
+    async def requeue(self, webhook: Webhook, delivery_id: int, now: datetime) -> None:
+        await self.session.execute(sa.update(deliveries).where(_of(webhook), d.id == delivery_id).values(
             status="pending", next_attempt_at=now, attempts=0, lease_until=None, lease_owner=None))
 
-    async def hold_webhook(self, webhook_id: int) -> None:
-        await self.session.execute(sa.update(deliveries).where(
-            d.webhook_id == webhook_id, d.status == "pending").values(status="held"))
+    async def hold_webhook(self, webhook: Webhook) -> None:
+        await self.session.execute(sa.update(deliveries).where(_of(webhook), d.status == "pending")
+                                   .values(status="held"))
 
-    async def release_webhook(self, webhook_id: int, now: datetime) -> None:
-        await self.session.execute(sa.update(deliveries).where(
-            d.webhook_id == webhook_id, d.status == "held").values(status="pending", next_attempt_at=now))
+    async def release_webhook(self, webhook: Webhook, now: datetime) -> None:
+        await self.session.execute(sa.update(deliveries).where(_of(webhook), d.status == "held")
+                                   .values(status="pending", next_attempt_at=now))
+
+    async def forget_webhook(self, webhook_id: int) -> None:
+        """Every delivery naming the webhook, whatever its institution: none may outlive it."""
+        await self.session.execute(sa.delete(deliveries).where(d.webhook_id == webhook_id))
+
+    async def discard(self, delivery_id: int, owner: str) -> bool:
+        """Drop a claimed delivery that has no webhook of its institution to go to (if the lease is still ours)."""
+        result = await self.session.execute(sa.delete(deliveries).where(
+            d.id == delivery_id, d.lease_owner == owner, d.status == "sending"))
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     async def waiting_for_digest(self, limit: int) -> list[dict[str, Any]]:
         rows = await self.session.execute(sa.select(deliveries).where(d.status == "digest")

@@ -8,6 +8,8 @@ from meshkit.messaging_tables import add_messaging_tables
 metadata = new_metadata()
 messaging = add_messaging_tables(metadata)
 BIG_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
+# Tables whose ids clients see say `sqlite_autoincrement`: SQLite must never hand a deleted row's id out again
+# (without AUTOINCREMENT it does, and a new webhook inherited a deleted one's deliveries). Sequences never do.
 WHEN = sa.DateTime(timezone=True)
 
 # Notify's copy of the directory: where each library's ILL mail goes, in which language, and the university a
@@ -60,6 +62,7 @@ notifications = sa.Table(
     sa.Column("unconfirmed_patron_of", sa.String(64), nullable=True),
     sa.UniqueConstraint("recipient", "dedup_key", name="uq_notifications_recipient_dedup_key"),
     sa.UniqueConstraint("recipient", "seq", name="uq_notifications_recipient_seq"),
+    sqlite_autoincrement=True,
 )
 
 recipient_sequences = sa.Table(
@@ -68,7 +71,8 @@ recipient_sequences = sa.Table(
     sa.Column("last_seq", sa.BigInteger, nullable=False),
 )
 
-# E-mails and webhook posts to send: one row per (key, recipient, channel), written with the event's inbox row.
+# E-mails and webhook posts to send: one row per (key, recipient, channel), written with the event's inbox row. A
+# webhook's deliveries are of its institution, and are deleted with it.
 deliveries = sa.Table(
     "deliveries", metadata,
     sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
@@ -93,6 +97,7 @@ deliveries = sa.Table(
     sa.Column("created_at", WHEN, nullable=False),
     sa.Column("sent_at", WHEN, nullable=True),
     sa.UniqueConstraint("dedup_key", "recipient", "channel", name="uq_deliveries_dedup_key"),
+    sqlite_autoincrement=True,
 )
 sa.Index("ix_deliveries_due", deliveries.c.channel, deliveries.c.status, deliveries.c.next_attempt_at)
 sa.Index("ix_deliveries_address_sent", deliveries.c.address, deliveries.c.sent_at)
@@ -111,6 +116,7 @@ webhooks = sa.Table(
     sa.Column("created_at", WHEN, nullable=False),
     sa.Column("updated_at", WHEN, nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    sqlite_autoincrement=True,
 )
 
 # A person's (subject) or a library mailbox's (`mailbox:<code>`) choices.

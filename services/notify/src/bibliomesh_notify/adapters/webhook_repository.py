@@ -31,9 +31,12 @@ class WebhookRepository:
         return [dict(r._mapping) for r in await self.session.execute(query)]
 
     async def enabled_for(self, institutions: list[str]) -> list[dict[str, Any]]:
-        rows = await self.session.execute(sa.select(webhooks).where(
-            w.institution.in_(institutions), w.enabled.is_(True)).order_by(w.id))
-        return [dict(r._mapping) for r in rows]
+        """On PostgreSQL each webhook found cannot be deleted until this transaction ends, and one being deleted is
+        waited for and then not found: what is queued for it here is never left behind by its deletion."""
+        query = sa.select(webhooks).where(w.institution.in_(institutions), w.enabled.is_(True)).order_by(w.id)
+        if self.session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update(read=True, key_share=True)
+        return [dict(r._mapping) for r in await self.session.execute(query)]
 
     async def update(self, webhook_id: int, version: int, values: dict[str, Any]) -> None:
         """Version-checked: a concurrent change fails loudly instead of being overwritten."""
@@ -43,6 +46,7 @@ class WebhookRepository:
             raise Conflict("the webhook changed meanwhile; read it again and retry")
 
     async def delete(self, webhook_id: int) -> None:
+        """Deleting takes the row's lock first: a transaction queueing deliveries for it ends before it goes."""
         await self.session.execute(sa.delete(webhooks).where(w.id == webhook_id))
 
     async def record_attempt(self, webhook_id: int, succeeded: bool) -> int:

@@ -91,10 +91,12 @@ async def _compose(templates: TemplateRepository, row: dict[str, Any], sender: s
     try:
         try:
             rendered = render_email(kind, language, row["context"], override)
-        except Exception:
+        except Exception as exc:
             if override is None:
                 raise
-            log.warning("template override failed; using the default", extra={"kind": kind})
+            log.warning("the institution's template failed; using the built-in one", extra={
+                "institution": row["institution"], "message_kind": kind, "channel": "email",
+                "error": str(exc)[:300]})
             rendered = render_email(kind, language, row["context"])
     except Exception as exc:
         return LookupError(f"cannot render {kind}: {exc}")

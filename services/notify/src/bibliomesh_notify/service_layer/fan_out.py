@@ -21,7 +21,7 @@ from bibliomesh_notify.domain.preferences import Preferences
 from bibliomesh_notify.domain.webhook_events import matches
 from bibliomesh_notify.service_layer.context import base_context, institution_name
 from bibliomesh_notify.service_layer.recipients import Directory, Recipient
-from bibliomesh_notify.service_layer.rendering import render_in_app
+from bibliomesh_notify.service_layer.rendering import render_in_app_or_default
 from bibliomesh_notify.service_layer.services import NotifyServices
 from meshkit.unit_of_work import UnitOfWork
 
@@ -60,7 +60,7 @@ async def send_message(uow: UnitOfWork, services: NotifyServices, directory: Dir
         language = template_language(recipient.language)
         if recipient.in_app and preferences.wants(kind, Channel.IN_APP):
             override = await TemplateRepository(uow.session).source(recipient.institution, kind, "in_app", language)
-            shown = render_in_app(kind, language, context, override)
+            shown = render_in_app_or_default(kind, language, context, override, recipient.institution)
             notes.append({"recipient": recipient.owner, "dedup_key": key, "message_kind": kind,
                           "event_type": event_type, "institution": recipient.institution, "request_id": request_id,
                           "title": shown.title, "body": shown.body, "created_at": now,

@@ -29,6 +29,7 @@ from bibliomesh_notify.domain.affiliation import Affiliation
 from bibliomesh_notify.service_layer.fan_out import wake_after_commit
 from bibliomesh_notify.service_layer.recipients import Directory
 from bibliomesh_notify.service_layer.services import NotifyServices
+from bibliomesh_notify.service_layer.streams import end_streams_after_commit
 from meshkit.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,7 +39,8 @@ InstitutionAnnounced = InstitutionCreatedV1 | InstitutionUpdatedV1 | Institution
 async def on_person_changed(uow: UnitOfWork, services: NotifyServices, _envelope: EventEnvelope,
                             person: PersonChangedV1) -> None:
     directory = Directory(uow.session)
-    await directory.people.apply(person)
+    if await directory.people.apply(person) and person.status == "disabled":
+        end_streams_after_commit(uow, services.streams, person.subject, "account_disabled")
     await settle_held_notifications(uow, services, directory, person.subject)
 
 

@@ -34,10 +34,17 @@ async def deliver(runtime: ServiceRuntime, services: NotifyServices, client: htt
     """Post one claimed delivery and record what happened; True if the endpoint took it."""
     async with runtime.unit_of_work() as uow:
         hook = await WebhookRepository(uow.session).get(row["webhook_id"])
-    if hook is None or not hook["enabled"]:
+    if hook is None or hook["institution"] != row["institution"]:
+        # Deleted meanwhile (its deliveries go with it), or not this delivery's: never posted anywhere.
         async with runtime.unit_of_work() as uow:
-            values = {"status": "held"} if hook else {"status": "failed", "last_error": "the webhook was deleted"}
-            await DeliveryRepository(uow.session).finish(row["id"], owner, values)
+            await DeliveryRepository(uow.session).discard(row["id"], owner)
+            await uow.commit()
+        log.warning("webhook delivery dropped: no webhook of its institution has its webhook_id", extra={
+            "delivery_id": row["id"], "webhook_id": row["webhook_id"], "institution": row["institution"]})
+        return False
+    if not hook["enabled"]:
+        async with runtime.unit_of_work() as uow:
+            await DeliveryRepository(uow.session).finish(row["id"], owner, {"status": "held"})
             await uow.commit()
         return False
     problem = await resolved_problem(hook["url"], allow_private=services.settings.webhook_allow_private)
@@ -70,7 +77,7 @@ async def _record(uow: UnitOfWork, services: NotifyServices, hook: dict[str, Any
         return
     if await WebhookRepository(uow.session).disable(hook["id"], f"{failures} failed attempts in a row", now):
         log.warning("webhook disabled", extra={"webhook_id": hook["id"], "failures": failures})
-        await DeliveryRepository(uow.session).hold_webhook(hook["id"])
+        await DeliveryRepository(uow.session).hold_webhook(hook)
         directory = Directory(uow.session)
         await send_message(uow, services, directory, kind="admin.webhook_disabled",
                            recipients=await directory.resolve(Audience.INSTITUTION_ADMINS,

@@ -9,6 +9,7 @@ from typing import Any
 from bibliomesh_notify.adapters.delivery_repository import DeliveryRepository
 from bibliomesh_notify.adapters.webhook_repository import WebhookRepository
 from bibliomesh_notify.domain.webhook_events import pattern_problem
+from bibliomesh_notify.service_layer.institutions import known_institution
 from bibliomesh_notify.service_layer.services import NotifyServices
 from meshkit.outbound_urls import resolved_problem, url_problem
 from meshkit.problems import Conflict, InvalidField, NotFound
@@ -41,6 +42,7 @@ async def register(uow: UnitOfWork, services: NotifyServices, caller: Principal,
                    ) -> tuple[dict[str, Any], str]:
     owner = institution or caller.institution
     caller.require_institution(owner)
+    await known_institution(uow, owner)
     await check_url(url, services)
     secret = new_secret()
     now = services.clock()
@@ -80,25 +82,33 @@ async def change(uow: UnitOfWork, services: NotifyServices, hook: dict[str, Any]
     repository = WebhookRepository(uow.session)
     await repository.update(hook["id"], hook["version"], values)
     if enable is True:
-        await DeliveryRepository(uow.session).release_webhook(hook["id"], now)
+        await DeliveryRepository(uow.session).release_webhook(hook, now)
     elif enable is False:
-        await DeliveryRepository(uow.session).hold_webhook(hook["id"])
+        await DeliveryRepository(uow.session).hold_webhook(hook)
     found = await repository.get(hook["id"])
     assert found is not None
     return found
 
 
+async def remove(uow: UnitOfWork, hook: dict[str, Any]) -> None:
+    """The webhook and every delivery naming it go together: sent ones (its log) have no reader left, and waiting
+    ones must never reach an endpoint registered later."""
+    await WebhookRepository(uow.session).delete(hook["id"])
+    # After the webhook's row: on PostgreSQL that waits for a transaction still queueing for it (see enabled_for).
+    await DeliveryRepository(uow.session).forget_webhook(hook["id"])
+
+
 async def redeliver(uow: UnitOfWork, services: NotifyServices, hook: dict[str, Any], delivery_id: int
                     ) -> dict[str, Any]:
     repository = DeliveryRepository(uow.session)
-    delivery = await repository.get(delivery_id)
-    if delivery is None or delivery["webhook_id"] != hook["id"] or delivery["channel"] != "webhook":
+    delivery = await repository.of_webhook(hook, delivery_id)
+    if delivery is None:
         raise NotFound(f"webhook {hook['id']} has no delivery {delivery_id}")
     if not hook["enabled"]:
         raise Conflict("the webhook is disabled: enable it first (what was held for it is then sent)")
     if delivery["status"] == "sending":
         raise Conflict("the delivery is being sent right now")
-    await repository.requeue(delivery_id, services.clock())
-    found = await repository.get(delivery_id)
+    await repository.requeue(hook, delivery_id, services.clock())
+    found = await repository.of_webhook(hook, delivery_id)
     assert found is not None
     return found

@@ -3,9 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
+from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
+
+from bibliomesh_notify.domain.institutions import CODE_PATTERN
+from bibliomesh_notify.service_layer.template_limits import MAX_SOURCE_CHARS
+
+INSTITUTION_CODE = "An institution's code as the directory has it, e.g. `CN-DL-UNI1`."
+InstitutionCode = Annotated[str, Path(pattern=CODE_PATTERN, description=INSTITUTION_CODE)]
+"""A path segment naming the institution a setting is stored for: of the directory's shape (or 422)."""
 
 
 class Notification(BaseModel):
@@ -53,8 +61,8 @@ class WebhookIn(BaseModel):
     event_types: list[str] = Field(min_length=1, description="Event types (`ill.request.shipped`), "
                                    "`ill.request.*` or `*`.")
     description: str | None = Field(default=None, max_length=500)
-    institution: str | None = Field(default=None, description="Platform admins only: whose webhook it is "
-                                    "(default: the caller's institution).")
+    institution: str | None = Field(default=None, pattern=CODE_PATTERN, description="Platform admins only: whose "
+                                    "webhook it is (default: the caller's institution). " + INSTITUTION_CODE)
 
 
 class WebhookPatch(BaseModel):
@@ -101,8 +109,9 @@ class DeliveryOut(BaseModel):
 class TemplateIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    source: str = Field(min_length=1, max_length=20_000, description="Jinja2 with the blocks the channel needs: "
-                        "e-mail `subject`, `text`, `html`; in-app `title`, `body`.")
+    source: str = Field(min_length=1, max_length=MAX_SOURCE_CHARS, description="Jinja2 with the blocks the "
+                        "channel needs: e-mail `subject`, `text`, `html`; in-app `title`, `body`. It must render "
+                        "within the template limits (see the README), checked with a sample message.")
 
 
 class TemplateOut(BaseModel):

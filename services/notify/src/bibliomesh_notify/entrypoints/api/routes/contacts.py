@@ -6,8 +6,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from bibliomesh_notify.adapters.contact_repository import ContactRepository
-from meshkit.problems import NotFound
+from bibliomesh_notify.service_layer.institutions import known_institution
 from meshkit.security import Principal
 from meshkit.web import UnitOfWorkDep, require_scope
 
@@ -19,7 +18,4 @@ router = APIRouter(prefix="/notify", tags=["contacts"])
 async def contact(code: str, uow: UnitOfWorkDep, caller: Principal = require_scope("notify:manage")
                   ) -> dict[str, Any]:
     caller.require_institution(code)
-    found = await ContactRepository(uow.session).get(code)
-    if found is None:
-        raise NotFound(f"notify does not know {code} yet")
-    return found
+    return await known_institution(uow, code)

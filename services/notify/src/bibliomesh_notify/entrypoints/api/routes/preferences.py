@@ -9,7 +9,8 @@ from bibliomesh_notify.adapters.preference_repository import PreferenceRepositor
 from bibliomesh_notify.domain.messages import MESSAGE_KINDS
 from bibliomesh_notify.domain.preferences import Preferences
 from bibliomesh_notify.entrypoints.api.deps import ServicesDep
-from bibliomesh_notify.entrypoints.api.schemas import PreferencesBody, PreferencesOut
+from bibliomesh_notify.entrypoints.api.schemas import InstitutionCode, PreferencesBody, PreferencesOut
+from bibliomesh_notify.service_layer.institutions import known_institution
 from bibliomesh_notify.service_layer.recipients import MAILBOX
 from meshkit.problems import InvalidField
 from meshkit.security import Principal
@@ -56,7 +57,9 @@ async def mailbox_preferences(code: str, uow: UnitOfWorkDep,
 
 @router.put("/mailboxes/{code}/preferences", summary="Choose which messages a library's ILL mailbox gets by "
             f"e-mail, and whether as a daily digest {MAILBOX_RULE}.")
-async def put_mailbox_preferences(code: str, body: PreferencesBody, uow: UnitOfWorkDep, services: ServicesDep,
-                                  caller: Principal = require_scope("notify:manage")) -> PreferencesOut:
+async def put_mailbox_preferences(code: InstitutionCode, body: PreferencesBody, uow: UnitOfWorkDep,
+                                  services: ServicesDep, caller: Principal = require_scope("notify:manage")
+                                  ) -> PreferencesOut:
     caller.require_institution(code)
+    await known_institution(uow, code)
     return await _write(uow, services, f"{MAILBOX}{code}", body)

@@ -2,23 +2,33 @@
 
 Each event's id is the notification's per-recipient sequence number; a client that reconnects with
 `Last-Event-ID` gets everything after it. The stream reads the database (woken at once by commits in this
-replica, and every `stream_poll_seconds` for those of others), so it works behind any replica."""
+replica, and every `stream_poll_seconds` for those of others), so it works behind any replica.
+
+A stream lives no longer than the access token that opened it, and no longer than its person is enabled; a person
+has at most `stream_max_per_person` open in a replica (one more ends the oldest). An ending stream sends an `end`
+event naming why (`token_expired`, `account_disabled`, `superseded`) and closes; an EventSource reconnects with
+`Last-Event-ID` (a superseded one after 30 s, so two clients past the cap do not take turns every two seconds)."""
 
 from __future__ import annotations
 
+import base64
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_notify.adapters.notification_repository import NotificationRepository
+from bibliomesh_notify.adapters.people_repository import PeopleRepository
 from bibliomesh_notify.entrypoints.api.deps import ServicesDep
 from bibliomesh_notify.entrypoints.api.schemas import Notification
 from bibliomesh_notify.service_layer.services import NotifyServices
+from bibliomesh_notify.service_layer.streams import OpenStream
 from meshkit.numbers import whole_number
-from meshkit.problems import InvalidField
+from meshkit.problems import Forbidden, InvalidField, Unauthorized
 from meshkit.runtime import ServiceRuntime
 from meshkit.web import MAX_ID, CurrentPrincipal
 
@@ -27,7 +37,11 @@ router = APIRouter(prefix="/notify", tags=["notifications"])
 
 @router.get("/stream", response_class=StreamingResponse, summary="Live stream (SSE) of the caller's new "
             "notifications, resuming after `Last-Event-ID` (any signed-in person, no scope needed; own "
-            "notifications only).", responses={200: {"content": {"text/event-stream": {}}}})
+            "notifications only).", description="The stream ends (an `end` event naming the reason, then the "
+            "connection closes) when the access token that opened it expires, when the person is disabled, and "
+            "when the person opens more than `NOTIFY_STREAM_MAX_PER_PERSON` (5) streams (the oldest ends). "
+            "Reconnect with a current token and `Last-Event-ID`: nothing is lost.",
+            responses={200: {"content": {"text/event-stream": {}}}})
 async def stream(request: Request, caller: CurrentPrincipal, services: ServicesDep,
                  last_event_id: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
                  since: Annotated[int | None, Query(
@@ -36,12 +50,31 @@ async def stream(request: Request, caller: CurrentPrincipal, services: ServicesD
                  ) -> StreamingResponse:
     runtime: ServiceRuntime = request.app.state.runtime
     start = _start(last_event_id, since)
-    if start is None:
-        async with runtime.unit_of_work() as uow:
+    expires_at = _expires_at(request)
+    if expires_at <= time.time():  # within the verifier's leeway, but there is no time left to stream in
+        raise Unauthorized("the access token has expired",
+                           headers={"WWW-Authenticate": 'Bearer error="invalid_token"'})
+    async with runtime.unit_of_work() as uow:
+        if await _disabled(uow.session, caller.subject):
+            raise Forbidden("the account is disabled")
+        if start is None:
             start = await NotificationRepository(uow.session).last_seq(caller.subject)
-    return StreamingResponse(_events(request, runtime, services, caller.subject, start),
+    return StreamingResponse(_events(request, runtime, services, caller.subject, start, expires_at),
                              media_type="text/event-stream",
                              headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _expires_at(request: Request) -> float:
+    """When the access token of this request expires (Unix time). The token was verified before the route ran,
+    so its claims are only read here."""
+    token = request.headers["Authorization"].partition(" ")[2]
+    claims = token.split(".")[1]
+    return float(json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["exp"])
+
+
+async def _disabled(session: AsyncSession, subject: str) -> bool:
+    person = await PeopleRepository(session).get(subject)
+    return person is not None and person["status"] == "disabled"
 
 
 def _start(last_event_id: str | None, since: int | None) -> int | None:
@@ -54,22 +87,43 @@ def _start(last_event_id: str | None, since: int | None) -> int | None:
 
 
 async def _events(request: Request, runtime: ServiceRuntime, services: NotifyServices, recipient: str,
-                  cursor: int) -> AsyncIterator[str]:
+                  cursor: int, expires_at: float) -> AsyncIterator[str]:
     settings = services.settings
-    yield "retry: 2000\n\n"
-    quiet = 0.0
-    while not await request.is_disconnected():
-        async with runtime.unit_of_work() as uow:
-            rows = await NotificationRepository(uow.session).after(recipient, cursor)
-        for row in rows:
-            cursor = row["seq"]
-            data = Notification.model_validate(row).model_dump_json()
-            yield f"id: {cursor}\nevent: notification\ndata: {data}\n\n"
-        if rows:
-            quiet = 0.0
-            continue
-        await services.signals.notifications.wait(settings.stream_poll_seconds)
-        quiet += settings.stream_poll_seconds
-        if quiet >= settings.stream_heartbeat_seconds:  # keeps proxies from closing an idle connection
-            quiet = 0.0
-            yield f": keep-alive {json.dumps(cursor)}\n\n"
+    stream = services.streams.open(recipient)
+    try:
+        yield "retry: 2000\n\n"
+        quiet = 0.0
+        recheck_at = time.monotonic() + settings.stream_recheck_seconds
+        while not await request.is_disconnected():
+            if time.monotonic() >= recheck_at:
+                async with runtime.unit_of_work() as uow:
+                    if await _disabled(uow.session, recipient):
+                        stream.end("account_disabled")
+                recheck_at = time.monotonic() + settings.stream_recheck_seconds
+            if expires_at <= time.time():
+                stream.end("token_expired")
+            if stream.ended is not None:
+                yield _end(stream)
+                return
+            async with runtime.unit_of_work() as uow:
+                rows = await NotificationRepository(uow.session).after(recipient, cursor)
+            for row in rows:
+                cursor = row["seq"]
+                data = Notification.model_validate(row).model_dump_json()
+                yield f"id: {cursor}\nevent: notification\ndata: {data}\n\n"
+            if rows:
+                quiet = 0.0
+                continue
+            pause = max(0.0, min(settings.stream_poll_seconds, expires_at - time.time()))
+            await services.signals.notifications.wait(pause)
+            quiet += pause
+            if quiet >= settings.stream_heartbeat_seconds:  # keeps proxies from closing an idle connection
+                quiet = 0.0
+                yield f": keep-alive {json.dumps(cursor)}\n\n"
+    finally:
+        services.streams.close(stream)
+
+
+def _end(stream: OpenStream) -> str:
+    retry = "retry: 30000\n" if stream.ended == "superseded" else ""
+    return f"{retry}event: end\ndata: {json.dumps({'reason': stream.ended})}\n\n"

@@ -10,7 +10,8 @@ from fastapi import APIRouter, Response
 from bibliomesh_notify.adapters.template_repository import TemplateRepository
 from bibliomesh_notify.domain.messages import DIGEST, MESSAGE_KINDS
 from bibliomesh_notify.entrypoints.api.deps import ServicesDep
-from bibliomesh_notify.entrypoints.api.schemas import TemplateIn, TemplateOut
+from bibliomesh_notify.entrypoints.api.schemas import InstitutionCode, TemplateIn, TemplateOut
+from bibliomesh_notify.service_layer.institutions import known_institution
 from bibliomesh_notify.service_layer.rendering import default_source, render_email, render_in_app
 from bibliomesh_notify.service_layer.samples import sample_context
 from meshkit.problems import InvalidField, NotFound
@@ -64,10 +65,11 @@ async def get_template(code: str, kind: str, channel: ChannelName, language: Lan
 
 @router.put("/institutions/{code}/templates/{kind}/{channel}/{language}",
             summary=f"Use the institution's own wording for one message kind, channel and language {RULE}.")
-async def put_template(code: str, kind: str, channel: ChannelName, language: Language, body: TemplateIn,
+async def put_template(code: InstitutionCode, kind: str, channel: ChannelName, language: Language, body: TemplateIn,
                        uow: UnitOfWorkDep, services: ServicesDep,
                        caller: Principal = require_scope("notify:manage")) -> TemplateOut:
     caller.require_institution(code)
+    await known_institution(uow, code)
     key = _key(code, kind, channel, language)
     _check(kind, channel, language, body.source)
     now = services.clock()

@@ -64,10 +64,10 @@ async def patch_webhook(webhook_id: RowId, body: WebhookPatch, uow: UnitOfWorkDe
     return _out(changed)
 
 
-@router.delete("/webhooks/{webhook_id}", status_code=204, summary=f"Remove a webhook {RULE}.")
+@router.delete("/webhooks/{webhook_id}", status_code=204, summary=f"Remove a webhook and its deliveries (its log, "
+               f"and what waited to be sent) {RULE}.")
 async def delete_webhook(webhook_id: RowId, uow: UnitOfWorkDep, caller: Manager) -> Response:
-    await webhooks.own_webhook(uow, caller, webhook_id)
-    await WebhookRepository(uow.session).delete(webhook_id)
+    await webhooks.remove(uow, await webhooks.own_webhook(uow, caller, webhook_id))
     await uow.commit()
     return Response(status_code=204)
 
@@ -78,8 +78,8 @@ async def list_deliveries(webhook_id: RowId, uow: UnitOfWorkDep, caller: Manager
                           before: Annotated[int | None, Query(ge=1, le=MAX_ID, description="Deliveries with a "
                                                               "smaller id (the next page).")] = None
                           ) -> list[DeliveryOut]:
-    await webhooks.own_webhook(uow, caller, webhook_id)
-    return [_delivery(r) for r in await DeliveryRepository(uow.session).for_webhook(webhook_id, limit, before)]
+    hook = await webhooks.own_webhook(uow, caller, webhook_id)
+    return [_delivery(r) for r in await DeliveryRepository(uow.session).for_webhook(hook, limit, before)]
 
 
 @router.post("/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver", status_code=202,
