@@ -94,6 +94,18 @@ def _field(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
+# FastAPI's bare 400 for a body `json.loads` raised on with something other than a JSON syntax error.
+_BODY_UNDECODABLE = "There was an error parsing the body"
+
+
+def _undecodable_body(cause: BaseException | None) -> str:
+    if isinstance(cause, UnicodeDecodeError):
+        return f"not valid JSON: not UTF-8 (byte {cause.start})"
+    if isinstance(cause, RecursionError):
+        return "not valid JSON here: nested too deeply"
+    return "not valid JSON"
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     @app.exception_handler(Problem)
     async def _problem(request: Request, exc: Problem) -> JSONResponse:
@@ -108,6 +120,10 @@ def install_problem_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        if exc.status_code == 400 and exc.detail == _BODY_UNDECODABLE:
+            message = _undecodable_body(exc.__cause__)
+            return problem_response(422, f"Invalid value for: body: {message}", instance=request.url.path,
+                                    errors=[{"field": "body", "message": message}])
         detail = exc.detail if isinstance(exc.detail, str) else _TITLES.get(exc.status_code, "Error")
         return problem_response(exc.status_code, detail, instance=request.url.path,
                                 headers=dict(exc.headers or {}))

@@ -68,6 +68,20 @@ async def test_a_body_that_is_not_json_names_the_body_and_where_it_broke(client:
     assert error["message"].startswith("not valid JSON at character 30")
 
 
+@pytest.mark.parametrize(("body", "reason"), [
+    (b'{"title": "\xff\xfe", "copies": 1}', "not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+])
+async def test_a_body_json_cannot_even_decode_names_the_body_and_why(client: httpx.AsyncClient, body: bytes,
+                                                                    reason: str) -> None:
+    # FastAPI answers these (a UnicodeDecodeError, a RecursionError) with a bare 400 naming nothing.
+    response = await client.post("/loans", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 422
+    assert response.headers["content-type"] == PROBLEM_JSON
+    [error] = response.json()["errors"]
+    assert error["field"] == "body" and reason in error["message"]
+
+
 async def test_invalid_path_parameter_is_named(client: httpx.AsyncClient) -> None:
     problem = (await client.post("/loans/abc/ship")).json()
     assert problem["status"] == 422
