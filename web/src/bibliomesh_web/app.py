@@ -20,7 +20,6 @@ from bibliomesh_web.directory import DirectoryCache
 from bibliomesh_web.middleware import (
     BodyLimitMiddleware,
     BodyTooLarge,
-    HeadAsGetMiddleware,
     SessionMiddleware,
     SpoolFull,
 )
@@ -41,6 +40,7 @@ from bibliomesh_web.sessions import SessionStore
 from bibliomesh_web.settings import WebSettings, load_settings
 from bibliomesh_web.titles import ClusterTitles
 from bibliomesh_web.views import BadInput, CsrfFailed, Forbidden, page_of
+from meshkit.head import HeadAsGetMiddleware
 from meshkit.logs import configure_logging
 from meshkit.metrics import ServiceMetrics
 from meshkit.problems import problem_response

@@ -1,9 +1,7 @@
-"""Pure ASGI middleware: the session cookie and the security headers every page carries, body limits, and HEAD
-answered as GET."""
+"""Pure ASGI middleware: the session cookie and the security headers every page carries, body limits."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from python_multipart.multipart import parse_options_header
@@ -149,47 +147,3 @@ class BodyLimitMiddleware:
         if content_type == b"application/x-www-form-urlencoded" or scope["path"] != "/staff/imports":
             return self.form_limit, False  # urlencoded fields are held in memory; the delivery page takes only forms
         return None
-
-
-class HeadAsGetMiddleware:
-    """A HEAD of any page answers as its GET would (status and headers, Content-Length included), without the
-    body: monitors and link checkers ask with HEAD, and FastAPI routes declared for GET alone would say 405. Once
-    the headers are out the app is told the client has gone, so a streamed page (the live relay) ends at once."""
-
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope["method"] != "HEAD":
-            await self.app(scope, receive, send)
-            return
-        answered = asyncio.Event()
-
-        async def headers_only(message: Message) -> None:
-            if answered.is_set():
-                return
-            if message["type"] != "http.response.start":  # the body, however it would come: none for HEAD
-                message = {"type": "http.response.body", "body": b"", "more_body": False}
-                answered.set()
-            await send(message)
-
-        async def until_answered() -> Message:
-            if answered.is_set():
-                return {"type": "http.disconnect"}
-            asked = asyncio.ensure_future(receive())
-            done = asyncio.ensure_future(answered.wait())
-            try:
-                await asyncio.wait({asked, done}, return_when=asyncio.FIRST_COMPLETED)
-            finally:
-                done.cancel()
-                if not asked.done():
-                    asked.cancel()
-            return asked.result() if asked.done() and not asked.cancelled() else {"type": "http.disconnect"}
-
-        # A scope of its own: the server's must still say HEAD, or it would wait for the body Content-Length names.
-        inner = {**scope, "method": "GET"}
-        try:
-            await self.app(inner, until_answered, headers_only)
-        finally:
-            if "route" in inner:  # what routing found, for the metrics and logs outside
-                scope["route"] = inner["route"]

@@ -18,6 +18,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from meshkit import context
+from meshkit.head import HeadAsGetMiddleware
 from meshkit.heap import settle_heap
 from meshkit.logs import flush_access_log, log_request
 from meshkit.metrics import ServiceMetrics
@@ -179,6 +180,7 @@ def create_service_app(
         app.include_router(admin_router(runtime))
     for router in routers:
         app.include_router(router)
+    app.add_middleware(HeadAsGetMiddleware)
     app.add_middleware(RequestContextMiddleware, service=runtime.name, metrics=runtime.metrics)
     return app
 

@@ -189,3 +189,17 @@ async def test_sru_over_post_takes_only_a_form_body(client: tuple[httpx.AsyncCli
     response = await http.post("/catalog/sru", files={"query": (None, "dc.title=war")})   # multipart
     assert response.status_code == 415
     assert response.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_head_answers_as_the_get_without_the_body(client: tuple[httpx.AsyncClient, dict]) -> None:
+    # Every service answers HEAD on its GET routes (meshkit.head); FastAPI alone says 405.
+    http, _ids = client
+    for path, params in (("/catalog/sru", {"operation": "explain"}), ("/catalog/search", {"q": "war"}),
+                         ("/readyz", {})):
+        got = await http.get(path, params=params)
+        head = await http.head(path, params=params)
+        assert (head.status_code, head.content) == (got.status_code, b""), path
+        assert head.headers["content-type"] == got.headers["content-type"], path
+        assert head.headers["content-length"] == got.headers["content-length"], path
+    refused = await http.head("/catalog/records")  # POST only: still a 405
+    assert refused.status_code == 405 and refused.content == b""
