@@ -137,6 +137,10 @@ def install_problem_handlers(app: FastAPI) -> None:
             log.warning("database unavailable", extra={"path": request.url.path, "error": repr(exc)[:300]})
             return problem_response(503, "the service's database is unavailable; try again shortly",
                                     instance=request.url.path, headers={"Retry-After": "5"})
+        if _text_postgresql_cannot_store(exc):
+            # The request's fault, found only when PostgreSQL refused it (SQLite stores a NUL as it is).
+            return problem_response(422, "text may not contain the NUL character (U+0000)",
+                                    instance=request.url.path)
         log.error("unhandled error", exc_info=exc, extra={"path": request.url.path})
         return problem_response(500, "The server could not complete the request.", instance=request.url.path)
 
@@ -152,6 +156,15 @@ _UNAVAILABLE_SQLSTATE_CLASSES = ("08", "53", "57")
 _UNAVAILABLE_SQLSTATES = ("55000",)
 # SQLite says so in words only: a lock held too long, a file it cannot open.
 _UNAVAILABLE_SQLITE = ("database is locked", "unable to open database", "disk i/o error")
+
+
+def _text_postgresql_cannot_store(exc: BaseException) -> bool:
+    """PostgreSQL's text holds no NUL (SQLSTATE 22021, character_not_in_repertoire, or 22P05 for jsonb)."""
+    orig = getattr(exc, "orig", None)
+    for cause in (orig, getattr(orig, "__cause__", None)):
+        if (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) in ("22021", "22P05"):
+            return True
+    return False
 
 
 def database_unavailable(exc: BaseException) -> bool:

@@ -93,3 +93,19 @@ async def test_a_fault_in_a_query_is_still_a_500_not_an_outage(database: str, tm
     async with probe_service(database, tmp_path, router) as client:
         answer = await client.get("/probe/broken")
     assert answer.status_code == 500 and "no_such_table" not in answer.text
+
+
+async def test_text_postgresql_cannot_store_is_the_callers_422_not_a_500(database: str, tmp_path: Path) -> None:
+    # SQLite keeps a NUL inside text; PostgreSQL refuses it, so a field no route thought to check became a 500.
+    router = APIRouter()
+
+    @router.get("/probe/echo")
+    async def echo(request: Request, text: str) -> dict[str, str]:
+        async with get_runtime(request).engine.connect() as conn:
+            return {"text": str(await conn.scalar(sa.text("SELECT CAST(:text AS text)"), {"text": text}))}
+
+    async with probe_service(database, tmp_path, router) as client:
+        assert (await client.get("/probe/echo", params={"text": "fine"})).json() == {"text": "fine"}
+        refused = await client.get("/probe/echo", params={"text": "a\x00b"})
+    assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json"
+    assert "NUL" in refused.json()["detail"]
