@@ -159,10 +159,12 @@ _UNAVAILABLE_SQLITE = ("database is locked", "unable to open database", "disk i/
 
 
 def _text_postgresql_cannot_store(exc: BaseException) -> bool:
-    """PostgreSQL's text holds no NUL (SQLSTATE 22021, character_not_in_repertoire, or 22P05 for jsonb)."""
+    """PostgreSQL's text holds no NUL: SQLSTATE 22021 (character_not_in_repertoire) naming byte 0x00, or 22P05
+    for `\u0000` in jsonb. Other invalid byte sequences under 22021 stay 500s: they are not the caller's."""
     orig = getattr(exc, "orig", None)
     for cause in (orig, getattr(orig, "__cause__", None)):
-        if (getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)) in ("22021", "22P05"):
+        state = getattr(cause, "sqlstate", None) or getattr(cause, "pgcode", None)
+        if state == "22P05" or (state == "22021" and "0x00" in str(cause)):
             return True
     return False
 
