@@ -46,6 +46,20 @@ class Conflict(Problem):
     status = 409
 
 
+class NotInDirectoryCopy(Conflict):
+    """409: a write names an institution the service's copy of the directory (kept from auth's events) does not
+    hold. Auth announces a new institution within seconds, so the caller may retry after `Retry-After`; a code auth
+    never registered stays refused. Services ask their copy, never auth, so a write does not depend on auth."""
+
+    RETRY_AFTER_SECONDS = 2
+
+    def __init__(self, institution: str, service: str) -> None:
+        message = (f"{institution} is not (yet) in the {service}'s directory; a newly registered institution is "
+                   f"announced within seconds: try again after {self.RETRY_AFTER_SECONDS} s")
+        super().__init__(message, headers={"Retry-After": str(self.RETRY_AFTER_SECONDS)},
+                         errors=[{"field": "institution", "message": message}])
+
+
 class Forbidden(Problem):
     status = 403
 

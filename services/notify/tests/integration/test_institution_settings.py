@@ -1,6 +1,6 @@
 """Settings are stored only for institutions the directory announced: a code that is not one (malformed: 422;
-well-formed but unknown to notify's copy of the directory: 404 naming it) stores nothing, even for a platform
-admin."""
+well-formed but unknown to notify's copy of the directory: 409 naming it, with `Retry-After`, as the catalogue
+answers) stores nothing, even for a platform admin."""
 
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -61,9 +61,9 @@ async def test_settings_for_an_institution_notify_does_not_know_are_refused_and_
             assert refused.headers["content-type"] == "application/problem+json"
             assert refused.json()["errors"][0]["field"] == ("institution" if route.in_body else "path.code")
         unknown = await call("CN-NOPE")
-        assert unknown.status_code == 404, unknown.text
-        assert unknown.headers["content-type"] == "application/problem+json"
-        assert "CN-NOPE" in unknown.json()["detail"] and unknown.json()["institution"] == "CN-NOPE"
+        assert unknown.status_code == 409, unknown.text
+        assert unknown.headers["content-type"] == "application/problem+json" and unknown.headers["retry-after"]
+        assert "CN-NOPE" in unknown.json()["detail"] and unknown.json()["errors"][0]["field"] == "institution"
         async with n.runtime.engine.connect() as conn:
             assert await conn.scalar(sa.select(sa.func.count()).select_from(route.stored)) == 0
 
@@ -77,7 +77,7 @@ async def test_an_admin_of_an_institution_notify_does_not_know_registers_no_webh
     async with notify(tmp_path) as n:
         refused = await n.client.post("/notify/webhooks", headers=n.admin_headers("CN-NOPE"), json={
             "url": "http://127.0.0.1:9/hook", "event_types": ["*"]})
-        assert refused.status_code == 404 and refused.json()["institution"] == "CN-NOPE", refused.text
+        assert refused.status_code == 409 and "CN-NOPE" in refused.json()["detail"], refused.text
         async with n.runtime.engine.connect() as conn:
             assert await conn.scalar(sa.select(sa.func.count()).select_from(webhooks)) == 0
         await n.institution("CN-NOPE", ill_email=None)

@@ -1,4 +1,5 @@
 from bibliomesh_contracts.events.directory.institution import (
+    INSTITUTION_CODE_PATTERN,
     InstitutionCreatedV1,
     InstitutionSnapshot,
     InstitutionSuspendedV1,
@@ -8,6 +9,7 @@ from bibliomesh_contracts.events.directory.institution import (
 from bibliomesh_contracts.events.directory.person import PersonChangedV1
 
 __all__ = [
+    "INSTITUTION_CODE_PATTERN",
     "InstitutionCreatedV1",
     "InstitutionSnapshot",
     "InstitutionSuspendedV1",

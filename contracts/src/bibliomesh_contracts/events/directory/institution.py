@@ -7,6 +7,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# What an institution code looks like; auth registers no other, so another shape names no institution anywhere: two
+# capital letters, a hyphen, up to 60 letters, digits, colons or hyphens (ISIL style), or the operator's PLATFORM.
+INSTITUTION_CODE_PATTERN = r"^[A-Z]{2}-[A-Za-z0-9:\-]{1,60}$|^PLATFORM$"
+
 InstitutionKind = Literal["university", "branch-library", "public-library", "research-library", "external-peer"]
 
 

@@ -11,22 +11,9 @@ from bibliomesh_catalog.adapters.holder_repository import HolderRepository
 from bibliomesh_catalog.adapters.record_repository import lock_for_writing
 from bibliomesh_catalog.adapters.search_index import refresh_availability
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
-from meshkit.problems import Conflict
+from meshkit.problems import NotInDirectoryCopy
 
 log = logging.getLogger(__name__)
-RETRY_AFTER_SECONDS = 2
-
-
-class InstitutionNotInDirectory(Conflict):
-    """409: the write names an institution the catalogue's directory copy does not know (yet). Auth announces a new
-    institution within seconds, so the caller may retry after `Retry-After`; a code auth never registered stays
-    refused."""
-
-    def __init__(self, institution: str) -> None:
-        message = (f"{institution} is not (yet) in the catalogue's directory; a newly registered institution is "
-                   f"announced within seconds: try again after {RETRY_AFTER_SECONDS} s")
-        super().__init__(message, headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
-                         errors=[{"field": "institution", "message": message}])
 
 
 async def require_known(session: AsyncSession, *institutions: str) -> None:
@@ -36,7 +23,7 @@ async def require_known(session: AsyncSession, *institutions: str) -> None:
     holders = HolderRepository(session)
     for institution in dict.fromkeys(institutions):
         if not await holders.knows(institution):
-            raise InstitutionNotInDirectory(institution)
+            raise NotInDirectoryCopy(institution, "catalogue")
 
 
 async def copy_institution(session: AsyncSession, institution: InstitutionSnapshot) -> None:

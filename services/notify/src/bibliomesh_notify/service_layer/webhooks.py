@@ -9,7 +9,7 @@ from typing import Any
 from bibliomesh_notify.adapters.delivery_repository import DeliveryRepository
 from bibliomesh_notify.adapters.webhook_repository import WebhookRepository
 from bibliomesh_notify.domain.webhook_events import pattern_problem
-from bibliomesh_notify.service_layer.institutions import known_institution
+from bibliomesh_notify.service_layer.institutions import require_known
 from bibliomesh_notify.service_layer.services import NotifyServices
 from meshkit.outbound_urls import resolved_problem, url_problem
 from meshkit.problems import Conflict, InvalidField, NotFound
@@ -42,7 +42,7 @@ async def register(uow: UnitOfWork, services: NotifyServices, caller: Principal,
                    ) -> tuple[dict[str, Any], str]:
     owner = institution or caller.institution
     caller.require_institution(owner)
-    await known_institution(uow, owner)
+    await require_known(uow, owner)
     await check_url(url, services)
     secret = new_secret()
     now = services.clock()

@@ -8,11 +8,11 @@ from typing import Annotated, Literal
 from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from bibliomesh_notify.domain.institutions import CODE_PATTERN
+from bibliomesh_contracts.events.directory import INSTITUTION_CODE_PATTERN
 from bibliomesh_notify.service_layer.template_limits import MAX_SOURCE_CHARS
 
 INSTITUTION_CODE = "An institution's code as the directory has it, e.g. `CN-DL-UNI1`."
-InstitutionCode = Annotated[str, Path(pattern=CODE_PATTERN, description=INSTITUTION_CODE)]
+InstitutionCode = Annotated[str, Path(pattern=INSTITUTION_CODE_PATTERN, description=INSTITUTION_CODE)]
 """A path segment naming the institution a setting is stored for: of the directory's shape (or 422)."""
 
 
@@ -61,8 +61,9 @@ class WebhookIn(BaseModel):
     event_types: list[str] = Field(min_length=1, description="Event types (`ill.request.shipped`), "
                                    "`ill.request.*` or `*`.")
     description: str | None = Field(default=None, max_length=500)
-    institution: str | None = Field(default=None, pattern=CODE_PATTERN, description="Platform admins only: whose "
-                                    "webhook it is (default: the caller's institution). " + INSTITUTION_CODE)
+    institution: str | None = Field(default=None, pattern=INSTITUTION_CODE_PATTERN,
+                                    description="Platform admins only: whose webhook it is (default: the caller's "
+                                                "institution). " + INSTITUTION_CODE)
 
 
 class WebhookPatch(BaseModel):

@@ -10,7 +10,7 @@ from bibliomesh_notify.domain.messages import MESSAGE_KINDS
 from bibliomesh_notify.domain.preferences import Preferences
 from bibliomesh_notify.entrypoints.api.deps import ServicesDep
 from bibliomesh_notify.entrypoints.api.schemas import InstitutionCode, PreferencesBody, PreferencesOut
-from bibliomesh_notify.service_layer.institutions import known_institution
+from bibliomesh_notify.service_layer.institutions import require_known
 from bibliomesh_notify.service_layer.recipients import MAILBOX
 from meshkit.problems import InvalidField
 from meshkit.security import Principal
@@ -61,5 +61,5 @@ async def put_mailbox_preferences(code: InstitutionCode, body: PreferencesBody, 
                                   services: ServicesDep, caller: Principal = require_scope("notify:manage")
                                   ) -> PreferencesOut:
     caller.require_institution(code)
-    await known_institution(uow, code)
+    await require_known(uow, code)
     return await _write(uow, services, f"{MAILBOX}{code}", body)

@@ -11,7 +11,7 @@ from bibliomesh_notify.adapters.template_repository import TemplateRepository
 from bibliomesh_notify.domain.messages import DIGEST, MESSAGE_KINDS
 from bibliomesh_notify.entrypoints.api.deps import ServicesDep
 from bibliomesh_notify.entrypoints.api.schemas import InstitutionCode, TemplateIn, TemplateOut
-from bibliomesh_notify.service_layer.institutions import known_institution
+from bibliomesh_notify.service_layer.institutions import require_known
 from bibliomesh_notify.service_layer.rendering import default_source, render_email, render_in_app
 from bibliomesh_notify.service_layer.samples import sample_context
 from meshkit.problems import InvalidField, NotFound
@@ -69,7 +69,7 @@ async def put_template(code: InstitutionCode, kind: str, channel: ChannelName, l
                        uow: UnitOfWorkDep, services: ServicesDep,
                        caller: Principal = require_scope("notify:manage")) -> TemplateOut:
     caller.require_institution(code)
-    await known_institution(uow, code)
+    await require_known(uow, code)
     key = _key(code, kind, channel, language)
     _check(kind, channel, language, body.source)
     now = services.clock()
