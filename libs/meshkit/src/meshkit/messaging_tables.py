@@ -39,6 +39,12 @@ def _parked_at() -> sa.Column[Any]:
     return sa.Column("parked_at", sa.DateTime(timezone=True), nullable=True)
 
 
+def _next_attempt_at() -> sa.Column[Any]:
+    """Set with `attempts` when the event failed on its own: no relay (of any replica) tries it before then. Kept in
+    the row, not in a relay's memory, because every pass may be another replica's. Cleared on release."""
+    return sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=True)
+
+
 def _inbox_columns() -> list[Any]:
     return [
         sa.Column("consumer", sa.String(200), primary_key=True),
@@ -49,7 +55,7 @@ def _inbox_columns() -> list[Any]:
 
 
 def add_messaging_tables(metadata: sa.MetaData) -> MessagingTables:
-    outbox = sa.Table("outbox", metadata, *_outbox_columns(), _parked_at(),
+    outbox = sa.Table("outbox", metadata, *_outbox_columns(), _parked_at(), _next_attempt_at(),
                       sa.UniqueConstraint("event_id", name="uq_outbox_event_id"))
     unpublished = outbox.c.published_at.is_(None) & outbox.c.parked_at.is_(None)
     sa.Index("ix_outbox_unpublished", outbox.c.id, sqlite_where=unpublished, postgresql_where=unpublished)
@@ -78,8 +84,10 @@ def drop_messaging_tables(op: Any) -> None:
 
 
 def add_outbox_parking(op: Any) -> None:
-    """Migration step: the outbox's `parked_at`, and the relay's index without parked events."""
+    """Migration step: the outbox's `parked_at` and `next_attempt_at`, and the relay's index without parked events
+    (events pausing before their next attempt are few: the relay skips them in that index's order)."""
     op.add_column("outbox", _parked_at())
+    op.add_column("outbox", _next_attempt_at())
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     op.create_index("ix_outbox_unpublished", "outbox", ["id"], sqlite_where=sa.text(UNPUBLISHED),
                     postgresql_where=sa.text(UNPUBLISHED))
@@ -92,6 +100,7 @@ def remove_outbox_parking(op: Any) -> None:
     op.drop_index("ix_outbox_parked", table_name="outbox")
     op.drop_index("ix_outbox_unpublished", table_name="outbox")
     with op.batch_alter_table("outbox") as batch_op:
+        batch_op.drop_column("next_attempt_at")
         batch_op.drop_column("parked_at")
     op.create_index("ix_outbox_unpublished", "outbox", ["id"], sqlite_where=sa.text("published_at IS NULL"),
                     postgresql_where=sa.text("published_at IS NULL"))

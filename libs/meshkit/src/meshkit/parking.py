@@ -44,7 +44,8 @@ async def count_parked(conn: AsyncConnection, outbox: sa.Table) -> int:
 
 
 async def release(engine: AsyncEngine, outbox: sa.Table, event_ids: Sequence[str] | None = None) -> list[str]:
-    """Put parked events (all, or those ids) back in the queue with their attempts reset; return the ids released.
+    """Put parked events (all, or those ids) back in the queue with their attempts reset, to be tried at the relay's
+    next pass; return the ids released.
 
     They keep their place (the outbox's order), so the relay tries them before the events committed after them. One
     that still fails is parked again after `relay_max_attempts`."""
@@ -53,5 +54,6 @@ async def release(engine: AsyncEngine, outbox: sa.Table, event_ids: Sequence[str
         condition = condition & outbox.c.event_id.in_(list(event_ids))
     async with engine.begin() as conn:
         released = await conn.scalars(
-            sa.update(outbox).where(condition).values(parked_at=None, attempts=0).returning(outbox.c.event_id))
+            sa.update(outbox).where(condition).values(parked_at=None, attempts=0, next_attempt_at=None)
+            .returning(outbox.c.event_id))
         return list(released)

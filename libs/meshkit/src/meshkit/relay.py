@@ -5,7 +5,8 @@ blamed for, or nothing at all going through), nothing counts against any event: 
 out once the bus is back. An event that fails on its own while the bus demonstrably works (a body that is not an event;
 a message the broker or its client refuses while other messages of the same pass go through) no longer holds back the
 ones behind it: it is tried again after growing pauses and, after `max_attempts`, parked (`parked_at`) until an
-operator releases it (`meshkit.parking`).
+operator releases it (`meshkit.parking`). The pause is kept in its row (`next_attempt_at`), as its attempts are: with
+several replicas, each pass may be another replica's.
 """
 
 from __future__ import annotations
@@ -28,6 +29,8 @@ from meshkit.parking import count_parked
 from meshkit.waiting import wait_until_set
 
 log = logging.getLogger(__name__)
+# `outbox_pending_events` counts up to this many: ten times the backlog alert's threshold, cheap enough for every pass.
+PENDING_COUNT_LIMIT = 10_000
 
 AfterPublish = Callable[[Sequence[OutgoingMessage]], Awaitable[None]]
 
@@ -88,9 +91,9 @@ class OutboxRelay:
         self.max_attempts = max_attempts
         # An event that failed on its own waits this long before its second attempt, five times longer before each
         # next one (1 s, 5 s, 25 s, 125 s): a refusal that lasts a few minutes (a queue full for a while) is not
-        # parked, and a commit that wakes the relay does not spend every attempt at once.
+        # parked, and a commit that wakes the relay does not spend every attempt at once. The time is written to the
+        # row (`next_attempt_at`), so another replica's relay, or this one after a restart, waits as long.
         self.retry_pause_seconds = retry_pause_seconds
-        self._retry_at: dict[int, float] = {}  # outbox row id -> loop time; kept in memory, a restart retries sooner
         self._wakeup = asyncio.Event()
         self._lock_key = zlib.crc32(f"outbox-relay:{producer}".encode())
         self._last_purge = datetime.min.replace(tzinfo=UTC)
@@ -121,28 +124,31 @@ class OutboxRelay:
 
         Raises PublishFailed when the bus failed; events that failed on their own do not make it raise."""
         async with self.engine.connect() as conn:
-            if conn.dialect.name == "postgresql":
-                # Transaction-scoped leader lock: with several replicas, one relay publishes at a time, in order.
+            postgresql = conn.dialect.name == "postgresql"
+            if postgresql:
                 await conn.begin()
-                if not await conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(self._lock_key))):
-                    await conn.rollback()
-                    return 0
+            # Every replica reports, leader of this pass or not: the alerts take the maximum over replicas, so a
+            # replica that kept its last value would hold them up (a parked gauge never back to 0 after a release).
+            await self._report(conn)
+            # Transaction-scoped leader lock: with several replicas, one relay publishes at a time, in order.
+            if postgresql and not await conn.scalar(sa.select(sa.func.pg_try_advisory_xact_lock(self._lock_key))):
+                await conn.rollback()
+                return 0
+            outbox = self.outbox
             rows = (await conn.execute(
-                sa.select(self.outbox.c.id, self.outbox.c.event_id, self.outbox.c.event_type,
-                          self.outbox.c.attempts, self.outbox.c.body)
-                .where(self.outbox.c.published_at.is_(None), self.outbox.c.parked_at.is_(None))
-                .order_by(self.outbox.c.id)
+                sa.select(outbox.c.id, outbox.c.event_id, outbox.c.event_type, outbox.c.attempts, outbox.c.body)
+                .where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None),
+                       # Events pausing after a failure of their own are skipped; the ones behind them go on.
+                       outbox.c.next_attempt_at.is_(None) | (outbox.c.next_attempt_at <= datetime.now(UTC)))
+                .order_by(outbox.c.id)
                 .limit(self.batch_size)
             )).all()
-            self.metrics.outbox_pending.set(len(rows))
-            self.metrics.outbox_parked.set(await count_parked(conn, self.outbox))
-            if not rows or conn.dialect.name != "postgresql":
+            if not rows or not postgresql:
                 # SQLite cannot upgrade a read snapshot to a write after others wrote: end it before publishing.
                 await _end(conn)
-            due = self._due(rows)
-            if not due:
+            if not rows:
                 return 0
-            done = await self._publish([self._prepare(row) for row in due])
+            done = await self._publish([self._prepare(row) for row in rows])
             if done.sent and self.after_publish is not None:
                 await self.after_publish([p.message for p in done.sent if p.message is not None])
             parked = await self._record(conn, done)
@@ -152,12 +158,18 @@ class OutboxRelay:
             raise PublishFailed(done.bus_failure)
         return len(done.sent)
 
-    def _due(self, rows: Sequence[Any]) -> list[Any]:
-        """The rows to try now: all but those pausing after a failure of their own."""
-        now = asyncio.get_running_loop().time()
-        if rows:  # forget rows no longer pending (published or parked, here or by another replica)
-            self._retry_at = {i: at for i, at in self._retry_at.items() if i >= rows[0].id}
-        return [row for row in rows if self._retry_at.get(row.id, now) <= now]
+    async def _report(self, conn: AsyncConnection) -> None:
+        """Set the gauges: unsent events (parked ones apart, pausing ones included) and parked events."""
+        outbox = self.outbox
+        unsent = (sa.select(outbox.c.id).where(outbox.c.published_at.is_(None), outbox.c.parked_at.is_(None))
+                  .limit(PENDING_COUNT_LIMIT).subquery())
+        pending = await conn.scalar(sa.select(sa.func.count()).select_from(unsent))
+        self.metrics.outbox_pending.set(int(pending or 0))
+        self.metrics.outbox_parked.set(await count_parked(conn, outbox))
+
+    def _pause(self, attempts: int) -> float:
+        """Seconds before the attempt after the `attempts`-th failure of an event."""
+        return float(min(self.retry_pause_seconds * 5 ** (attempts - 1), 3600.0))
 
     def _prepare(self, row: Any) -> _Pending:
         """Each row becomes a message on its own, so a body that cannot is found before anything is published."""
@@ -218,13 +230,14 @@ class OutboxRelay:
         now = datetime.now(UTC)
         if done.sent:
             await conn.execute(sa.update(self.outbox).where(self.outbox.c.id.in_([p.id for p in done.sent]))
-                               .values(published_at=now, last_error=None))
+                               .values(published_at=now, last_error=None, next_attempt_at=None))
         parked: list[tuple[_Pending, str]] = []
         for pending, error in done.failed:
             attempts = pending.attempts + 1
             park = attempts >= self.max_attempts
             await conn.execute(sa.update(self.outbox).where(self.outbox.c.id == pending.id).values(
-                attempts=attempts, last_error=error[:2000], parked_at=now if park else None))
+                attempts=attempts, last_error=error[:2000], parked_at=now if park else None,
+                next_attempt_at=None if park else now + timedelta(seconds=self._pause(attempts))))
             if park:
                 parked.append((pending, error))
         waiting: dict[str, list[int]] = {}  # during an outage, one error for the whole batch
@@ -233,26 +246,21 @@ class OutboxRelay:
         for error, ids in waiting.items():
             await conn.execute(sa.update(self.outbox).where(self.outbox.c.id.in_(ids)).values(last_error=error))
         await conn.commit()
-        self._remember(done)
+        self._log_failures(done)
         return parked
 
-    def _remember(self, done: _Pass) -> None:
-        """Log each failed event once per attempt (ERROR when parked) and when to try it next."""
-        for pending in done.sent:
-            self._retry_at.pop(pending.id, None)
+    def _log_failures(self, done: _Pass) -> None:
+        """Log each failed event once per attempt (ERROR when parked) and when it is tried next."""
         for pending, error in done.failed:
             attempts = pending.attempts + 1
             extra = {"event_id": pending.event_id, "event_type": pending.event_type, "attempts": attempts,
                      "error": error[:1000]}
             if attempts >= self.max_attempts:
-                self._retry_at.pop(pending.id, None)
                 log.error("outbox event parked after failing on its own %d times: not tried again until `outbox "
                           "release` puts it back", attempts, extra=extra)
                 continue
-            pause = min(self.retry_pause_seconds * 5 ** (attempts - 1), 3600.0)
-            self._retry_at[pending.id] = asyncio.get_running_loop().time() + pause
             log.warning("outbox event failed on its own; the events behind it go on, it is tried again in %.1f s",
-                        pause, extra=extra)
+                        self._pause(attempts), extra=extra)
 
     async def _purge_if_due(self) -> None:
         now = datetime.now(UTC)

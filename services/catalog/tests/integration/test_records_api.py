@@ -2,14 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
+import functools
 import json
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from lxml import etree
 
+import meshkit.runtime
 from bibliomesh_catalog.adapters.tables import records
+from meshkit.db import create_engine
 from services.catalog.tests.catalog_fixtures import Catalog, catalog, loc_records, marc_record
 
 OAI = {"o": "http://www.openarchives.org/OAI/2.0/"}
@@ -198,3 +204,48 @@ async def _oai_header(cat: Catalog, cluster_id: int) -> tuple[str | None, str]:
         if header.findtext("o:identifier", namespaces=OAI).endswith(f"/{cluster_id}"):
             return header.get("status"), header.findtext("o:datestamp", namespaces=OAI)
     raise AssertionError(f"cluster {cluster_id} is not listed")
+
+
+async def test_a_slow_upload_holds_no_database_connection_while_its_body_arrives(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One connection for the whole catalogue: an upload holding it while its body trickles in would stop every search
+    # (as 20 slow uploads would exhaust a real pool).
+    monkeypatch.setattr(meshkit.runtime, "create_engine",
+                        functools.partial(create_engine, pool_size=1, max_overflow=0, pool_timeout=10))
+    async with catalog(tmp_path) as cat:
+        await cat.upload("LIB-A", marc_record("early", "Quiet harbour", items=(("p", "Q-1"),)))
+        record = marc_record("slow", "Slowly uploaded", items=(("p", "S-1"),))
+        arriving, rest = asyncio.Event(), asyncio.Event()
+
+        async def trickle() -> AsyncIterator[bytes]:
+            yield record[:20]
+            arriving.set()  # the catalogue has read the first bytes and waits for the others
+            await rest.wait()
+            yield record[20:]
+
+        marc = {"content-type": "application/marc"}
+        upload = asyncio.create_task(cat.client.post("/catalog/records", content=trickle(),
+                                                     headers={**cat.headers("LIB-A"), **marc}))
+        await asyncio.wait_for(arriving.wait(), timeout=20)
+        found = await cat.client.get("/catalog/search", params={"q": "harbour"})
+        assert found.status_code == 200, found.text
+        assert [hit["title"] for hit in found.json()["results"]] == ["Quiet harbour"]
+        assert not upload.done()
+        rest.set()
+        uploaded = await upload
+        assert uploaded.status_code == 200, uploaded.text
+        assert uploaded.json()["counts"] == {"created": 1}
+
+        # An institution the directory copy does not know is refused before a byte of the body is read.
+        opened = asyncio.Event()
+
+        async def unread() -> AsyncIterator[bytes]:
+            opened.set()
+            yield record
+
+        refused = await cat.client.post(
+            "/catalog/records", content=unread(), params={"institution": "CN-DL-NOBODY"},
+            headers={**cat.headers("PLATFORM", roles=("platform-admin",)), **marc})
+        assert refused.status_code == 409, refused.text
+        assert not opened.is_set()

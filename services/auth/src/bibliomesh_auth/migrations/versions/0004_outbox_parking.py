@@ -1,4 +1,5 @@
-"""outbox: events the relay gave up on are parked (parked_at) instead of blocking every event behind them
+"""outbox: events the relay gave up on are parked (parked_at) instead of blocking every event behind them; when
+an event that failed on its own is tried next (next_attempt_at) is kept in its row, for every replica's relay
 
 Revision ID: 0004
 Revises: 0003

@@ -20,11 +20,11 @@ from starlette.types import Message
 from bibliomesh_catalog.domain.records import ParsedRecord, RejectedRecord
 from bibliomesh_catalog.parsing import PARSERS, parser_for
 from bibliomesh_catalog.parsing.json_form import HoldingAlongside
-from bibliomesh_catalog.service_layer.directory import require_known
+from bibliomesh_catalog.service_layer.imports import require_known_institution
 from bibliomesh_catalog.service_layer.ingest import delete_record, ingest_records
 from meshkit.problems import ContentTooLarge, Problem
 from meshkit.security import Principal
-from meshkit.web import UnitOfWorkDep, require_scope
+from meshkit.web import UnitOfWorkDep, get_runtime, require_scope
 
 router = APIRouter(prefix="/catalog", tags=["records"])
 WRITE_SCOPE = "catalog:write"
@@ -144,7 +144,9 @@ async def post_records(
     """Parse the body, store each record, and report per record; bad records are rejected one by one."""
     target = institution or caller.institution
     caller.require_institution(target)
-    await require_known(uow.session, target)
+    # The 409 comes before the body is read, from a unit of work of its own: `uow` takes its connection only once
+    # the records are parsed, so a slow upload holds none of the pool while it arrives.
+    await require_known_institution(get_runtime(request), target)
     parsed, ignored = await read_submission(request)
     results = await ingest_records(uow, target, parsed, caller)
     await uow.commit()
