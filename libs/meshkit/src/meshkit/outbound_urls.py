@@ -22,6 +22,8 @@ import httpcore
 import httpx
 
 MAX_URL_LENGTH = 2000
+# A registration waits this long for the host's addresses at most (the system resolver has no deadline of its own).
+RESOLVE_TIMEOUT_SECONDS = 5
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 
 
@@ -79,7 +81,10 @@ async def resolved_problem(url: str, *, allow_private: bool) -> str | None:
     parts = urlsplit(url)
     host = parts.hostname or ""
     try:
-        addresses = await resolve(host, parts.port or (80 if parts.scheme == "http" else 443))
+        async with asyncio.timeout(RESOLVE_TIMEOUT_SECONDS):
+            addresses = await resolve(host, parts.port or (80 if parts.scheme == "http" else 443))
+    except TimeoutError:
+        return f"host {host} does not resolve within {RESOLVE_TIMEOUT_SECONDS} s"
     except OSError as exc:
         return f"host {host} does not resolve ({exc.strerror or exc})"
     return addresses_problem(addresses)

@@ -72,6 +72,14 @@ class UnitOfWork:
             await self._session.close()
             self._session = None
 
+    async def release_connection(self) -> None:
+        """End the transaction, which must not have written anything yet, so that its connection goes back to the
+        pool while the caller waits on something slow (a DNS lookup); the next statement starts a new one."""
+        if self._events or self.session.new or self.session.dirty or self.session.deleted:
+            raise RuntimeError("release_connection() after a write would lose it")
+        await self.session.rollback()
+        await self.session.begin()
+
     def publish(
         self,
         payload: BaseModel,

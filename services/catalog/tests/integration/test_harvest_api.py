@@ -3,11 +3,17 @@ that are not on the public internet (server-side request forgery), refused at re
 
 from __future__ import annotations
 
+import asyncio
+import functools
+import ipaddress
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import meshkit.outbound_urls
+import meshkit.runtime
+from meshkit.db import create_engine
 from services.catalog.tests.catalog_fixtures import catalog
 from services.catalog.tests.oai_fixtures import (
     LOOPBACK_SOURCES,
@@ -151,3 +157,45 @@ async def test_a_run_against_a_source_now_off_limits_fails_before_any_request(tm
         # Its URL unchanged, the source can still be changed (disabled, say) without passing the check again.
         kept = await cat.client.put(SOURCE, json={"base_url": oai, "enabled": False}, headers=cat.headers("LIB-A"))
         assert kept.status_code == 200, kept.text
+
+
+async def test_registering_a_source_holds_no_database_connection_while_its_host_is_resolved(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One connection for the whole catalogue, and a resolver that answers when the test says: a registration holding
+    # the connection while it resolved would stop every search (a slow DNS, a few registrations, a real pool).
+    monkeypatch.setattr(meshkit.runtime, "create_engine",
+                        functools.partial(create_engine, pool_size=1, max_overflow=0, pool_timeout=10))
+    asked, answer = asyncio.Event(), asyncio.Event()
+
+    async def slow_resolver(host: str, port: int) -> list[Any]:
+        asked.set()
+        await answer.wait()
+        return [ipaddress.ip_address("93.184.216.34")]
+
+    monkeypatch.setattr(meshkit.outbound_urls, "resolve", slow_resolver)
+    async with catalog(tmp_path) as cat:
+        registering = asyncio.create_task(cat.client.put(SOURCE, headers=cat.headers("LIB-A"), json={
+            **CONFIG, "base_url": "https://koha.lib-a.example/cgi-bin/koha/oai.pl"}))
+        await asyncio.wait_for(asked.wait(), timeout=20)
+        assert (await cat.client.get("/catalog/search", params={"q": "anything"})).status_code == 200
+        answer.set()
+        registered = await registering
+        assert registered.status_code == 201, registered.text
+        assert registered.json()["base_url"] == "https://koha.lib-a.example/cgi-bin/koha/oai.pl"
+
+
+async def test_a_host_that_does_not_resolve_in_time_is_refused_naming_the_base_url(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def silent_resolver(host: str, port: int) -> list[Any]:
+        await asyncio.sleep(3600)
+        return []
+
+    monkeypatch.setattr(meshkit.outbound_urls, "resolve", silent_resolver)
+    monkeypatch.setattr(meshkit.outbound_urls, "RESOLVE_TIMEOUT_SECONDS", 0.2)
+    async with catalog(tmp_path) as cat:
+        refused = await cat.client.put(SOURCE, headers=cat.headers("LIB-A"), json={
+            **CONFIG, "base_url": "https://silent.lib-a.example/oai"})
+    assert refused.status_code == 422, refused.text
+    assert refused.json()["errors"][0]["field"] == "base_url" and "within" in refused.text

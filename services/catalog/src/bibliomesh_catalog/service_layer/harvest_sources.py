@@ -62,7 +62,9 @@ async def register(uow: UnitOfWork, actor: Principal, institution: str, config: 
     repository = HarvestRepository(uow.session)
     current = await repository.source(institution)
     if current is None or current["base_url"] != config.base_url:
+        await uow.release_connection()  # no connection held while the host is resolved
         await check_base_url(config.base_url, allow_private=allow_private)
+        current = await repository.source(institution)  # as it is now: it may have changed meanwhile
     values: dict[str, Any] = {**vars(config), "updated_by": actor.subject[:300], "updated_at": now}
     if current is None:
         await repository.add_source({**values, "institution": institution, "next_run_at": now})
