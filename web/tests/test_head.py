@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import httpx
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 
 from tests.support.serving import serving
 from web.tests.test_metrics_port import routes_counted
@@ -44,3 +48,25 @@ async def test_a_head_is_counted_under_its_page() -> None:
         await client.head("/search")
         scraped = await client.get("/web/metrics")
     assert ("/search", "200") in routes_counted(scraped.text)
+
+
+async def test_a_head_of_a_delivered_file_asks_the_broker_with_a_head() -> None:
+    # The broker answers a HEAD from the file's stored size, without reading the file: so must the page ask.
+    asked: list[str] = []
+    pdf = b"%PDF-1.4\n" + b"0" * 5000
+
+    async def delivery(request: Request) -> Response:
+        asked.append(request.method)
+        headers = {"content-disposition": 'attachment; filename="chapter2.pdf"', "content-length": str(len(pdf))}
+        return Response(b"" if request.method == "HEAD" else pdf, media_type="application/pdf", headers=headers)
+
+    broker = Starlette(routes=[Route("/ill/requests/{request_id}/delivery", delivery)])
+    async with serving(broker) as api_url:
+        app = web_app(api_url)
+        async with browser(app, signed_in(app)) as client:
+            got = await client.get("/requests/r-1/delivery")
+            head = await client.head("/requests/r-1/delivery")
+    assert asked == ["GET", "HEAD"]
+    assert (got.status_code, got.content) == (200, pdf) and (head.status_code, head.content) == (200, b"")
+    for name in ("content-type", "content-length", "content-disposition"):
+        assert head.headers.get(name) == got.headers.get(name), name

@@ -3,15 +3,20 @@ session's token, which never reaches the browser.
 
 It lasts only as long as the sign-in it was opened for: signing out, a refused refresh, the session idling out or
 being forgotten end it at once (on a shared library PC the next person must not see the last one's notifications).
-Notify ends a stream when its token runs out; the relay then opens a new one with the session's current token
-(refreshed if need be), resuming after the last event passed on, for as long as the session is signed in. It
-reconnects itself rather than letting the browser do it: a browser's reconnection would count as using the
-session, and an unattended page would keep it from ever idling out."""
+Notify ends a stream with an `end` event naming why. When its token ran out (`token_expired`) the relay opens a
+new one at once with the session's current token (refreshed if need be), resuming after the last event passed on,
+for as long as the session is signed in. It reconnects itself rather than letting the browser do it: a browser's
+reconnection would count as using the session, and an unattended page would keep it from ever idling out. When
+the person's newer streams pushed this one out (`superseded`: notify keeps a few per person) or the account was
+disabled (`account_disabled`), reconnecting would only push out another of theirs, so the relay ends the page's
+stream with an `end` event of its own, on which the page stops listening (static/app.js). Notify's `retry:` lines
+are never passed on: how soon the browser reconnects is the web server's to say."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 import time
 from collections.abc import AsyncGenerator
@@ -26,8 +31,11 @@ log = logging.getLogger(__name__)
 HEARTBEAT_SECONDS = 15.0
 HEARTBEAT = b": keep-alive\n\n"
 RECONNECT_SECONDS = (1.0, 10.0)  # the first pause and the longest (below the heartbeat: no proxy times out)
-STEADY_SECONDS = 30.0  # a stream that lasted this long ended normally (its token ran out): reconnect at once
+STEADY_SECONDS = 30.0  # a stream that lasted this long and ended without saying why: reconnect at once
 MAX_EVENT_BYTES = 256 * 1024
+RECONNECT_NOW = frozenset({"token_expired"})  # notify's `end` reasons after which a new stream is opened at once
+GIVE_UP = frozenset({"superseded", "account_disabled"})  # ... and those after which the page's stream ends too
+BROWSER_RETRY_AFTER_END_MS = 300_000  # a page whose script does not close its EventSource on `end` waits this long
 STREAM_FAILED = (ApiError, PlatformUnavailable, SignInRequired, httpx.HTTPError)
 
 
@@ -54,6 +62,40 @@ class EventSplitter:
         self._pending = b""
 
 
+def _fields(event: bytes) -> list[tuple[bytes, bytes]]:
+    """An event's lines as (field, value); a comment's field is empty."""
+    fields = []
+    for line in event.rstrip(b"\n").split(b"\n"):
+        name, _, value = line.partition(b":")
+        fields.append((name, value.removeprefix(b" ")))
+    return fields
+
+
+def end_reason(event: bytes) -> str | None:
+    """Why notify ends its stream, if `event` is its `end` event (an unreadable reason is ""); else None."""
+    fields = _fields(event)
+    if (b"event", b"end") not in fields:
+        return None
+    data = b"\n".join(value for name, value in fields if name == b"data")
+    try:
+        reason = json.loads(data).get("reason")
+    except (ValueError, AttributeError):
+        return ""
+    return reason if isinstance(reason, str) else ""
+
+
+def without_retry(event: bytes) -> bytes:
+    """`event` without its `retry:` line (b"" if nothing else is left): notify's advice is for its own clients."""
+    lines = [line for line in event.rstrip(b"\n").split(b"\n") if not line.startswith(b"retry:")]
+    return b"\n".join(lines) + b"\n\n" if lines else b""
+
+
+def page_end(reason: str) -> bytes:
+    """The `end` event the page's script closes its EventSource on (`retry:` for a page without that script)."""
+    return (f"retry: {BROWSER_RETRY_AFTER_END_MS}\nevent: end\ndata: {json.dumps({'reason': reason})}\n\n"
+            .encode())
+
+
 class LiveRelay:
     """One browser's relay: `open` it, pass on `stream`, and `close` it once the response is over."""
 
@@ -65,16 +107,18 @@ class LiveRelay:
         self.upstream: httpx.Response | None = None
         self.opened_at = 0.0
         self.delay = RECONNECT_SECONDS[0]
+        self.ended_upstream: str | None = None  # the reason of notify's `end` event for the last stream
         self.stream = self._stream()
 
-    async def open(self) -> bool:
-        """Open notify's stream for the session; False when there is none to be had now."""
+    async def open(self, *, head: bool = False) -> bool:
+        """Open notify's stream for the session; False when there is none to be had now. `head`: only ask whether
+        there would be one (a HEAD, which opens no stream in notify, so none of the person's gives way)."""
         headers = {"accept": "text/event-stream"}
         if self.events.last_event_id:
             headers["last-event-id"] = self.events.last_event_id
         try:
-            self.upstream = await self.api.open_stream("GET", "/notify/stream", headers=headers,
-                                                       timeout=httpx.Timeout(10.0, read=None))
+            self.upstream = await self.api.open_stream("HEAD" if head else "GET", "/notify/stream",
+                                                       headers=headers, timeout=httpx.Timeout(10.0, read=None))
         except STREAM_FAILED as exc:
             log.info("no live notifications", extra={"reason": repr(exc)})
             return False
@@ -96,11 +140,17 @@ class LiveRelay:
         ended = asyncio.ensure_future(self.session.signed_out.wait())
         try:
             while self.upstream is not None and self.signed_in():
+                self.ended_upstream = None
                 async with contextlib.aclosing(self._relay(self.upstream, ended)) as blocks:
                     async for block in blocks:
                         yield block
                 await self._let_go()
-                if not self.signed_in() or not await self._reopen(ended):
+                reason = self.ended_upstream
+                if reason is not None and reason in GIVE_UP and self.signed_in():
+                    log.info("live notifications ended by notify", extra={"reason": reason})
+                    yield page_end(reason)
+                    return
+                if not self.signed_in() or not await self._reopen(ended, reason in RECONNECT_NOW):
                     return
         finally:
             ended.cancel()
@@ -130,7 +180,11 @@ class LiveRelay:
                     self.events.forget_partial()
                     return
                 for block in blocks:
-                    yield block
+                    if (reason := end_reason(block)) is not None:
+                        self.ended_upstream = reason
+                        return
+                    if block := without_retry(block):
+                        yield block
                 quiet_since = time.monotonic()
                 waiting = asyncio.ensure_future(anext(source))
         finally:
@@ -139,10 +193,10 @@ class LiveRelay:
             if not waiting.cancelled():
                 waiting.exception()  # seen: not logged as never retrieved
 
-    async def _reopen(self, ended: asyncio.Future[Any]) -> bool:
-        """A new stream for the session, at once after one that lasted, else after a pause that doubles while
-        streams keep ending soon."""
-        if time.monotonic() - self.opened_at >= STEADY_SECONDS:
+    async def _reopen(self, ended: asyncio.Future[Any], at_once: bool) -> bool:
+        """A new stream for the session, at once after one whose token ran out or one that lasted (notify without
+        `end` events), else after a pause that doubles while streams keep ending soon."""
+        if at_once or time.monotonic() - self.opened_at >= STEADY_SECONDS:
             self.delay = RECONNECT_SECONDS[0]
         else:
             await asyncio.wait({ended}, timeout=self.delay)

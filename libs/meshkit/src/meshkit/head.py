@@ -1,11 +1,23 @@
 """HEAD answered as GET, for every service, the gateway's web front end and any ASGI app: FastAPI routes declared
-for GET alone would say 405, and monitors, link checkers and HTTP caches ask with HEAD."""
+for GET alone would say 405, and monitors, link checkers and HTTP caches ask with HEAD.
+
+The GET a HEAD becomes is marked: its scope holds `HEAD_SCOPE_KEY` (`"bibliomesh.head"`) set to True. A route
+whose GET has a cost or a side effect beyond its answer (opening a live stream, reading a stored file) asks
+`answering_head(request)` and sends only the headers its GET would send, without doing the work behind the body."""
 
 from __future__ import annotations
 
 import asyncio
 
+from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+HEAD_SCOPE_KEY = "bibliomesh.head"
+
+
+def answering_head(connection: HTTPConnection) -> bool:
+    """Whether this GET is answering a HEAD (only the status and headers reach the client)."""
+    return connection.scope.get(HEAD_SCOPE_KEY) is True
 
 
 class HeadAsGetMiddleware:
@@ -44,7 +56,7 @@ class HeadAsGetMiddleware:
             return asked.result() if asked.done() and not asked.cancelled() else {"type": "http.disconnect"}
 
         # A scope of its own: the server's must still say HEAD, or it would wait for the body Content-Length names.
-        inner = {**scope, "method": "GET"}
+        inner = {**scope, "method": "GET", HEAD_SCOPE_KEY: True}
         try:
             await self.app(inner, until_answered, headers_only)
         finally:

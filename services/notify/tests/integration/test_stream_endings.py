@@ -133,3 +133,35 @@ async def test_a_person_has_at_most_five_streams_and_the_oldest_gives_way(tmp_pa
             return bool(n.app.state.notify.streams.running("user:ada") == 0)
 
         await eventually(all_closed)
+
+
+async def test_a_head_at_the_cap_opens_no_stream_and_ends_none(tmp_path: Path) -> None:
+    # Monitors and link checkers ask with HEAD: the headers of a stream, and the person's five open ones go on.
+    async with notify(tmp_path) as n, serving(n.app) as base, httpx.AsyncClient(base_url=base, timeout=20) as http:
+        await ada(n)
+        headers = n.person_headers("user:ada", "CN-U1")
+        responses, opened = [], []
+        async with asyncio.timeout(20):
+            try:
+                for _ in range(5):
+                    response = await http.send(http.build_request("GET", "/notify/stream", headers=headers),
+                                               stream=True)
+                    responses.append(response)
+                    opened.append(Events(response))
+                    await opened[-1].first_line()
+                head = await http.head("/notify/stream", headers=headers)
+                assert head.status_code == 200 and head.content == b""
+                assert head.headers["content-type"].startswith("text/event-stream")
+                assert head.headers["cache-control"] == "no-cache"
+                reading = [asyncio.create_task(events.take(1)) for events in opened]
+                await asyncio.sleep(0.5)  # several of the streams' polls: a superseded one would have ended
+                assert n.app.state.notify.streams.running("user:ada") == 5
+                await n.step("submitted", new_request_id(), borrower="CN-U1", lender=None, patron="user:ada")
+                for got in await asyncio.gather(*reading):
+                    assert [(name, data["message_kind"]) for name, data in got] == [
+                        ("notification", "patron.submitted")]
+                # and a HEAD is refused as its GET would be
+                assert (await http.head("/notify/stream")).status_code == 401
+            finally:
+                for response in responses:
+                    await response.aclose()

@@ -11,6 +11,7 @@ from starlette.background import BackgroundTask
 from bibliomesh_web.live import LiveRelay
 from bibliomesh_web.platform import ApiError
 from bibliomesh_web.views import FormPage, PageDep
+from meshkit.head import answering_head
 
 router = APIRouter()
 MISSING = (404, 405, 501, 502, 503, 504)
@@ -45,12 +46,17 @@ async def mark_all_read(page: FormPage) -> RedirectResponse:
 @router.get("/live")
 async def live(request: Request, page: PageDep) -> Response:
     """The person's notification stream, for as long as they stay signed in; 204 (the browser stops asking) when
-    no one is signed in or notify has no stream."""
+    no one is signed in or notify has no stream. A HEAD asks notify with a HEAD too: it opens no stream there, so
+    none of the person's open pages loses its stream to a monitor."""
     if page.user is None:
         return Response(status_code=204)
+    head = answering_head(request)
     relay = LiveRelay(page.api, request.app.state.sessions, request.headers.get("last-event-id"))
-    if not await relay.open():
+    if not await relay.open(head=head):
         return Response(status_code=204)
-    return StreamingResponse(relay.stream, media_type="text/event-stream",
-                             headers={"cache-control": "no-cache", "x-accel-buffering": "no"},
+    headers = {"cache-control": "no-cache", "x-accel-buffering": "no"}
+    if head:
+        await relay.close()
+        return StreamingResponse(iter(()), media_type="text/event-stream", headers=headers)
+    return StreamingResponse(relay.stream, media_type="text/event-stream", headers=headers,
                              background=BackgroundTask(relay.close))

@@ -16,6 +16,7 @@ from bibliomesh_web.platform import ApiError
 from bibliomesh_web.request_form import RequestForm, pickup_choices, read_request_form
 from bibliomesh_web.requests_view import INPUT_ACTIONS, QUICK_ACTIONS, action_body, milestones
 from bibliomesh_web.views import BadInput, FormPage, Page, PageDep, safe_next
+from meshkit.head import answering_head
 from meshkit.numbers import whole_number
 
 router = APIRouter()
@@ -119,9 +120,14 @@ async def _chunks(upload: UploadFile) -> AsyncIterator[bytes]:
 
 
 @router.get("/requests/{request_id}/delivery")
-async def download(page: PageDep, request_id: str) -> Response:
+async def download(request: Request, page: PageDep, request_id: str) -> Response:
+    """The delivered file, passed through; a HEAD asks the broker with a HEAD, which leaves the file unread."""
     page.require_user()
-    upstream = await page.api.open_stream("GET", f"/ill/requests/{request_id}/delivery")
+    head = answering_head(request)
+    upstream = await page.api.open_stream("HEAD" if head else "GET", f"/ill/requests/{request_id}/delivery")
     headers = {k: v for k, v in upstream.headers.items() if k.lower() in ("content-type", "content-disposition",
                                                                           "content-length")}
+    if head:
+        await upstream.aclose()
+        return StreamingResponse(iter(()), headers=headers)  # no Content-Length of its own: the file's, if known
     return StreamingResponse(upstream.aiter_raw(), headers=headers, background=BackgroundTask(upstream.aclose))

@@ -19,13 +19,15 @@
     });
   });
 
-  // Live notifications: a badge count and a polite announcement.
+  // Live notifications: a badge count and a polite announcement. The server ends the stream with an `end` event
+  // when the person's newer pages took its place (`superseded`: a few are kept per person) or their account was
+  // disabled; the page stops listening then, as reconnecting would only push out another page's stream. A page
+  // that gave way listens again once the reader comes back to it.
   const live = document.body.dataset.live;
   if (live && "EventSource" in window) {
-    const source = new EventSource(live);
     const badge = document.getElementById("unread");
     const toasts = document.getElementById("toasts");
-    source.addEventListener("notification", (event) => {
+    const announce = (event) => {
       let note;
       try { note = JSON.parse(event.data); } catch (e) { return; }
       if (badge) {
@@ -40,11 +42,30 @@
       toast.appendChild(title);
       toasts.appendChild(toast);
       setTimeout(() => toast.remove(), 12000);
-    });
-    source.onopen = () => { document.body.dataset.liveState = "open"; };
-    source.onerror = () => {
-      document.body.dataset.liveState = source.readyState === EventSource.CLOSED ? "closed" : "retrying";
     };
+    let gaveWay = false;
+    const listen = () => {
+      const source = new EventSource(live);
+      source.addEventListener("notification", announce);
+      source.addEventListener("end", (event) => {
+        source.close();
+        let reason = "";
+        try { reason = JSON.parse(event.data).reason; } catch (e) { /* ended all the same */ }
+        gaveWay = reason === "superseded";
+        document.body.dataset.liveState = "ended";
+      });
+      source.onopen = () => { document.body.dataset.liveState = "open"; };
+      source.onerror = () => {
+        document.body.dataset.liveState = source.readyState === EventSource.CLOSED ? "closed" : "retrying";
+      };
+    };
+    listen();
+    document.addEventListener("visibilitychange", () => {
+      if (gaveWay && document.visibilityState === "visible") {
+        gaveWay = false;
+        listen();
+      }
+    });
   }
 
   // On a narrow screen the search filters start folded, so the results come first.

@@ -2,7 +2,7 @@
 
 `POST` (the lender asked now, `ill:lend`): the body is the file (its `Content-Type`, `?filename=`), streamed
 under `ILL_DELIVERY_MAX_BYTES`; it completes the request as `deliver_copy` does with a URL. `GET` (the patron and
-the borrowing library's staff): the file.
+the borrowing library's staff): the file; `HEAD`: its headers, without reading the file.
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from bibliomesh_ill.domain.parties import Party
 from bibliomesh_ill.entrypoints.api.routes.requests import request_view
 from bibliomesh_ill.entrypoints.api.schemas import RequestView
 from bibliomesh_ill.service_layer.actions import ActionInput, load_for, perform
+from meshkit.head import answering_head
 from meshkit.problems import Forbidden, InvalidField, NotFound, Problem
 from meshkit.web import CurrentPrincipal, UnitOfWorkDep, get_runtime
 
@@ -61,14 +62,18 @@ async def upload(request_id: RequestId, http: Request, uow: UnitOfWorkDep, calle
 
 @router.get("/requests/{request_id}/delivery", response_class=Response,
             summary="The delivered file (the request's patron and the borrowing library's staff).")
-async def download(request_id: RequestId, uow: UnitOfWorkDep, caller: CurrentPrincipal) -> Response:
+async def download(request_id: RequestId, http: Request, uow: UnitOfWorkDep, caller: CurrentPrincipal) -> Response:
     _, parties = await load_for(uow, caller, request_id)
     if not parties & {Party.PATRON, Party.BORROWER}:
         raise Forbidden("only the patron and the borrowing library may download the copy")
-    row = (await uow.session.execute(sa.select(delivered_files).where(
+    head = answering_head(http)  # a HEAD gets the headers from the stored size, the file itself left unread
+    columns = [column for column in delivered_files.c if not (head and column.name == "content")]
+    row = (await uow.session.execute(sa.select(*columns).where(
         delivered_files.c.request_id == request_id))).first()
     if row is None:
         raise NotFound(f"no file was delivered for request {request_id}")
-    return Response(row.content, media_type=row.media_type, headers={
-        "Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256,
-        "X-Content-Type-Options": "nosniff"})
+    headers = {"Content-Disposition": f'attachment; filename="{row.filename}"', "X-Content-SHA256": row.sha256,
+               "X-Content-Type-Options": "nosniff"}
+    if head:
+        return Response(media_type=row.media_type, headers={**headers, "Content-Length": str(row.size)})
+    return Response(row.content, media_type=row.media_type, headers=headers)

@@ -7,7 +7,8 @@ replica, and every `stream_poll_seconds` for those of others), so it works behin
 A stream lives no longer than the access token that opened it, and no longer than its person is enabled; a person
 has at most `stream_max_per_person` open in a replica (one more ends the oldest). An ending stream sends an `end`
 event naming why (`token_expired`, `account_disabled`, `superseded`) and closes; an EventSource reconnects with
-`Last-Event-ID` (a superseded one after 30 s, so two clients past the cap do not take turns every two seconds)."""
+`Last-Event-ID` (a superseded one after 30 s, so two clients past the cap do not take turns every two seconds).
+A HEAD is answered with the stream's headers alone: it opens no stream (`meshkit.head`)."""
 
 from __future__ import annotations
 
@@ -27,12 +28,14 @@ from bibliomesh_notify.entrypoints.api.deps import ServicesDep
 from bibliomesh_notify.entrypoints.api.schemas import Notification
 from bibliomesh_notify.service_layer.services import NotifyServices
 from bibliomesh_notify.service_layer.streams import OpenStream
+from meshkit.head import answering_head
 from meshkit.numbers import whole_number
 from meshkit.problems import Forbidden, InvalidField, Unauthorized
 from meshkit.runtime import ServiceRuntime
 from meshkit.web import MAX_ID, CurrentPrincipal
 
 router = APIRouter(prefix="/notify", tags=["notifications"])
+STREAM_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
 
 
 @router.get("/stream", response_class=StreamingResponse, summary="Live stream (SSE) of the caller's new "
@@ -57,11 +60,12 @@ async def stream(request: Request, caller: CurrentPrincipal, services: ServicesD
     async with runtime.unit_of_work() as uow:
         if await _disabled(uow.session, caller.subject):
             raise Forbidden("the account is disabled")
+        if answering_head(request):  # a monitor's HEAD: no stream, so none of the person's is superseded
+            return StreamingResponse(iter(()), media_type="text/event-stream", headers=STREAM_HEADERS)
         if start is None:
             start = await NotificationRepository(uow.session).last_seq(caller.subject)
     return StreamingResponse(_events(request, runtime, services, caller.subject, start, expires_at),
-                             media_type="text/event-stream",
-                             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                             media_type="text/event-stream", headers=STREAM_HEADERS)
 
 
 def _expires_at(request: Request) -> float:
