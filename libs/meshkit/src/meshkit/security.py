@@ -38,6 +38,10 @@ class Principal:
     scopes: frozenset[str] = field(default_factory=frozenset)
     client_id: str | None = None
     token_id: str | None = None
+    issued_at: int | None = None
+    """The token's `iat` (Unix time), for rules about tokens issued before some moment."""
+    expires_at: int | None = None
+    """The token's `exp` (Unix time): what lives as long as the token (a live stream) ends then."""
 
     @property
     def is_platform_admin(self) -> bool:
@@ -216,7 +220,13 @@ def _principal(claims: dict[str, Any]) -> Principal:
         scopes=frozenset(scope.split()),
         client_id=claims.get("client_id"),
         token_id=claims.get("jti"),
+        issued_at=_whole_seconds(claims.get("iat")),
+        expires_at=_whole_seconds(claims.get("exp")),
     )
+
+
+def _whole_seconds(value: Any) -> int | None:
+    return int(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
 def forbid_unless(condition: bool, detail: str) -> None:
