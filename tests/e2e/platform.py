@@ -77,7 +77,9 @@ async def distributed_platform(tmp_path: Path) -> AsyncIterator[str]:
             processes = distributed.start_processes(config, env)
             base = f"http://127.0.0.1:{config.gateway_port}"
             try:
-                await asyncio.to_thread(distributed.wait_ready, base, 60.0, processes)
+                # Seven interpreters importing at once on two busy cores took over a minute once: a wait, not a
+                # measure, so a generous one (a process that dies still fails at once).
+                await asyncio.to_thread(distributed.wait_ready, base, 180.0, processes)
                 yield base
             finally:
                 distributed.stop_processes(processes)
