@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import httpx
 
+from meshkit.dates import earliest_today
 from web.tests.web_fixtures import browser, platform_for_web, signed_in, signed_in_at, web_app
 
 NOT_SENT = "Your request was not sent."
@@ -33,14 +34,14 @@ async def test_a_form_the_page_cannot_have_sent_comes_back_with_what_to_correct(
     # No platform behind this app: had anything been sent, the answer would be the 503 page, not the form.
     app = web_app()
     person = signed_in(app)
-    yesterday = (date.today() - timedelta(days=1)).isoformat()
+    past_everywhere = (earliest_today() - timedelta(days=1)).isoformat()
     wrong: list[tuple[dict[str, str], str, str]] = [
         ({"service_type": "bogus"}, "service_type", "Choose whether you need a loan or a copy."),
         ({"service_type": ""}, "service_type", "Choose whether you need a loan or a copy."),
         ({"needed_by": "soon"}, "needed_by", "Give a date from"),
         ({"needed_by": "2031-02-30"}, "needed_by", "Give a date from"),
         ({"needed_by": "\uff12\uff10\uff13\uff11-01-01"}, "needed_by", "Give a date from"),  # full-width digits
-        ({"needed_by": yesterday}, "needed_by", "Give a date from"),
+        ({"needed_by": past_everywhere}, "needed_by", "Give a date from"),
         ({"article_title": "A" * 501, "service_type": "copy"}, "article_title", "At most 500 characters."),
         ({"pages": "1" * 41, "service_type": "copy"}, "pages", "At most 40 characters."),
     ]
@@ -55,10 +56,10 @@ async def test_a_form_the_page_cannot_have_sent_comes_back_with_what_to_correct(
                         if n != name and _field_error(answer.text, n)], fields
             assert f'name="csrf" value="{person.csrf}"' in answer.text  # the form, ready to send again
             assert 'href="/search?q=history"' in answer.text
-        kept = await _post(client, person.csrf, service_type="copy", needed_by=yesterday,
+        kept = await _post(client, person.csrf, service_type="copy", needed_by=past_everywhere,
                            article_title="On <em>bridges</em>", pages="12-19")
         assert 'value="On &lt;em&gt;bridges&lt;/em&gt;"' in kept.text and 'value="12-19"' in kept.text
-        assert 'value="copy" checked' in kept.text and f'value="{yesterday}"' in kept.text
+        assert 'value="copy" checked' in kept.text and f'value="{past_everywhere}"' in kept.text
 
 
 async def test_a_made_up_service_type_or_pickup_location_is_not_sent(tmp_path: Path) -> None:

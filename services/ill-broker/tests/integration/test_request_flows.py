@@ -12,6 +12,7 @@ from broker_fixtures import Broker, broker, item, region
 
 from bibliomesh_contracts.events.directory import LendingPolicy
 from bibliomesh_contracts.events.directory.institution import ClosedPeriod
+from meshkit.dates import earliest_today
 
 HOME = "CN-U1-ENG"
 HOLDERS = ("CN-U1-MED", "CN-PL", "CN-FAR")   # the rota in that order: university, region, open
@@ -363,14 +364,15 @@ async def test_not_now_is_409_with_the_reason_and_bad_input_is_422_naming_the_fi
         refused(await b.act(rid, "receive", home), 409,
                 "cannot receive while the request is will_supply (lender side: awaiting_ship)")
 
-        yesterday = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
-        refused(await b.submit(patron, cluster_id=8, needed_by=yesterday), 422, field="needed_by")
+        past_everywhere = (earliest_today() - timedelta(days=1)).isoformat()
+        refused(await b.submit(patron, cluster_id=8, needed_by=past_everywhere), 422, field="needed_by")
         refused(await b.submit(patron, cluster_id=7, pickup_location="The moon"), 422, field="pickup_location")
         refused(await b.submit(patron, cluster_id=999), 404, "the broker knows no holdings of cluster 999")
         refused(await b.submit(patron), 422, field="citation")
         refused(await b.submit(patron, cluster_id=7, service_type="everything"), 422, field="service_type")
+        # Still today west of UTC (a patron in UTC-5 late in the evening): not in the past.
         later = await b.submit(b.patron(HOME, "planner"), cluster_id=7, pickup_location="Engineering desk",
-                               needed_by=datetime.now(UTC).date().isoformat())
+                               needed_by=earliest_today().isoformat())
         assert later.status_code == 201, later.text
 
 

@@ -4,7 +4,6 @@ caller may take now, delivery of copies as files."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import date
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -16,6 +15,7 @@ from bibliomesh_web.platform import ApiError
 from bibliomesh_web.request_form import RequestForm, pickup_choices, read_request_form
 from bibliomesh_web.requests_view import INPUT_ACTIONS, QUICK_ACTIONS, action_body, milestones
 from bibliomesh_web.views import BadInput, FormPage, Page, PageDep, safe_next
+from meshkit.dates import earliest_today
 from meshkit.head import answering_head
 from meshkit.numbers import whole_number
 
@@ -42,7 +42,7 @@ async def create(request: Request, page: FormPage) -> Response:
         raise BadInput
     back = safe_next(form.get("back"))
     pickups = pickup_choices(page.directory, user)
-    asked = read_request_form(form, cluster_id, page.directory, user, date.today(), page.t)
+    asked = read_request_form(form, cluster_id, page.directory, user, earliest_today(), page.t)
     if asked.errors:
         return await _form_again(page, cluster_id, back, pickups, asked, 400)
     try:

@@ -22,6 +22,7 @@ from bibliomesh_ill.service_layer.routing import ask_next_lender, plan_rota
 from bibliomesh_ill.service_layer.steps import record_step
 from bibliomesh_ill.service_layer.suggestions import count_demand
 from bibliomesh_ill.settings import IllSettings
+from meshkit.dates import earliest_today
 from meshkit.problems import Conflict, Forbidden, InvalidField, NotFound, Problem
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
@@ -139,7 +140,7 @@ async def submit_request(uow: UnitOfWork, caller: Principal, given: RequestInput
             borrower.pickup_locations:
         raise InvalidField("pickup_location", f"not one of {borrower_code}'s pickup locations: "
                                               f"{', '.join(borrower.pickup_locations)}")
-    if given.needed_by is not None and given.needed_by < now.date() and given.origin == "platform":
+    if given.needed_by is not None and given.needed_by < earliest_today(now) and given.origin == "platform":
         raise InvalidField("needed_by", "is in the past")
     item = await _item_for(uow, settings, given)
     repository = RequestRepository(uow.session)
