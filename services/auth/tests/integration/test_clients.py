@@ -196,3 +196,11 @@ async def test_a_disabled_clients_access_token_is_refused_at_once(client: httpx.
     assert (await client.post("/auth/keys/rotate", headers=spare_headers)).status_code == 200
     assert (await client.post("/auth/institutions", json=UNI, headers=spare_headers)).status_code == 201
     assert (await client.post("/auth/introspect", data={"token": spare_token}, auth=ADMIN)).json()["active"] is True
+
+
+async def test_an_empty_list_of_grant_types_is_refused_not_taken_for_the_default(client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI)
+    refused = await client.post("/auth/clients", headers=admin, json={
+        "name": "No grants", "institution": "CN-DL-U1", "scopes": ["catalog:read"], "grant_types": []})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "grant_types"

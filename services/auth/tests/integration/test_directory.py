@@ -151,3 +151,47 @@ async def test_blank_or_repeated_regions_and_pickup_locations_and_a_slash_in_a_c
         assert patched.status_code == 422 and [e["field"] for e in patched.json()["errors"]] == [field]
     colon = await client.post("/auth/institutions", json={**UNIVERSITY, "code": "CN-DL-A:B"}, headers=headers)
     assert colon.status_code == 201 and (await client.get("/auth/institutions/CN-DL-A:B")).status_code == 200
+
+
+async def test_a_partial_policy_changes_only_the_policy_fields_sent(client: httpx.AsyncClient) -> None:
+    # The broker routes loans by the whole policy: a change of one field must not reopen closed periods.
+    headers = await admin_headers(client)
+    await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    closures = [{"start": "2026-12-24", "end": "2027-01-02", "reason": "Winter break"}]
+    policy = {"loan_period_days": 14, "max_active_loans": 5, "lends_copies": False, "closed_periods": closures}
+    assert (await client.patch("/auth/institutions/CN-DL-U1", json={"policy": policy},
+                               headers=headers)).status_code == 200
+
+    changed = await client.patch("/auth/institutions/CN-DL-U1", json={"policy": {"answer_within_hours": 24}},
+                                 headers=headers)
+
+    assert changed.status_code == 200, changed.text
+    kept = (await client.get("/auth/institutions/CN-DL-U1")).json()["policy"]
+    assert kept["answer_within_hours"] == 24
+    assert {k: kept[k] for k in policy} == policy
+
+
+async def test_an_unknown_policy_field_is_refused_naming_it(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    await client.patch("/auth/institutions/CN-DL-U1", json={"policy": {"loan_period_days": 14}}, headers=headers)
+
+    refused = await client.patch("/auth/institutions/CN-DL-U1", json={"policy": {"loan_dayz": 30}}, headers=headers)
+
+    assert refused.status_code == 422
+    assert [e["field"] for e in refused.json()["errors"]] == ["policy.loan_dayz"]
+    assert (await client.get("/auth/institutions/CN-DL-U1")).json()["policy"]["loan_period_days"] == 14
+    null = await client.patch("/auth/institutions/CN-DL-U1", json={"policy": {"lends_copies": None}}, headers=headers)
+    assert null.status_code == 422 and null.json()["errors"][0]["field"] == "policy.lends_copies"
+    created = await client.post("/auth/institutions", headers=headers, json={
+        **UNIVERSITY, "code": "CN-DL-U9", "policy": {"loan_dayz": 30}})
+    assert created.status_code == 422 and created.json()["errors"][0]["field"] == "policy.loan_dayz"
+
+
+async def test_an_unknown_status_or_kind_in_the_list_filter_is_refused(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    await client.post("/auth/institutions", json=UNIVERSITY, headers=headers)
+    assert (await client.get("/auth/institutions", params={"status": "x"})).status_code == 422
+    assert (await client.get("/auth/institutions", params={"kind": "x"})).status_code == 422
+    assert [i["code"] for i in (await client.get("/auth/institutions", params={"status": "active"})).json()] == [
+        "CN-DL-U1"]

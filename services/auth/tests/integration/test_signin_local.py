@@ -20,6 +20,7 @@ from services.auth.tests.idp.signin_flow import (
     add_local_user,
     answer_of,
     authorize_query,
+    bearer,
     claims_of,
     local_sign_in,
     pkce_pair,
@@ -78,6 +79,23 @@ async def test_wrong_password_shows_the_form_again_and_repeated_failures_lock_th
     assert outcomes == ["failure"] * 5 + ["locked"]
 
 
+async def test_once_a_lock_expires_counting_starts_over(auth: httpx.AsyncClient, app: FastAPI) -> None:
+    # One wrong password after the lock expired used to lock the account again: anyone could keep it locked.
+    await add_local_user(app, TOWN["code"], "unlucky")
+    _verifier, challenge = pkce_pair()
+    page = await auth.get("/auth/authorize", params=authorize_query(challenge, institution=TOWN["code"]))
+    for _attempt in range(5):
+        page = await submit_login(auth, page, "unlucky", "not-the-password")
+    await run_sql(app, "UPDATE users SET locked_until = '2000-01-01 00:00:00' WHERE username = 'unlucky'")
+
+    for _attempt in range(4):
+        page = await submit_login(auth, page, "unlucky", "not-the-password")
+    rows = await run_sql(app, "SELECT failed_logins, locked_until FROM users WHERE username = 'unlucky'")
+    assert rows[0].failed_logins == 4 and rows[0].locked_until is None
+
+    answer_of(await submit_login(auth, page, "unlucky", PASSWORD))
+
+
 async def test_the_code_works_once_and_only_with_its_verifier_and_redirect_uri(auth: httpx.AsyncClient,
                                                                               app: FastAPI) -> None:
     await add_local_user(app, TOWN["code"], "careful")
@@ -97,6 +115,26 @@ async def test_the_code_works_once_and_only_with_its_verifier_and_redirect_uri(a
     assert (await redeem(auth, code, verifier)).status_code == 200
     replay = await redeem(auth, code, verifier)
     assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+
+
+async def test_a_replayed_code_revokes_what_its_first_redemption_gave(auth: httpx.AsyncClient, app: FastAPI) -> None:
+    # OAuth 2.1 §4.1.3: a code redeemed twice was intercepted, so the tokens it gave cannot be trusted either.
+    await add_local_user(app, TOWN["code"], "intercepted")
+    verifier, challenge = pkce_pair()
+    page = await auth.get("/auth/authorize", params=authorize_query(challenge, institution=TOWN["code"]))
+    code = answer_of(await submit_login(auth, page, "intercepted", PASSWORD))["code"]
+    first = await redeem(auth, code, verifier)
+    assert first.status_code == 200
+    tokens = first.json()
+    assert (await auth.get("/auth/userinfo", headers=bearer(tokens))).status_code == 200
+
+    replay = await redeem(auth, code, verifier)
+
+    assert replay.status_code == 400 and replay.json()["error"] == "invalid_grant"
+    assert (await auth.get("/auth/userinfo", headers=bearer(tokens))).status_code == 401
+    refreshed = await auth.post("/auth/token", data={"grant_type": "refresh_token", "client_id": "library-app",
+                                                     "refresh_token": tokens["refresh_token"]})
+    assert refreshed.status_code == 400 and refreshed.json()["error"] == "invalid_grant"
 
 
 async def test_the_answer_carries_the_apps_state_and_our_issuer(auth: httpx.AsyncClient, app: FastAPI) -> None:

@@ -1,6 +1,7 @@
 """Local accounts: who may manage whom, the rules every account obeys, and what disabling one does."""
 
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -97,6 +98,28 @@ async def test_disabling_ends_sessions_and_refuses_the_persons_tokens(client: ht
     enabled = await client.post(f"/auth/users/{user['id']}/enable", headers=admin)
     assert enabled.json()["status"] == "active"
     assert (await sign_in(client, app, "CN-DL-U1", "li.wei"))["access_token"]
+
+
+async def test_tokens_from_before_a_disable_stay_refused_once_the_person_is_enabled_again(
+        client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI)
+    app = await password_app(client, admin)
+    user = await make_user(client, admin, "CN-DL-U1", "boss", ["institution-admin"])
+    old = bearer(await sign_in(client, app, "CN-DL-U1", "boss"))
+    assert (await client.get("/auth/users", headers=old)).status_code == 200
+
+    await client.post(f"/auth/users/{user['id']}/disable", headers=admin)
+    enabled = await client.post(f"/auth/users/{user['id']}/enable", headers=admin)
+    assert enabled.status_code == 200 and enabled.json()["status"] == "active"
+
+    assert (await client.get("/auth/userinfo", headers=old)).status_code == 401
+    assert (await client.get("/auth/users", headers=old)).status_code == 401
+    assert (await client.post("/auth/introspect", auth=ADMIN,
+                              data={"token": old["Authorization"][7:]})).json() == {"active": False}
+    new = bearer(await sign_in(client, app, "CN-DL-U1", "boss"))
+    assert (await client.get("/auth/userinfo", headers=new)).status_code == 200
+    assert (await client.get("/auth/users", headers=new)).status_code == 200
 
 
 async def test_who_may_manage_whom(client: httpx.AsyncClient) -> None:
@@ -234,3 +257,28 @@ async def test_a_username_names_one_person_whatever_its_case(client: httpx.Async
                                                   language="en")
     finally:
         await engine.dispose()
+
+
+@pytest.mark.parametrize("version", ["1", True, 1.0])
+async def test_a_version_must_be_a_number(client: httpx.AsyncClient, version: object) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI)
+    user = await make_user(client, admin, "CN-DL-U1", "li.wei", ["patron"])
+    refused = await client.patch(f"/auth/users/{user['id']}", headers=admin,
+                                 json={"version": version, "display_name": "Li"})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "version"
+
+
+async def test_a_search_for_percent_or_underscore_matches_only_those_characters(client: httpx.AsyncClient) -> None:
+    admin = await admin_headers(client)
+    await register(client, admin, UNI)
+    await make_user(client, admin, "CN-DL-U1", "li_wei", ["patron"])
+    await make_user(client, admin, "CN-DL-U1", "zhang", ["patron"], display_name="100% Zhang")
+    await make_user(client, admin, "CN-DL-U1", "wang", ["patron"])
+
+    def found(query: str) -> Any:
+        return client.get("/auth/users", headers=admin, params={"institution": "CN-DL-U1", "q": query})
+
+    assert [u["username"] for u in (await found("_")).json()["items"]] == ["li_wei"]
+    assert [u["username"] for u in (await found("%")).json()["items"]] == ["zhang"]
+    assert [u["username"] for u in (await found("wang")).json()["items"]] == ["wang"]

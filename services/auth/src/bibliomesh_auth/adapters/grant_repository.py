@@ -45,6 +45,17 @@ class StoredCode:
     nonce: str | None
     expires_at: datetime
     used_at: datetime | None
+    family_id: str | None = None
+    access_token_id: str | None = None
+    access_token_expires_at: datetime | None = None
+
+
+def _stored_code(row: Any) -> StoredCode:
+    return StoredCode(client_id=row.client_id, user_id=row.user_id, redirect_uri=row.redirect_uri,
+                      code_challenge=row.code_challenge, scopes=frozenset(row.scopes), nonce=row.nonce,
+                      expires_at=_aware(row.expires_at) or datetime.min.replace(tzinfo=UTC),
+                      used_at=_aware(row.used_at), family_id=row.family_id, access_token_id=row.access_token_id,
+                      access_token_expires_at=_aware(row.access_token_expires_at))
 
 
 class GrantRepository:
@@ -106,6 +117,15 @@ class GrantRepository:
                    authorization_codes.c.expires_at > now)
             .values(expires_at=now))
 
+    async def expire_user_codes(self, user_id: str) -> None:
+        """Authorization codes of a person not redeemed yet can no longer be (they were disabled)."""
+        now = datetime.now(UTC)
+        await self.session.execute(
+            sa.update(authorization_codes)
+            .where(authorization_codes.c.user_id == user_id, authorization_codes.c.used_at.is_(None),
+                   authorization_codes.c.expires_at > now)
+            .values(expires_at=now))
+
     async def revoke_access_token(self, jti: str, expires_at: datetime) -> None:
         """Remember a revoked access token until it would have expired anyway (idempotent)."""
         exists = await self.session.scalar(
@@ -138,12 +158,30 @@ class GrantRepository:
             sa.select(authorization_codes).where(authorization_codes.c.code_hash == digest(code)))).first()
         if row is None:
             return None, False
-        stored = StoredCode(client_id=row.client_id, user_id=row.user_id, redirect_uri=row.redirect_uri,
-                            code_challenge=row.code_challenge, scopes=frozenset(row.scopes), nonce=row.nonce,
-                            expires_at=_aware(row.expires_at) or datetime.min.replace(tzinfo=UTC),
-                            used_at=_aware(row.used_at))
+        stored = _stored_code(row)
         result = await self.session.execute(
             sa.update(authorization_codes)
             .where(authorization_codes.c.code_hash == digest(code), authorization_codes.c.used_at.is_(None))
             .values(used_at=datetime.now(UTC)))
         return stored, bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def remember_code_tokens(self, code: str, *, family_id: str, access_token_id: str,
+                                   access_token_expires_at: datetime) -> None:
+        """What a code was redeemed for, so that a replay of the code can revoke it."""
+        await self.session.execute(
+            sa.update(authorization_codes).where(authorization_codes.c.code_hash == digest(code))
+            .values(family_id=family_id, access_token_id=access_token_id,
+                    access_token_expires_at=access_token_expires_at))
+
+    async def revoke_code_tokens(self, code: str) -> None:
+        """A redeemed code was replayed: revoke the refresh-token family and the access token issued for it. Read
+        again here, after the replay's claim failed, so that a redemption that committed meanwhile is seen."""
+        row: Any = (await self.session.execute(
+            sa.select(authorization_codes).where(authorization_codes.c.code_hash == digest(code)))).first()
+        if row is None:
+            return
+        if row.family_id:
+            await self.revoke_family(row.family_id)
+        if row.access_token_id and row.access_token_expires_at is not None:
+            await self.revoke_access_token(row.access_token_id, _aware(row.access_token_expires_at)
+                                           or datetime.now(UTC))

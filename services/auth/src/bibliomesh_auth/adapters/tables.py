@@ -76,6 +76,8 @@ users = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("version", sa.Integer, nullable=False),
+    # Access tokens of the person issued (`iat`) before this moment are refused for good: set when they are disabled.
+    sa.Column("tokens_not_before", sa.DateTime(timezone=True), nullable=True),
     sa.UniqueConstraint("institution", "username", name="uq_users_institution_username"),
     sa.UniqueConstraint("external_issuer", "external_subject", name="uq_users_external_identity"),
 )
@@ -107,6 +109,10 @@ authorization_codes = sa.Table(
     sa.Column("nonce", sa.String(200), nullable=True),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
+    # What the code was redeemed for: a replay of the code revokes them (OAuth 2.1 §4.1.3).
+    sa.Column("family_id", sa.String(36), nullable=True),
+    sa.Column("access_token_id", sa.String(64), nullable=True),
+    sa.Column("access_token_expires_at", sa.DateTime(timezone=True), nullable=True),
 )
 
 identity_providers = sa.Table(

@@ -14,15 +14,18 @@ from bibliomesh_auth.adapters.tables import users
 from bibliomesh_auth.domain.accounts import User
 
 
+def _utc(moment: datetime | None) -> datetime | None:
+    # SQLite hands back naive datetimes, written as UTC.
+    return moment.replace(tzinfo=UTC) if moment is not None and moment.tzinfo is None else moment
+
+
 def _user(row: Any) -> User:
-    locked = row.locked_until
-    if locked is not None and locked.tzinfo is None:
-        locked = locked.replace(tzinfo=UTC)  # SQLite hands back naive UTC
     return User(id=row.id, institution=row.institution, username=row.username, email=row.email,
                 display_name=row.display_name, roles=frozenset(row.roles), pickup_location=row.pickup_location,
                 language=row.language, status=row.status, password_hash=row.password_hash,
-                failed_logins=row.failed_logins, locked_until=locked, external_issuer=row.external_issuer,
-                external_subject=row.external_subject, version=row.version)
+                failed_logins=row.failed_logins, locked_until=_utc(row.locked_until),
+                external_issuer=row.external_issuer, external_subject=row.external_subject, version=row.version,
+                tokens_not_before=_utc(row.tokens_not_before))
 
 
 class UserRepository:
@@ -52,10 +55,11 @@ class UserRepository:
         if institution is not None:
             statement = statement.where(users.c.institution == institution)
         if query:
-            pattern = f"%{query.lower()}%"
-            statement = statement.where(sa.or_(sa.func.lower(users.c.username).like(pattern),
-                                               sa.func.lower(users.c.display_name).like(pattern),
-                                               sa.func.lower(users.c.email).like(pattern)))
+            # The words typed, not a pattern: `%` and `_` match themselves.
+            escaped = query.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+            pattern = f"%{escaped}%"
+            statement = statement.where(sa.or_(*(sa.func.lower(column).like(pattern, escape="\\") for column in
+                                                 (users.c.username, users.c.display_name, users.c.email))))
         if role:
             # Roles are a JSON list of known names, so a quoted match on its text form is exact on both engines.
             statement = statement.where(sa.cast(users.c.roles, sa.Text).like(f'%"{role}"%'))

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from bibliomesh_auth.domain.clients import issued_in_time
+
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
 MIN_PASSWORD_LENGTH = 10
@@ -31,6 +33,8 @@ class User:
     external_issuer: str | None
     external_subject: str | None
     version: int
+    tokens_not_before: datetime | None = None
+    """Their access tokens issued before this are refused, also once they are enabled again (set on disable)."""
 
     @property
     def subject(self) -> str:
@@ -39,9 +43,20 @@ class User:
     def is_locked(self, now: datetime) -> bool:
         return self.locked_until is not None and self.locked_until > now
 
+    def failures_counted(self, now: datetime) -> int:
+        """Failed sign-ins in a row that still count: once a lock has expired, counting starts over (else a single
+        wrong password would lock the account again, and anyone could keep it locked)."""
+        if self.locked_until is not None and self.locked_until <= now:
+            return 0
+        return self.failed_logins
+
     @property
     def active(self) -> bool:
         return self.status == "active"
+
+    def accepts_token_issued_at(self, issued_at: object) -> bool:
+        """Active, and the token (`iat`) was issued since the account was last disabled."""
+        return self.active and issued_in_time(issued_at, self.tokens_not_before)
 
 
 def lock_after_failure(failed_logins: int, now: datetime) -> datetime | None:

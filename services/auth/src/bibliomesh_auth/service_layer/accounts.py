@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +19,7 @@ from bibliomesh_auth.domain.accounts import (
     pickup_problem,
     roles_problem,
 )
+from bibliomesh_auth.domain.clients import tokens_not_before
 from bibliomesh_auth.domain.permissions import managed_institution, require_manager_of, require_person
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.local_login import hasher, verify_secret
@@ -132,18 +134,32 @@ async def update_user(uow: UnitOfWork, caller: Principal, user_id: str, changes:
 
 async def set_user_status(uow: UnitOfWork, caller: Principal, user_id: str, status: str,
                           ip: str | None = None) -> User:
-    """Disable (ending every session: refresh tokens are revoked) or enable an account."""
+    """Disable (ending every session: refresh tokens and codes not redeemed yet are revoked, and access tokens issued
+    so far are refused for good, also once the account is enabled again) or enable an account."""
     user = await get_user(uow, caller, user_id)
     if caller.subject == user.subject and status == "disabled":
         raise Conflict("you cannot disable your own account")
     if user.status == status:
         return user
-    updated = await _update(uow, user, status=status)
     if status == "disabled":
-        await GrantRepository(uow.session).revoke_user_tokens(user.id)
+        updated = await _update(uow, user, status=status, tokens_not_before=tokens_not_before(datetime.now(UTC)))
+        grants = GrantRepository(uow.session)
+        await grants.revoke_user_tokens(user.id)
+        await grants.expire_user_codes(user.id)
+    else:
+        await _after_refused_tokens(user)
+        updated = await _update(uow, user, status=status)
     await audit.record(uow, f"user-{'disabled' if status == 'disabled' else 'enabled'}", actor=caller.subject,
                        institution=user.institution, target=user.subject, ip=ip)
     return updated
+
+
+async def _after_refused_tokens(user: User) -> None:
+    # Within the second they were disabled in, a new token would carry the same `iat` as the ones refused.
+    if user.tokens_not_before is not None:
+        wait = (user.tokens_not_before - datetime.now(UTC)).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 async def change_own_password(uow: UnitOfWork, caller: Principal, old: str, new: str, ip: str | None = None) -> None:
@@ -152,7 +168,7 @@ async def change_own_password(uow: UnitOfWork, caller: Principal, old: str, new:
     repo = UserRepository(uow.session)
     now = datetime.now(UTC)
     if user.is_locked(now) or not verify_secret(user.password_hash, old):
-        failures = user.failed_logins + (0 if user.is_locked(now) else 1)
+        failures = user.failures_counted(now) + (0 if user.is_locked(now) else 1)
         await repo.record_login_result(user, failed_logins=failures, locked_until=lock_after_failure(failures, now)
                                        or user.locked_until)
         await audit.record(uow, "password-changed", outcome="failure", actor=user.subject,

@@ -55,6 +55,9 @@ async def update_institution(uow: UnitOfWork, caller: Principal, code: str, chan
         # Peer credentials are issued only by their own use case; an endpoint edit keeps them.
         kept = current.iso18626.credential_hash if current.iso18626 else None
         changes = {**changes, "iso18626": {**_without_credential(changes["iso18626"]), "credential_hash": kept}}
+    if changes.get("policy") is not None:
+        # A merge patch: the broker routes loans by the whole policy, so fields not sent keep their value.
+        changes = {**changes, "policy": {**current.policy.model_dump(), **changes["policy"]}}
     updated = InstitutionSnapshot.model_validate(
         {**current.model_dump(), **changes, "code": code, "version": current.version + 1})
     fields = changed_fields(current, updated)

@@ -5,11 +5,13 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import NoReturn
 
 from bibliomesh_auth.adapters.client_repository import Client, ClientRepository
-from bibliomesh_auth.adapters.grant_repository import GrantRepository
+from bibliomesh_auth.adapters.grant_repository import GrantRepository, StoredRefreshToken
 from bibliomesh_auth.adapters.user_repository import UserRepository
 from bibliomesh_auth.domain.accounts import User
 from bibliomesh_auth.domain.scopes import narrow, scopes_for_roles
@@ -75,6 +77,8 @@ async def password(ctx: GrantContext, client: Client, institution: str | None, u
     _require_grant(client, "password")
     if not (institution and username and secret):
         raise OAuthError("invalid_request", "institution, username and password are required")
+    # Before the password is checked: a partner's client must not count failures against another's accounts.
+    _require_serves(ctx, client, institution)
     try:
         user = await authenticate(ctx.uow, institution, username, secret, ctx.ip)
     except LoginFailed as exc:
@@ -85,16 +89,14 @@ async def password(ctx: GrantContext, client: Client, institution: str | None, u
 
 async def tokens_for_user(ctx: GrantContext, client: Client, user: User, scope: str | None, *, grant: str,
                           nonce: str | None = None, family_id: str | None = None,
-                          allowed: frozenset[str] | None = None) -> IssuedToken:
+                          allowed: frozenset[str] | None = None, token_id: str | None = None) -> IssuedToken:
     """An access token (and refresh token, and ID token for `openid`) for a person, limited by their roles and by
     what the client holds now (a refresh's `allowed` scopes may predate an edit that narrowed the client)."""
-    limit = client.scopes if allowed is None else client.scopes & allowed
-    granted = narrow(scopes_for_roles(user.roles) & limit, scope)
-    if granted is None:
-        raise OAuthError("invalid_scope", "a requested scope is not granted to this account")
+    _require_serves(ctx, client, user.institution)
+    granted = _granted(client, user, scope, allowed)
     token, scopes = await sign_access_token(ctx.uow, ctx.settings, ctx.box, subject=user.subject,
                                             institution=user.institution, roles=user.roles, scopes=granted,
-                                            client_id=client.client_id)
+                                            client_id=client.client_id, token_id=token_id)
     refresh = await GrantRepository(ctx.uow.session).new_refresh_token(
         client_id=client.client_id, user_id=user.id, institution=user.institution, scopes=granted,
         ttl=timedelta(days=ctx.settings.refresh_token_ttl_days), family_id=family_id)
@@ -106,6 +108,21 @@ async def tokens_for_user(ctx: GrantContext, client: Client, user: User, scope: 
                        grant=grant, client=client.client_id, scope=scopes)
     return IssuedToken(access_token=token, expires_in=ctx.settings.access_token_ttl_seconds, scope=scopes,
                        refresh_token=refresh, id_token=id_token)
+
+
+def _granted(client: Client, user: User, scope: str | None, allowed: frozenset[str] | None) -> frozenset[str]:
+    limit = client.scopes if allowed is None else client.scopes & allowed
+    granted = narrow(scopes_for_roles(user.roles) & limit, scope)
+    if granted is None:
+        raise OAuthError("invalid_scope", "a requested scope is not granted to this account")
+    return granted
+
+
+def _require_serves(ctx: GrantContext, client: Client, institution: str) -> None:
+    """A client of an institution signs in only that institution's people; the platform's own clients serve every
+    institution. `unauthorized_client` (RFC 6749 §5.2): the client may not use this grant for these people."""
+    if client.institution != ctx.settings.platform_institution and institution != client.institution:
+        raise OAuthError("unauthorized_client", f"this client signs in only people of {client.institution}")
 
 
 def user_claims(user: User) -> dict[str, object]:
@@ -121,18 +138,17 @@ def user_claims(user: User) -> dict[str, object]:
 
 
 async def refresh(ctx: GrantContext, client: Client, token: str | None, scope: str | None) -> IssuedToken:
-    """Rotation on every use; a refresh token used twice revokes its whole family (it was stolen or leaked)."""
+    """Rotation on every use; a refresh token used twice revokes its whole family (it was stolen or leaked). A refresh
+    refused for what it asks (a scope beyond what it holds, a client that may not serve the person) does not use the
+    token up, so that the client's corrected retry is not taken for a replay."""
     _require_grant(client, "refresh_token")
     grants = GrantRepository(ctx.uow.session)
     stored = await grants.refresh_token(token or "")
     if stored is None or stored.client_id != client.client_id:
         raise OAuthError("invalid_grant", "unknown refresh token")
-    if stored.revoked_at is not None or not await grants.mark_refresh_used(token or ""):
-        await grants.revoke_family(stored.family_id)
-        await audit.record(ctx.uow, "refresh-token-reuse", outcome="refused", actor=f"user:{stored.user_id}",
-                           institution=stored.institution, ip=ctx.ip, family=stored.family_id)
-        await ctx.uow.commit()
-        raise OAuthError("invalid_grant", "refresh token already used or revoked; sign in again")
+    _require_serves(ctx, client, stored.institution)
+    if stored.revoked_at is not None or stored.used_at is not None:
+        await _reused(ctx, stored)
     if stored.expires_at < datetime.now(UTC):
         raise OAuthError("invalid_grant", "refresh token expired")
     user = await UserRepository(ctx.uow.session).get(stored.user_id or "")
@@ -140,8 +156,19 @@ async def refresh(ctx: GrantContext, client: Client, token: str | None, scope: s
         await grants.revoke_family(stored.family_id)
         await ctx.uow.commit()
         raise OAuthError("invalid_grant", "the account is no longer active")
+    _granted(client, user, scope, stored.scopes)
+    if not await grants.mark_refresh_used(token or ""):
+        await _reused(ctx, stored)  # used by a concurrent request meanwhile
     return await tokens_for_user(ctx, client, user, scope, grant="refresh_token", family_id=stored.family_id,
                                  allowed=stored.scopes)
+
+
+async def _reused(ctx: GrantContext, stored: StoredRefreshToken) -> NoReturn:
+    await GrantRepository(ctx.uow.session).revoke_family(stored.family_id)
+    await audit.record(ctx.uow, "refresh-token-reuse", outcome="refused", actor=f"user:{stored.user_id}",
+                       institution=stored.institution, ip=ctx.ip, family=stored.family_id)
+    await ctx.uow.commit()
+    raise OAuthError("invalid_grant", "refresh token already used or revoked; sign in again")
 
 
 async def authorization_code(ctx: GrantContext, client: Client, code: str | None, redirect_uri: str | None,
@@ -149,10 +176,13 @@ async def authorization_code(ctx: GrantContext, client: Client, code: str | None
     _require_grant(client, "authorization_code")
     if not (code and redirect_uri and code_verifier):
         raise OAuthError("invalid_request", "code, redirect_uri and code_verifier are required")
-    stored, claimed = await GrantRepository(ctx.uow.session).claim_code(code)
+    grants = GrantRepository(ctx.uow.session)
+    stored, claimed = await grants.claim_code(code)
     if stored is None or stored.client_id != client.client_id:
         raise OAuthError("invalid_grant", "unknown authorization code")
     if not claimed:
+        # OAuth 2.1 §4.1.3: a code redeemed twice was intercepted; what it was redeemed for is not to be trusted.
+        await grants.revoke_code_tokens(code)
         await audit.record(ctx.uow, "authorization-code-reuse", outcome="refused", actor=f"user:{stored.user_id}",
                            ip=ctx.ip, client=client.client_id)
         await ctx.uow.commit()
@@ -167,8 +197,13 @@ async def authorization_code(ctx: GrantContext, client: Client, code: str | None
     user = await UserRepository(ctx.uow.session).get(stored.user_id)
     if user is None or not user.active:
         raise OAuthError("invalid_grant", "the account is no longer active")
-    return await tokens_for_user(ctx, client, user, " ".join(sorted(stored.scopes)), grant="authorization_code",
-                                 nonce=stored.nonce)
+    family_id, token_id = str(uuid.uuid4()), uuid.uuid4().hex
+    issued = await tokens_for_user(ctx, client, user, " ".join(sorted(stored.scopes)), grant="authorization_code",
+                                   nonce=stored.nonce, family_id=family_id, token_id=token_id)
+    await grants.remember_code_tokens(code, family_id=family_id, access_token_id=token_id,
+                                      access_token_expires_at=datetime.now(UTC) + timedelta(
+                                          seconds=ctx.settings.access_token_ttl_seconds))
+    return issued
 
 
 def pkce_challenge(verifier: str) -> str:

@@ -30,24 +30,34 @@ def verify_secret(secret_hash: str | None, secret: str) -> bool:
         return False
 
 
+REFUSED = "unknown account, wrong password, or the account is temporarily locked after repeated failures"
+"""The one answer to every failed sign-in, so that it does not tell which accounts exist (the audit trail does)."""
+
+
 async def authenticate(uow: UnitOfWork, institution: str, username: str, password: str,
                        ip: str | None = None) -> User:
-    """The account if the password is right; LoginFailed otherwise. The caller commits either way."""
+    """The account if the password is right; LoginFailed otherwise. The caller commits either way.
+
+    Every failure takes the same argon2 work and gives the same message, whether the account is unknown, disabled,
+    locked or the password wrong: neither tells an attacker which usernames exist."""
     repo = UserRepository(uow.session)
     user = await repo.by_username(institution, username)
     now = datetime.now(UTC)
+    actor = f"{institution}/{username}"
     if user is not None and user.is_locked(now):
         verify_secret(None, password)
-        await audit.record(uow, "login", outcome="locked", actor=f"{institution}/{username}", institution=institution,
-                           ip=ip)
-        raise LoginFailed("the account is temporarily locked after repeated failures; try again later", locked=True)
-    if user is None or not user.active or not verify_secret(user.password_hash, password):
+        await audit.record(uow, "login", outcome="locked", actor=actor, institution=institution, ip=ip)
+        raise LoginFailed(REFUSED, locked=True)
+    usable = user is not None and user.active
+    right = verify_secret(user.password_hash if user is not None and usable else None, password)
+    if user is None or not right:
+        reason = "unknown account" if user is None else "wrong password" if usable else "account disabled"
         if user is not None:
-            failures = user.failed_logins + 1
+            failures = user.failures_counted(now) + 1
             await repo.record_login_result(user, failed_logins=failures, locked_until=lock_after_failure(failures, now))
-        await audit.record(uow, "login", outcome="failure", actor=f"{institution}/{username}",
-                           institution=institution, ip=ip)
-        raise LoginFailed("unknown account or wrong password")
+        await audit.record(uow, "login", outcome="failure", actor=actor, institution=institution, ip=ip,
+                           reason=reason)
+        raise LoginFailed(REFUSED)
     if user.failed_logins or user.locked_until:
         await repo.record_login_result(user, failed_logins=0, locked_until=None)
     if hasher.check_needs_rehash(user.password_hash or ""):

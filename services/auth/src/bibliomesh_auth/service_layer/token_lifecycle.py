@@ -52,13 +52,16 @@ async def access_token_claims(ctx: GrantContext, token: str) -> dict[str, Any] |
 
 async def refusal(ctx: GrantContext, *, subject: str, client_id: str | None, token_id: str | None,
                   issued_at: object) -> str | None:
-    """Why a verified access token issued here is no longer good, or None: it was revoked, its person's account is
-    disabled, or the API client it was issued to is disabled or was disabled after it was issued (and enabled again
-    since)."""
+    """Why a verified access token issued here is no longer good, or None: it was revoked, or its person's account
+    or the API client it was issued to is disabled, or was disabled after it was issued (and enabled again since)."""
     if token_id and await GrantRepository(ctx.uow.session).access_token_revoked(token_id):
         return "the access token was revoked"
-    if subject.startswith("user:") and await _person(ctx, subject) is None:
-        return "the account is disabled"
+    if subject.startswith("user:"):
+        person = await _person(ctx, subject)
+        if person is None:
+            return "the account is disabled"
+        if not person.accepts_token_issued_at(issued_at):
+            return "the account was disabled after this token was issued; sign in again"
     issued_to = client_id or (subject.removeprefix("client:") if subject.startswith("client:") else None)
     if issued_to is not None:
         client = await ClientRepository(ctx.uow.session).get(issued_to)

@@ -41,14 +41,14 @@ def key_store(uow: UnitOfWork, settings: AuthSettings, box: SecretBox) -> KeySto
 
 async def sign_access_token(uow: UnitOfWork, settings: AuthSettings, box: SecretBox, *, subject: str,
                             institution: str, roles: frozenset[str], scopes: frozenset[str],
-                            client_id: str | None) -> tuple[str, str]:
-    """Returns the token and its scope string."""
+                            client_id: str | None, token_id: str | None = None) -> tuple[str, str]:
+    """Returns the token and its scope string; `token_id` is its `jti` (a new one if not given)."""
     key = await key_store(uow, settings, box).signing_key()
     now = int(time.time())
     scope = " ".join(sorted(scopes))
     claims: dict[str, object] = {
         "iss": settings.token_issuer, "aud": settings.token_audience, "sub": subject, "iat": now, "nbf": now,
-        "exp": now + settings.access_token_ttl_seconds, "jti": uuid.uuid4().hex, "institution": institution,
+        "exp": now + settings.access_token_ttl_seconds, "jti": token_id or uuid.uuid4().hex, "institution": institution,
         "roles": sorted(roles), "scope": scope,
     }
     if client_id:

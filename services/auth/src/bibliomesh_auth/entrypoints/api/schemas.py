@@ -23,17 +23,51 @@ def distinct(values: list[str] | None) -> list[str] | None:
     return values
 
 
+def periods_in_order(periods: list[ClosedPeriod] | None) -> list[ClosedPeriod] | None:
+    for number, period in enumerate(periods or []):
+        if period.end < period.start:
+            raise ValueError(f"closed period {number} ends ({period.end}) before it starts ({period.start})")
+    return periods
+
+
 class LendingPolicyIn(LendingPolicy):
     """A lending policy as sent: its closed periods must not end before they start (the event contract stays lenient,
-    so copies stored before this check still read)."""
+    so copies stored before this check still read), and a misspelt field is refused rather than ignored."""
 
-    @field_validator("closed_periods")
+    model_config = ConfigDict(extra="forbid")
+
+    _periods_in_order = field_validator("closed_periods")(periods_in_order)
+
+
+_POLICY = LendingPolicy.model_fields
+
+
+class LendingPolicyPatch(BaseModel):
+    """A merge patch of the lending policy (RFC 7396): only the fields present change, the others keep their value;
+    `closed_periods` is the whole new list. None of them may be null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    lends_loans: bool | None = Field(default=None, description=_POLICY["lends_loans"].description)
+    lends_copies: bool | None = Field(default=None, description=_POLICY["lends_copies"].description)
+    lends_electronic_copies: bool | None = Field(default=None,
+                                                 description=_POLICY["lends_electronic_copies"].description)
+    loan_period_days: int | None = Field(default=None, ge=1, le=365,
+                                         description=_POLICY["loan_period_days"].description)
+    max_active_loans: int | None = Field(default=None, ge=0, le=1_000_000,
+                                         description=_POLICY["max_active_loans"].description)
+    answer_within_hours: int | None = Field(default=None, ge=1, le=8_760,
+                                            description=_POLICY["answer_within_hours"].description)
+    closed_periods: list[ClosedPeriod] | None = Field(default=None, description=_POLICY["closed_periods"].description)
+
+    _periods_in_order = field_validator("closed_periods")(periods_in_order)
+
+    @field_validator("*")
     @classmethod
-    def _periods_in_order(cls, periods: list[ClosedPeriod]) -> list[ClosedPeriod]:
-        for number, period in enumerate(periods):
-            if period.end < period.start:
-                raise ValueError(f"closed period {number} ends ({period.end}) before it starts ({period.start})")
-        return periods
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be omitted to keep it, but not null")
+        return value
 
 
 class InstitutionCreate(BaseModel):
@@ -58,8 +92,8 @@ class InstitutionCreate(BaseModel):
 
 
 class InstitutionPatch(BaseModel):
-    """Only the fields present change; `name_zh`, `parent_code`, `ill_email` and `iso18626` may be null to clear
-    them, the others may not."""
+    """A merge patch (RFC 7396): only the fields present change, in `policy` too; `name_zh`, `parent_code`,
+    `ill_email` and `iso18626` may be null to clear them, the others may not."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -72,7 +106,8 @@ class InstitutionPatch(BaseModel):
     pickup_locations: list[Name] | None = Field(default=None, max_length=100)
     ill_email: EmailStr | None = None
     language: Literal["en", "zh"] | None = None
-    policy: LendingPolicyIn | None = None
+    policy: LendingPolicyPatch | None = Field(
+        default=None, description="Merged into the current policy: only the policy fields present change.")
     iso18626: Iso18626Peer | None = None
 
     _distinct = field_validator("regions", "pickup_locations")(distinct)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, StringConstraints
 
 from bibliomesh_auth.domain.accounts import User
 
@@ -39,7 +39,7 @@ class UserPatch(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    version: int = Field(ge=1, description="The account version this change is based on.")
+    version: StrictInt = Field(ge=1, description="The account version this change is based on.")
     email: Email | None = None
     display_name: DisplayName | None = None
     roles: list[Role] | None = Field(default=None, min_length=1, max_length=4)

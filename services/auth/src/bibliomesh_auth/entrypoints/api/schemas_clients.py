@@ -32,7 +32,8 @@ class ClientCreate(BaseModel):
     redirect_uris: list[RedirectUri] = Field(default_factory=list, max_length=10,
                                              description="Exact redirect URIs (public clients).")
     grant_types: list[GrantType] | None = Field(
-        default=None, max_length=4, description="Default: client_credentials (confidential) or "
+        default=None, min_length=1, max_length=4, description="Default (when left out): client_credentials "
+        "(confidential) or "
         "authorization_code + refresh_token (public). `password` only from a platform admin.")
 
 

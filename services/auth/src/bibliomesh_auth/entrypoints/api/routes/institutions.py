@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from fastapi import APIRouter, status
 
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository
@@ -9,6 +11,7 @@ from bibliomesh_auth.entrypoints.api.callers import Administrator, DirectoryAdmi
 from bibliomesh_auth.entrypoints.api.schemas import InstitutionCreate, InstitutionPatch, SuspendBody
 from bibliomesh_auth.service_layer import directory
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
+from bibliomesh_contracts.events.directory.institution import InstitutionKind
 from meshkit.problems import NotFound
 from meshkit.web import UnitOfWorkDep
 
@@ -16,8 +19,8 @@ router = APIRouter(prefix="/auth/institutions", tags=["directory"])
 
 
 @router.get("", summary="List institutions (public).")
-async def list_institutions(uow: UnitOfWorkDep, kind: str | None = None, region: str | None = None,
-                            status: str | None = None) -> list[InstitutionSnapshot]:
+async def list_institutions(uow: UnitOfWorkDep, kind: InstitutionKind | None = None, region: str | None = None,
+                            status: Literal["active", "suspended"] | None = None) -> list[InstitutionSnapshot]:
     found = await InstitutionRepository(uow.session).list(kind=kind, region=region, status=status)
     return [public_view(i) for i in found]
 

@@ -11,16 +11,21 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse, Response
 
 from bibliomesh_auth.entrypoints.api.deps import GrantContextDep
-from bibliomesh_auth.entrypoints.api.routes.tokens import NO_STORE, client_credentials_of, oauth_error
+from bibliomesh_auth.entrypoints.api.routes.tokens import (
+    NO_STORE,
+    ClientIdField,
+    ClientSecretField,
+    OAuthRoute,
+    client_credentials_of,
+    oauth_error,
+)
 from bibliomesh_auth.service_layer import grants, token_lifecycle
 from bibliomesh_auth.service_layer.grants import OAuthError
 
-router = APIRouter(prefix="/auth", tags=["tokens"])
+router = APIRouter(prefix="/auth", tags=["tokens"], route_class=OAuthRoute)
 # Optional here only so that the client is authenticated first: without it the answer is `invalid_request`.
 TokenField = Annotated[str | None, Form(max_length=8192, description="The token in question (required).")]
 HintField = Annotated[str | None, Form(max_length=50, description="`access_token` or `refresh_token`.")]
-ClientIdField = Annotated[str | None, Form(max_length=100)]
-ClientSecretField = Annotated[str | None, Form(max_length=500)]
 
 
 @router.post("/revoke", summary="Revoke a token (RFC 7009): a refresh token ends its whole family, an access token "

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Coroutine
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, Request
-from fastapi.responses import JSONResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.routing import APIRoute
 
 from bibliomesh_auth.domain.scopes import SCOPES
 from bibliomesh_auth.entrypoints.api.deps import GrantContextDep, SecretBoxDep, SettingsDep
@@ -15,9 +18,38 @@ from bibliomesh_auth.service_layer.grants import OAuthError
 from bibliomesh_auth.service_layer.token_signing import key_store
 from meshkit.web import UnitOfWorkDep
 
-router = APIRouter(tags=["tokens"])
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 GRANT_TYPES = ("client_credentials", "authorization_code", "refresh_token", "password")
+
+
+class OAuthRoute(APIRoute):
+    """A route of the OAuth endpoints: a request they cannot read (a field missing, too long, or not a form at all)
+    is answered in OAuth's own format, `invalid_request` (RFC 6749 §5.2), not as problem+json."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def handle_oauth(request: Request) -> Response:
+            try:
+                return await handle(request)
+            except RequestValidationError as exc:
+                return oauth_error(OAuthError("invalid_request", _unreadable(exc)))
+
+        return handle_oauth
+
+
+def _unreadable(exc: RequestValidationError) -> str:
+    # Names the fields and what is wrong, never the values sent (they may be a password, or a megabyte).
+    problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg', 'invalid')}"
+                for e in exc.errors()]
+    return "; ".join(dict.fromkeys(problems)) + " (send the parameters as application/x-www-form-urlencoded)"
+
+
+router = APIRouter(tags=["tokens"], route_class=OAuthRoute)
+# Bounds like the login form's: whatever is sent may end up in the audit trail (a username as its actor).
+CLIENT_ID_MAX, CLIENT_SECRET_MAX = 100, 500
+ClientIdField = Annotated[str | None, Form(max_length=CLIENT_ID_MAX)]
+ClientSecretField = Annotated[str | None, Form(max_length=CLIENT_SECRET_MAX)]
 
 
 @router.get("/.well-known/openid-configuration", summary="OpenID Connect discovery (public).")
@@ -55,17 +87,17 @@ async def jwks(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep) -> 
 async def token(
     request: Request,
     ctx: GrantContextDep,
-    grant_type: Annotated[str, Form()],
-    scope: Annotated[str | None, Form()] = None,
-    client_id: Annotated[str | None, Form()] = None,
-    client_secret: Annotated[str | None, Form()] = None,
-    code: Annotated[str | None, Form()] = None,
-    redirect_uri: Annotated[str | None, Form()] = None,
-    code_verifier: Annotated[str | None, Form()] = None,
-    refresh_token: Annotated[str | None, Form()] = None,
-    username: Annotated[str | None, Form()] = None,
-    password: Annotated[str | None, Form()] = None,
-    institution: Annotated[str | None, Form()] = None,
+    grant_type: Annotated[str, Form(max_length=50)],
+    scope: Annotated[str | None, Form(max_length=1000)] = None,
+    client_id: ClientIdField = None,
+    client_secret: ClientSecretField = None,
+    code: Annotated[str | None, Form(max_length=200)] = None,
+    redirect_uri: Annotated[str | None, Form(max_length=2000)] = None,
+    code_verifier: Annotated[str | None, Form(max_length=200)] = None,
+    refresh_token: Annotated[str | None, Form(max_length=200)] = None,
+    username: Annotated[str | None, Form(max_length=200)] = None,
+    password: Annotated[str | None, Form(max_length=1024)] = None,
+    institution: Annotated[str | None, Form(max_length=64)] = None,
 ) -> JSONResponse:
     try:
         if grant_type not in GRANT_TYPES:
@@ -106,5 +138,8 @@ def client_credentials_of(request: Request, client_id: str | None, client_secret
         except (ValueError, UnicodeDecodeError):
             raise OAuthError("invalid_client", "malformed Basic credentials", status=401) from None
         basic_id, _, basic_secret = decoded.partition(":")
+        if len(basic_id) > CLIENT_ID_MAX or len(basic_secret) > CLIENT_SECRET_MAX:
+            raise OAuthError("invalid_request", f"a client id is at most {CLIENT_ID_MAX} characters, a secret "
+                             f"at most {CLIENT_SECRET_MAX}")
         return basic_id, basic_secret
     return client_id, client_secret
