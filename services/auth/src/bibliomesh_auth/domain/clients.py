@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import asyncio
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from bibliomesh_auth.domain.scopes import SCOPES, scopes_for_roles
@@ -68,6 +69,15 @@ def tokens_not_before(disabled_at: datetime) -> datetime:
     """The first moment a token of a client disabled at `disabled_at` can have been issued after it: a token carries
     its issue time (`iat`) in whole seconds, so every one issued up to `disabled_at` has an `iat` before this."""
     return disabled_at.replace(microsecond=0) + timedelta(seconds=1)
+
+
+async def wait_until_tokens_are_new(not_before: datetime | None) -> None:
+    """Wait out the second a client or person was disabled in before enabling it again: a token issued within that
+    second would carry the same `iat` as the ones refused. Called before any row is locked (at most a second)."""
+    if not_before is not None:
+        wait = (not_before - datetime.now(UTC)).total_seconds()
+        if wait > 0:
+            await asyncio.sleep(wait)
 
 
 def issued_in_time(issued_at: object, not_before: datetime | None) -> bool:

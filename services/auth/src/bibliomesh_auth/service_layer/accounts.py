@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,7 +18,7 @@ from bibliomesh_auth.domain.accounts import (
     pickup_problem,
     roles_problem,
 )
-from bibliomesh_auth.domain.clients import tokens_not_before
+from bibliomesh_auth.domain.clients import tokens_not_before, wait_until_tokens_are_new
 from bibliomesh_auth.domain.permissions import managed_institution, require_manager_of, require_person
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.local_login import hasher, verify_secret
@@ -147,19 +146,11 @@ async def set_user_status(uow: UnitOfWork, caller: Principal, user_id: str, stat
         await grants.revoke_user_tokens(user.id)
         await grants.expire_user_codes(user.id)
     else:
-        await _after_refused_tokens(user)
+        await wait_until_tokens_are_new(user.tokens_not_before)
         updated = await _update(uow, user, status=status)
     await audit.record(uow, f"user-{'disabled' if status == 'disabled' else 'enabled'}", actor=caller.subject,
                        institution=user.institution, target=user.subject, ip=ip)
     return updated
-
-
-async def _after_refused_tokens(user: User) -> None:
-    # Within the second they were disabled in, a new token would carry the same `iat` as the ones refused.
-    if user.tokens_not_before is not None:
-        wait = (user.tokens_not_before - datetime.now(UTC)).total_seconds()
-        if wait > 0:
-            await asyncio.sleep(wait)
 
 
 async def change_own_password(uow: UnitOfWork, caller: Principal, old: str, new: str, ip: str | None = None) -> None:

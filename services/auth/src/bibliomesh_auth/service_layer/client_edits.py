@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import asyncio
-from datetime import UTC, datetime
 from typing import Any
 
 from bibliomesh_auth.adapters.client_repository import Client, ClientRepository
 from bibliomesh_auth.adapters.grant_repository import GrantRepository
+from bibliomesh_auth.domain.clients import wait_until_tokens_are_new
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.clients import Access, checked_access, client_roles, get_client, require_may_manage
 from bibliomesh_auth.settings import AuthSettings
@@ -58,16 +57,12 @@ async def enable_client(uow: UnitOfWork, settings: AuthSettings, caller: Princip
     """The client may get tokens again, with its current secret (rotate it first if it leaked). What was issued to it
     before it was disabled stays refused (refresh and access tokens, codes): the people using it sign in again. Who
     may enable it is who may change it (a browser client or one of the platform's own: platform admins only)."""
+    await wait_until_tokens_are_new((await get_client(uow, caller, client_id)).tokens_not_before)
     client = await get_client(uow, caller, client_id, lock=True)
     require_may_manage(caller, platform_client=client.institution == settings.platform_institution,
                        is_public=client.is_public)
     if not client.disabled:
         return client
-    if client.tokens_not_before is not None:
-        # Within the second it was disabled in, a new token would carry the same `iat` as the ones refused.
-        wait = (client.tokens_not_before - datetime.now(UTC)).total_seconds()
-        if wait > 0:
-            await asyncio.sleep(wait)
     repo = ClientRepository(uow.session)
     await repo.enable(client_id)
     await audit.record(uow, "client-enabled", actor=caller.subject, institution=client.institution,

@@ -4,12 +4,9 @@ is validated (FastAPI runs the dependencies first and reports validation errors 
 
 from __future__ import annotations
 
-import json
 from typing import Annotated
 
-from fastapi import Depends, Request
-from joserfc import jws
-from joserfc.errors import JoseError
+from fastapi import Depends
 
 from bibliomesh_auth.domain.permissions import (
     managed_institution,
@@ -23,19 +20,9 @@ from meshkit.security import Principal
 from meshkit.web import CurrentPrincipal
 
 
-async def active_principal(principal: CurrentPrincipal, ctx: GrantContextDep, request: Request) -> Principal:
+async def active_principal(principal: CurrentPrincipal, ctx: GrantContextDep) -> Principal:
     """The verified caller, refused if its token was revoked or its account or API client disabled after issuance."""
-    return await ensure_active(ctx, principal, _issued_at(request))
-
-
-def _issued_at(request: Request) -> object:
-    """The `iat` of the bearer token `CurrentPrincipal` has just verified (the principal does not carry it)."""
-    token = request.headers.get("authorization", "").partition(" ")[2].strip()
-    try:
-        claims = json.loads(jws.extract_compact(token.encode()).payload)
-    except (JoseError, ValueError, TypeError):
-        return None
-    return claims.get("iat") if isinstance(claims, dict) else None
+    return await ensure_active(ctx, principal, principal.issued_at)
 
 
 ActivePrincipal = Annotated[Principal, Depends(active_principal)]
