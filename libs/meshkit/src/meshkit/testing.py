@@ -80,8 +80,10 @@ async def publish_institution(transport: Transport, snapshot: InstitutionSnapsho
                                aggregate_version=snapshot.version)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], within: float = 20.0, interval: float = 0.05) -> None:
-    """Wait until `check()` is true; fail after `within` seconds. For asynchronous effects, not for timing."""
+async def eventually(check: Callable[[], Awaitable[bool]], within: float = 60.0, interval: float = 0.05) -> None:
+    """Wait until `check()` is true; fail after `within` seconds. For asynchronous effects, not for timing: the
+    bound is generous (a passing check returns as soon as it holds), since a machine running other work slowed a
+    consumer past 20 s once."""
     deadline = asyncio.get_running_loop().time() + within
     while not await check():
         if asyncio.get_running_loop().time() > deadline:
