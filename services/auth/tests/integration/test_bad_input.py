@@ -42,7 +42,8 @@ async def signed_by_the_service(settings: AuthSettings, **overrides: Any) -> str
     now = int(time.time())
     claims = {"iss": settings.token_issuer, "aud": settings.token_audience, "sub": f"client:{ADMIN[0]}",
               "iat": now, "nbf": now, "exp": now + 300, "jti": uuid.uuid4().hex, "institution": "PLATFORM",
-              "roles": ["platform-admin"], "scope": "directory:admin", "client_id": ADMIN[0], **overrides}
+              "roles": ["platform-admin"], "scope": "directory:admin accounts:manage", "client_id": ADMIN[0],
+              **overrides}
     return jwt.encode({"alg": "ES256", "kid": key.kid, "typ": "at+jwt"}, claims, key)
 
 

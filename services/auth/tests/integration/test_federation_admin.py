@@ -55,11 +55,15 @@ async def auth(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
+ADMIN_SCOPE = "openid accounts:manage"
+"""What an admin's sign-in asks for to configure the provider: a browser app's usual scopes are not enough."""
+
+
 async def admin_of(auth: httpx.AsyncClient, app: FastAPI, institution: str, roles: tuple[str, ...]
                    ) -> dict[str, str]:
     username = f"{roles[0]}-{institution.lower()}"
     await add_local_user(app, institution, username, roles=roles)
-    return bearer(await local_sign_in(auth, institution, username))
+    return bearer(await local_sign_in(auth, institution, username, scope=ADMIN_SCOPE))
 
 
 async def test_the_platform_admin_configures_a_provider_whose_secret_is_sealed_and_never_shown(
@@ -89,6 +93,9 @@ async def test_an_institution_admin_manages_their_own_provider_and_nobody_elses(
     patron = await admin_of(auth, app, UNI["code"], ("patron",))
     for headers in (other, patron):
         assert (await auth.put(PATH, json=provider_body(idp), headers=headers)).status_code == 403
+    narrowed = bearer(await local_sign_in(auth, UNI["code"], f"institution-admin-{UNI['code'].lower()}"))
+    refused = await auth.put(PATH, json=provider_body(idp), headers=narrowed)  # openid catalog:read ill:request
+    assert refused.status_code == 403 and refused.json()["required_scope"] == "accounts:manage", refused.text
     assert (await auth.put(PATH, json=provider_body(idp), headers=own)).status_code == 200
     for headers in (other, patron):
         assert (await auth.get(PATH, headers=headers)).status_code == 403
@@ -101,7 +108,7 @@ async def test_a_disabled_institution_admins_still_valid_token_is_refused(
         auth: httpx.AsyncClient, app: FastAPI, idp: LoopbackIdp) -> None:
     admin = await admin_headers(auth)
     boss = await add_local_user(app, UNI["code"], "boss", roles=("institution-admin",))
-    still_valid = bearer(await local_sign_in(auth, UNI["code"], "boss"))
+    still_valid = bearer(await local_sign_in(auth, UNI["code"], "boss", scope=ADMIN_SCOPE))
     assert (await auth.put(PATH, json=provider_body(idp), headers=still_valid)).status_code == 200
     assert (await auth.post(f"/auth/users/{boss.id}/disable", headers=admin)).status_code == 200
     refused = await auth.put(PATH, json=provider_body(idp, enabled=False), headers=still_valid)

@@ -16,8 +16,9 @@ from bibliomesh_auth.domain.clients import (
 
 def test_partner_scopes_are_what_the_institutions_staff_and_admins_may_hold() -> None:
     staff_and_admin = {"openid", "catalog:read", "catalog:write", "ill:request", "ill:lend", "ill:manage",
-                       "notify:manage"}
+                       "notify:manage", "accounts:manage"}
     assert staff_and_admin == PARTNER_SCOPES
+    assert scope_problem(frozenset({"accounts:manage"}), platform_client=False, by_platform_admin=False) is None
     assert scope_problem(frozenset({"catalog:write", "ill:lend"}), platform_client=False, by_platform_admin=False) \
         is None
     assert scope_problem(frozenset({"directory:admin"}), platform_client=False, by_platform_admin=False)

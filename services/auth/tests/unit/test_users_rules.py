@@ -7,10 +7,18 @@ from bibliomesh_auth.domain.permissions import managed_institution, require_mana
 from meshkit.problems import Forbidden
 from meshkit.security import Principal
 
-PLATFORM = Principal(subject="client:root", institution="PLATFORM", roles=frozenset({"platform-admin"}))
-ADMIN_U1 = Principal(subject="user:1", institution="CN-U1", roles=frozenset({"institution-admin"}))
-STAFF_U1 = Principal(subject="user:2", institution="CN-U1", roles=frozenset({"staff"}))
-PATRON_U1 = Principal(subject="user:3", institution="CN-U1", roles=frozenset({"patron"}))
+MANAGE = frozenset({"accounts:manage"})
+READ = frozenset({"catalog:read"})
+PLATFORM = Principal(subject="client:root", institution="PLATFORM", roles=frozenset({"platform-admin"}),
+                     scopes=MANAGE)
+ADMIN_U1 = Principal(subject="user:1", institution="CN-U1", roles=frozenset({"institution-admin"}), scopes=MANAGE)
+STAFF_U1 = Principal(subject="user:2", institution="CN-U1", roles=frozenset({"staff"}), scopes=MANAGE)
+PATRON_U1 = Principal(subject="user:3", institution="CN-U1", roles=frozenset({"patron"}), scopes=MANAGE)
+# The same admins with a token narrowed to what a third-party app asked for.
+PLATFORM_READING = Principal(subject="client:root", institution="PLATFORM", roles=frozenset({"platform-admin"}),
+                             scopes=READ | {"directory:admin"})
+ADMIN_U1_READING = Principal(subject="user:1", institution="CN-U1", roles=frozenset({"institution-admin"}),
+                             scopes=READ)
 
 
 @pytest.mark.parametrize(("caller", "asked", "allowed"), [
@@ -18,6 +26,8 @@ PATRON_U1 = Principal(subject="user:3", institution="CN-U1", roles=frozenset({"p
     (ADMIN_U1, None, "CN-U1"), (ADMIN_U1, "CN-U1", "CN-U1"), (ADMIN_U1, "CN-U2", Forbidden),
     (STAFF_U1, None, Forbidden), (STAFF_U1, "CN-U1", Forbidden),
     (PATRON_U1, None, Forbidden), (PATRON_U1, "CN-U1", Forbidden),
+    (PLATFORM_READING, None, Forbidden), (PLATFORM_READING, "CN-U1", Forbidden),
+    (ADMIN_U1_READING, None, Forbidden), (ADMIN_U1_READING, "CN-U1", Forbidden),
 ])
 def test_one_rule_gives_both_the_list_filter_and_the_record_check(caller: Principal, asked: str | None,
                                                                    allowed: object) -> None:

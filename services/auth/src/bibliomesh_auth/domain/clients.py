@@ -9,7 +9,10 @@ from urllib.parse import urlsplit
 from bibliomesh_auth.domain.scopes import SCOPES, scopes_for_roles
 
 PARTNER_SCOPES = scopes_for_roles({"staff", "institution-admin"})
-"""The most a partner system may hold: what the institution's own staff and admins may hold."""
+"""The most a partner system may hold: what the institution's own staff and admins may hold, `accounts:manage`
+included (an institution admin may give it, as they may give anything they hold). A partner client's own token
+carries the `staff` role, so the scope lets it manage nothing by itself: it passes on only to the institution's
+admins who sign in through the client (the password grant, which only a platform admin enables)."""
 PLATFORM_ONLY_SCOPES = frozenset({"directory:admin"})
 CONFIDENTIAL_GRANTS = frozenset({"client_credentials", "password", "refresh_token"})
 PUBLIC_GRANTS = frozenset({"authorization_code", "refresh_token", "password"})

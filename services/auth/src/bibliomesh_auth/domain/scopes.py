@@ -12,6 +12,7 @@ SCOPES = {
     "ill:lend": "Answer lending requests as the supplying library.",
     "ill:manage": "Manage the institution's borrowing and lending, statistics included.",
     "notify:manage": "Manage webhooks and notification settings.",
+    "accounts:manage": "Manage the institution's accounts and API clients, its audit trail and its sign-in settings.",
     "directory:admin": "Register and change institutions in the directory.",
 }
 ROLES = ("patron", "staff", "institution-admin", "platform-admin")
@@ -21,7 +22,7 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "patron": frozenset({"openid", "catalog:read", "ill:request"}),
     "staff": frozenset({"openid", "catalog:read", "catalog:write", "ill:request", "ill:lend", "ill:manage"}),
     "institution-admin": frozenset({"openid", "catalog:read", "catalog:write", "ill:request", "ill:lend",
-                                    "ill:manage", "notify:manage"}),
+                                    "ill:manage", "notify:manage", "accounts:manage"}),
     "platform-admin": frozenset(SCOPES),
 }
 PLATFORM_ADMIN_SCOPES = frozenset(SCOPES)

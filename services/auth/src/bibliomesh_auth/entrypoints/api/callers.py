@@ -40,7 +40,7 @@ async def administrator(code: str, caller: ActivePrincipal) -> Principal:
 
 
 async def manager(caller: ActivePrincipal) -> Principal:
-    """Of some institution: which one the request names is checked by the use case."""
+    """Of some institution, with `accounts:manage`: which one the request names is checked by the use case."""
     managed_institution(caller, None)
     return caller
 
@@ -53,8 +53,10 @@ async def person(caller: ActivePrincipal) -> Principal:
 DirectoryAdmin = Annotated[Principal, Depends(directory_admin)]
 """A platform admin whose token carries `directory:admin`."""
 Administrator = Annotated[Principal, Depends(administrator)]
-"""A platform admin with `directory:admin`, or an institution admin of the institution `{code}` in the path."""
+"""A platform admin with `directory:admin`, or an institution admin of the institution `{code}` in the path whose
+token carries `accounts:manage`."""
 Manager = Annotated[Principal, Depends(manager)]
-"""An institution admin (of their own institution) or a platform admin: accounts, API clients, the audit trail."""
+"""An institution admin (of their own institution) or a platform admin, whose token carries `accounts:manage`:
+accounts, API clients, the audit trail."""
 Person = Annotated[Principal, Depends(person)]
 """A signed-in person (not an API client)."""

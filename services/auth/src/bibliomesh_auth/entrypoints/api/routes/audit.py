@@ -16,8 +16,8 @@ from meshkit.web import MAX_ID, UnitOfWorkDep
 router = APIRouter(prefix="/auth/audit", tags=["audit"])
 
 
-@router.get("", summary="The audit trail, newest first (platform admin: everything; institution admin: their own "
-            "institution only).")
+@router.get("", summary="The audit trail, newest first (`accounts:manage`; platform admin: everything; "
+            "institution admin: their own institution only).")
 async def audit_trail(
     uow: UnitOfWorkDep, caller: Manager,
     institution: Annotated[str | None, Query(max_length=64)] = None,

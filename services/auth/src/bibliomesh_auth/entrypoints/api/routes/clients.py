@@ -22,7 +22,7 @@ from meshkit.web import UnitOfWorkDep
 
 router = APIRouter(prefix="/auth/clients", tags=["clients"])
 peers = APIRouter(prefix="/auth/institutions", tags=["directory"])
-ADMINS = "institution admin of that institution, or platform admin"
+ADMINS = "`accounts:manage`: institution admin of that institution, or platform admin"
 NO_STORE = {"Cache-Control": "no-store"}
 
 

@@ -20,7 +20,7 @@ from meshkit.web import UnitOfWorkDep
 
 router = APIRouter(prefix="/auth/institutions", tags=["identity providers"])
 GrantableRole = Literal["patron", "staff", "institution-admin"]
-WHO = "Platform admin (`directory:admin`) or an `institution-admin` of that institution."
+WHO = "Platform admin (`directory:admin`) or an `institution-admin` of that institution (`accounts:manage`)."
 
 
 class ClaimNamesBody(BaseModel):

@@ -49,8 +49,9 @@ async def register(body: InstitutionCreate, uow: UnitOfWorkDep, caller: Director
     return institution
 
 
-@router.patch("/{code}", summary="Change an institution (platform admin, or an admin of that institution); "
-              "dropping a pickup location that accounts still have is a 409 naming it.")
+@router.patch("/{code}", summary="Change an institution (platform admin with `directory:admin`, or an admin of that "
+              "institution with `accounts:manage`); dropping a pickup location that accounts still have is a 409 "
+              "naming it.")
 async def update(code: str, body: InstitutionPatch, uow: UnitOfWorkDep, caller: Administrator
                  ) -> InstitutionSnapshot:
     institution = await directory.update_institution(uow, caller, code, body.model_dump(exclude_unset=True))

@@ -22,7 +22,7 @@ from meshkit.problems import ContentTooLarge
 from meshkit.web import MAX_ID, UnitOfWorkDep
 
 router = APIRouter(prefix="/auth/users", tags=["accounts"])
-ADMINS = "institution admin of that institution, or platform admin"
+ADMINS = "`accounts:manage`: institution admin of that institution, or platform admin"
 IMPORT_BODY = {"requestBody": {"required": True, "content": {
     "text/csv": {"schema": {"type": "string"}, "example": "username,email,display_name,roles\n"
                  "li.wei,li.wei@example.edu,Li Wei,patron\n"},
