@@ -147,17 +147,23 @@ class RestartableServer:
     def __init__(self, app: Any, lifespan: str = "off") -> None:
         self.app = app
         self.lifespan = lifespan
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = int(probe.getsockname()[1])
+        # Bound now and kept for the first start: a port probed and bound later can be taken meanwhile by anything
+        # else on the machine asking for a free port (it happened). Only a restart binds it again.
+        self._unused: socket.socket | None = self._bound(0)
+        self.port = int(self._unused.getsockname()[1])
         self.url = f"http://127.0.0.1:{self.port}"
         self._server: uvicorn.Server | None = None
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
+    @staticmethod
+    def _bound(port: int) -> socket.socket:
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", self.port))
+        sock.bind(("127.0.0.1", port))
+        return sock
+
+    async def start(self) -> None:
+        sock, self._unused = self._unused or self._bound(self.port), None
         self._server = uvicorn.Server(uvicorn.Config(self.app, lifespan=self.lifespan, log_level="warning",
                                                      access_log=False))
         self._task = asyncio.create_task(self._server.serve(sockets=[sock]))
