@@ -110,20 +110,17 @@ class GrantRepository:
 
     async def expire_client_codes(self, client_id: str) -> None:
         """Authorization codes of a client not redeemed yet can no longer be (it was disabled)."""
-        now = datetime.now(UTC)
-        await self.session.execute(
-            sa.update(authorization_codes)
-            .where(authorization_codes.c.client_id == client_id, authorization_codes.c.used_at.is_(None),
-                   authorization_codes.c.expires_at > now)
-            .values(expires_at=now))
+        await self._expire_codes(authorization_codes.c.client_id == client_id)
 
     async def expire_user_codes(self, user_id: str) -> None:
         """Authorization codes of a person not redeemed yet can no longer be (they were disabled)."""
+        await self._expire_codes(authorization_codes.c.user_id == user_id)
+
+    async def _expire_codes(self, whose: sa.ColumnElement[bool]) -> None:
         now = datetime.now(UTC)
         await self.session.execute(
             sa.update(authorization_codes)
-            .where(authorization_codes.c.user_id == user_id, authorization_codes.c.used_at.is_(None),
-                   authorization_codes.c.expires_at > now)
+            .where(whose, authorization_codes.c.used_at.is_(None), authorization_codes.c.expires_at > now)
             .values(expires_at=now))
 
     async def revoke_access_token(self, jti: str, expires_at: datetime) -> None:
