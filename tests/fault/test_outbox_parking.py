@@ -9,8 +9,7 @@ import json
 import logging
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,73 +23,19 @@ from bibliomesh_contracts import new_envelope
 from meshkit.bus import OutgoingMessage, PublishFailed
 from meshkit.bus.embedded import EmbeddedTransport
 from meshkit.cli import service_cli
-from meshkit.db import create_engine
-from meshkit.metrics import ServiceMetrics
-from meshkit.parking import release
-from meshkit.relay import OutboxRelay
 from meshkit.service_spec import ServiceSpec
 from tests.support.infra import RABBITMQ_USER, delete_vhost, rabbitmqctl
-from tests.support.mesh import EVENT_TYPE, Mesh, TestService, institution_created
+from tests.support.mesh import EVENT_TYPE, Mesh, institution_created
+from tests.support.outbox_parking import (
+    applied_ids,
+    commit_raw,
+    outbox_rows,
+    parked_gauge,
+    parked_ids,
+)
 from tests.support.waiting import wait_for
 
 pytestmark = [pytest.mark.integration, pytest.mark.fault]
-
-
-async def commit_raw(service: TestService, body: str, *, event_id: str | None = None,
-                     event_type: str = EVENT_TYPE, aggregate_id: str = "CN-RAW") -> str:
-    """An outbox row written as a buggy producer (or a hand edit) would; returns its event id."""
-    event_id = event_id or str(uuid.uuid4())
-    async with service.runtime.engine.begin() as conn:
-        await conn.execute(sa.insert(service.runtime.tables.outbox).values(
-            event_id=event_id, event_type=event_type, aggregate_id=aggregate_id, body=body,
-            created_at=datetime.now(UTC)))
-    return event_id
-
-
-async def outbox_rows(service: TestService) -> dict[str, Any]:
-    outbox = service.runtime.tables.outbox
-    async with service.runtime.engine.connect() as conn:
-        return {row.event_id: row for row in await conn.execute(sa.select(outbox))}
-
-
-async def parked_ids(service: TestService) -> set[str]:
-    return {event_id for event_id, row in (await outbox_rows(service)).items() if row.parked_at is not None}
-
-
-def parked_gauge(service: TestService) -> float | None:
-    return service.runtime.metrics.registry.get_sample_value("outbox_parked_events")
-
-
-async def applied_ids(service: TestService) -> list[str]:
-    return [row.event_id for row in await service.applied_rows()]
-
-
-@contextlib.asynccontextmanager
-async def replica(mesh: Mesh, service: TestService) -> AsyncIterator[OutboxRelay]:
-    """The relay of a second replica of `service`: the same outbox, its own engine, bus connection and metrics (and
-    nothing shared in memory with the first)."""
-    runtime = service.runtime
-    engine = create_engine(runtime.settings.effective_database_url())
-    try:
-        yield OutboxRelay(engine, runtime.tables.outbox, mesh.new_transport(), runtime.name,
-                          ServiceMetrics(runtime.name), max_attempts=runtime.relay.max_attempts,
-                          retry_pause_seconds=runtime.relay.retry_pause_seconds)
-    finally:
-        await engine.dispose()
-
-
-def gauges(relay: OutboxRelay) -> tuple[float | None, float | None]:
-    """(outbox_pending_events, outbox_parked_events) as this relay's replica reports them."""
-    registry = relay.metrics.registry
-    return registry.get_sample_value("outbox_pending_events"), registry.get_sample_value("outbox_parked_events")
-
-
-async def make_due(service: TestService, event_id: str) -> None:
-    """As if the event's pause had run out (instead of waiting for it)."""
-    outbox = service.runtime.tables.outbox
-    async with service.runtime.engine.begin() as conn:
-        await conn.execute(sa.update(outbox).where(outbox.c.event_id == event_id)
-                           .values(next_attempt_at=datetime.now(UTC) - timedelta(seconds=1)))
 
 
 async def test_an_unpublishable_event_is_parked_and_the_events_around_it_go_out_in_order(
@@ -138,99 +83,6 @@ async def test_an_unpublishable_event_is_parked_and_the_events_around_it_go_out_
     await mesh.drain(directory, [reader])
     assert (await applied_ids(reader))[:5] == [*good, str(later[0].id)]
     assert reader.consumed("duplicate") == 0
-
-
-async def test_replicas_taking_turns_wait_out_an_events_pause_and_publish_the_events_behind_it(
-    rabbitmq_mesh: Mesh,
-) -> None:
-    mesh = rabbitmq_mesh
-    reader = await mesh.service("reader", bindings=["directory.#"])
-    directory = await mesh.service("directory", relay_max_attempts=4)
-    first = directory.runtime.relay
-    first.retry_pause_seconds = 60  # far longer than this test takes: no pass below may try the event before it
-    pause = timedelta(seconds=60)
-
-    async with replica(mesh, directory) as second:
-        good = [str(e.id) for e in await directory.publish(["CN-TURN-A"])]
-        corrupt = await commit_raw(directory, '{"id": "truncated by a bug', aggregate_id="CN-TURN-B")
-        good += [str(e.id) for e in await directory.publish(["CN-TURN-B"])]
-        started = datetime.now(UTC)
-        assert await first.publish_pending() == 2
-        row = (await outbox_rows(directory))[corrupt]
-        assert row.attempts == 1 and started + pause <= row.next_attempt_at <= datetime.now(UTC) + pause
-        paused_until = row.next_attempt_at
-
-        # Leadership changes from pass to pass (production runs two replicas or more): the other replica, which
-        # never saw the failure, waits out the pause too, and publishes what is committed meanwhile, in order.
-        for turn in range(6):
-            good += [str(e.id) for e in await directory.publish([f"CN-TURN{turn}"])]
-            assert await (second, first)[turn % 2].publish_pending() == 1
-        row = (await outbox_rows(directory))[corrupt]
-        assert (row.attempts, row.next_attempt_at, row.parked_at) == (1, paused_until, None)
-
-        # Once the pause is over, whichever replica leads tries it, and the next pause (five times longer) is kept in
-        # the row for both of them.
-        await make_due(directory, corrupt)
-        started = datetime.now(UTC)
-        assert await second.publish_pending() == 0
-        row = (await outbox_rows(directory))[corrupt]
-        assert row.attempts == 2 and started + 5 * pause <= row.next_attempt_at <= datetime.now(UTC) + 5 * pause
-        for relay in (first, second, first):
-            assert await relay.publish_pending() == 0
-        assert (await outbox_rows(directory))[corrupt].attempts == 2
-
-        for attempt, relay in ((3, first), (4, second)):
-            await make_due(directory, corrupt)
-            await relay.publish_pending()
-            assert (await outbox_rows(directory))[corrupt].attempts == attempt
-        row = (await outbox_rows(directory))[corrupt]
-        assert row.parked_at is not None and row.next_attempt_at is None  # parked: no next attempt of its own
-
-        await release(directory.runtime.engine, directory.runtime.tables.outbox, [corrupt])
-        row = (await outbox_rows(directory))[corrupt]
-        assert (row.attempts, row.next_attempt_at, row.parked_at) == (0, None, None)
-        assert await second.publish_pending() == 0  # released: tried at once, and paused again
-        assert (await outbox_rows(directory))[corrupt].attempts == 1
-
-    await reader.wait_applied(good)
-    assert await applied_ids(reader) == good
-
-
-async def test_every_replica_reports_pending_and_parked_events_also_while_another_one_leads(
-    rabbitmq_mesh: Mesh,
-) -> None:
-    mesh = rabbitmq_mesh
-    directory = await mesh.service("directory", relay_max_attempts=1)
-    first = directory.runtime.relay
-    outbox = directory.runtime.tables.outbox
-    async with replica(mesh, directory) as second:
-        envelope = new_envelope(institution_created("CN-GAUGE"), producer="directory", aggregate_id="CN-GAUGE",
-                                aggregate_version=1)
-        broken = await commit_raw(directory, envelope.model_dump_json()[:30], event_id=str(envelope.id))
-        assert await first.publish_pending() == 0
-        assert await parked_ids(directory) == {broken}
-        for relay in (second, first):
-            assert await relay.publish_pending() == 0
-        assert gauges(first) == gauges(second) == (0, 1)  # each replica counts what is parked, not what it parked
-
-        async with directory.runtime.engine.begin() as conn:  # the row repaired, then released by an operator
-            await conn.execute(sa.update(outbox).where(outbox.c.event_id == broken)
-                               .values(body=envelope.model_dump_json()))
-        assert await release(directory.runtime.engine, outbox) == [broken]
-        await directory.publish(["CN-GAUGE2", "CN-GAUGE3"])
-        async with directory.runtime.engine.connect() as leader:
-            # Another replica's pass under way: these passes lead nothing, and still report.
-            await leader.begin()
-            await leader.scalar(sa.select(sa.func.pg_advisory_xact_lock(first._lock_key)))
-            for relay in (first, second):
-                assert await relay.publish_pending() == 0
-                assert gauges(relay) == (3, 0)  # so the parked-event alert clears
-            await leader.rollback()
-
-        assert await second.publish_pending() == 3
-        assert await first.publish_pending() == 0
-        assert gauges(first) == (0, 0)
-        assert await directory.unsent() == 0
 
 
 async def test_a_broker_outage_parks_nothing_and_everything_goes_out_in_order_afterwards(

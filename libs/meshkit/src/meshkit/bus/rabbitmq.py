@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import struct
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +16,17 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustChannel, AbstractRobustConnection
 
+from meshkit.bus.amqp_messages import (
+    ATTEMPT_HEADER,
+    ERROR_HEADER,
+    FAILED_AT_HEADER,
+    ROUTING_KEY_HEADER,
+    amqp_message,
+    attempt_number,
+    confirmed,
+    dead_letter,
+    refused_on_its_own,
+)
 from meshkit.bus.transport import (
     DeadLetter,
     Delivery,
@@ -31,10 +41,6 @@ from meshkit.bus.transport import (
 log = logging.getLogger(__name__)
 
 UNROUTED = "bibliomesh.unrouted"
-ATTEMPT_HEADER = "x-bibliomesh-attempt"
-ERROR_HEADER = "x-bibliomesh-error"
-FAILED_AT_HEADER = "x-bibliomesh-failed-at"
-ROUTING_KEY_HEADER = "x-bibliomesh-routing-key"
 
 
 def _quorum(**extra: Any) -> dict[str, Any]:
@@ -99,19 +105,19 @@ class RabbitMQTransport:
             try:
                 exchange = await self._publish_channel.get_exchange(self.exchange_name, ensure=False)
                 confirms = [
-                    exchange.publish(_amqp_message(m), routing_key=m.routing_key, timeout=30) for m in messages
+                    exchange.publish(amqp_message(m), routing_key=m.routing_key, timeout=30) for m in messages
                 ]
                 results = await asyncio.gather(*confirms, return_exceptions=True)
             except Exception as exc:  # connection lost while publishing
                 raise PublishFailed(str(exc)) from exc
         outcomes = list(zip(messages, results, strict=True))
-        failures = [r for r in results if isinstance(r, BaseException) or not _confirmed(r)]
+        failures = [r for r in results if isinstance(r, BaseException) or not confirmed(r)]
         if failures:
             alone = len(messages) == 1
             raise PublishFailed(
                 f"{len(failures)} of {len(messages)} messages not confirmed: {failures[0]!r}",
-                confirmed=[m.message_id for m, r in outcomes if not isinstance(r, BaseException) and _confirmed(r)],
-                refused={m.message_id: repr(r)[:1000] for m, r in outcomes if _refused(r, alone)},
+                confirmed=[m.message_id for m, r in outcomes if not isinstance(r, BaseException) and confirmed(r)],
+                refused={m.message_id: repr(r)[:1000] for m, r in outcomes if refused_on_its_own(r, alone)},
             )
 
     async def _publish_channel_reopened(self) -> None:
@@ -212,7 +218,7 @@ class RabbitMQTransport:
         retry: RetryPolicy,
     ) -> None:
         headers = {k: str(v) for k, v in (message.headers or {}).items()}
-        attempt = _attempt(headers.get(ATTEMPT_HEADER, "1"))
+        attempt = attempt_number(headers.get(ATTEMPT_HEADER, "1"))
         if attempt is None:
             # Our own forwards always write a number >= 1, so a foreign or hand-made header: the event itself may be
             # fine, so it gets the full retry budget (dead-lettering it would park a valid event for bookkeeping).
@@ -242,7 +248,7 @@ class RabbitMQTransport:
                 # Not stored anywhere else: the broker must deliver it again. Its delivery limit bounds how often,
                 # then dead-letters it itself, so the message is neither lost nor left holding a prefetch slot.
                 # A quorum queue counts a message's earlier deliveries: the pause grows with them.
-                pause = retry.requeue_pause(_attempt(headers.get("x-delivery-count", "0")) or 0)
+                pause = retry.requeue_pause(attempt_number(headers.get("x-delivery-count", "0")) or 0)
                 log.error("could not forward a failed message; returned to its queue in %.1f s", pause,
                           exc_info=True, extra={"queue": subscription.queue, "message_id": delivery.message_id,
                                                 "error": repr(exc)[:1000]})
@@ -297,7 +303,7 @@ class RabbitMQTransport:
         )
         # A nack raises; an unroutable copy (its queue deleted) comes back as a returned message, not an ack.
         result = await channel.default_exchange.publish(copy, routing_key=queue, timeout=30)
-        if not _confirmed(result):
+        if not confirmed(result):
             raise PublishFailed(f"{queue} did not take the message: {result!r}"[:500])
 
     async def dead_letters(self, subscription: Subscription, limit: int = 100) -> list[DeadLetter]:
@@ -313,7 +319,7 @@ class RabbitMQTransport:
                 message = await queue.get(no_ack=False, fail=False)
                 if message is None:
                     break
-                parked.append(_dead_letter(subscription.queue, message))
+                parked.append(dead_letter(subscription.queue, message))
         finally:
             await channel.close()  # unacked messages go back to the queue, in order
         if parked:
@@ -376,58 +382,3 @@ async def _declare_dead_letter_queue(
 ) -> aio_pika.abc.AbstractQueue:
     return await channel.declare_queue(subscription.dead_letter_queue, durable=True,
                                        arguments=DEAD_LETTER_QUEUE_ARGUMENTS)
-
-
-def _amqp_message(m: OutgoingMessage) -> aio_pika.Message:
-    return aio_pika.Message(
-        body=m.body,
-        headers=dict(m.headers),
-        message_id=m.message_id,
-        content_type="application/json",
-        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
-        type=m.routing_key,
-    )
-
-
-def _confirmed(result: Any) -> bool:
-    from pamqp import commands
-
-    return isinstance(result, commands.Basic.Ack)
-
-
-def _refused(result: object, alone: bool) -> bool:
-    """Whether a message failed on its own merits rather than for want of a working broker."""
-    if isinstance(result, aio_pika.exceptions.DeliveryError):
-        return True  # nacked (or returned): the broker answered about this very message
-    if isinstance(result, aio_pika.exceptions.ChannelPreconditionFailed):
-        # The broker closes the channel over the message it refuses; every message in flight then fails with the
-        # same error, so only one published alone can be blamed.
-        return alone
-    return isinstance(result, TypeError | ValueError | OverflowError | struct.error)  # cannot be encoded as AMQP
-
-
-def _attempt(header: object) -> int | None:
-    """The attempt number a header carries, or None when it is not a positive integer."""
-    try:
-        attempt = int(str(header))
-    except ValueError:
-        return None
-    return attempt if attempt >= 1 else None
-
-
-def _dead_letter(queue: str, message: AbstractIncomingMessage) -> DeadLetter:
-    headers = message.headers or {}
-    failed_at = headers.get(FAILED_AT_HEADER)
-    error = headers.get(ERROR_HEADER)
-    if error is None and headers.get("x-death"):
-        error = ("delivery limit reached (the handler never finished: crash or timeout; or its failure could not be "
-                 "set aside for a retry: see the consumer's log for this message id)")
-    return DeadLetter(
-        message_id=message.message_id or "",
-        queue=queue,
-        routing_key=str(headers.get(ROUTING_KEY_HEADER) or message.routing_key or ""),
-        error=str(error or "unknown"),
-        failed_at=datetime.fromisoformat(str(failed_at)) if failed_at else None,
-        attempts=_attempt(headers.get(ATTEMPT_HEADER, "1")) or 1,
-        body=message.body,
-    )

@@ -1,0 +1,73 @@
+"""How the RabbitMQ transport writes and reads AMQP messages: the headers it keeps its bookkeeping in, a message from
+an outbox event, a publish result read as confirmed or refused, and a parked message read back."""
+
+from __future__ import annotations
+
+import struct
+from datetime import datetime
+from typing import Any
+
+import aio_pika
+from aio_pika.abc import AbstractIncomingMessage
+
+from meshkit.bus.transport import DeadLetter, OutgoingMessage
+
+ATTEMPT_HEADER = "x-bibliomesh-attempt"
+ERROR_HEADER = "x-bibliomesh-error"
+FAILED_AT_HEADER = "x-bibliomesh-failed-at"
+ROUTING_KEY_HEADER = "x-bibliomesh-routing-key"
+
+
+def amqp_message(m: OutgoingMessage) -> aio_pika.Message:
+    return aio_pika.Message(
+        body=m.body,
+        headers=dict(m.headers),
+        message_id=m.message_id,
+        content_type="application/json",
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        type=m.routing_key,
+    )
+
+
+def confirmed(result: Any) -> bool:
+    from pamqp import commands
+
+    return isinstance(result, commands.Basic.Ack)
+
+
+def refused_on_its_own(result: object, alone: bool) -> bool:
+    """Whether a message failed on its own merits rather than for want of a working broker."""
+    if isinstance(result, aio_pika.exceptions.DeliveryError):
+        return True  # nacked (or returned): the broker answered about this very message
+    if isinstance(result, aio_pika.exceptions.ChannelPreconditionFailed):
+        # The broker closes the channel over the message it refuses; every message in flight then fails with the
+        # same error, so only one published alone can be blamed.
+        return alone
+    return isinstance(result, TypeError | ValueError | OverflowError | struct.error)  # cannot be encoded as AMQP
+
+
+def attempt_number(header: object) -> int | None:
+    """The attempt number a header carries, or None when it is not a positive integer."""
+    try:
+        attempt = int(str(header))
+    except ValueError:
+        return None
+    return attempt if attempt >= 1 else None
+
+
+def dead_letter(queue: str, message: AbstractIncomingMessage) -> DeadLetter:
+    headers = message.headers or {}
+    failed_at = headers.get(FAILED_AT_HEADER)
+    error = headers.get(ERROR_HEADER)
+    if error is None and headers.get("x-death"):
+        error = ("delivery limit reached (the handler never finished: crash or timeout; or its failure could not be "
+                 "set aside for a retry: see the consumer's log for this message id)")
+    return DeadLetter(
+        message_id=message.message_id or "",
+        queue=queue,
+        routing_key=str(headers.get(ROUTING_KEY_HEADER) or message.routing_key or ""),
+        error=str(error or "unknown"),
+        failed_at=datetime.fromisoformat(str(failed_at)) if failed_at else None,
+        attempts=attempt_number(headers.get(ATTEMPT_HEADER, "1")) or 1,
+        body=message.body,
+    )
