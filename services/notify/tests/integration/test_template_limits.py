@@ -1,12 +1,13 @@
 """An institution's own template is refused at save when it breaks a limit, and at send time a message whose data
 makes it break one gets the built-in wording instead of megabytes."""
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
 from notify_fixtures import new_request_id, notify
 
-from bibliomesh_notify.adapters.tables import notifications
+from bibliomesh_notify.adapters.tables import notifications, template_overrides
 from meshkit.testing import eventually
 
 URL = "/notify/institutions/CN-U1/templates/patron.shipped/in_app/en"
@@ -59,3 +60,23 @@ async def test_at_send_time_a_message_that_breaks_a_limit_gets_the_built_in_word
         assert long.title == f"“{'E' * 900}” is on its way" and long.body.startswith("CN-PL has sent “EEE")
         assert len(long.body) < 1_200
         assert (short.title, short.body) == ("Emma", "Emma" * 10)  # the institution's own wording where it fits
+
+
+async def test_a_template_saved_before_a_limit_shows_what_keeps_it_from_being_used(tmp_path: Path) -> None:
+    """Stored as an earlier version allowed (macros were refused later); an admin sees it is not used, and why."""
+    async with notify(tmp_path) as n:
+        await n.institution("CN-U1", ill_email=None)
+        admin = n.admin_headers("CN-U1")
+        async with n.runtime.engine.begin() as conn:
+            await conn.execute(sa.insert(template_overrides).values(
+                institution="CN-U1", message_kind="patron.shipped", channel="in_app", language="en",
+                source="{% macro t() %}x{% endmacro %}" + own("{{ t() }}", "b")["source"],
+                updated_at=datetime.now(UTC), updated_by="user:earlier"))
+        fine = await n.client.put(URL.replace("/en", "/zh-CN"), headers=admin, json=own("{{ title }}", "b"))
+        assert fine.status_code == 200 and fine.json()["problem"] is None, fine.text
+
+        shown = (await n.client.get(URL, headers=admin)).json()
+        assert shown["overridden"] is True and "macro" in shown["problem"], shown
+        listed = {row["language"]: row["problem"] for row in
+                  (await n.client.get("/notify/institutions/CN-U1/templates", headers=admin)).json()}
+        assert listed["zh-CN"] is None and "macro" in listed["en"], listed

@@ -124,3 +124,7 @@ class TemplateOut(BaseModel):
     updated_at: datetime | None
     updated_by: str | None
     overridden: bool = Field(description="false: this is the platform's default wording.")
+    problem: str | None = Field(default=None, description="Why this saved template cannot be used: it does not "
+                                "render a sample message within the template limits (a template saved before a "
+                                "limit was introduced may break it). While set, messages of this kind fall back to "
+                                "the default wording; save a corrected template to clear it.")

@@ -3,7 +3,7 @@ language (Jinja2, sandboxed). A template is rendered with a sample message befor
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from fastapi import APIRouter, Response
 
@@ -30,22 +30,31 @@ def _key(code: str, kind: str, channel: str, language: str) -> dict[str, str]:
     return {"institution": code, "message_kind": kind, "channel": channel, "language": language}
 
 
-def _check(kind: str, channel: str, language: str, source: str) -> None:
+def _problem(kind: str, channel: str, language: str, source: str) -> str | None:
+    """Why `source` does not render a sample message within today's limits, or None."""
     context = sample_context(kind, "zh" if language == "zh-CN" else "en")
     try:
         if channel == "email":
             render_email(kind, language, context, source)
         else:
             render_in_app(kind, language, context, source)
-    except Exception as exc:  # any template error is the caller's to fix, named precisely
-        raise InvalidField("source", f"{type(exc).__name__}: {exc}") from exc
+    except Exception as exc:  # any template error is the institution's to fix, named precisely
+        return f"{type(exc).__name__}: {exc}"
+    return None
+
+
+def _saved(row: dict[str, Any]) -> TemplateOut:
+    """A stored template, with what keeps it from being used: one saved under earlier rules may break today's
+    limits, and then every message falls back to the default wording until it is fixed."""
+    problem = _problem(row["message_kind"], row["channel"], row["language"], row["source"])
+    return TemplateOut(**row, overridden=True, problem=problem)
 
 
 @router.get("/institutions/{code}/templates", summary=f"The institution's own templates {RULE}.")
 async def list_templates(code: str, uow: UnitOfWorkDep, caller: Principal = require_scope("notify:manage")
                          ) -> list[TemplateOut]:
     caller.require_institution(code)
-    return [TemplateOut(**row, overridden=True) for row in await TemplateRepository(uow.session).listing(code)]
+    return [_saved(row) for row in await TemplateRepository(uow.session).listing(code)]
 
 
 @router.get("/institutions/{code}/templates/{kind}/{channel}/{language}",
@@ -58,7 +67,7 @@ async def get_template(code: str, kind: str, channel: ChannelName, language: Lan
     if own is not None:
         rows = [r for r in await TemplateRepository(uow.session).listing(code)
                 if (r["message_kind"], r["channel"], r["language"]) == (kind, channel, language)]
-        return TemplateOut(**rows[0], overridden=True)
+        return _saved(rows[0])
     return TemplateOut(**key, source=default_source(kind, channel, language), updated_at=None, updated_by=None,
                        overridden=False)
 
@@ -71,7 +80,8 @@ async def put_template(code: InstitutionCode, kind: str, channel: ChannelName, l
     caller.require_institution(code)
     await require_known(uow, code)
     key = _key(code, kind, channel, language)
-    _check(kind, channel, language, body.source)
+    if problem := _problem(kind, channel, language, body.source):
+        raise InvalidField("source", problem)
     now = services.clock()
     await TemplateRepository(uow.session).put(key, body.source, caller.subject, now)
     await uow.commit()
