@@ -206,3 +206,36 @@ async def read_events(response: httpx.Response, count: int) -> list[tuple[int, d
             if len(events) == count:
                 return events
     return events
+
+
+class Events:
+    """The events (name, data) of one streaming response, read as they come."""
+
+    def __init__(self, response: httpx.Response) -> None:
+        self.lines = response.aiter_lines()
+
+    async def first_line(self) -> str:
+        """Once the stream has sent something, it is counted among the person's open streams."""
+        return await anext(self.lines)
+
+    async def take(self, count: int | None) -> list[tuple[str, dict[str, object]]]:
+        """The next `count` events; None: every event until the server closes the stream."""
+        events: list[tuple[str, dict[str, object]]] = []
+        name, data = "message", None
+        async for line in self.lines:
+            if line.startswith("event: "):
+                name = line[7:]
+            elif line.startswith("data: "):
+                data = json.loads(line[6:])
+            elif line == "" and data is not None:
+                events.append((name, data))
+                name, data = "message", None
+                if len(events) == count:
+                    break
+        return events
+
+
+async def ada(n: Notify) -> None:
+    """CN-U1 and its patron user:ada, who has no e-mail address."""
+    await n.institution("CN-U1", ill_email=None)
+    await n.person("user:ada", "CN-U1", email=None)

@@ -43,10 +43,11 @@ class NotifySettings(ServiceSettings):
                                        "notifications written by other replicas.")
     stream_heartbeat_seconds: float = Field(default=15.0, gt=0)
     stream_max_per_person: int = Field(default=5, ge=1, le=100, description="Live streams one person may have "
-                                       "open in one replica; opening one more ends their oldest.")
+                                       "open, in all replicas together; opening one more ends their oldest.")
     stream_recheck_seconds: float = Field(default=5.0, gt=0, description="How often an open stream checks that "
                                           "its person is not disabled (a disable this replica consumes ends "
-                                          "their streams at once).")
+                                          "their streams at once) and that no newer streams of theirs in other "
+                                          "replicas put it past the cap.")
     digest_hour: int = Field(default=7, ge=0, le=23, description="Hour of the day daily digests are sent.")
     digest_timezone: str = Field(default="UTC", description="Time zone of `digest_hour` (IANA name).")
     digest_poll_seconds: float = Field(default=60.0, gt=0)

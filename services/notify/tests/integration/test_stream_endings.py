@@ -8,43 +8,11 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from notify_fixtures import Notify, new_request_id, notify
+from notify_fixtures import Events, ada, new_request_id, notify
 
 from bibliomesh_notify.adapters.tables import people
 from meshkit.testing import eventually
 from tests.support.serving import serving
-
-
-class Events:
-    """The events (name, data) of one streaming response, read as they come."""
-
-    def __init__(self, response: httpx.Response) -> None:
-        self.lines = response.aiter_lines()
-
-    async def first_line(self) -> str:
-        """Once the stream has sent something, it is counted among the person's open streams."""
-        return await anext(self.lines)
-
-    async def take(self, count: int | None) -> list[tuple[str, dict[str, object]]]:
-        """The next `count` events; None: every event until the server closes the stream."""
-        events: list[tuple[str, dict[str, object]]] = []
-        name, data = "message", None
-        async for line in self.lines:
-            if line.startswith("event: "):
-                name = line[7:]
-            elif line.startswith("data: "):
-                data = json.loads(line[6:])
-            elif line == "" and data is not None:
-                events.append((name, data))
-                name, data = "message", None
-                if len(events) == count:
-                    break
-        return events
-
-
-async def ada(n: Notify) -> None:
-    await n.institution("CN-U1", ill_email=None)
-    await n.person("user:ada", "CN-U1", email=None)
 
 
 async def test_a_stream_ends_when_its_token_expires_and_resumes_with_a_new_one(tmp_path: Path) -> None:

@@ -144,3 +144,14 @@ digest_runs = sa.Table(
     sa.Column("day", sa.String(10), primary_key=True),
     sa.Column("ran_at", WHEN, nullable=False),
 )
+
+# The live streams open in every replica, so that the cap on a person's streams holds across replicas: a stream
+# refreshes `seen_at` each time it rechecks; rows not refreshed for a while (a replica that stopped) do not count.
+live_streams = sa.Table(
+    "live_streams", metadata,
+    sa.Column("id", BIG_ID, primary_key=True, autoincrement=True),
+    sa.Column("subject", sa.String(200), nullable=False, index=True),
+    sa.Column("opened_at", WHEN, nullable=False),
+    sa.Column("seen_at", WHEN, nullable=False),
+    sqlite_autoincrement=True,
+)

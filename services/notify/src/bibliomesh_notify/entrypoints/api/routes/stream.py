@@ -5,9 +5,11 @@ Each event's id is the notification's per-recipient sequence number; a client th
 replica, and every `stream_poll_seconds` for those of others), so it works behind any replica.
 
 A stream lives no longer than the access token that opened it, and no longer than its person is enabled; a person
-has at most `stream_max_per_person` open in a replica (one more ends the oldest). An ending stream sends an `end`
-event naming why (`token_expired`, `account_disabled`, `superseded`) and closes; an EventSource reconnects with
-`Last-Event-ID` (a superseded one after 30 s, so two clients past the cap do not take turns every two seconds).
+has at most `stream_max_per_person` open in all replicas together (one more ends the oldest: at once in the same
+replica, within `stream_recheck_seconds` in another; every stream is registered in the database). An ending
+stream sends an `end` event naming why (`token_expired`, `account_disabled`, `superseded`) and closes; an
+EventSource reconnects with `Last-Event-ID` (a superseded one after 30 s, so two clients past the cap do not take
+turns every two seconds).
 A HEAD is answered with the stream's headers alone: it opens no stream (`meshkit.head`)."""
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime, timedelta
 from typing import Annotated
 
+import anyio
 from fastapi import APIRouter, Header, Query, Request
 from fastapi.responses import StreamingResponse
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bibliomesh_notify.adapters.live_stream_repository import LiveStreamRepository
 from bibliomesh_notify.adapters.notification_repository import NotificationRepository
 from bibliomesh_notify.adapters.people_repository import PeopleRepository
 from bibliomesh_notify.entrypoints.api.deps import ServicesDep
@@ -84,6 +89,7 @@ def _start(last_event_id: str | None, since: int | None) -> int | None:
 async def _events(request: Request, runtime: ServiceRuntime, services: NotifyServices, recipient: str,
                   cursor: int, expires_at: float) -> AsyncIterator[str]:
     settings = services.settings
+    registered = await _register(runtime, services, recipient)
     stream = services.streams.open(recipient)
     try:
         yield "retry: 2000\n\n"
@@ -91,9 +97,7 @@ async def _events(request: Request, runtime: ServiceRuntime, services: NotifySer
         recheck_at = time.monotonic() + settings.stream_recheck_seconds
         while not await request.is_disconnected():
             if time.monotonic() >= recheck_at:
-                async with runtime.unit_of_work() as uow:
-                    if await _disabled(uow.session, recipient):
-                        stream.end("account_disabled")
+                await _recheck(runtime, services, stream, registered)
                 recheck_at = time.monotonic() + settings.stream_recheck_seconds
             if expires_at <= time.time():
                 stream.end("token_expired")
@@ -117,6 +121,35 @@ async def _events(request: Request, runtime: ServiceRuntime, services: NotifySer
                 yield f": keep-alive {json.dumps(cursor)}\n\n"
     finally:
         services.streams.close(stream)
+        with anyio.CancelScope(shield=True):  # the caller left: the task is being cancelled, the row must go
+            async with runtime.unit_of_work() as uow:
+                await LiveStreamRepository(uow.session).remove(registered)
+                await uow.commit()
+
+
+def _stale_before(services: NotifyServices) -> datetime:
+    """Streams not seen for three rechecks belong to a replica that stopped: they no longer count."""
+    return services.clock() - timedelta(seconds=3 * services.settings.stream_recheck_seconds)
+
+
+async def _register(runtime: ServiceRuntime, services: NotifyServices, recipient: str) -> int:
+    async with runtime.unit_of_work() as uow:
+        registered = await LiveStreamRepository(uow.session).register(recipient, services.clock(),
+                                                                      _stale_before(services))
+        await uow.commit()
+    return registered
+
+
+async def _recheck(runtime: ServiceRuntime, services: NotifyServices, stream: OpenStream, registered: int) -> None:
+    """Ends the stream if its person was disabled, or opened more than the cap since, in any replica."""
+    async with runtime.unit_of_work() as uow:
+        if await _disabled(uow.session, stream.subject):
+            stream.end("account_disabled")
+        elif not await LiveStreamRepository(uow.session).still_within_cap(
+                registered, stream.subject, services.clock(), _stale_before(services),
+                services.settings.stream_max_per_person):
+            stream.end("superseded")
+        await uow.commit()
 
 
 def _end(stream: OpenStream) -> str:
