@@ -54,11 +54,13 @@ def authorize_query(challenge: str | None, *, institution: str | None = None, st
 
 
 async def add_app_client(app: FastAPI, *, client_id: str = APP_CLIENT, redirect_uris: tuple[str, ...] = (APP_REDIRECT,),
-                         grant_types: tuple[str, ...] = ("authorization_code", "refresh_token")) -> None:
-    """A public browser app (PKCE, no secret), as the clients API would register it."""
+                         grant_types: tuple[str, ...] = ("authorization_code", "refresh_token"),
+                         institution: str = "PLATFORM") -> None:
+    """A public browser app (PKCE, no secret), as the clients API would register it: the platform's own (it signs
+    in people of every institution), or an institution's."""
     async with runtime_of(app).unit_of_work() as uow:
         await ClientRepository(uow.session).add(
-            client_id, "Library app", "PLATFORM", hasher.hash(secrets.token_urlsafe(16)), set(SCOPES), set(),
+            client_id, "Library app", institution, hasher.hash(secrets.token_urlsafe(16)), set(SCOPES), set(),
             redirect_uris=list(redirect_uris), grant_types=list(grant_types), is_public=True)
         await uow.commit()
 
@@ -100,9 +102,9 @@ def path_of(url: str) -> str:
     return f"{parts.path}?{parts.query}" if parts.query else parts.path
 
 
-async def redeem(auth: httpx.AsyncClient, code: str, verifier: str, *, redirect_uri: str = APP_REDIRECT
-                 ) -> httpx.Response:
-    return await auth.post("/auth/token", data={"grant_type": "authorization_code", "client_id": APP_CLIENT,
+async def redeem(auth: httpx.AsyncClient, code: str, verifier: str, *, redirect_uri: str = APP_REDIRECT,
+                 client_id: str = APP_CLIENT) -> httpx.Response:
+    return await auth.post("/auth/token", data={"grant_type": "authorization_code", "client_id": client_id,
                                                 "code": code, "code_verifier": verifier,
                                                 "redirect_uri": redirect_uri})
 

@@ -200,3 +200,23 @@ async def test_a_wrong_client_secret_ends_in_a_page_not_a_session(auth: httpx.As
     answer, _verifier = await federated_sign_in(auth, browser, idp, "alice")
     assert answer.status_code == 502 and "location" not in answer.headers
     assert "could not be reached or did not complete" in answer.text
+
+
+async def test_an_institution_suspended_while_its_person_is_at_the_idp_gets_no_code(
+        auth: httpx.AsyncClient, browser: httpx.AsyncClient, idp: LoopbackIdp, app: FastAPI) -> None:
+    to_idp, _verifier = await start(auth)
+    back = await sign_in_at_idp(browser, to_idp, "alice", CALLBACK)
+    suspended = await auth.post(f"/auth/institutions/{UNI['code']}/suspend", headers=await admin_headers(auth),
+                                json={"reason": "unpaid"})
+    assert suspended.status_code == 200, suspended.text
+
+    answer = await auth.get(path_of(back))
+
+    assert answer.status_code == 404 and "location" not in answer.headers, answer.text
+    assert "no longer" in answer.text
+    assert await run_sql(app, "SELECT id FROM users") == []  # no account made for a suspended institution
+    assert await run_sql(app, "SELECT code_hash FROM authorization_codes") == []
+    (audit,) = await run_sql(app, "SELECT outcome, detail FROM audit_events WHERE action = 'federated-signin'")
+    assert audit.outcome == "refused" and "suspended" in str(audit.detail)
+    refused = await auth.get("/auth/authorize", params=authorize_query(pkce_pair()[1], institution=UNI["code"]))
+    assert refused.status_code == 404 and "location" not in refused.headers  # not sent to its IdP either

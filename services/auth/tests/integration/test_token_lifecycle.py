@@ -36,17 +36,17 @@ async def test_revoking_a_refresh_token_ends_its_whole_family(client: httpx.Asyn
     first = await sign_in(client, app, "CN-DL-U1", "li.wei")
     second = (await client.post("/auth/token", auth=app, data={"grant_type": "refresh_token",
                                                                "refresh_token": first["refresh_token"]})).json()
-    assert (await introspect(client, second["refresh_token"])).json()["active"] is True
+    assert (await introspect(client, second["refresh_token"], app)).json()["active"] is True
 
     revoked = await client.post("/auth/revoke", auth=app,
                                 data={"token": second["refresh_token"], "token_type_hint": "refresh_token"})
     assert revoked.status_code == 200 and revoked.headers["cache-control"] == "no-store"
-    assert (await introspect(client, second["refresh_token"])).json() == {"active": False}
+    assert (await introspect(client, second["refresh_token"], app)).json() == {"active": False}
     again = await client.post("/auth/token", auth=app, data={"grant_type": "refresh_token",
                                                              "refresh_token": second["refresh_token"]})
     assert again.status_code == 400 and again.json()["error"] == "invalid_grant"
     other_session = await sign_in(client, app, "CN-DL-U1", "li.wei")  # a new sign-in is a new family
-    assert (await introspect(client, other_session["refresh_token"])).json()["active"] is True
+    assert (await introspect(client, other_session["refresh_token"], app)).json()["active"] is True
 
 
 async def test_a_revoked_access_token_is_refused_here_until_it_expires(client: httpx.AsyncClient) -> None:
@@ -80,7 +80,7 @@ async def test_revocation_is_for_the_client_the_token_was_issued_to(client: http
     assert wrong.status_code == 401 and wrong.json()["error"] == "invalid_client"
     not_yours = await client.post("/auth/revoke", auth=ADMIN, data={"token": tokens["refresh_token"]})
     assert not_yours.status_code == 400 and not_yours.json()["error"] == "unauthorized_client"
-    assert (await introspect(client, tokens["refresh_token"])).json()["active"] is True
+    assert (await introspect(client, tokens["refresh_token"], app)).json()["active"] is True
 
 
 async def test_introspection_tells_confidential_clients_what_a_token_grants(client: httpx.AsyncClient,

@@ -33,6 +33,8 @@ class StoredRefreshToken:
     expires_at: datetime
     used_at: datetime | None
     revoked_at: datetime | None
+    auth_time: datetime | None = None
+    """When the person signed in; None for a session begun before it was recorded."""
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class StoredCode:
     family_id: str | None = None
     access_token_id: str | None = None
     access_token_expires_at: datetime | None = None
+    auth_time: datetime | None = None
 
 
 def _stored_code(row: Any) -> StoredCode:
@@ -55,7 +58,7 @@ def _stored_code(row: Any) -> StoredCode:
                       code_challenge=row.code_challenge, scopes=frozenset(row.scopes), nonce=row.nonce,
                       expires_at=_aware(row.expires_at) or datetime.min.replace(tzinfo=UTC),
                       used_at=_aware(row.used_at), family_id=row.family_id, access_token_id=row.access_token_id,
-                      access_token_expires_at=_aware(row.access_token_expires_at))
+                      access_token_expires_at=_aware(row.access_token_expires_at), auth_time=_aware(row.auth_time))
 
 
 class GrantRepository:
@@ -63,12 +66,14 @@ class GrantRepository:
         self.session = session
 
     async def new_refresh_token(self, *, client_id: str, user_id: str | None, institution: str,
-                                scopes: frozenset[str], ttl: timedelta, family_id: str | None = None) -> str:
+                                scopes: frozenset[str], ttl: timedelta, family_id: str | None = None,
+                                auth_time: datetime | None = None) -> str:
         token = secrets.token_urlsafe(32)
         now = datetime.now(UTC)
         await self.session.execute(sa.insert(refresh_tokens).values(
             token_hash=digest(token), family_id=family_id or str(uuid.uuid4()), client_id=client_id,
-            user_id=user_id, institution=institution, scopes=sorted(scopes), issued_at=now, expires_at=now + ttl))
+            user_id=user_id, institution=institution, scopes=sorted(scopes), issued_at=now, expires_at=now + ttl,
+            auth_time=auth_time))
         return token
 
     async def refresh_token(self, token: str) -> StoredRefreshToken | None:
@@ -79,7 +84,8 @@ class GrantRepository:
         return StoredRefreshToken(family_id=row.family_id, client_id=row.client_id, user_id=row.user_id,
                                   institution=row.institution, scopes=frozenset(row.scopes),
                                   expires_at=_aware(row.expires_at) or datetime.min.replace(tzinfo=UTC),
-                                  used_at=_aware(row.used_at), revoked_at=_aware(row.revoked_at))
+                                  used_at=_aware(row.used_at), revoked_at=_aware(row.revoked_at),
+                                  auth_time=_aware(row.auth_time))
 
     async def mark_refresh_used(self, token: str) -> bool:
         """Atomically claim a refresh token; False if someone used it first (a replay)."""
@@ -141,12 +147,12 @@ class GrantRepository:
         return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     async def new_code(self, *, client_id: str, user_id: str, redirect_uri: str, code_challenge: str,
-                       scopes: frozenset[str], nonce: str | None, ttl: timedelta) -> str:
+                       scopes: frozenset[str], nonce: str | None, ttl: timedelta, auth_time: datetime) -> str:
         code = secrets.token_urlsafe(32)
         await self.session.execute(sa.insert(authorization_codes).values(
             code_hash=digest(code), client_id=client_id, user_id=user_id, redirect_uri=redirect_uri,
             code_challenge=code_challenge, scopes=sorted(scopes), nonce=nonce,
-            expires_at=datetime.now(UTC) + ttl))
+            expires_at=datetime.now(UTC) + ttl, auth_time=auth_time))
         return code
 
     async def claim_code(self, code: str) -> tuple[StoredCode | None, bool]:

@@ -96,6 +96,8 @@ refresh_tokens = sa.Table(
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("used_at", sa.DateTime(timezone=True), nullable=True),
     sa.Column("revoked_at", sa.DateTime(timezone=True), nullable=True),
+    # When the person signed in: every token of the family carries it into its ID tokens (migration 0009).
+    sa.Column("auth_time", sa.DateTime(timezone=True), nullable=True),
 )
 
 authorization_codes = sa.Table(
@@ -113,6 +115,7 @@ authorization_codes = sa.Table(
     sa.Column("family_id", sa.String(36), nullable=True),
     sa.Column("access_token_id", sa.String(64), nullable=True),
     sa.Column("access_token_expires_at", sa.DateTime(timezone=True), nullable=True),
+    sa.Column("auth_time", sa.DateTime(timezone=True), nullable=True),
 )
 
 identity_providers = sa.Table(

@@ -16,6 +16,7 @@ from bibliomesh_auth.adapters.user_repository import UserRepository
 from bibliomesh_auth.domain.accounts import User
 from bibliomesh_auth.domain.scopes import narrow, scopes_for_roles
 from bibliomesh_auth.service_layer import audit
+from bibliomesh_auth.service_layer.institution_standing import suspended_among
 from bibliomesh_auth.service_layer.local_login import LoginFailed, authenticate, verify_secret
 from bibliomesh_auth.service_layer.token_signing import IssuedToken, sign_access_token, sign_id_token
 from bibliomesh_auth.settings import AuthSettings
@@ -59,6 +60,8 @@ async def client_credentials(ctx: GrantContext, client: Client, scope: str | Non
     _require_grant(client, "client_credentials")
     if client.is_public:
         raise OAuthError("unauthorized_client", "a public client cannot use client credentials")
+    await _require_not_suspended(ctx, client, client.institution, grant="client_credentials",
+                                 actor=f"client:{client.client_id}")
     granted = narrow(client.scopes, scope)
     if granted is None:
         raise OAuthError("invalid_scope", "a requested scope is not granted to this client")
@@ -79,19 +82,22 @@ async def password(ctx: GrantContext, client: Client, institution: str | None, u
         raise OAuthError("invalid_request", "institution, username and password are required")
     # Before the password is checked: a partner's client must not count failures against another's accounts.
     _require_serves(ctx, client, institution)
+    await _require_not_suspended(ctx, client, institution, grant="password", actor=f"{institution}/{username}")
     try:
         user = await authenticate(ctx.uow, institution, username, secret, ctx.ip)
     except LoginFailed as exc:
         await ctx.uow.commit()  # the failure count and the audit entry must persist
         raise OAuthError("invalid_grant", str(exc)) from exc
-    return await tokens_for_user(ctx, client, user, scope, grant="password")
+    return await tokens_for_user(ctx, client, user, scope, grant="password", auth_time=datetime.now(UTC))
 
 
 async def tokens_for_user(ctx: GrantContext, client: Client, user: User, scope: str | None, *, grant: str,
-                          nonce: str | None = None, family_id: str | None = None,
+                          auth_time: datetime | None, nonce: str | None = None, family_id: str | None = None,
                           allowed: frozenset[str] | None = None, token_id: str | None = None) -> IssuedToken:
     """An access token (and refresh token, and ID token for `openid`) for a person, limited by their roles and by
-    what the client holds now (a refresh's `allowed` scopes may predate an edit that narrowed the client)."""
+    what the client holds now (a refresh's `allowed` scopes may predate an edit that narrowed the client).
+    `auth_time`: when the person signed in (kept with the refresh token for the ID tokens of later refreshes);
+    None only for sessions begun before it was recorded."""
     _require_serves(ctx, client, user.institution)
     granted = _granted(client, user, scope, allowed)
     token, scopes = await sign_access_token(ctx.uow, ctx.settings, ctx.box, subject=user.subject,
@@ -99,11 +105,12 @@ async def tokens_for_user(ctx: GrantContext, client: Client, user: User, scope: 
                                             client_id=client.client_id, token_id=token_id)
     refresh = await GrantRepository(ctx.uow.session).new_refresh_token(
         client_id=client.client_id, user_id=user.id, institution=user.institution, scopes=granted,
-        ttl=timedelta(days=ctx.settings.refresh_token_ttl_days), family_id=family_id)
+        ttl=timedelta(days=ctx.settings.refresh_token_ttl_days), family_id=family_id, auth_time=auth_time)
     id_token = None
     if "openid" in granted:
         id_token = await sign_id_token(ctx.uow, ctx.settings, ctx.box, subject=user.subject,
-                                       client_id=client.client_id, nonce=nonce, claims=user_claims(user))
+                                       client_id=client.client_id, nonce=nonce, auth_time=auth_time,
+                                       claims=user_claims(user))
     await audit.record(ctx.uow, "token-issued", actor=user.subject, institution=user.institution, ip=ctx.ip,
                        grant=grant, client=client.client_id, scope=scopes)
     return IssuedToken(access_token=token, expires_in=ctx.settings.access_token_ttl_seconds, scope=scopes,
@@ -118,11 +125,31 @@ def _granted(client: Client, user: User, scope: str | None, allowed: frozenset[s
     return granted
 
 
-def _require_serves(ctx: GrantContext, client: Client, institution: str) -> None:
+def serves(client: Client, institution: str, platform_institution: str) -> bool:
     """A client of an institution signs in only that institution's people; the platform's own clients serve every
-    institution. `unauthorized_client` (RFC 6749 §5.2): the client may not use this grant for these people."""
-    if client.institution != ctx.settings.platform_institution and institution != client.institution:
+    institution."""
+    return client.institution in (institution, platform_institution)
+
+
+def _require_serves(ctx: GrantContext, client: Client, institution: str) -> None:
+    """`unauthorized_client` (RFC 6749 §5.2): the client may not use this grant for these people."""
+    if not serves(client, institution, ctx.settings.platform_institution):
         raise OAuthError("unauthorized_client", f"this client signs in only people of {client.institution}")
+
+
+async def _require_not_suspended(ctx: GrantContext, client: Client, institution: str, *, grant: str,
+                                 actor: str) -> None:
+    """No tokens while the client's institution or the person's (`institution`) is suspended; refused before
+    anything is checked or used up, so that nothing counts against the person and a refresh token works again
+    once the institution is reinstated."""
+    suspended = await suspended_among(ctx.uow, ctx.settings.platform_institution, client.institution, institution)
+    if suspended is None:
+        return
+    await audit.record(ctx.uow, "token-refused", outcome="refused", actor=actor, institution=suspended, ip=ctx.ip,
+                       grant=grant, client=client.client_id, reason=f"institution {suspended} is suspended")
+    if suspended == client.institution:
+        raise OAuthError("unauthorized_client", f"this client's institution {suspended} is suspended")
+    raise OAuthError("invalid_grant", f"institution {suspended} is suspended: its people get no tokens")
 
 
 def user_claims(user: User) -> dict[str, object]:
@@ -151,6 +178,8 @@ async def refresh(ctx: GrantContext, client: Client, token: str | None, scope: s
         await _reused(ctx, stored)
     if stored.expires_at < datetime.now(UTC):
         raise OAuthError("invalid_grant", "refresh token expired")
+    await _require_not_suspended(ctx, client, stored.institution, grant="refresh_token",
+                                 actor=f"user:{stored.user_id}")
     user = await UserRepository(ctx.uow.session).get(stored.user_id or "")
     if user is None or not user.active:
         await grants.revoke_family(stored.family_id)
@@ -159,8 +188,8 @@ async def refresh(ctx: GrantContext, client: Client, token: str | None, scope: s
     _granted(client, user, scope, stored.scopes)
     if not await grants.mark_refresh_used(token or ""):
         await _reused(ctx, stored)  # used by a concurrent request meanwhile
-    return await tokens_for_user(ctx, client, user, scope, grant="refresh_token", family_id=stored.family_id,
-                                 allowed=stored.scopes)
+    return await tokens_for_user(ctx, client, user, scope, grant="refresh_token", auth_time=stored.auth_time,
+                                 family_id=stored.family_id, allowed=stored.scopes)
 
 
 async def _reused(ctx: GrantContext, stored: StoredRefreshToken) -> NoReturn:
@@ -197,9 +226,11 @@ async def authorization_code(ctx: GrantContext, client: Client, code: str | None
     user = await UserRepository(ctx.uow.session).get(stored.user_id)
     if user is None or not user.active:
         raise OAuthError("invalid_grant", "the account is no longer active")
+    await _require_not_suspended(ctx, client, user.institution, grant="authorization_code", actor=user.subject)
     family_id, token_id = str(uuid.uuid4()), uuid.uuid4().hex
     issued = await tokens_for_user(ctx, client, user, " ".join(sorted(stored.scopes)), grant="authorization_code",
-                                   nonce=stored.nonce, family_id=family_id, token_id=token_id)
+                                   auth_time=stored.auth_time, nonce=stored.nonce, family_id=family_id,
+                                   token_id=token_id)
     await grants.remember_code_tokens(code, family_id=family_id, access_token_id=token_id,
                                       access_token_expires_at=datetime.now(UTC) + timedelta(
                                           seconds=ctx.settings.access_token_ttl_seconds))

@@ -21,7 +21,8 @@ from bibliomesh_auth.adapters.signin_state_repository import PendingSignin, Sign
 from bibliomesh_auth.domain.accounts import User
 from bibliomesh_auth.domain.scopes import SCOPES, scopes_for_roles
 from bibliomesh_auth.service_layer import audit
-from bibliomesh_auth.service_layer.grants import GrantContext
+from bibliomesh_auth.service_layer.grants import GrantContext, serves
+from bibliomesh_auth.service_layer.institution_standing import suspended_among
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from meshkit.unit_of_work import UnitOfWork
 
@@ -77,9 +78,11 @@ class AuthorizationRequest:
         return f"{self.redirect_uri}{separator}{urlencode(answer)}"
 
 
-async def check_authorization_request(uow: UnitOfWork, params: Mapping[str, str], lang: str, issuer: str
-                                      ) -> AuthorizationRequest:
-    """The checked request. Client and redirect_uri first: until both are known good, nothing redirects."""
+async def check_authorization_request(uow: UnitOfWork, params: Mapping[str, str], lang: str, issuer: str,
+                                      platform_institution: str) -> AuthorizationRequest:
+    """The checked request. Client and redirect_uri first: until both are known good, nothing redirects. An
+    institution's client is refused for another institution (`params["institution"]`) here, before anyone is asked
+    for a username, so that it learns nothing about that institution's people."""
     client = await ClientRepository(uow.session).get(params.get("client_id", ""))
     if client is None or client.disabled:
         raise SigninRefused("unknown_client", f"unknown or disabled client {params.get('client_id')!r}")
@@ -100,6 +103,11 @@ async def check_authorization_request(uow: UnitOfWork, params: Mapping[str, str]
         raise refuse("invalid_request", f"state is too long (at most {_MAX_STATE} characters)")
     if "authorization_code" not in client.grant_types:
         raise refuse("unauthorized_client", "this client may not use the authorization code grant")
+    if await suspended_among(uow, platform_institution, client.institution):
+        raise refuse("unauthorized_client", f"this client's institution {client.institution} is suspended")
+    chosen = params.get("institution")
+    if chosen and not serves(client, chosen, platform_institution):
+        raise refuse("unauthorized_client", f"this client signs in only people of {client.institution}")
     if params.get("response_type") != "code":
         raise refuse("unsupported_response_type", "only response_type=code is supported")
     if not params.get("code_challenge"):
@@ -128,11 +136,23 @@ async def institutions_to_choose(uow: UnitOfWork, search: str | None, platform_i
             and (not wanted or any(wanted in (text or "").casefold() for text in (i.code, i.name_en, i.name_zh)))]
 
 
+async def institution_served(uow: UnitOfWork, request: AuthorizationRequest, platform_institution: str
+                             ) -> str | None:
+    """The one institution whose people the client signs in, or None for the platform's own clients (every
+    institution's, chosen by the person)."""
+    client = await ClientRepository(uow.session).get(request.client_id)
+    if client is None or client.institution == platform_institution:
+        return None
+    return client.institution
+
+
 async def signing_in_institution(uow: UnitOfWork, code: str) -> InstitutionSnapshot:
     """The institution a person says they belong to, if people can sign in there now."""
     institution = await InstitutionRepository(uow.session).get(code)
-    if institution is None or institution.status != "active" or institution.kind == "external-peer":
-        raise SigninRefused("unknown_institution", f"no active institution {code!r} to sign in at", status=404)
+    if institution is None or institution.kind == "external-peer":
+        raise SigninRefused("unknown_institution", f"no institution {code!r} to sign in at", status=404)
+    if institution.status != "active":
+        raise SigninRefused("unknown_institution", f"institution {code} is {institution.status}", status=404)
     return institution
 
 
@@ -166,13 +186,15 @@ async def claim_pending_signin(uow: UnitOfWork, state: str | None) -> PendingSig
 
 
 async def issue_code(ctx: GrantContext, request: AuthorizationRequest, user: User) -> str:
-    """Our authorization code for `user`, as the redirect to the client. Scopes: what was asked, narrowed to what
-    the person's roles and the client allow (everything they allow when nothing was asked)."""
+    """Our authorization code for `user`, who has just signed in (so now is their `auth_time`), as the redirect to
+    the client. Scopes: what was asked, narrowed to what the person's roles and the client allow (everything they
+    allow when nothing was asked)."""
     client = await ClientRepository(ctx.uow.session).get(request.client_id)
     if client is None or client.disabled or request.redirect_uri not in client.redirect_uris:
         raise SigninRefused("unknown_client", "the client was disabled or changed during sign-in")
     if not user.active:
         raise SigninRefused("account_disabled", f"account {user.id} is not active", status=403)
+    await _require_not_suspended(ctx, client, user)
     scopes = _granted_scopes(client, user, request.scope)
     if not scopes:
         error = request.answer(ctx.settings.token_issuer, error="invalid_scope",
@@ -181,10 +203,21 @@ async def issue_code(ctx: GrantContext, request: AuthorizationRequest, user: Use
     code = await GrantRepository(ctx.uow.session).new_code(
         client_id=client.client_id, user_id=user.id, redirect_uri=request.redirect_uri,
         code_challenge=request.code_challenge, scopes=scopes, nonce=request.nonce,
-        ttl=timedelta(seconds=ctx.settings.authorization_code_ttl_seconds))
+        ttl=timedelta(seconds=ctx.settings.authorization_code_ttl_seconds), auth_time=datetime.now(UTC))
     await audit.record(ctx.uow, "authorization-code-issued", actor=user.subject, institution=user.institution,
                        ip=ctx.ip, client=client.client_id, scope=" ".join(sorted(scopes)))
     return request.answer(ctx.settings.token_issuer, code=code)
+
+
+async def _require_not_suspended(ctx: GrantContext, client: Client, user: User) -> None:
+    """The last check before a code: the institution may have been suspended while the person signed in."""
+    suspended = await suspended_among(ctx.uow, ctx.settings.platform_institution, client.institution,
+                                      user.institution)
+    if suspended is not None:
+        await audit.record(ctx.uow, "authorization-code-refused", outcome="refused", actor=user.subject,
+                           institution=suspended, ip=ctx.ip, client=client.client_id,
+                           reason=f"institution {suspended} is suspended")
+        raise SigninRefused("unknown_institution", f"institution {suspended} is suspended", status=403)
 
 
 def _granted_scopes(client: Client, user: User, requested: str) -> frozenset[str]:

@@ -64,6 +64,11 @@ async def finish_at_provider(ctx: GrantContext, federation: Federation, pending:
     provider = await provider_for(ctx.uow, pending.institution)
     if provider is None or pending.upstream_nonce is None or pending.upstream_verifier is None:
         raise SigninRefused("provider_unavailable", f"no provider sign-in pending for {pending.institution}", 502)
+    try:  # suspended while the person was at the provider: no account is made or updated, no code issued
+        await signin.signing_in_institution(ctx.uow, pending.institution)
+    except SigninRefused as exc:
+        await _refused(ctx, provider, exc.reason)
+        raise
     if callback.error:
         await _refused(ctx, provider, f"the provider answered {callback.error[:100]!r}")
         error = callback.error if callback.error in _PASSED_ON_ERRORS else "server_error"

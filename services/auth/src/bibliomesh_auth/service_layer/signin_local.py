@@ -13,6 +13,8 @@ from bibliomesh_auth.service_layer.signin_federated import provider_for
 async def pending_local_signin(ctx: GrantContext, state: str | None) -> PendingSignin:
     """The pending sign-in the login form belongs to; its state id is the form's CSRF token."""
     pending = await signin.pending_signin(ctx.uow, state)
+    # Suspended since the form was shown: refused before the password, which then counts against nobody.
+    await signin.signing_in_institution(ctx.uow, pending.institution)
     if pending.upstream_nonce is not None or await provider_for(ctx.uow, pending.institution) is not None:
         raise SigninRefused("use_provider", f"{pending.institution} signs in through its identity provider")
     return pending

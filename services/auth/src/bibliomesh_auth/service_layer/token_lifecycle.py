@@ -113,18 +113,24 @@ def _require_own(client: Client, issued_to: object) -> None:
 
 
 async def introspect(ctx: GrantContext, caller: Client, token: str | None, hint: str | None) -> dict[str, Any]:
-    """RFC 7662: `active` and, for an active token, what it grants. Only confidential clients may ask."""
+    """RFC 7662: `active` and, for an active token, what it grants. Only confidential clients may ask, and learn
+    only about tokens they may see (`may_see`); any other token is `{"active": false}`, like one that does not
+    exist (§2.2, §4), so that asking tells nothing about other clients' tokens."""
     if caller.is_public:
         raise OAuthError("invalid_client", "only confidential clients may introspect tokens", status=401)
     token = _required(token)
     del hint  # the shape tells: access tokens are JWTs, refresh tokens are opaque
     claims = await access_token_claims(ctx, token) if token.count(".") == 2 else None
     if claims is not None:
+        if not may_see(ctx, caller, issued_to=claims.get("client_id"), access_token=True):
+            return INACTIVE
         fields = ("scope", "client_id", "sub", "institution", "roles", "exp", "iat", "nbf", "iss", "aud", "jti")
         return {"active": True, "token_type": "Bearer", **{k: claims[k] for k in fields if k in claims}}
     stored = await GrantRepository(ctx.uow.session).refresh_token(token)
     now = datetime.now(UTC)
-    if stored is None or stored.revoked_at or stored.used_at or stored.expires_at <= now:
+    if stored is None or not may_see(ctx, caller, issued_to=stored.client_id, access_token=False):
+        return INACTIVE
+    if stored.revoked_at or stored.used_at or stored.expires_at <= now:
         return INACTIVE
     user = await UserRepository(ctx.uow.session).get(stored.user_id or "")
     issued_to = await ClientRepository(ctx.uow.session).get(stored.client_id)
@@ -135,6 +141,16 @@ async def introspect(ctx: GrantContext, caller: Client, token: str | None, hint:
             "client_id": stored.client_id, "sub": user.subject, "institution": stored.institution,
             "roles": sorted(user.roles), "exp": int(stored.expires_at.timestamp()),
             "iss": ctx.settings.token_issuer}
+
+
+def may_see(ctx: GrantContext, caller: Client, *, issued_to: object, access_token: bool) -> bool:
+    """Whether `caller` may learn what a token issued to `issued_to` is. A refresh token is the business of the
+    client it was issued to alone (RFC 7662 §4). An access token is also shown to the platform's own confidential
+    clients: they are the resource servers tokens are meant for (the audience is the whole platform). An
+    institution's client is no resource server for other clients' tokens, and would learn who has accounts where."""
+    if issued_to == caller.client_id:
+        return True
+    return access_token and caller.institution == ctx.settings.platform_institution
 
 
 async def userinfo(ctx: GrantContext, token: str | None) -> dict[str, Any]:

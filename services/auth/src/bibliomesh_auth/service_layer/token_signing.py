@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from joserfc import jwt
 
@@ -57,11 +57,15 @@ async def sign_access_token(uow: UnitOfWork, settings: AuthSettings, box: Secret
 
 
 async def sign_id_token(uow: UnitOfWork, settings: AuthSettings, box: SecretBox, *, subject: str,
-                        client_id: str, nonce: str | None, claims: dict[str, object]) -> str:
+                        client_id: str, nonce: str | None, auth_time: datetime | None,
+                        claims: dict[str, object]) -> str:
+    """`auth_time` is when the person signed in, which a refresh does not change (OpenID Connect Core §12.2)."""
     key = await key_store(uow, settings, box).signing_key()
     now = int(time.time())
     body: dict[str, object] = {"iss": settings.token_issuer, "aud": client_id, "sub": subject, "iat": now,
-                               "exp": now + settings.access_token_ttl_seconds, "auth_time": now, **claims}
+                               "exp": now + settings.access_token_ttl_seconds, **claims}
+    if auth_time is not None:
+        body["auth_time"] = int(auth_time.timestamp())
     if nonce:
         body["nonce"] = nonce
     return jwt.encode({"alg": "ES256", "kid": key.kid, "typ": "JWT"}, body, key)

@@ -48,7 +48,10 @@ async def authorize(request: Request, ctx: GrantContextDep, federation: Federati
     params = dict(request.query_params)
     carried = {name: params[name] for name in OAUTH_PARAMETERS if name in params} | {"lang": language}
     try:
-        checked = await signin.check_authorization_request(ctx.uow, params, language, ctx.settings.token_issuer)
+        checked = await signin.check_authorization_request(ctx.uow, params, language, ctx.settings.token_issuer,
+                                                           ctx.settings.platform_institution)
+        institution = institution or await signin.institution_served(ctx.uow, checked,
+                                                                     ctx.settings.platform_institution)
         if not institution:
             choices = await signin.institutions_to_choose(ctx.uow, q, ctx.settings.platform_institution)
             return _chooser(carried, choices, q or "", language)
