@@ -60,6 +60,10 @@ class ClientRepository:
         row = (await self.session.execute(statement)).first()
         return _client(row) if row else None
 
+    async def ids(self) -> list[str]:
+        """Every client's id, disabled ones' too."""
+        return list((await self.session.scalars(sa.select(clients.c.client_id))).all())
+
     async def for_institution(self, institution: str | None) -> list[Client]:
         statement = sa.select(clients).order_by(clients.c.client_id)
         if institution is not None:

@@ -35,6 +35,10 @@ class InstitutionRepository:
         row = (await self.session.execute(statement)).first()
         return _snapshot(row) if row else None
 
+    async def codes(self) -> list[str]:
+        """Every institution's code, suspended ones' too."""
+        return list((await self.session.scalars(sa.select(institutions.c.code))).all())
+
     async def list(self, *, kind: str | None = None, region: str | None = None,
                    status: str | None = None) -> list[InstitutionSnapshot]:
         query = sa.select(institutions).order_by(institutions.c.code)

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from bibliomesh_auth.domain.clients import issued_in_time
+from bibliomesh_auth.domain.text import has_control_character
 
 MAX_FAILED_LOGINS = 5
 LOCKOUT = timedelta(minutes=15)
@@ -66,6 +67,10 @@ def lock_after_failure(failed_logins: int, now: datetime) -> datetime | None:
 
 def password_problem(password: str, username: str) -> str | None:
     """Why a new local password is not acceptable, or None if it is."""
+    if has_control_character(password):
+        return "must not contain control characters (such as NUL, a tab or a line break)"
+    if not password.strip():
+        return "must not be only spaces"
     if len(password) < MIN_PASSWORD_LENGTH:
         return f"must be at least {MIN_PASSWORD_LENGTH} characters"
     if username.lower() in password.lower():

@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from pydantic import BaseModel, ValidationError
 
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
+from bibliomesh_contracts.events.directory.institution import Iso18626Peer
 from meshkit.problems import Problem
 
 CODE_PATTERN = re.compile(r"^[A-Z]{2}-[A-Za-z0-9:\-]{1,60}$|^PLATFORM$")
@@ -46,6 +50,27 @@ def check_parent(child: InstitutionSnapshot, parent: InstitutionSnapshot | None)
     if child.kind == "external-peer" and child.iso18626 is None:
         raise InvalidInstitution("an external peer needs its ISO 18626 endpoint",
                                  errors=[{"field": "iso18626", "message": "required for kind external-peer"}])
+
+
+def merged(current: BaseModel, patch: dict[str, Any]) -> dict[str, Any]:
+    """A JSON merge patch (RFC 7396) of one nested part of an institution: the fields sent replace, the others keep
+    their value (the broker acts on the whole policy and the whole peer settings, so a field left out must not
+    reset)."""
+    return {**current.model_dump(), **patch}
+
+
+def merged_peer(current: Iso18626Peer | None, patch: dict[str, Any]) -> dict[str, Any]:
+    """The ISO 18626 settings after a merge patch; settings given for the first time must be whole (422 naming
+    what is missing). The credential is kept: it changes only through its own use case."""
+    sent = {name: value for name, value in patch.items() if name != "credential_hash"}
+    if current is not None:
+        return merged(current, sent)
+    try:
+        return Iso18626Peer.model_validate(sent).model_dump()
+    except ValidationError as exc:
+        errors = [{"field": ".".join(["iso18626", *map(str, e["loc"])]), "message": e["msg"]} for e in exc.errors()]
+        raise InvalidInstitution(f"new ISO 18626 settings need {', '.join(e['field'] for e in errors)}",
+                                 errors=errors) from None
 
 
 def removed_pickup_locations(before: InstitutionSnapshot, after: InstitutionSnapshot) -> list[str]:

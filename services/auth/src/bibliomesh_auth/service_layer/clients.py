@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +9,7 @@ from typing import Any
 from bibliomesh_auth.adapters.client_repository import Client, ClientRepository
 from bibliomesh_auth.adapters.grant_repository import GrantRepository
 from bibliomesh_auth.adapters.institution_repository import InstitutionRepository
+from bibliomesh_auth.domain.client_ids import client_id_problem, institution_prefix, look_alike_key
 from bibliomesh_auth.domain.clients import PLATFORM_ONLY_GRANTS, grant_problem, redirect_uri_problem, scope_problem
 from bibliomesh_auth.domain.permissions import managed_institution, require_manager_of
 from bibliomesh_auth.domain.scopes import SCOPES
@@ -75,12 +75,8 @@ async def create_client(uow: UnitOfWork, settings: AuthSettings, caller: Princip
         grant_types=frozenset(fields.get("grant_types") or default_grants),
         redirect_uris=tuple(dict.fromkeys(fields.get("redirect_uris") or []))),
         NO_ACCESS, platform_client=platform_client, is_public=is_public)
-    client_id = fields.get("client_id") or _new_client_id(institution)
-    if client_id == settings.token_audience:
-        raise InvalidClient("client_id", "reserved: it is the platform's token audience")
     repo = ClientRepository(uow.session)
-    if await repo.get(client_id) is not None:
-        raise Conflict(f"client {client_id} already exists", errors=[{"field": "client_id", "message": "taken"}])
+    client_id = await _free_client_id(uow, settings, caller, institution, fields.get("client_id"))
     secret = None if is_public else secrets.token_urlsafe(32)
     await repo.add(client_id, fields["name"], institution, hasher.hash(secret) if secret else PUBLIC_SECRET_HASH,
                    set(access.scopes), set(client_roles(access, platform_client=platform_client, is_public=is_public)),
@@ -190,8 +186,22 @@ async def disable_client(uow: UnitOfWork, caller: Principal, client_id: str, ip:
     return disabled
 
 
-def _new_client_id(institution: str) -> str:
-    return f"{re.sub(r'[^a-z0-9]+', '-', institution.lower()).strip('-')}-{secrets.token_hex(6)}"
+async def _free_client_id(uow: UnitOfWork, settings: AuthSettings, caller: Principal, institution: str,
+                          chosen: str | None) -> str:
+    """The chosen id if the rules allow it (or a generated one), unless it looks like one that exists."""
+    client_id = chosen or institution_prefix(institution) + secrets.token_hex(6)
+    codes = [*await InstitutionRepository(uow.session).codes(), settings.platform_institution]
+    _check(client_id_problem(client_id, institution=institution, institutions=codes,
+                             chosen_by_platform_admin=caller.is_platform_admin), "client_id")
+    if look_alike_key(client_id) == look_alike_key(settings.token_audience):
+        raise InvalidClient("client_id", "reserved: it is the platform's token audience")
+    existing = await ClientRepository(uow.session).ids()
+    if client_id in existing:
+        raise Conflict(f"client {client_id} already exists", errors=[{"field": "client_id", "message": "taken"}])
+    if look_alike_key(client_id) in {look_alike_key(taken) for taken in existing}:
+        message = "too like the id of an existing client (case, separators and look-alike characters aside)"
+        raise Conflict(f"client_id: {message}", errors=[{"field": "client_id", "message": message}])
+    return client_id
 
 
 def _check(problem: str | None, field: str) -> None:

@@ -10,6 +10,8 @@ from bibliomesh_auth.domain.institutions import (
     PickupLocationsInUse,
     changed_fields,
     check_parent,
+    merged,
+    merged_peer,
     removed_pickup_locations,
 )
 from bibliomesh_auth.domain.permissions import require_administrator_of, require_directory_admin
@@ -52,12 +54,9 @@ async def update_institution(uow: UnitOfWork, caller: Principal, code: str, chan
     if "status" in changes:
         raise Forbidden("use suspend/reinstate to change status")
     if changes.get("iso18626") is not None:
-        # Peer credentials are issued only by their own use case; an endpoint edit keeps them.
-        kept = current.iso18626.credential_hash if current.iso18626 else None
-        changes = {**changes, "iso18626": {**_without_credential(changes["iso18626"]), "credential_hash": kept}}
+        changes = {**changes, "iso18626": merged_peer(current.iso18626, changes["iso18626"])}
     if changes.get("policy") is not None:
-        # A merge patch: the broker routes loans by the whole policy, so fields not sent keep their value.
-        changes = {**changes, "policy": {**current.policy.model_dump(), **changes["policy"]}}
+        changes = {**changes, "policy": merged(current.policy, changes["policy"])}
     updated = InstitutionSnapshot.model_validate(
         {**current.model_dump(), **changes, "code": code, "version": current.version + 1})
     fields = changed_fields(current, updated)

@@ -40,6 +40,7 @@ class LendingPolicyIn(LendingPolicy):
 
 
 _POLICY = LendingPolicy.model_fields
+_PEER = Iso18626Peer.model_fields
 
 
 class LendingPolicyPatch(BaseModel):
@@ -70,6 +71,34 @@ class LendingPolicyPatch(BaseModel):
         return value
 
 
+class Iso18626PeerIn(Iso18626Peer):
+    """ISO 18626 peer settings as sent: a misspelt field is refused rather than ignored; `credential_hash` is
+    ignored (credentials are issued only by `POST /auth/institutions/{code}/peer-credentials`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Iso18626PeerPatch(BaseModel):
+    """A merge patch of the ISO 18626 peer settings (RFC 7396): only the fields present change, the others keep
+    their value; settings given for the first time need `endpoint_url` and `schema_version`. None may be null."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    endpoint_url: str | None = Field(default=None, description=_PEER["endpoint_url"].description)
+    schema_version: Literal["1.2", "2021"] | None = Field(default=None,
+                                                          description=_PEER["schema_version"].description)
+    agency_id_type: str | None = Field(default=None, description=_PEER["agency_id_type"].description)
+    # Accepted so that a settings object read back can be sent again; ignored like at registration.
+    credential_hash: str | None = Field(default=None, description="Ignored: issued only by peer-credentials.")
+
+    @field_validator("endpoint_url", "schema_version", "agency_id_type")
+    @classmethod
+    def _not_null(cls, value: object) -> object:
+        if value is None:
+            raise ValueError("may be omitted to keep it, but not null")
+        return value
+
+
 class InstitutionCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -86,14 +115,14 @@ class InstitutionCreate(BaseModel):
     ill_email: EmailStr | None = None
     language: Literal["en", "zh"] = "en"
     policy: LendingPolicyIn = Field(default_factory=LendingPolicyIn)
-    iso18626: Iso18626Peer | None = None
+    iso18626: Iso18626PeerIn | None = None
 
     _distinct = field_validator("regions", "pickup_locations")(distinct)
 
 
 class InstitutionPatch(BaseModel):
-    """A merge patch (RFC 7396): only the fields present change, in `policy` too; `name_zh`, `parent_code`,
-    `ill_email` and `iso18626` may be null to clear them, the others may not."""
+    """A merge patch (RFC 7396): only the fields present change, in `policy` and `iso18626` too; `name_zh`,
+    `parent_code`, `ill_email` and `iso18626` may be null to clear them, the others may not."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -108,7 +137,9 @@ class InstitutionPatch(BaseModel):
     language: Literal["en", "zh"] | None = None
     policy: LendingPolicyPatch | None = Field(
         default=None, description="Merged into the current policy: only the policy fields present change.")
-    iso18626: Iso18626Peer | None = None
+    iso18626: Iso18626PeerPatch | None = Field(
+        default=None, description="Merged into the current ISO 18626 settings: only the fields present change; "
+        "null removes them.")
 
     _distinct = field_validator("regions", "pickup_locations")(distinct)
 

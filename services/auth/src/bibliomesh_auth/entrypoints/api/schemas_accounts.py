@@ -4,17 +4,45 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StrictInt, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, EmailStr, Field, StrictInt, StringConstraints
 
 from bibliomesh_auth.domain.accounts import User
+from bibliomesh_auth.domain.text import formula_problem, has_control_character
+
+
+def _not_a_formula(value: str) -> str:
+    """Names and addresses end up in spreadsheets staff open; none legitimately starts like a formula."""
+    problem = formula_problem(value)
+    if problem:
+        raise ValueError(problem)
+    return value
+
+
+def _plain_text(value: str) -> str:
+    if has_control_character(value):
+        raise ValueError("must not contain control characters (such as NUL, a tab or a line break)")
+    return _not_a_formula(value)
+
 
 Username = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._@\-]{0,99}$")]
 Role = Literal["patron", "staff", "institution-admin", "platform-admin"]
 Language = Literal["en", "zh"]
-DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300)]
+DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+                        AfterValidator(_plain_text)]
 PickupLocation = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Password = Annotated[str, StringConstraints(min_length=1, max_length=200)]
-Email = Annotated[EmailStr, StringConstraints(max_length=320)]
+
+
+def _utf8(value: str) -> str:
+    # JSON can escape an unpaired surrogate, which argon2 cannot hash (UTF-8 has no form of it).
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text (no unpaired surrogates)") from None
+    return value
+
+
+Password = Annotated[str, StringConstraints(min_length=1, max_length=200), AfterValidator(_utf8)]
+Email = Annotated[EmailStr, StringConstraints(max_length=320), AfterValidator(_not_a_formula)]
 
 
 class UserCreate(BaseModel):

@@ -9,9 +9,10 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 
 from bibliomesh_auth.adapters.audit_repository import AuditEvent
 from bibliomesh_auth.adapters.client_repository import Client
+from bibliomesh_auth.domain.client_ids import CLIENT_ID_PATTERN
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
 
-ClientId = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._\-]{2,99}$")]
+ClientId = Annotated[str, StringConstraints(pattern=CLIENT_ID_PATTERN)]
 Scope = Annotated[str, StringConstraints(pattern=r"^[a-z]+(:[a-z]+)?$", max_length=50)]
 GrantType = Literal["client_credentials", "authorization_code", "refresh_token", "password"]
 RedirectUri = Annotated[str, StringConstraints(min_length=8, max_length=500)]
@@ -26,7 +27,11 @@ class ClientCreate(BaseModel):
     scopes: list[Scope] = Field(default_factory=list, max_length=20,
                                 description="At most what the institution's staff may hold; `directory:admin` only "
                                 "from a platform admin. Public clients default to every scope (narrowed per person).")
-    client_id: ClientId | None = Field(default=None, description="Chosen id; default: generated.")
+    client_id: ClientId | None = Field(default=None, description="Chosen id; default: generated. An institution "
+                                       "admin's start with the institution's code in lower case and `-` "
+                                       "(`cn-dl-lhu-koha` for CN-DL-LHU); none may look like another "
+                                       "institution's or, case, separators and look-alike characters aside, like "
+                                       "an existing client's.")
     is_public: bool = Field(default=False, description="A browser app without a secret, using PKCE "
                             "(platform admin only).")
     redirect_uris: list[RedirectUri] = Field(default_factory=list, max_length=10,
