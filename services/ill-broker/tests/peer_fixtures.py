@@ -78,9 +78,10 @@ async def borrow_from_cn_pl(b: Broker, peer: Iso18626Peer, endpoint: str) -> tup
 
 
 @asynccontextmanager
-async def borrowing(tmp_path: Path) -> AsyncIterator[tuple[Broker, Iso18626Peer, str, Request, str]]:
+async def borrowing(tmp_path: Path, database_url: str | None = None
+                    ) -> AsyncIterator[tuple[Broker, Iso18626Peer, str, Request, str]]:
     """The outside peer has asked CN-PL for an item; yields its request and the broker's id for it."""
-    async with serving_broker(tmp_path) as (b, endpoint), outside_peer() as peer:
+    async with serving_broker(tmp_path, database_url) as (b, endpoint), outside_peer() as peer:
         request, rid = await borrow_from_cn_pl(b, peer, endpoint)
         yield b, peer, endpoint, request, rid
 

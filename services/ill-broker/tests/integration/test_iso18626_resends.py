@@ -1,5 +1,6 @@
 """A peer's message resent however late, after the answer to it or after later messages, even across a restart:
-confirmed as the first was (OK) and applied once. A new header timestamp makes a new message.
+confirmed as the first was (OK) and applied once; so is a copy arriving while the first is being applied. A new
+header timestamp makes a new message.
 
 "Changes nothing" is checked on everything a user could notice: the request, its audit trail, its events (what
 patron notifications are made from) and its messages to peers; every message the peer received, and every
@@ -7,10 +8,16 @@ confirmation to a resend, is checked against the official schema."""
 
 from __future__ import annotations
 
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
+from alembic import command
 from broker_fixtures import Broker
 from peer_fixtures import (
     PEER,
@@ -26,6 +33,8 @@ from peer_fixtures import (
     serving_broker,
 )
 
+from bibliomesh_ill.adapters.tables import request_steps
+from bibliomesh_ill.bootstrap import MIGRATIONS
 from bibliomesh_ill.iso18626 import (
     Action,
     Confirmation,
@@ -38,6 +47,8 @@ from bibliomesh_ill.iso18626 import (
     parse,
     serialize,
 )
+from meshkit.db import create_engine
+from meshkit.migrations import alembic_config
 from tests.support.infra import postgres_database
 from tests.support.iso18626_peer import Iso18626Peer
 from tests.support.waiting import wait_for
@@ -152,4 +163,131 @@ async def test_a_resend_is_known_after_a_restart(tmp_path: Path) -> None:
             before = await settled(b, peer, rid)
         async with serving_broker(tmp_path, url) as (b, _):
             answered_alike(first_answer(peer, renew), await resend(b, renew))
+            assert await settled(b, peer, rid) == before
+
+
+@asynccontextmanager
+async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
+    if kind == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'ill.sqlite'}"
+        return
+    async with postgres_database("bm_ill") as url:
+        yield url
+
+
+@asynccontextmanager
+async def borrowing_on(kind: str, tmp_path: Path) -> AsyncIterator[tuple[Broker, Iso18626Peer, str, Request, str]]:
+    async with database(kind, tmp_path) as url, borrowing(tmp_path, url) as found:
+        yield found
+
+
+@contextmanager
+def statements(b: Broker) -> Iterator[list[str]]:
+    """The SQL statements the broker runs inside the block."""
+    seen: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(statement)
+
+    engine = b.runtime.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", note)
+    try:
+        yield seen
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", note)
+
+
+def trail_read(seen: list[str]) -> list[str]:
+    return [statement for statement in seen if "request_steps" in statement and "SELECT" in statement.upper()]
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+@pytest.mark.parametrize("what", [Action.NOTIFICATION, Action.STATUS_REQUEST, Action.CANCEL])
+async def test_two_copies_arriving_at_once_are_both_confirmed_and_applied_once(
+        kind: str, what: Action, tmp_path: Path) -> None:
+    """A peer that timed out and sent its message again while the first copy was still being applied."""
+    async with borrowing_on(kind, tmp_path) as (b, peer, _, request, rid):
+        assert (await b.act(rid, "will_supply", b.staff("CN-PL"))).status_code == 200
+        await peer.wait_received(lambda m: isinstance(m, SupplyingAgencyMessage)
+                                 and m.status_info.status is Status.WILL_SUPPLY, "WillSupply")
+        before = await settled(b, peer, rid)
+        message = action(peer, request, what)
+
+        answers = await asyncio.gather(resend(b, message), resend(b, message))
+
+        assert [a.confirmation_header.message_status for a in answers] == [MessageStatus.OK] * 2, answers
+        after = await settled(b, peer, rid)
+        added = Counter(step["step"] for step in after["trail"][len(before["trail"]):])
+        assert added["peer_message_received"] == 1 and set(added.values()) == {1}, added
+        events = Counter(after["events"][len(before["events"]):])
+        assert set(events.values()) <= {1}, events
+        answered = Counter(row["step"] for row in after["outbox"][len(before["outbox"]):])
+        assert set(answered.values()) <= {1}, answered
+
+
+async def test_a_resend_is_found_without_reading_the_requests_trail(tmp_path: Path) -> None:
+    """However long the trail grows, knowing a resend is one lookup by its fingerprint."""
+    async with borrowing(tmp_path) as (b, peer, endpoint, request, rid):
+        renew = await renewed_once(b, peer, endpoint, request, rid)
+        for _ in range(3):
+            assert (await peer.send(action(peer, request, Action.NOTIFICATION), endpoint)).ok
+        before = await settled(b, peer, rid)
+
+        with statements(b) as seen:
+            answered_alike(first_answer(peer, renew), await resend(b, renew))
+        assert trail_read(seen) == []
+        assert await settled(b, peer, rid) == before
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_a_reshare_resend_stamped_anew_is_known_by_its_sequence_number(kind: str, tmp_path: Path) -> None:
+    async with borrowing_on(kind, tmp_path) as (b, peer, endpoint, request, rid):
+        asked = action(peer, request, Action.NOTIFICATION).model_copy(update={"note": "Any news? #seq:7#"})
+        assert (await peer.send(asked, endpoint)).ok
+
+        assert (await resend(b, later(asked))).confirmation_header.message_status is MessageStatus.OK
+        assert (await b.steps(rid)).count("peer_note") == 1
+        asked_again = later(asked, 2).model_copy(update={"note": "Any news? #seq:8#"})
+        assert (await peer.send(asked_again, endpoint)).ok
+        assert (await b.steps(rid)).count("peer_note") == 2
+
+
+def downgrade(url: str, revision: str) -> None:
+    command.downgrade(alembic_config(MIGRATIONS, url), revision)
+
+
+async def note_every_message_twice(url: str, request_id: str) -> None:
+    """What two copies arriving at once could leave before the upgrade: each message kept twice in the trail."""
+    engine = create_engine(url)
+    try:
+        async with engine.begin() as conn:
+            kept = (await conn.execute(sa.select(request_steps).where(
+                request_steps.c.request_id == request_id, request_steps.c.step == "peer_message_received"))).all()
+            assert kept
+            await conn.execute(sa.insert(request_steps), [
+                {k: v for k, v in row._mapping.items() if k != "id"} for row in kept])
+    finally:
+        await engine.dispose()
+
+
+@pytest.mark.integration
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+async def test_messages_received_before_the_upgrade_are_known_when_resent(kind: str, tmp_path: Path) -> None:
+    """Fingerprints kept only in the trail (schema 0011) are carried over by the upgrade, those kept twice by the
+    race the upgrade closes included, and found by lookup."""
+    async with database(kind, tmp_path) as url, outside_peer() as peer:
+        async with serving_broker(tmp_path, url) as (b, endpoint):
+            request, rid = await borrow_from_cn_pl(b, peer, endpoint)
+            renew = await renewed_once(b, peer, endpoint, request, rid)
+            await settled(b, peer, rid)
+        await asyncio.to_thread(downgrade, url, "0011")
+        await note_every_message_twice(url, rid)
+
+        async with serving_broker(tmp_path, url) as (b, _):  # upgrades to the head
+            before = await settled(b, peer, rid)
+            with statements(b) as seen:
+                answered_alike(first_answer(peer, renew), await resend(b, renew))
+            assert trail_read(seen) == []
             assert await settled(b, peer, rid) == before

@@ -24,7 +24,7 @@ from broker_fixtures import REGION, Broker, broker
 
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from bibliomesh_contracts.events.directory.institution import Iso18626Peer as PeerConfig
-from bibliomesh_ill.adapters.tables import request_steps, requests, rota_entries
+from bibliomesh_ill.adapters.tables import peer_message_fingerprints, request_steps, requests, rota_entries
 from bibliomesh_ill.iso18626 import parse
 from bibliomesh_ill.iso18626.models import Confirmation, Message
 
@@ -167,7 +167,8 @@ async def _seed(b: Broker, message: Message, case: Case) -> str:
     now = datetime.now(UTC)
     async with b.runtime.engine.begin() as conn:
         for table, column in ((requests, requests.c.id), (rota_entries, rota_entries.c.request_id),
-                              (request_steps, request_steps.c.request_id)):
+                              (request_steps, request_steps.c.request_id),
+                              (peer_message_fingerprints, peer_message_fingerprints.c.request_id)):
             await conn.execute(sa.delete(table).where(column == request_id))
         await conn.execute(sa.insert(requests).values(
             id=request_id, borrower=requester, patron_id=None, created_by="seed",

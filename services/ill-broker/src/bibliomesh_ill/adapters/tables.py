@@ -139,6 +139,19 @@ request_steps = sa.Table(
     sa.Column("occurred_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
 
+# The fingerprint of every message a peer sent that the broker accepted, to know it again when resent: a resend
+# matches on what it says with its timestamp, or with ReShare's sequence number (service_layer/peers/fingerprints.py).
+# Unique, so that of two copies arriving at once only one is kept (and applied).
+peer_message_fingerprints = sa.Table(
+    "peer_message_fingerprints", metadata,
+    sa.Column("request_id", sa.String(40), primary_key=True),
+    sa.Column("by_timestamp", sa.String(64), primary_key=True),
+    sa.Column("by_sequence", sa.String(64), nullable=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_peer_message_fingerprints_by_sequence", "request_id", "by_sequence", unique=True,
+             sqlite_where=sa.text("by_sequence IS NOT NULL"), postgresql_where=sa.text("by_sequence IS NOT NULL")),
+)
+
 # Purchase suggestions from repeated demand, one per institution and item.
 acquisition_suggestions = sa.Table(
     "acquisition_suggestions", metadata,

@@ -2,9 +2,10 @@
 the peer lender's answers. Each becomes the same action a member library's staff would take, so the transition
 table decides what is allowed; a refusal comes back as ISO `errorData`, never as a bare HTTP error.
 
-Every message accepted is kept in its request's trail, so that the same message resent, at any later time, is
-confirmed as it was without being applied again (`resends.py`). Read tolerantly: an empty status is read from
-the reason for the message, and Loaned or CopyCompleted without WillSupply first is taken as both.
+Every message accepted is kept by its fingerprint, so that the same message resent, at any later time, is
+confirmed as it was without being applied again (`resends.py`); its request's trail notes it too. Read
+tolerantly: an empty status is read from the reason for the message, and Loaned or CopyCompleted without
+WillSupply first is taken as both.
 """
 
 from __future__ import annotations
@@ -32,10 +33,11 @@ from bibliomesh_ill.iso18626 import (
     SupplyingAgencyMessage,
 )
 from bibliomesh_ill.service_layer.actions import ActionInput, perform
+from bibliomesh_ill.service_layer.peers.fingerprints import fingerprint
 from bibliomesh_ill.service_layer.peers.identity import check_credentials, peer_principal, unrecognised
 from bibliomesh_ill.service_layer.peers.outbound import status_response
 from bibliomesh_ill.service_layer.peers.request_in import request_input
-from bibliomesh_ill.service_layer.peers.resends import already_received, fingerprint, is_resend
+from bibliomesh_ill.service_layer.peers.resends import first_sighting, is_resend
 from bibliomesh_ill.service_layer.peers.sender import queue
 from bibliomesh_ill.service_layer.peers.trail import borrower_trail, note_addressed, note_received
 from bibliomesh_ill.service_layer.submit import submit_request
@@ -76,14 +78,18 @@ async def receive(uow: UnitOfWork, message: Message, settings: IllSettings, basi
     assert member is not None  # its credentials were checked
     seen = fingerprint(message)
     request = await _request_of(uow, message, agency)
-    if request is not None and await already_received(uow, request.id, seen):
+    # Kept before it is applied, so that a copy arriving meanwhile waits and is then told it is a resend; a refused
+    # message is rolled back, its fingerprint with it.
+    if request is not None and not await first_sighting(uow, request.id, seen, now):
         return None  # a resend of a message already applied: confirmed as it was, and not applied again
     error = await _apply(uow, message, member, request, settings, now)
     if error is None:
-        request = await _request_of(uow, message, agency)
-        if request is not None:
+        applied_to = await _request_of(uow, message, agency)
+        if applied_to is not None:
+            if request is None:  # a new request: a copy of it is refused by its peer request id instead
+                await first_sighting(uow, applied_to.id, seen, now)
             party = Party.LENDER if isinstance(message, SupplyingAgencyMessage) else Party.BORROWER
-            await note_received(uow, request, agency, seen, party, now)
+            await note_received(uow, applied_to, agency, seen, party, now)
     return error
 
 

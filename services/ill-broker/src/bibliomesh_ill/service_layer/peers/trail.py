@@ -1,7 +1,8 @@
 """What the request's audit trail tells about its ISO 18626 transaction that one step does not: every message a
-peer sent that the broker accepted (to know it again when resent, `resends.py`), the agency an outside borrower's
-request named (ISO 18626 keeps one supplying agency for the whole transaction, whichever lender the broker asks),
-whether the rota went on after a lender declined, and the lenders' own reason when it ends unfilled."""
+peer sent that the broker accepted, with its fingerprint (resends are found by an index of those, `resends.py`),
+the agency an outside borrower's request named (ISO 18626 keeps one supplying agency for the whole transaction,
+whichever lender the broker asks), whether the rota went on after a lender declined, and the lenders' own reason
+when it ends unfilled."""
 
 from __future__ import annotations
 
