@@ -12,14 +12,17 @@ from typing import Annotated, Any
 import httpx
 import typer
 
+from bibliomesh_catalog.adapters.holder_repository import KNOWN_STATUSES
+from meshkit.problems import NotInDirectoryCopy
+
 commands = typer.Typer(help="Bulk imports, OAI-PMH harvests and re-announcing holdings.")
 MEDIA_TYPES = {".mrc": "application/marc", ".marc": "application/marc", ".xml": "application/marcxml+xml",
                ".json": "application/json", ".ndjson": "application/x-ndjson", ".jsonl": "application/x-ndjson"}
 CHUNK = 256 * 1024
 DIRECTORY_ATTEMPTS = 5
-"""Times `import` sends the file while the catalogue answers that the institution is not in its directory yet (409
-with Retry-After: auth announces a newly registered institution within seconds)."""
-MAX_WAIT_SECONDS = 30.0
+"""Times `import` asks the catalogue's copy of the directory (`GET /catalog/holders`) for the institution before
+giving up: auth announces a newly registered institution within seconds, and until then an upload would be
+refused (409 with Retry-After), after sending the whole file."""
 
 
 def _chunks(path: Path, advance: Any) -> Iterator[bytes]:
@@ -57,17 +60,15 @@ def import_file(
                TextColumn("{task.fields[counts]}"))
     with httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=httpx.Timeout(60, read=600)) as client, \
             Progress(*columns) as progress:
+        if not _wait_for_directory(client, institution):
+            progress.stop()
+            typer.echo(f"refused: {institution} is still not in the catalogue's directory after "
+                       f"{DIRECTORY_ATTEMPTS} checks; a newly registered institution is announced within seconds, "
+                       "so check the code (or that auth's events reach the catalogue)", err=True)
+            raise typer.Exit(1)
         upload = progress.add_task("upload", total=size, counts="")
-        for attempt in range(1, DIRECTORY_ATTEMPTS + 1):
-            progress.reset(upload)
-            response = client.post("/catalog/imports", params={"institution": institution, "filename": file.name},
-                                   content=_chunks(file, lambda n: progress.advance(upload, n)))
-            wait = _directory_wait(response)
-            if wait is None or attempt == DIRECTORY_ATTEMPTS:
-                break
-            typer.echo(f"{institution} is not in the catalogue's directory yet; waiting {wait:g} s for it to be "
-                       f"announced (attempt {attempt} of {DIRECTORY_ATTEMPTS})", err=True)
-            time.sleep(wait)
+        response = client.post("/catalog/imports", params={"institution": institution, "filename": file.name},
+                               content=_chunks(file, lambda n: progress.advance(upload, n)))
         if response.status_code != 202:
             progress.stop()
             typer.echo(f"refused ({response.status_code}): {_detail(response)}", err=True)
@@ -159,13 +160,23 @@ def announce_holdings(
     typer.echo(f"announced the items of {asyncio.run(main())} record(s); the broker applies them as the events arrive")
 
 
-def _directory_wait(response: httpx.Response) -> float | None:
-    """Seconds to wait before sending again if the catalogue does not know the institution yet (409 with
-    Retry-After in seconds); None for any other answer."""
-    retry_after = response.headers.get("retry-after", "").strip()
-    if response.status_code != 409 or not retry_after.isdigit():
-        return None
-    return min(float(retry_after), MAX_WAIT_SECONDS)
+def _wait_for_directory(client: httpx.Client, institution: str) -> bool:
+    """Whether the catalogue's copy of the directory knows the institution, asked a few times with the pause a 409
+    would name, before any byte of the file is sent. Any answer but a list of holders counts as known: the upload
+    then tells what is wrong."""
+    for attempt in range(1, DIRECTORY_ATTEMPTS + 1):
+        response = client.get("/catalog/holders")
+        if response.status_code != 200 or any(
+                holder.get("code") == institution and holder.get("status") in KNOWN_STATUSES
+                for holder in response.json()):
+            return True
+        if attempt == DIRECTORY_ATTEMPTS:
+            return False
+        wait = NotInDirectoryCopy.RETRY_AFTER_SECONDS
+        typer.echo(f"{institution} is not in the catalogue's directory yet; waiting {wait:g} s for it to be "
+                   f"announced (check {attempt} of {DIRECTORY_ATTEMPTS})", err=True)
+        time.sleep(wait)
+    return False
 
 
 def _counts(job: dict[str, Any]) -> str:

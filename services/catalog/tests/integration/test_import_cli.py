@@ -1,11 +1,13 @@
 """`bibliomesh catalog import FILE --institution CODE` against a running catalogue, over HTTP: it waits while the
-catalogue does not know a newly registered institution yet (409 with Retry-After), then imports."""
+catalogue does not know a newly registered institution yet, asking its copy of the directory, and sends the file
+once, when it will be taken (an upload before would be refused with 409 after the whole file was sent)."""
 
 from __future__ import annotations
 
 import asyncio
 import time
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -27,6 +29,15 @@ def write_file(tmp_path: Path) -> Path:
     return path
 
 
+def recording(app: Any, requests: list[str]) -> Any:
+    """The app, noting the method and path of every request it is sent."""
+    async def recorded(scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] == "http":
+            requests.append(f"{scope['method']} {scope['path']}")
+        await app(scope, receive, send)
+    return recorded
+
+
 async def knows(cat: Catalog, code: str) -> bool:
     async with cat.app.state.runtime.unit_of_work() as uow:
         return await HolderRepository(uow.session).knows(code)
@@ -34,7 +45,8 @@ async def knows(cat: Catalog, code: str) -> bool:
 
 async def test_the_import_command_waits_for_a_new_institution_to_be_announced(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with catalog(tmp_path / "data") as cat, serving(cat.app, "") as url:
+    requests: list[str] = []
+    async with catalog(tmp_path / "data") as cat, serving(recording(cat.app, requests), "") as url:
         loop = asyncio.get_running_loop()
         waits: list[float] = []
 
@@ -63,11 +75,13 @@ async def test_the_import_command_waits_for_a_new_institution_to_be_announced(
         assert f"{NEW} is not in the catalogue's directory yet; waiting 2 s" in result.output
         assert "succeeded: read 2, created 2" in result.output
         assert waits == [2.0]
+        assert requests.count("POST /catalog/imports") == 1  # the file went once, when it was taken
 
 
 async def test_the_import_command_gives_up_on_an_institution_never_announced(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    async with catalog(tmp_path / "data") as cat, serving(cat.app, "") as url:
+    requests: list[str] = []
+    async with catalog(tmp_path / "data") as cat, serving(recording(cat.app, requests), "") as url:
         waits: list[float] = []
         monkeypatch.setattr(time, "sleep", waits.append)
         token = cat.tokens.token("PLATFORM", scopes=("catalog:write",), roles=("platform-admin",))
@@ -76,4 +90,7 @@ async def test_the_import_command_gives_up_on_an_institution_never_announced(
 
         assert result.exit_code == 1, result.output
         assert waits == [2.0] * (cli.DIRECTORY_ATTEMPTS - 1)
-        assert "refused (409)" in result.output and "announced within seconds" in result.output
+        assert f"refused: {NEW} is still not in the catalogue's directory" in result.output
+        assert "announced within seconds" in result.output
+        assert requests.count("GET /catalog/holders") == cli.DIRECTORY_ATTEMPTS
+        assert "POST /catalog/imports" not in requests  # not a byte of the file was sent
