@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from lxml import etree
 
+from bibliomesh_catalog.adapters.oai_sets import add_sets_of_new_clusters
 from bibliomesh_catalog.adapters.tables import clusters
 from services.catalog.tests.search_fixtures import Book, Item, add_book, catalog_client, delete_cluster
 
@@ -49,12 +50,15 @@ async def catalog(tmp_path: Path) -> AsyncIterator[Harvestable]:
     async with catalog_client("sqlite", tmp_path, BOOKS) as running:
         ids = dict(running.ids)
         async with running.app.state.runtime.sessions() as session:
+            bulk = []
             for i in range(BULK):
                 # Batches of 50 share one datestamp, so paging has to break ties by id.
                 cluster_id = await add_book(session, Book(f"Bulk title {i}", items=[Item("CN-DL-U2", f"b{i}")]),
                                             index=False)
+                bulk.append((cluster_id, "CN-DL-U2"))
                 await session.execute(sa.update(clusters).where(clusters.c.id == cluster_id).values(
                     updated_at=BULK_AT + timedelta(hours=i // 50)))
+            await add_sets_of_new_clusters(session, bulk)  # their set membership, as ingest keeps it (unindexed)
             await delete_cluster(session, ids["gone"])
             for name, stamp in (("history", HISTORY_AT), ("gone", GONE_AT)):
                 await session.execute(sa.update(clusters).where(clusters.c.id == ids[name]).values(

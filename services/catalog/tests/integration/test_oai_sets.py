@@ -1,6 +1,6 @@
 """Harvesting one library's OAI-PMH set sees what left it: a deleted cluster stays in the sets it was in, and a
-cluster the library stopped holding is listed, as changed, by a harvest of its set from before. On SQLite and
-PostgreSQL."""
+cluster the library stopped holding is listed, as changed, by a harvest of its set from before. ListSets, set
+harvests and record headers agree on who is in which set. On SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -15,6 +15,8 @@ import httpx
 import pytest
 from lxml import etree
 
+from bibliomesh_contracts.events.directory import InstitutionSnapshot, InstitutionSuspendedV1
+from meshkit.testing import eventually, publish_event
 from services.catalog.tests.catalog_fixtures import Catalog, catalog
 from tests.support.infra import postgres_database
 
@@ -107,3 +109,65 @@ async def test_a_set_harvest_sees_deletions_and_what_the_library_stopped_holding
     assert isinstance(u1, dict) and f"oai:bibliomesh:cluster/{only_law}" not in u1
     later = datetime.now(UTC).replace(microsecond=0) + timedelta(seconds=2)
     assert await headers(cat.client, set=LAW, **{"from": stamp(later)}) == "noRecordsMatch"
+
+
+async def list_sets(http: httpx.AsyncClient) -> dict[str, str]:
+    root = etree.fromstring((await http.get("/catalog/oai", params={"verb": "ListSets"})).content)
+    return {s.findtext("o:setSpec", namespaces=NS): s.findtext("o:setName", namespaces=NS)
+            for s in root.findall("o:ListSets/o:set", NS)}
+
+
+async def record_sets(http: httpx.AsyncClient, identifier: str) -> list[str]:
+    root = etree.fromstring((await http.get("/catalog/oai", params={
+        "verb": "GetRecord", "identifier": identifier, "metadataPrefix": "oai_dc"})).content)
+    return list(root.xpath("//o:GetRecord/o:record/o:header/o:setSpec/text()", namespaces=NS))
+
+
+async def membership_views(cat: Catalog) -> tuple[dict[str, set[str]], dict[str, set[str]], set[str]]:
+    """The members of each set as a set harvest lists them, as GetRecord headers name them, and the sets ListSets
+    names (every set with a member in either view is asked for)."""
+    everything = await headers(cat.client)
+    assert isinstance(everything, dict)
+    named = {ident: await record_sets(cat.client, ident) for ident in everything}
+    sets = set(await list_sets(cat.client))
+    by_header: dict[str, set[str]] = {}
+    for ident, specs in named.items():
+        for spec in specs:
+            by_header.setdefault(spec, set()).add(ident)
+    by_harvest: dict[str, set[str]] = {}
+    for spec in sets | set(by_header):
+        listed = await headers(cat.client, set=spec)
+        by_harvest[spec] = set(listed) if isinstance(listed, dict) else set()
+    return by_harvest, by_header, sets
+
+
+async def test_list_sets_set_harvests_and_headers_name_the_same_members(cat: Catalog) -> None:
+    """One source of set membership: after items are withdrawn, a record deleted and a holder suspended, ListSets
+    names exactly the sets a harvest finds records in, and a harvest of each set lists exactly the records whose
+    headers name it. The directory copy holds institutions with nothing (LIB-A, ...): they are no sets."""
+    report = await cat.upload(LAW, book("law-0001", "Shared treatise", ["LAW-B0001"], SHARED_ISBN), "application/json")
+    shared = report["results"][0]["cluster_id"]
+    await cat.upload(U1, book("u1-0001", "Shared treatise", ["U1-0001"], SHARED_ISBN), "application/json")
+    await cat.upload(LAW, book("law-0002", "Law alone", ["LAW-B0002"]), "application/json")
+    await cat.upload(LAW, book("law-0003", "Law weeded", ["LAW-B0003"]), "application/json")
+    await cat.upload("LIB-B", book("b-0001", "Library B alone", ["B-0001"]), "application/json")
+
+    await cat.upload(LAW, book("law-0001", "Shared treatise", [], SHARED_ISBN), "application/json")
+    assert (await cat.client.delete(f"/catalog/records/{LAW}/law-0003", headers=cat.headers(LAW))).status_code == 204
+    await cat.upload("LIB-B", book("b-0001", "Library B alone", []), "application/json")  # its only item weeded
+    law = InstitutionSnapshot(code=LAW, name_en="Liaoning Law Library", kind="research-library", status="suspended",
+                              version=1)
+    await publish_event(cat.app.state.runtime.bus, InstitutionSuspendedV1(institution=law, reason="fees"),
+                        producer="auth", aggregate_id=LAW, aggregate_version=1)
+    await eventually(lambda: _suspended(cat))
+
+    by_harvest, by_header, sets = await membership_views(cat)
+    assert {spec: members for spec, members in by_harvest.items() if members} == by_header
+    assert sets == set(by_header) == {LAW, U1}
+    assert await record_sets(cat.client, f"oai:bibliomesh:cluster/{shared}") == [U1]
+    assert (await list_sets(cat.client))[LAW] == "Liaoning Law Library"
+
+
+async def _suspended(cat: Catalog) -> bool:
+    listed = (await cat.client.get("/catalog/holders")).json()
+    return any(h["code"] == LAW and h["status"] == "suspended" for h in listed)

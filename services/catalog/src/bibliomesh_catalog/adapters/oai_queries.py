@@ -1,10 +1,12 @@
-"""What the OAI-PMH provider reads: cluster headers in datestamp order, their sets, and the holders as sets.
+"""What the OAI-PMH provider reads: cluster headers in datestamp order, their sets, and the sets there are.
 
-A cluster's sets are the institutions holding an item of one of its live members. A deleted cluster keeps its
-header (deletedRecord `persistent`) and the sets it was in when it went (`cluster_sets`, see `oai_sets`), and is
-listed when those sets are harvested. OAI-PMH has no deletion from one set only, so a live cluster that an
-institution stopped holding is listed, as changed, by a harvest of that institution's set from before it left
-(`from` at or before the moment it left); its header shows the sets it is in now, without that one.
+Set membership has one source, `cluster_sets` (kept by `oai_sets` in the transaction of every holdings change):
+a cluster is in the set of each institution holding an item of one of its live members. A deleted cluster keeps
+its header (deletedRecord `persistent`) and the sets it was in when it went, and is listed when those sets are
+harvested. OAI-PMH has no deletion from one set only, so a live cluster that an institution stopped holding is
+listed, as changed, by a harvest of that institution's set from before it left (`from` at or before the moment
+it left); its header shows the sets it is in now, without that one. ListSets names the sets that have a member
+now (live or deleted), so every set it names answers a harvest without `from` with at least one record.
 Sets are named here by institution code (so is `cluster_sets.set_spec`); `service_layer/oai_set_specs` maps
 codes to the setSpecs harvesters see.
 """
@@ -19,7 +21,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bibliomesh_catalog.adapters.tables import cluster_sets, clusters, holders, holdings, records
+from bibliomesh_catalog.adapters.tables import cluster_sets, clusters, holders
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,8 @@ def _filters(start: datetime | None, end: datetime | None, institution: str | No
         # `left_at` null: in the set now, or when it was deleted; otherwise it left the set within the window.
         was_in = cluster_sets.c.left_at.is_(None) if start is None else sa.or_(
             cluster_sets.c.left_at.is_(None), cluster_sets.c.left_at >= start)
-        conditions.append(sa.or_(
-            sa.exists().where(records.c.cluster_id == clusters.c.id, holdings.c.record_id == records.c.id,
-                              holdings.c.institution == institution),
-            sa.exists().where(cluster_sets.c.cluster_id == clusters.c.id, cluster_sets.c.set_spec == institution,
-                              was_in)))
+        conditions.append(sa.exists().where(cluster_sets.c.cluster_id == clusters.c.id,
+                                            cluster_sets.c.set_spec == institution, was_in))
     return conditions
 
 
@@ -96,20 +95,10 @@ async def sets_of(session: AsyncSession, headers: Collection[Header]) -> dict[in
     """The sets of each cluster as institution codes, sorted: the institutions holding its items, or for a
     deleted cluster those that held it when it went."""
     found: dict[int, list[str]] = defaultdict(list)
-    live = [h.cluster_id for h in headers if not h.deleted]
-    deleted = [h.cluster_id for h in headers if h.deleted]
-    if live:
-        rows = await session.execute(
-            sa.select(records.c.cluster_id, holdings.c.institution).distinct()
-            .join(records, records.c.id == holdings.c.record_id)
-            .where(records.c.cluster_id.in_(live), records.c.deleted_at.is_(None))
-            .order_by(records.c.cluster_id, holdings.c.institution))
-        for cluster_id, institution in rows:
-            found[int(cluster_id)].append(institution)
-    if deleted:
+    if headers:
         rows = await session.execute(
             sa.select(cluster_sets.c.cluster_id, cluster_sets.c.set_spec)
-            .where(cluster_sets.c.cluster_id.in_(deleted), cluster_sets.c.left_at.is_(None))
+            .where(cluster_sets.c.cluster_id.in_([h.cluster_id for h in headers]), cluster_sets.c.left_at.is_(None))
             .order_by(cluster_sets.c.cluster_id, cluster_sets.c.set_spec))
         for cluster_id, code in rows:
             found[int(cluster_id)].append(code)
@@ -117,7 +106,11 @@ async def sets_of(session: AsyncSession, headers: Collection[Header]) -> dict[in
 
 
 async def holder_sets(session: AsyncSession) -> list[tuple[str, str]]:
-    """(code, English name) of every holder, by code."""
-    rows = await session.execute(sa.select(holders.c.code, holders.c.name_en).order_by(holders.c.code))
+    """(code, English name) of every set with a member now, by code; an institution the directory copy does not
+    name is named by its code."""
+    members = sa.select(cluster_sets.c.set_spec).where(cluster_sets.c.left_at.is_(None)).distinct().subquery()
+    rows = await session.execute(
+        sa.select(members.c.set_spec, sa.func.coalesce(holders.c.name_en, members.c.set_spec))
+        .select_from(members.outerjoin(holders, holders.c.code == members.c.set_spec))
+        .order_by(members.c.set_spec))
     return [(code, name) for code, name in rows]
-
