@@ -20,7 +20,8 @@ from bibliomesh_catalog.entrypoints.api.routes import (
     sru,
 )
 from bibliomesh_catalog.entrypoints.background import catalog_background
-from bibliomesh_catalog.entrypoints.consumers import CONSUMERS
+from bibliomesh_catalog.entrypoints.consumers import consumers
+from bibliomesh_catalog.service_layer.availability_refresh import AvailabilityRefresher
 from bibliomesh_catalog.settings import CatalogSettings, load_settings
 from meshkit.assemble import assemble_service
 from meshkit.bus import Transport
@@ -30,12 +31,13 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 
 def create_app(settings: CatalogSettings | None = None, transport: Transport | None = None,
                migrate: bool = False) -> FastAPI:
+    refresher = AvailabilityRefresher()
     return assemble_service(
         settings=settings or load_settings(), tables=messaging,
         routers=[holders.router, search.router, sru.router, openurl.router, records.router, holdings.router,
                  clusters.router, oai.router, imports.router, harvest.router],
         title="Bibliomesh catalogue",
         description="The union catalogue of every partner library's holdings.",
-        migrations=MIGRATIONS, consumers=CONSUMERS, transport=transport, migrate=migrate,
-        workers=[catalog_background],
+        migrations=MIGRATIONS, consumers=consumers(refresher.wake), transport=transport, migrate=migrate,
+        workers=[catalog_background, refresher.refresh_forever],
     )

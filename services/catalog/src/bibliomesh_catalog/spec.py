@@ -3,7 +3,7 @@ from __future__ import annotations
 from bibliomesh_catalog.adapters.tables import metadata
 from bibliomesh_catalog.bootstrap import MIGRATIONS, create_app
 from bibliomesh_catalog.cli import commands
-from bibliomesh_catalog.entrypoints.consumers import CONSUMERS
+from bibliomesh_catalog.entrypoints.consumers import SUBSCRIPTIONS
 from bibliomesh_catalog.settings import load_settings
 from meshkit.service_spec import ServiceSpec
 
@@ -13,6 +13,6 @@ SPEC = ServiceSpec(
     create_app=create_app,
     migrations=MIGRATIONS,
     metadata=metadata,
-    subscriptions=tuple(c.subscription for c in CONSUMERS),
+    subscriptions=SUBSCRIPTIONS,
     commands=commands,
 )

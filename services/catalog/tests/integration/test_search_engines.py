@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_catalog.adapters.search import engine_for
 from bibliomesh_catalog.adapters.search.query import AndNot, ClusterIds, Field, Match, Or, SearchRequest
+from bibliomesh_catalog.service_layer.availability_refresh import refresh_next_batch
 from bibliomesh_catalog.service_layer.directory import copy_institution
 from bibliomesh_catalog.service_layer.search import SearchParams, search_catalog
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
@@ -148,6 +149,8 @@ async def test_a_suspended_holder_lends_nothing_until_it_is_reinstated(catalogue
     shenyang = InstitutionSnapshot(code="CN-SY-U1", name_en="Shenyang University Library", kind="university",
                                    regions=["CN-LN-SY"], status="suspended", version=2)
     await copy_institution(session, shenyang)
+    while await refresh_next_batch(session):
+        pass
     assert await found(session, q="python", available=True) == []
     assert set(await found(session, available=True)) == {ids["history"], ids["ebook"]}
     assert set(await found(session, q="python", available=False)) == {ids["python"], ids["snakes"], ids["learning"]}
@@ -160,6 +163,8 @@ async def test_a_suspended_holder_lends_nothing_until_it_is_reinstated(catalogue
         ("CN-DL-U2", False, False, 1, 0), ("CN-SY-U1", True, False, 1, 0)]
 
     await copy_institution(session, shenyang.model_copy(update={"status": "active", "version": 3}))
+    while await refresh_next_batch(session):
+        pass
     assert await found(session, q="python", available=True) == [ids["python"]]
     assert set(await found(session, available=True)) == {ids["history"], ids["ebook"], ids["python"], ids["dream"]}
     results = await search_catalog(session, SearchParams(q="python"))

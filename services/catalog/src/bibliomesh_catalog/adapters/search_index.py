@@ -7,7 +7,7 @@ The search engines (SQLite FTS5, PostgreSQL full text) implement it in adapters/
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from typing import TYPE_CHECKING
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -38,9 +38,10 @@ async def index_new_clusters(session: AsyncSession, documents: list[SearchDocume
         await add_sets_of_new_clusters(session, [(d.cluster_id, code) for d in documents for code in d.institutions])
 
 
-async def refresh_availability(session: AsyncSession, institution: str) -> int:
-    """Recompute whether the clusters holding items of `institution` can be had now (after it was suspended or
-    reinstated); only the availability of their documents is rewritten. Returns the documents changed."""
+async def refresh_availability(session: AsyncSession, cluster_ids: Sequence[int]) -> int:
+    """Recompute whether these clusters can be had now (one batch of the clusters of an institution that was
+    suspended or reinstated); only the availability of their documents is rewritten. Returns the documents
+    changed."""
     from bibliomesh_catalog.adapters.search.availability import refresh_availability as refresh
 
-    return await refresh(session, institution)
+    return await refresh(session, cluster_ids)

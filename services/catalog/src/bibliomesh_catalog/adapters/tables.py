@@ -98,6 +98,16 @@ cluster_sets = sa.Table(
     sa.Index("ix_cluster_sets_set_spec_cluster_id", "set_spec", "cluster_id"),
 )
 
+# Institutions whose change of status (suspended, reinstated) is still being carried into the search documents
+# of the clusters they hold (migration 0011): recomputed in batches of clusters, `after_cluster_id` being where the
+# last committed batch ended, so the work resumes there after a restart (`service_layer/availability_refresh.py`).
+availability_refreshes = sa.Table(
+    "availability_refreshes", metadata,
+    sa.Column("institution", sa.String(64), primary_key=True),
+    sa.Column("after_cluster_id", sa.BigInteger, nullable=False),
+    sa.Column("requested_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Staff decisions that override matching; keyed by (institution, local_id) so they survive re-ingest.
 cluster_overrides = sa.Table(
     "cluster_overrides", metadata,

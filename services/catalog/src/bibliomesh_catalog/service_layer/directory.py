@@ -7,9 +7,9 @@ import logging
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bibliomesh_catalog.adapters.availability_refreshes import AvailabilityRefreshes
 from bibliomesh_catalog.adapters.holder_repository import HolderRepository
 from bibliomesh_catalog.adapters.record_repository import lock_for_writing
-from bibliomesh_catalog.adapters.search_index import refresh_availability
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
 from meshkit.problems import NotInDirectoryCopy
 
@@ -26,15 +26,17 @@ async def require_known(session: AsyncSession, *institutions: str) -> None:
             raise NotInDirectoryCopy(institution, "catalogue")
 
 
-async def copy_institution(session: AsyncSession, institution: InstitutionSnapshot) -> None:
+async def copy_institution(session: AsyncSession, institution: InstitutionSnapshot) -> bool:
     """Store the institution unless the copy is as new already. When its status changed (suspended, reinstated),
-    whether the clusters it holds items of can be had now is recomputed in the same transaction."""
+    a recompute of whether the clusters it holds items of can be had now is requested in the same transaction
+    (`availability_refresh` does it in batches); returns whether one was."""
     # Taken first, as ingest does: a batch being stored meanwhile must not index the status it read before.
     await lock_for_writing(session)
     holders = HolderRepository(session)
     before = await holders.status_of(institution.code)
     # An institution not copied yet already counts as active, so its first copy changes nothing unless suspended.
-    if await holders.apply(institution) and (before or "active") != institution.status:
-        changed = await refresh_availability(session, institution.code)
-        log.info("holder status changed", extra={"institution": institution.code, "status": institution.status,
-                                                 "documents_changed": changed})
+    if not await holders.apply(institution) or (before or "active") == institution.status:
+        return False
+    await AvailabilityRefreshes(session).request(institution.code)
+    log.info("holder status changed", extra={"institution": institution.code, "status": institution.status})
+    return True
