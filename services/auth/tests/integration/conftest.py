@@ -1,13 +1,18 @@
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
 
 from bibliomesh_auth.bootstrap import create_app
 from bibliomesh_auth.settings import AuthSettings
 from meshkit.testing import running
+from services.auth.tests.idp.signin_flow import PUBLIC_URL
+from tests.support.infra import create_database, database_url, drop_database
 
 ADMIN = ("platform-admin", "a-long-enough-bootstrap-secret")
 
@@ -16,6 +21,24 @@ ADMIN = ("platform-admin", "a-long-enough-bootstrap-secret")
 def settings(tmp_path: Path) -> AuthSettings:
     return AuthSettings(data_dir=tmp_path, bootstrap_client_id=ADMIN[0],
                         bootstrap_client_secret=SecretStr(ADMIN[1]), log_json=False)
+
+
+@asynccontextmanager
+async def settings_on(engine: str, tmp_path: Path, prefix: str, **extra: Any) -> AsyncIterator[AuthSettings]:
+    """The service's settings on `engine` ("sqlite", or "postgresql": a database of its own, dropped after)."""
+    name = await create_database(prefix) if engine == "postgresql" else None
+    try:
+        yield AuthSettings(data_dir=tmp_path, database_url=database_url(name) if name else "", log_json=False,
+                           bootstrap_client_id=ADMIN[0], bootstrap_client_secret=SecretStr(ADMIN[1]), **extra)
+    finally:
+        if name:
+            await drop_database(name)
+
+
+@pytest.fixture
+def app(settings: AuthSettings) -> FastAPI:
+    """The service at the address the sign-in pages and identity providers send people back to."""
+    return create_app(settings=settings.model_copy(update={"public_url": PUBLIC_URL}), migrate=True)
 
 
 @pytest.fixture

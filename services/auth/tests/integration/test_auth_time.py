@@ -11,7 +11,6 @@ import httpx
 import pytest
 import sqlalchemy as sa
 from fastapi import FastAPI
-from pydantic import SecretStr
 
 from bibliomesh_auth.bootstrap import MIGRATIONS, create_app
 from bibliomesh_auth.settings import AuthSettings
@@ -32,23 +31,18 @@ from services.auth.tests.idp.signin_flow import (
     register_institutions,
     submit_login,
 )
-from tests.support.infra import create_database, database_url, drop_database, postgres_database
+from tests.support.infra import postgres_database
 
-from .conftest import ADMIN, admin_headers
+from .conftest import admin_headers, settings_on
 
 LATER = 1.1  # seconds: `iat` and `auth_time` count whole seconds
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AuthSettings]:
-    name = await create_database("bm_auth_time") if request.param == "postgresql" else None
-    try:
-        yield AuthSettings(data_dir=tmp_path, database_url=database_url(name) if name else "", log_json=False,
-                           bootstrap_client_id=ADMIN[0], bootstrap_client_secret=SecretStr(ADMIN[1]),
-                           public_url=PUBLIC_URL, password_grant_enabled=True)
-    finally:
-        if name:
-            await drop_database(name)
+    async with settings_on(request.param, tmp_path, "bm_auth_time", public_url=PUBLIC_URL,
+                           password_grant_enabled=True) as settings:
+        yield settings
 
 
 @pytest.fixture

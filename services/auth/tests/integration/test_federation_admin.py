@@ -7,13 +7,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bibliomesh_auth.bootstrap import create_app
-from bibliomesh_auth.settings import AuthSettings
 from meshkit.testing import running
 from services.auth.tests.idp.harness import LoopbackIdp, free_port, running_idp
 from services.auth.tests.idp.signin_flow import (
     CALLBACK,
-    PUBLIC_URL,
     TOWN,
     UNI,
     add_app_client,
@@ -40,11 +37,6 @@ def idp() -> Iterator[LoopbackIdp]:
 def provider_body(idp: LoopbackIdp, **changes: Any) -> dict[str, Any]:
     return {"issuer": idp.issuer, "client_id": idp.client_id, "client_secret": idp.client_secret,
             "role_rules": {"student": ["patron"], "staff": ["patron", "staff"]}, **changes}
-
-
-@pytest.fixture
-def app(settings: AuthSettings) -> FastAPI:
-    return create_app(settings=settings.model_copy(update={"public_url": PUBLIC_URL}), migrate=True)
 
 
 @pytest.fixture

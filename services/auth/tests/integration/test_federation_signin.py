@@ -8,13 +8,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bibliomesh_auth.bootstrap import create_app
-from bibliomesh_auth.settings import AuthSettings
 from meshkit.testing import running
 from services.auth.tests.idp.harness import LoopbackIdp, running_idp, sign_in_at_idp
 from services.auth.tests.idp.signin_flow import (
     CALLBACK,
-    PUBLIC_URL,
     UNI,
     add_app_client,
     answer_of,
@@ -41,11 +38,6 @@ def idp() -> Iterator[LoopbackIdp]:
 def provider_body(idp: LoopbackIdp, **changes: Any) -> dict[str, Any]:
     return {"issuer": idp.issuer, "client_id": idp.client_id, "client_secret": idp.client_secret,
             "scopes": "openid profile email eduperson", "role_rules": ROLE_RULES, **changes}
-
-
-@pytest.fixture
-def app(settings: AuthSettings) -> FastAPI:
-    return create_app(settings=settings.model_copy(update={"public_url": PUBLIC_URL}), migrate=True)
 
 
 @pytest.fixture

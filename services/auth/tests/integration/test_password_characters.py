@@ -8,12 +8,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from bibliomesh_auth.settings import AuthSettings
-from tests.support.infra import create_database, database_url, drop_database
 
-from .conftest import ADMIN, admin_headers
+from .conftest import admin_headers, settings_on
 from .people import PASSWORD, UNI, bearer, make_user, password_app, register, sign_in
 
 PROBLEM = "application/problem+json"
@@ -23,14 +21,8 @@ UNACCEPTABLE = ["\x00" * 10, "correct-horse\x00battery", "tab\tinside-the-passwo
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AuthSettings]:
-    name = await create_database("bm_auth_passwords") if request.param == "postgresql" else None
-    try:
-        yield AuthSettings(data_dir=tmp_path, database_url=database_url(name) if name else "", log_json=False,
-                           bootstrap_client_id=ADMIN[0], bootstrap_client_secret=SecretStr(ADMIN[1]),
-                           password_grant_enabled=True)
-    finally:
-        if name:
-            await drop_database(name)
+    async with settings_on(request.param, tmp_path, "bm_auth_passwords", password_grant_enabled=True) as settings:
+        yield settings
 
 
 async def send(client: httpx.AsyncClient, method: str, path: str, headers: dict[str, str], body: object,

@@ -7,13 +7,10 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bibliomesh_auth.bootstrap import create_app
-from bibliomesh_auth.settings import AuthSettings
 from meshkit.testing import running
 from services.auth.tests.idp.signin_flow import (
     APP_REDIRECT,
     PASSWORD,
-    PUBLIC_URL,
     TOWN,
     UNI,
     add_app_client,
@@ -31,11 +28,6 @@ from services.auth.tests.idp.signin_flow import (
 from .conftest import admin_headers
 
 TOWN_APP = "town-app"  # the Town library's own browser app (a public client of TOWN)
-
-
-@pytest.fixture
-def app(settings: AuthSettings) -> FastAPI:
-    return create_app(settings=settings.model_copy(update={"public_url": PUBLIC_URL}), migrate=True)
 
 
 @pytest.fixture

@@ -5,25 +5,18 @@ from pathlib import Path
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from bibliomesh_auth.settings import AuthSettings
-from tests.support.infra import create_database, database_url, drop_database
 
-from .conftest import ADMIN, admin_headers
+from .conftest import admin_headers, settings_on
 from .people import OTHER, PASSWORD, UNI, register
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def settings(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[AuthSettings]:
     """On both engines: PostgreSQL isolates each row in a savepoint, SQLite checks every rule before writing."""
-    name = await create_database("bm_auth_import") if request.param == "postgresql" else None
-    try:
-        yield AuthSettings(data_dir=tmp_path, database_url=database_url(name) if name else "", log_json=False,
-                           bootstrap_client_id=ADMIN[0], bootstrap_client_secret=SecretStr(ADMIN[1]))
-    finally:
-        if name:
-            await drop_database(name)
+    async with settings_on(request.param, tmp_path, "bm_auth_import") as settings:
+        yield settings
 
 CSV = (
     "username,email,display_name,roles,pickup_location,language,password\n"
