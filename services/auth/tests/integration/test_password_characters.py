@@ -11,7 +11,7 @@ import pytest
 
 from bibliomesh_auth.settings import AuthSettings
 
-from .conftest import admin_headers, settings_on
+from .conftest import ADMIN, admin_headers, settings_on
 from .people import PASSWORD, UNI, bearer, make_user, password_app, register, sign_in
 
 PROBLEM = "application/problem+json"
@@ -86,11 +86,20 @@ async def test_signing_in_with_control_characters_is_an_ordinary_refusal(client:
         refused = await client.post("/auth/token", auth=app, data={
             "grant_type": "password", "institution": "CN-DL-U1", "username": "reader", "password": password})
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_grant", refused.text
-    for username in ("reader\x00", "\x00"):
-        # PostgreSQL cannot even be asked for such a name: refused, as any text holding a NUL is, but no crash.
+    for field, value in (("username", "reader\x00"), ("username", "\x00"), ("institution", "CN-DL-U1\x00"),
+                         ("scope", "openid\x00")):
+        # PostgreSQL cannot even be asked for such a name: refused in OAuth's format, naming the field.
         refused = await client.post("/auth/token", auth=app, data={
-            "grant_type": "password", "institution": "CN-DL-U1", "username": username, "password": "\x00"})
-        assert refused.status_code in (400, 422), refused.text
+            "grant_type": "password", "institution": "CN-DL-U1", "username": "reader", "password": "\x00",
+            field: value})
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_request", refused.text
+        assert refused.json()["error_description"].startswith(f"{field}: "), refused.text
+    for data in ({"token": "a-refresh-token\x00"}, {"token": "x", "token_type_hint": "refresh_token\x00"}):
+        refused = await client.post("/auth/introspect", auth=ADMIN, data=data)
+        assert refused.status_code == 400 and refused.json()["error"] == "invalid_request", refused.text
+    nul_client = httpx.BasicAuth("bibliomesh-cli\x00", "x")
+    refused = await client.post("/auth/token", auth=nul_client, data={"grant_type": "client_credentials"})
+    assert refused.status_code == 400 and refused.json()["error"] == "invalid_request", refused.text
     for old in ("\x00" * 10, "\ud800" * 10):
         wrong = await send(client, "POST", "/auth/users/me/password", own,
                            {"old_password": old, "new_password": "another-long-password"})

@@ -16,6 +16,7 @@ from bibliomesh_auth.entrypoints.api.routes.tokens import (
     ClientIdField,
     ClientSecretField,
     OAuthRoute,
+    Plain,
     client_credentials_of,
     oauth_error,
 )
@@ -24,8 +25,8 @@ from bibliomesh_auth.service_layer.grants import OAuthError
 
 router = APIRouter(prefix="/auth", tags=["tokens"], route_class=OAuthRoute)
 # Optional here only so that the client is authenticated first: without it the answer is `invalid_request`.
-TokenField = Annotated[str | None, Form(max_length=8192, description="The token in question (required).")]
-HintField = Annotated[str | None, Form(max_length=50, description="`access_token` or `refresh_token`.")]
+TokenField = Annotated[str | None, Form(max_length=8192, description="The token in question (required)."), Plain]
+HintField = Annotated[str | None, Form(max_length=50, description="`access_token` or `refresh_token`."), Plain]
 
 
 @router.post("/revoke", summary="Revoke a token (RFC 7009): a refresh token ends its whole family, an access token "

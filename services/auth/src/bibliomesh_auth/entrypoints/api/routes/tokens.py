@@ -10,8 +10,10 @@ from fastapi import APIRouter, Form, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from fastapi.routing import APIRoute
+from pydantic import AfterValidator
 
 from bibliomesh_auth.domain.scopes import SCOPES
+from bibliomesh_auth.domain.text import has_control_character
 from bibliomesh_auth.entrypoints.api.deps import GrantContextDep, SecretBoxDep, SettingsDep
 from bibliomesh_auth.service_layer import grants
 from bibliomesh_auth.service_layer.grants import OAuthError
@@ -45,10 +47,20 @@ def _unreadable(exc: RequestValidationError) -> str:
     return "; ".join(dict.fromkeys(problems)) + " (send the parameters as application/x-www-form-urlencoded)"
 
 
+def _plain(value: str | None) -> str | None:
+    if value is not None and has_control_character(value):
+        raise ValueError("must not contain control characters")
+    return value
+
+
+Plain = AfterValidator(_plain)
+"""For what is looked up or kept (a username, a code, a token): no id or name has a control character, and
+PostgreSQL cannot even be asked for one holding NUL. A password or secret is only compared: anything goes."""
+
 router = APIRouter(tags=["tokens"], route_class=OAuthRoute)
 # Bounds like the login form's: whatever is sent may end up in the audit trail (a username as its actor).
 CLIENT_ID_MAX, CLIENT_SECRET_MAX = 100, 500
-ClientIdField = Annotated[str | None, Form(max_length=CLIENT_ID_MAX)]
+ClientIdField = Annotated[str | None, Form(max_length=CLIENT_ID_MAX), Plain]
 ClientSecretField = Annotated[str | None, Form(max_length=CLIENT_SECRET_MAX)]
 
 
@@ -87,17 +99,17 @@ async def jwks(uow: UnitOfWorkDep, settings: SettingsDep, box: SecretBoxDep) -> 
 async def token(
     request: Request,
     ctx: GrantContextDep,
-    grant_type: Annotated[str, Form(max_length=50)],
-    scope: Annotated[str | None, Form(max_length=1000)] = None,
+    grant_type: Annotated[str, Form(max_length=50), Plain],
+    scope: Annotated[str | None, Form(max_length=1000), Plain] = None,
     client_id: ClientIdField = None,
     client_secret: ClientSecretField = None,
-    code: Annotated[str | None, Form(max_length=200)] = None,
-    redirect_uri: Annotated[str | None, Form(max_length=2000)] = None,
-    code_verifier: Annotated[str | None, Form(max_length=200)] = None,
-    refresh_token: Annotated[str | None, Form(max_length=200)] = None,
-    username: Annotated[str | None, Form(max_length=200)] = None,
+    code: Annotated[str | None, Form(max_length=200), Plain] = None,
+    redirect_uri: Annotated[str | None, Form(max_length=2000), Plain] = None,
+    code_verifier: Annotated[str | None, Form(max_length=200), Plain] = None,
+    refresh_token: Annotated[str | None, Form(max_length=200), Plain] = None,
+    username: Annotated[str | None, Form(max_length=200), Plain] = None,
     password: Annotated[str | None, Form(max_length=1024)] = None,
-    institution: Annotated[str | None, Form(max_length=64)] = None,
+    institution: Annotated[str | None, Form(max_length=64), Plain] = None,
 ) -> JSONResponse:
     try:
         if grant_type not in GRANT_TYPES:
@@ -138,6 +150,8 @@ def client_credentials_of(request: Request, client_id: str | None, client_secret
         except (ValueError, UnicodeDecodeError):
             raise OAuthError("invalid_client", "malformed Basic credentials", status=401) from None
         basic_id, _, basic_secret = decoded.partition(":")
+        if has_control_character(basic_id):
+            raise OAuthError("invalid_request", "client_id: must not contain control characters")
         if len(basic_id) > CLIENT_ID_MAX or len(basic_secret) > CLIENT_SECRET_MAX:
             raise OAuthError("invalid_request", f"a client id is at most {CLIENT_ID_MAX} characters, a secret "
                              f"at most {CLIENT_SECRET_MAX}")
