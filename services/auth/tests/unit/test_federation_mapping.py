@@ -54,3 +54,18 @@ def test_a_subject_is_required() -> None:
 
 def test_rules_report_every_role_they_can_grant() -> None:
     assert RoleRules.of({"a": ["patron"]}, ["staff"]).granted_roles() == {"patron", "staff"}
+
+
+def test_claims_are_kept_as_plain_text_that_no_spreadsheet_runs() -> None:
+    """A provider's claims end up in the account staff list and export: what an API call or an import would refuse
+    is made harmless instead (the person still gets in), and a subject with control characters is not trusted."""
+    claims = {"sub": "s1", "eduPersonAffiliation": "student", "preferred_username": "zhang\x00san\n",
+              "name": "=HYPERLINK(\"https://evil.example\",\"Zhang\")", "email": "=cmd@uni.example"}
+    identity = map_identity(claims, ClaimNames(), RULES)
+    assert identity.username == "zhangsan"
+    assert identity.display_name == 'HYPERLINK("https://evil.example","Zhang")'
+    assert identity.email is None
+    assert map_identity({**claims, "name": "\t+-@=", "email": "zs@uni.example"}, ClaimNames(), RULES
+                        ).display_name is None
+    with pytest.raises(UntrustedAnswer):
+        map_identity({**claims, "sub": "s1\x00"}, ClaimNames(), RULES)

@@ -20,3 +20,12 @@ def formula_problem(text: str) -> str | None:
     if text.startswith(FORMULA_STARTS):
         return "must not start with =, +, -, @, a tab or a carriage return (a spreadsheet would run it as a formula)"
     return None
+
+
+def without_control_characters(text: str) -> str:
+    return "".join(character for character in text if unicodedata.category(character) not in ("Cc", "Cs"))
+
+
+def defused(text: str) -> str:
+    """The text without the leading characters that would make a spreadsheet run it as a formula."""
+    return text.lstrip("".join(FORMULA_STARTS) + " ")

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from bibliomesh_auth.domain.text import defused, formula_problem, has_control_character, without_control_characters
 from bibliomesh_auth.federation.errors import NoRoleGranted, UntrustedAnswer
 
 ROLES_AN_IDP_MAY_GRANT = frozenset({"patron", "staff", "institution-admin"})
@@ -82,22 +83,30 @@ def map_identity(claims: Mapping[str, Any], names: ClaimNames, rules: RoleRules)
     subject = claims.get("sub")
     if not isinstance(subject, str) or not subject:
         raise UntrustedAnswer("the identity provider named no subject")
+    if has_control_character(subject):
+        raise UntrustedAnswer("the identity provider's subject holds control characters")
     affiliations = affiliations_of(claims.get(names.affiliation))
     roles = rules.roles_for(affiliations)
     if not roles:
         raise NoRoleGranted(f"affiliations {list(affiliations)} match no role rule and there is no default role")
     username = _text(claims.get(names.username), _USERNAME_LENGTH) or subject[:_USERNAME_LENGTH]
     email = _text(claims.get(names.email), _EMAIL_LENGTH)
-    if email is not None and ("@" not in email or claims.get("email_verified") is False):
+    if email is not None and ("@" not in email or claims.get("email_verified") is False or formula_problem(email)):
         email = None
     return FederatedIdentity(subject=subject, username=username, email=email,
-                             display_name=_text(claims.get(names.name), _NAME_LENGTH),
+                             display_name=_text(claims.get(names.name), _NAME_LENGTH, defuse=True),
                              affiliations=affiliations, roles=roles)
 
 
-def _text(value: Any, limit: int) -> str | None:
+def _text(value: Any, limit: int, defuse: bool = False) -> str | None:
+    """A claim as text we keep: control characters dropped (an API or import would refuse them), and for what staff
+    read in exports, the leading characters a spreadsheet would run as a formula (the provider is not ours to
+    refuse: the person would not get in)."""
     if isinstance(value, list):
         value = value[0] if value else None
-    if not isinstance(value, str) or not value.strip():
+    if not isinstance(value, str):
         return None
-    return value.strip()[:limit]
+    text = without_control_characters(value).strip()
+    if defuse:
+        text = defused(text)
+    return text[:limit] or None
