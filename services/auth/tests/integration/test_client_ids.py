@@ -1,14 +1,17 @@
 """A client id never passes for another institution's client, or for another client (case and look-alikes aside)."""
 
+import asyncio
 from pathlib import Path
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
+from bibliomesh_auth.bootstrap import create_app
 from bibliomesh_auth.settings import AuthSettings
+from meshkit.testing import running
 
-from .conftest import ADMIN, admin_headers
+from .conftest import ADMIN, admin_headers, settings_on
 from .people import OTHER, UNI, password_app, person, register
 
 PARTNER = {"name": "Catalogue sync", "scopes": ["catalog:write"]}
@@ -89,3 +92,17 @@ async def test_platform_admins_name_platform_clients_freely_but_not_as_an_instit
     chosen = await client.post("/auth/clients", headers=admin, json={
         **PARTNER, "institution": "CN-DL-U1", "client_id": "u1-discovery"})
     assert chosen.status_code == 201, chosen.text
+
+
+@pytest.mark.parametrize("engine", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
+async def test_look_alike_ids_chosen_at_the_same_moment_are_not_both_taken(engine: str, tmp_path: Path) -> None:
+    async with settings_on(engine, tmp_path, "bm_auth_client_ids") as settings, \
+            running(create_app(settings=settings, migrate=True)) as client:
+        admin = await admin_headers(client)
+        chosen = ["ops-robot", "ops_robot", "ops.robot", "0ps-robot", "ops-r0bot", "ops--robot"]
+        answers = await asyncio.gather(*(
+            client.post("/auth/clients", json={**PARTNER, "institution": "PLATFORM", "client_id": client_id},
+                        headers=admin) for client_id in chosen))
+        assert sorted(answer.status_code for answer in answers) == [201, 409, 409, 409, 409, 409], \
+            [answer.text for answer in answers]
+        assert all(refused_naming_client_id(answer, 409) for answer in answers if answer.status_code == 409)

@@ -11,6 +11,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_auth.adapters.tables import clients
 from bibliomesh_auth.domain.clients import issued_in_time, tokens_not_before
+from meshkit.db import lock_until_commit
+
+CLIENT_IDS_LOCK_KEY = 0x636C_6964  # "clid": one advisory lock serializes choosing new client ids on PostgreSQL
 
 
 @dataclass(frozen=True)
@@ -60,8 +63,11 @@ class ClientRepository:
         row = (await self.session.execute(statement)).first()
         return _client(row) if row else None
 
-    async def ids(self) -> list[str]:
-        """Every client's id, disabled ones' too."""
+    async def ids(self, *, lock: bool = False) -> list[str]:
+        """Every client's id, disabled ones' too; with `lock`, no other transaction that asks with `lock` reads them
+        until this one ends (so two new ids that look alike are never both judged free)."""
+        if lock:
+            await lock_until_commit(self.session, CLIENT_IDS_LOCK_KEY, clients)
         return list((await self.session.scalars(sa.select(clients.c.client_id))).all())
 
     async def for_institution(self, institution: str | None) -> list[Client]:

@@ -195,7 +195,7 @@ async def _free_client_id(uow: UnitOfWork, settings: AuthSettings, caller: Princ
                              chosen_by_platform_admin=caller.is_platform_admin), "client_id")
     if look_alike_key(client_id) == look_alike_key(settings.token_audience):
         raise InvalidClient("client_id", "reserved: it is the platform's token audience")
-    existing = await ClientRepository(uow.session).ids()
+    existing = await ClientRepository(uow.session).ids(lock=True)
     if client_id in existing:
         raise Conflict(f"client {client_id} already exists", errors=[{"field": "client_id", "message": "taken"}])
     if look_alike_key(client_id) in {look_alike_key(taken) for taken in existing}:
