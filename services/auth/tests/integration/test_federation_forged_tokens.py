@@ -24,7 +24,9 @@ from services.auth.tests.idp.signin_flow import (
     add_app_client,
     answer_of,
     authorize_query,
+    claims_of,
     pkce_pair,
+    redeem,
     register_institutions,
     run_sql,
     runtime_of,
@@ -109,8 +111,9 @@ async def auth(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
         yield client
 
 
-async def come_back_from_provider(auth: httpx.AsyncClient, fake: FakeProvider) -> httpx.Response:
-    _verifier, challenge = pkce_pair()
+async def come_back_from_provider(auth: httpx.AsyncClient, fake: FakeProvider, challenge: str | None = None
+                                  ) -> httpx.Response:
+    challenge = challenge or pkce_pair()[1]
     to_idp = await auth.get("/auth/authorize", params=authorize_query(challenge, institution=UNI["code"]))
     assert to_idp.status_code == 302 and to_idp.headers["location"].startswith(f"{ISSUER}/authorize?")
     sent = httpx.URL(to_idp.headers["location"]).params
@@ -176,3 +179,22 @@ async def test_a_rotated_signing_key_is_fetched_once_and_accepted(auth: httpx.As
     fake.signing_key = fake.published[-1]
     assert answer_of(await come_back_from_provider(auth, fake))["code"]
     assert fake.jwks_fetches == fetched + 1
+
+
+async def test_the_time_the_person_authenticated_at_the_provider_is_their_auth_time(auth: httpx.AsyncClient,
+                                                                                    fake: FakeProvider) -> None:
+    """A single sign-on session at the provider may be hours old: that, not our callback, is when they signed in
+    (OpenID Connect Core §2); a provider's clock running ahead never puts it later than now."""
+    an_hour_ago = int(time.time()) - 3600
+    for told, expected in ((an_hour_ago, an_hour_ago), (int(time.time()) + 3600, None), ("yesterday", None)):
+        fake.claims = {"auth_time": told}
+        verifier, challenge = pkce_pair()
+        before = int(time.time())
+        code = answer_of(await come_back_from_provider(auth, fake, challenge))["code"]
+        redeemed = await redeem(auth, code, verifier)
+        assert redeemed.status_code == 200, redeemed.text
+        auth_time = claims_of(redeemed.json()["id_token"])["auth_time"]
+        if expected is not None:
+            assert auth_time == expected
+        else:
+            assert before <= auth_time <= int(time.time())

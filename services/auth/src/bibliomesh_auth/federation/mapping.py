@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from bibliomesh_auth.domain.text import defused, formula_problem, has_control_character, without_control_characters
@@ -67,6 +68,9 @@ class FederatedIdentity:
     display_name: str | None
     affiliations: tuple[str, ...]
     roles: frozenset[str]
+    authenticated_at: datetime | None = None
+    """When the person last authenticated at the provider (its `auth_time`), which a single sign-on session there
+    may put well before this sign-in; None when the provider does not say."""
 
 
 def affiliations_of(value: Any) -> tuple[str, ...]:
@@ -95,7 +99,14 @@ def map_identity(claims: Mapping[str, Any], names: ClaimNames, rules: RoleRules)
         email = None
     return FederatedIdentity(subject=subject, username=username, email=email,
                              display_name=_text(claims.get(names.name), _NAME_LENGTH, defuse=True),
-                             affiliations=affiliations, roles=roles)
+                             affiliations=affiliations, roles=roles, authenticated_at=_moment(claims.get("auth_time")))
+
+
+def _moment(value: Any) -> datetime | None:
+    """A NumericDate claim as a time, never later than now (a provider's clock may run ahead)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 2**40:
+        return None
+    return min(datetime.fromtimestamp(value, UTC), datetime.now(UTC))
 
 
 def _text(value: Any, limit: int, defuse: bool = False) -> str | None:

@@ -185,8 +185,10 @@ async def claim_pending_signin(uow: UnitOfWork, state: str | None) -> PendingSig
     return pending
 
 
-async def issue_code(ctx: GrantContext, request: AuthorizationRequest, user: User) -> str:
-    """Our authorization code for `user`, who has just signed in (so now is their `auth_time`), as the redirect to
+async def issue_code(ctx: GrantContext, request: AuthorizationRequest, user: User,
+                     authenticated_at: datetime | None = None) -> str:
+    """Our authorization code for `user`, who has just signed in (so now is their `auth_time`, unless their
+    institution's identity provider says they authenticated there before: `authenticated_at`), as the redirect to
     the client. Scopes: what was asked, narrowed to what the person's roles and the client allow (everything they
     allow when nothing was asked)."""
     client = await ClientRepository(ctx.uow.session).get(request.client_id)
@@ -203,7 +205,8 @@ async def issue_code(ctx: GrantContext, request: AuthorizationRequest, user: Use
     code = await GrantRepository(ctx.uow.session).new_code(
         client_id=client.client_id, user_id=user.id, redirect_uri=request.redirect_uri,
         code_challenge=request.code_challenge, scopes=scopes, nonce=request.nonce,
-        ttl=timedelta(seconds=ctx.settings.authorization_code_ttl_seconds), auth_time=datetime.now(UTC))
+        ttl=timedelta(seconds=ctx.settings.authorization_code_ttl_seconds),
+        auth_time=authenticated_at or datetime.now(UTC))
     await audit.record(ctx.uow, "authorization-code-issued", actor=user.subject, institution=user.institution,
                        ip=ctx.ip, client=client.client_id, scope=" ".join(sorted(scopes)))
     return request.answer(ctx.settings.token_issuer, code=code)

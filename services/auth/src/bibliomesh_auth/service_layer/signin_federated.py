@@ -88,7 +88,7 @@ async def finish_at_provider(ctx: GrantContext, federation: Federation, pending:
     await audit.record(ctx.uow, "federated-signin", actor=user.subject, institution=provider.institution,
                        target=provider.issuer, ip=ctx.ip, roles=sorted(user.roles),
                        affiliations=list(identity.affiliations))
-    return await signin.issue_code(ctx, request, user)
+    return await signin.issue_code(ctx, request, user, identity.authenticated_at)
 
 
 _PAGES: dict[type[FederationError], tuple[str, int]] = {
