@@ -93,7 +93,7 @@ async def test_signing_in_with_control_characters_is_an_ordinary_refusal(client:
             "grant_type": "password", "institution": "CN-DL-U1", "username": "reader", "password": "\x00",
             field: value})
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_request", refused.text
-        assert refused.json()["error_description"].startswith(f"{field}: "), refused.text
+        assert refused.json()["error_description"] == f"{field}: must not contain control characters", refused.text
     for data in ({"token": "a-refresh-token\x00"}, {"token": "x", "token_type_hint": "refresh_token\x00"}):
         refused = await client.post("/auth/introspect", auth=ADMIN, data=data)
         assert refused.status_code == 400 and refused.json()["error"] == "invalid_request", refused.text

@@ -42,9 +42,13 @@ class OAuthRoute(APIRoute):
 
 def _unreadable(exc: RequestValidationError) -> str:
     # Names the fields and what is wrong, never the values sent (they may be a password, or a megabyte).
-    problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: {e.get('msg', 'invalid')}"
-                for e in exc.errors()]
-    return "; ".join(dict.fromkeys(problems)) + " (send the parameters as application/x-www-form-urlencoded)"
+    errors = exc.errors()
+    problems = [f"{'.'.join(str(p) for p in e.get('loc', ()) if p != 'body') or 'body'}: "
+                f"{str(e.get('msg', 'invalid')).removeprefix('Value error, ')}" for e in errors]
+    # A field missing is most often a body sent in another form (JSON) than the one OAuth takes.
+    hint = " (send the parameters as application/x-www-form-urlencoded)" if any(
+        e.get("type") == "missing" for e in errors) else ""
+    return "; ".join(dict.fromkeys(problems)) + hint
 
 
 def _plain(value: str | None) -> str | None:
