@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
@@ -219,3 +219,19 @@ async def backend(kind: str, tmp_path: Path) -> AsyncIterator[Broker]:
     async with postgres_database("bm_ill") as url, rabbitmq_vhost("bm-ill") as vhost, \
             broker(tmp_path, database_url=url, bus_url=vhost.url()) as b:
         yield b
+
+
+@contextmanager
+def statements(b: Broker) -> Iterator[list[str]]:
+    """The SQL statements the broker sends to its database inside the block."""
+    sent: list[str] = []
+
+    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        sent.append(statement)
+
+    engine = b.runtime.engine.sync_engine
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    try:
+        yield sent
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", seen)

@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
 
-import sqlalchemy as sa
-from broker_fixtures import Broker, broker, item, region
+from broker_fixtures import broker, item, region, statements
 
 PDF = b"%PDF-1.4\n" + b"0" * 5000 + b"\n%%EOF\n"
 
@@ -47,20 +43,6 @@ async def test_a_lender_uploads_a_copy_and_the_patron_downloads_it(tmp_path: Pat
         assert (await b.client.get(url, headers=b.staff("CN-FAR"))).status_code == 403
 
 
-@contextmanager
-def statements(b: Broker) -> Iterator[list[str]]:
-    """The SQL the broker sends to its database meanwhile."""
-    sent: list[str] = []
-
-    def seen(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        sent.append(statement)
-
-    engine = b.runtime.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", seen)
-    try:
-        yield sent
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", seen)
 
 
 async def test_a_head_of_the_delivered_file_has_its_headers_without_reading_the_file(tmp_path: Path) -> None:

@@ -10,15 +10,15 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
 from alembic import command
-from broker_fixtures import Broker
+from broker_fixtures import Broker, statements
 from peer_fixtures import (
     PEER,
     SECRET,
@@ -181,20 +181,6 @@ async def borrowing_on(kind: str, tmp_path: Path) -> AsyncIterator[tuple[Broker,
         yield found
 
 
-@contextmanager
-def statements(b: Broker) -> Iterator[list[str]]:
-    """The SQL statements the broker runs inside the block."""
-    seen: list[str] = []
-
-    def note(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
-        seen.append(statement)
-
-    engine = b.runtime.engine.sync_engine
-    sa.event.listen(engine, "before_cursor_execute", note)
-    try:
-        yield seen
-    finally:
-        sa.event.remove(engine, "before_cursor_execute", note)
 
 
 def trail_read(seen: list[str]) -> list[str]:
