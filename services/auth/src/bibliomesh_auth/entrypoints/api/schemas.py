@@ -23,6 +23,14 @@ def distinct(values: list[str] | None) -> list[str] | None:
     return values
 
 
+def not_null(value: object) -> object:
+    """For merge patches (RFC 7396): a field left out keeps its value, and a null would mean removing it, which
+    these fields cannot be. Defaults are not validated, so this sees only a null that was sent."""
+    if value is None:
+        raise ValueError("may be omitted to keep it, but not null")
+    return value
+
+
 def periods_in_order(periods: list[ClosedPeriod] | None) -> list[ClosedPeriod] | None:
     for number, period in enumerate(periods or []):
         if period.end < period.start:
@@ -63,12 +71,7 @@ class LendingPolicyPatch(BaseModel):
 
     _periods_in_order = field_validator("closed_periods")(periods_in_order)
 
-    @field_validator("*")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be omitted to keep it, but not null")
-        return value
+    _not_null = field_validator("*")(not_null)
 
 
 class Iso18626PeerIn(Iso18626Peer):
@@ -91,12 +94,7 @@ class Iso18626PeerPatch(BaseModel):
     # Accepted so that a settings object read back can be sent again; ignored like at registration.
     credential_hash: str | None = Field(default=None, description="Ignored: issued only by peer-credentials.")
 
-    @field_validator("endpoint_url", "schema_version", "agency_id_type")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be omitted to keep it, but not null")
-        return value
+    _not_null = field_validator("endpoint_url", "schema_version", "agency_id_type")(not_null)
 
 
 class InstitutionCreate(BaseModel):
@@ -143,13 +141,8 @@ class InstitutionPatch(BaseModel):
 
     _distinct = field_validator("regions", "pickup_locations")(distinct)
 
-    # Defaults are not validated, so this sees only a null that was sent: an omitted field still means unchanged.
-    @field_validator("name_en", "kind", "regions", "open_sharing", "pickup_locations", "language", "policy")
-    @classmethod
-    def _not_null(cls, value: object) -> object:
-        if value is None:
-            raise ValueError("may be omitted to keep it, but not null")
-        return value
+    _not_null = field_validator("name_en", "kind", "regions", "open_sharing", "pickup_locations", "language",
+                                "policy")(not_null)
 
 
 class SuspendBody(BaseModel):

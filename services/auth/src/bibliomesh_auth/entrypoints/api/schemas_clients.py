@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_vali
 from bibliomesh_auth.adapters.audit_repository import AuditEvent
 from bibliomesh_auth.adapters.client_repository import Client
 from bibliomesh_auth.domain.client_ids import CLIENT_ID_PATTERN
+from bibliomesh_auth.entrypoints.api.schemas import not_null
 from bibliomesh_contracts.events.directory import InstitutionSnapshot
 
 ClientId = Annotated[str, StringConstraints(pattern=CLIENT_ID_PATTERN)]
@@ -67,12 +68,7 @@ class ClientPatch(BaseModel):
                                                 "new list; `password` only from a platform admin. Removing "
                                                 "`refresh_token` revokes the client's refresh tokens.")
 
-    @field_validator("name", "scopes", "redirect_uris", "grant_types", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may be left out, but not null")
-        return value
+    _not_null = field_validator("name", "scopes", "redirect_uris", "grant_types", mode="before")(not_null)
 
 
 class ClientView(BaseModel):
