@@ -9,7 +9,7 @@ import email.policy
 import json
 import socket
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -239,3 +239,27 @@ async def ada(n: Notify) -> None:
     """CN-U1 and its patron user:ada, who has no e-mail address."""
     await n.institution("CN-U1", ill_email=None)
     await n.person("user:ada", "CN-U1", email=None)
+
+
+StreamOpener = Callable[..., Awaitable[Events]]
+
+
+@asynccontextmanager
+async def stream_opener(http: httpx.AsyncClient, headers: dict[str, str]) -> AsyncIterator[StreamOpener]:
+    """Opens streams with `headers` (`await open_stream(url)`, by default `/notify/stream` of `http`), each counted
+    among the person's once it returns; all are closed at the end of the block."""
+    responses: list[httpx.Response] = []
+
+    async def open_stream(url: str = "/notify/stream") -> Events:
+        response = await http.send(http.build_request("GET", url, headers=headers), stream=True)
+        responses.append(response)
+        assert response.status_code == 200, await response.aread()
+        events = Events(response)
+        await events.first_line()
+        return events
+
+    try:
+        yield open_stream
+    finally:
+        for response in responses:
+            await response.aclose()

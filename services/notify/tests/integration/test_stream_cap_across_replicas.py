@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 import sqlalchemy as sa
-from notify_fixtures import Events, Notify, ada, notify, notify_app
+from notify_fixtures import Events, Notify, ada, notify, notify_app, stream_opener
 
 from bibliomesh_notify.adapters.tables import live_streams
 from meshkit.testing import eventually, running, trust
@@ -49,37 +49,22 @@ async def test_a_stream_behind_another_replica_ends_the_oldest_past_the_cap(tmp_
     async with two_replicas(tmp_path, database) as (first, second, first_url, second_url), \
             httpx.AsyncClient(timeout=20) as http:
         await ada(first)
-        headers = first.person_headers("user:ada", "CN-U1")
-        responses: list[httpx.Response] = []
-
-        async def open_at(base: str) -> Events:
-            response = await http.send(http.build_request("GET", f"{base}/notify/stream", headers=headers),
-                                       stream=True)
-            responses.append(response)
-            assert response.status_code == 200, await response.aread()
-            events = Events(response)
-            await events.first_line()
-            return events
-
-        try:
-            async with asyncio.timeout(20):
-                oldest = await open_at(first_url)
-                await asyncio.sleep(0.05)  # ids order the streams; the oldest was registered first
-                kept = await open_at(first_url)
-                newest = await open_at(second_url)  # the third, in the other replica
-                assert await oldest.take(None) == [("end", {"reason": "superseded"})]
-                assert first.app.state.notify.streams.running("user:ada") == 1
-                assert second.app.state.notify.streams.running("user:ada") == 1
-                # the two within the cap go on past several rechecks
-                await asyncio.sleep(1)
-                reading = [asyncio.create_task(events.take(1)) for events in (kept, newest)]
-                await asyncio.sleep(0.5)
-                assert not any(task.done() for task in reading)
-                for task in reading:
-                    task.cancel()
-        finally:
-            for response in responses:
-                await response.aclose()
+        async with asyncio.timeout(20), \
+                stream_opener(http, first.person_headers("user:ada", "CN-U1")) as open_stream:
+            oldest = await open_stream(f"{first_url}/notify/stream")
+            await asyncio.sleep(0.05)  # ids order the streams; the oldest was registered first
+            kept = await open_stream(f"{first_url}/notify/stream")
+            newest = await open_stream(f"{second_url}/notify/stream")  # the third, in the other replica
+            assert await oldest.take(None) == [("end", {"reason": "superseded"})]
+            assert first.app.state.notify.streams.running("user:ada") == 1
+            assert second.app.state.notify.streams.running("user:ada") == 1
+            # the two within the cap go on past several rechecks
+            await asyncio.sleep(1)
+            reading = [asyncio.create_task(events.take(1)) for events in (kept, newest)]
+            await asyncio.sleep(0.5)
+            assert not any(task.done() for task in reading)
+            for task in reading:
+                task.cancel()
 
         async def all_removed() -> bool:
             return await registered(first) == 0

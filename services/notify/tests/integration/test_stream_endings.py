@@ -8,7 +8,7 @@ from pathlib import Path
 
 import httpx
 import sqlalchemy as sa
-from notify_fixtures import Events, ada, new_request_id, notify
+from notify_fixtures import Events, ada, new_request_id, notify, stream_opener
 
 from bibliomesh_notify.adapters.tables import people
 from meshkit.testing import eventually
@@ -74,28 +74,15 @@ async def test_a_stream_in_another_replica_finds_its_person_disabled(tmp_path: P
 async def test_a_person_has_at_most_five_streams_and_the_oldest_gives_way(tmp_path: Path) -> None:
     async with notify(tmp_path) as n, serving(n.app) as base, httpx.AsyncClient(base_url=base, timeout=20) as http:
         await ada(n)
-        headers = n.person_headers("user:ada", "CN-U1")
-        responses, opened = [], []
-        async with asyncio.timeout(20):
-            try:
-                for _ in range(6):
-                    response = await http.send(http.build_request("GET", "/notify/stream", headers=headers),
-                                               stream=True)
-                    responses.append(response)
-                    opened.append(Events(response))
-                    await opened[-1].first_line()
-                oldest, *others = opened
-                assert await oldest.take(None) == [("end", {"reason": "superseded"})]
-                assert n.app.state.notify.streams.running("user:ada") == 5
-                # the five still open get what comes next
-                reading = [asyncio.create_task(events.take(1)) for events in others]
-                await n.step("submitted", new_request_id(), borrower="CN-U1", lender=None, patron="user:ada")
-                for got in await asyncio.gather(*reading):
-                    assert [(name, data["message_kind"]) for name, data in got] == [
-                        ("notification", "patron.submitted")]
-            finally:
-                for response in responses:
-                    await response.aclose()
+        async with asyncio.timeout(20), stream_opener(http, n.person_headers("user:ada", "CN-U1")) as open_stream:
+            oldest, *others = [await open_stream() for _ in range(6)]
+            assert await oldest.take(None) == [("end", {"reason": "superseded"})]
+            assert n.app.state.notify.streams.running("user:ada") == 5
+            # the five still open get what comes next
+            reading = [asyncio.create_task(events.take(1)) for events in others]
+            await n.step("submitted", new_request_id(), borrower="CN-U1", lender=None, patron="user:ada")
+            for got in await asyncio.gather(*reading):
+                assert [(name, data["message_kind"]) for name, data in got] == [("notification", "patron.submitted")]
 
         async def all_closed() -> bool:
             return bool(n.app.state.notify.streams.running("user:ada") == 0)
@@ -108,28 +95,17 @@ async def test_a_head_at_the_cap_opens_no_stream_and_ends_none(tmp_path: Path) -
     async with notify(tmp_path) as n, serving(n.app) as base, httpx.AsyncClient(base_url=base, timeout=20) as http:
         await ada(n)
         headers = n.person_headers("user:ada", "CN-U1")
-        responses, opened = [], []
-        async with asyncio.timeout(20):
-            try:
-                for _ in range(5):
-                    response = await http.send(http.build_request("GET", "/notify/stream", headers=headers),
-                                               stream=True)
-                    responses.append(response)
-                    opened.append(Events(response))
-                    await opened[-1].first_line()
-                head = await http.head("/notify/stream", headers=headers)
-                assert head.status_code == 200 and head.content == b""
-                assert head.headers["content-type"].startswith("text/event-stream")
-                assert head.headers["cache-control"] == "no-cache"
-                reading = [asyncio.create_task(events.take(1)) for events in opened]
-                await asyncio.sleep(0.5)  # several of the streams' polls: a superseded one would have ended
-                assert n.app.state.notify.streams.running("user:ada") == 5
-                await n.step("submitted", new_request_id(), borrower="CN-U1", lender=None, patron="user:ada")
-                for got in await asyncio.gather(*reading):
-                    assert [(name, data["message_kind"]) for name, data in got] == [
-                        ("notification", "patron.submitted")]
-                # and a HEAD is refused as its GET would be
-                assert (await http.head("/notify/stream")).status_code == 401
-            finally:
-                for response in responses:
-                    await response.aclose()
+        async with asyncio.timeout(20), stream_opener(http, headers) as open_stream:
+            opened = [await open_stream() for _ in range(5)]
+            head = await http.head("/notify/stream", headers=headers)
+            assert head.status_code == 200 and head.content == b""
+            assert head.headers["content-type"].startswith("text/event-stream")
+            assert head.headers["cache-control"] == "no-cache"
+            reading = [asyncio.create_task(events.take(1)) for events in opened]
+            await asyncio.sleep(0.5)  # several of the streams' polls: a superseded one would have ended
+            assert n.app.state.notify.streams.running("user:ada") == 5
+            await n.step("submitted", new_request_id(), borrower="CN-U1", lender=None, patron="user:ada")
+            for got in await asyncio.gather(*reading):
+                assert [(name, data["message_kind"]) for name, data in got] == [("notification", "patron.submitted")]
+            # and a HEAD is refused as its GET would be
+            assert (await http.head("/notify/stream")).status_code == 401
