@@ -12,13 +12,12 @@ import sqlalchemy as sa
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from bibliomesh_contracts import EventEnvelope, payload_model
 from bibliomesh_contracts.registry import UnknownEventType
 from meshkit import context
 from meshkit.bus import Delivery, PermanentFailure, Subscription
+from meshkit.db import insert_new
 from meshkit.metrics import ServiceMetrics
 from meshkit.telemetry import context_from, tracer
 from meshkit.unit_of_work import UnitOfWork
@@ -84,9 +83,7 @@ class InboxHandler:
         async with self.new_unit_of_work() as uow:
             values = {"consumer": self.consumer.subscription.queue, "event_id": str(envelope.id),
                       "event_type": envelope.type, "processed_at": datetime.now(UTC)}
-            insert = pg_insert if uow.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-            result = await uow.session.execute(insert(self.inbox).values(**values).on_conflict_do_nothing())
-            if result.rowcount == 0:  # type: ignore[attr-defined]
+            if not await insert_new(uow.session, self.inbox, [values]):
                 log.info("duplicate event ignored", extra={"event_id": str(envelope.id), "type": envelope.type})
                 return False
             await handler(uow, envelope, payload)

@@ -9,7 +9,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import DATETIME as SQLITE_DATETIME
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
@@ -97,3 +99,19 @@ async def lock_until_commit(session: AsyncSession, key: int, table: sa.Table) ->
 
 def session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def conflict_insert(session: AsyncSession, table: sa.Table) -> Any:
+    """`INSERT` into `table` that takes the `ON CONFLICT` clauses of the session's database (PostgreSQL or SQLite):
+    how a repeated key becomes a no-op or an update in one statement instead of an error."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    return insert(table)
+
+
+async def insert_new(session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]) -> int:
+    """Insert the rows whose unique keys are new; returns how many were inserted."""
+    inserted = 0
+    for row in rows:
+        result = await session.execute(conflict_insert(session, table).values(**row).on_conflict_do_nothing())
+        inserted += result.rowcount  # type: ignore[attr-defined]
+    return inserted

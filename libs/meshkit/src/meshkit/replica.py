@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from meshkit.db import conflict_insert
 
 
 async def upsert_if_newer(session: AsyncSession, table: sa.Table, key: str, values: dict[str, Any]) -> bool:
@@ -16,7 +16,7 @@ async def upsert_if_newer(session: AsyncSession, table: sa.Table, key: str, valu
     One statement, so the version comparison holds against concurrent consumers too: with a read and then a write,
     an older event waiting on the row lock overwrote the newer copy committed meanwhile (READ COMMITTED), and two
     first copies of one entity collided on its key. `key` must be the table's primary key."""
-    insert = (pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table).values(**values)
+    insert = conflict_insert(session, table).values(**values)
     statement = insert.on_conflict_do_update(
         index_elements=[table.c[key]],
         set_={name: insert.excluded[name] for name in values if name != key},

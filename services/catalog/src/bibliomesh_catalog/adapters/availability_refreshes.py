@@ -7,11 +7,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_catalog.adapters.tables import availability_refreshes as table
+from meshkit.db import conflict_insert
 
 
 @dataclass(frozen=True)
@@ -27,7 +26,7 @@ class AvailabilityRefreshes:
     async def request(self, institution: str) -> None:
         """Ask for the institution's clusters to be recomputed from the first; a refresh already under way starts
         over, since the clusters it did were computed with the status before this one."""
-        insert = (pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert)(table)
+        insert = conflict_insert(self.session, table)
         values = {"institution": institution, "after_cluster_id": 0, "requested_at": datetime.now(UTC)}
         await self.session.execute(insert.values(**values).on_conflict_do_update(
             index_elements=[table.c.institution],

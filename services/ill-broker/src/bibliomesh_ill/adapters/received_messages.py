@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_ill.adapters.tables import peer_message_fingerprints
+from meshkit.db import insert_new
 
 
 class ReceivedMessageRepository:
@@ -20,8 +19,6 @@ class ReceivedMessageRepository:
 
         One statement, so checking and keeping cannot be split by a copy arriving at once: the database makes the
         second insert wait until the first's transaction ends."""
-        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        result = await self.session.execute(insert(peer_message_fingerprints).values(
-            request_id=request_id, by_timestamp=by_timestamp, by_sequence=by_sequence, received_at=received_at,
-        ).on_conflict_do_nothing())
-        return bool(result.rowcount)  # type: ignore[attr-defined]
+        return bool(await insert_new(self.session, peer_message_fingerprints, [{
+            "request_id": request_id, "by_timestamp": by_timestamp, "by_sequence": by_sequence,
+            "received_at": received_at}]))

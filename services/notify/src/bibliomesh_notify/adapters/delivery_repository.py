@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_notify.adapters.tables import deliveries
-from bibliomesh_notify.adapters.upsert import insert_new
+from meshkit.db import insert_new
 
 d = deliveries.c
 

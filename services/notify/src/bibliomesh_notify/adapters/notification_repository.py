@@ -17,12 +17,10 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_notify.adapters.tables import notifications, people, recipient_sequences
-from bibliomesh_notify.adapters.upsert import insert_new
+from meshkit.db import conflict_insert, insert_new
 
 PUBLIC = (notifications.c.id, notifications.c.seq, notifications.c.message_kind, notifications.c.event_type,
           notifications.c.institution, notifications.c.request_id, notifications.c.title, notifications.c.body,
@@ -61,8 +59,8 @@ class NotificationRepository:
         return await self._counter(recipient, first=1, step=1)
 
     async def _counter(self, recipient: str, *, first: int, step: int) -> int:
-        insert = pg_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        statement = insert(recipient_sequences).values(recipient=recipient, last_seq=first).on_conflict_do_update(
+        insert = conflict_insert(self.session, recipient_sequences).values(recipient=recipient, last_seq=first)
+        statement = insert.on_conflict_do_update(
             index_elements=[recipient_sequences.c.recipient],
             set_={"last_seq": recipient_sequences.c.last_seq + step})
         return int((await self.session.execute(statement.returning(recipient_sequences.c.last_seq))).scalar_one())

@@ -13,11 +13,11 @@ from zoneinfo import ZoneInfo
 
 from bibliomesh_notify.adapters.delivery_repository import DeliveryRepository
 from bibliomesh_notify.adapters.tables import digest_runs
-from bibliomesh_notify.adapters.upsert import insert_new
 from bibliomesh_notify.domain.messages import DIGEST, Channel
 from bibliomesh_notify.service_layer.fan_out import queued_delivery, wake_after_commit
 from bibliomesh_notify.service_layer.rendering import render_in_app
 from bibliomesh_notify.service_layer.services import NotifyServices
+from meshkit.db import insert_new
 from meshkit.runtime import ServiceRuntime
 
 LIMIT = 50_000
