@@ -149,12 +149,10 @@ class RequestRepository:
     async def add_step(self, values: dict[str, Any]) -> None:
         await self.session.execute(sa.insert(request_steps).values(**values))
 
-    async def steps(self, request_id: str, step: str | None = None) -> list[dict[str, Any]]:
-        """The request's audit trail, oldest first; only the steps named `step` if given."""
-        query = sa.select(request_steps).where(request_steps.c.request_id == request_id)
-        if step is not None:
-            query = query.where(request_steps.c.step == step)
-        rows = await self.session.execute(query.order_by(request_steps.c.id))
+    async def steps(self, request_id: str) -> list[dict[str, Any]]:
+        """The request's audit trail, oldest first."""
+        rows = await self.session.execute(sa.select(request_steps).where(request_steps.c.request_id == request_id)
+                                          .order_by(request_steps.c.id))
         return [{k: v for k, v in r._mapping.items() if k != "request_id"} for r in rows]
 
 
