@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,7 +38,7 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        engine = create_async_engine(url, connect_args={"timeout": 30, "factory": RollingBackConnection}, **kwargs)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
         engine.dialect.colspecs = {**engine.dialect.colspecs, DateTime: UtcSqliteDateTime}
         return engine
@@ -45,6 +46,20 @@ def create_engine(url: str, **kwargs: Any) -> AsyncEngine:
     kwargs.setdefault("max_overflow", 10)
     kwargs.setdefault("pool_pre_ping", True)
     return create_async_engine(url, **kwargs)
+
+
+class RollingBackConnection(sqlite3.Connection):
+    """Ends its transaction before it closes. SQLAlchemy closes a connection whose statement was cancelled, and
+    SQLite keeps a closed connection whose statement is still unreset (Python 3.11's `executemany` leaves it so, and
+    the cancellation's traceback keeps the cursor alive) with its transaction open: every other writer of the file
+    was locked out until the garbage collector freed that cursor."""
+
+    def close(self) -> None:
+        try:
+            if self.in_transaction:
+                self.rollback()
+        finally:
+            super().close()
 
 
 class UtcSqliteDateTime(SQLITE_DATETIME):
