@@ -26,7 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from meshkit.bus import OutgoingMessage, PublishFailed, Transport
 from meshkit.metrics import ServiceMetrics
 from meshkit.parking import count_parked
-from meshkit.waiting import wait_until_set
+from meshkit.waiting import raise_if_cancelling, wait_until_set
 
 log = logging.getLogger(__name__)
 # `outbox_pending_events` counts up to this many: ten times the backlog alert's threshold, cheap enough for every pass.
@@ -112,6 +112,7 @@ class OutboxRelay:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                raise_if_cancelling(exc)
                 log.warning("outbox relay could not publish; will retry", extra={"error": repr(exc)})
                 published = 0
                 backoff = min(backoff * 2, 30.0)

@@ -21,6 +21,7 @@ from meshkit.relay import OutboxRelay
 from meshkit.security import KeySource, RemoteJwks, TokenVerifier
 from meshkit.settings import ServiceSettings
 from meshkit.unit_of_work import UnitOfWork
+from meshkit.waiting import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +93,8 @@ class ServiceRuntime:
                 return
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelling(exc)
                 log.exception("background worker failed; restarting", extra={"worker": worker.__name__})
                 await asyncio.sleep(self.settings.worker_restart_seconds)
 
@@ -109,6 +111,7 @@ class ServiceRuntime:
             try:
                 await self._consume()
             except Exception as exc:  # the broker went away again while we subscribed
+                raise_if_cancelling(exc)
                 log.warning("could not subscribe to the event bus; trying again", extra={"error": repr(exc)})
                 await asyncio.sleep(self.settings.worker_restart_seconds)
                 continue
@@ -123,6 +126,7 @@ class ServiceRuntime:
                     await self.bus.start()
                 return
             except Exception as exc:
+                raise_if_cancelling(exc)
                 log.warning("event bus not reachable yet", extra={"error": repr(exc), "retry_in": delay})
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 10)

@@ -17,3 +17,12 @@ async def wait_until_set(event: asyncio.Event, seconds: float) -> bool:
     except TimeoutError:
         return False
     return True
+
+
+def raise_if_cancelling(error: Exception) -> None:
+    """For a retry loop's `except Exception`: an error raised while the task was being cancelled (a clean-up on the
+    way out that failed, such as a last write to a locked file) stands in for that cancellation, so the loop must end
+    instead of retrying. Otherwise the task runs on after shutdown cancelled it, and whatever awaits it hangs."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError() from error

@@ -29,7 +29,7 @@ from meshkit.bus.transport import (
     topic_matches,
 )
 from meshkit.db import create_engine
-from meshkit.waiting import wait_until_set
+from meshkit.waiting import raise_if_cancelling, wait_until_set
 
 log = logging.getLogger(__name__)
 
@@ -152,7 +152,8 @@ class EmbeddedTransport:
                 handled, next_due = await self._drain(subscription, handler, retry)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelling(exc)
                 log.exception("embedded bus worker failed; retrying", extra={"queue": subscription.queue})
                 handled, next_due = 0, 1.0
             if handled:
@@ -209,9 +210,11 @@ class EmbeddedTransport:
         except asyncio.CancelledError:
             raise
         except PermanentFailure as exc:
+            raise_if_cancelling(exc)
             await self._park(row.seq, repr(exc))
             return False
         except Exception as exc:
+            raise_if_cancelling(exc)   # not the handler's failure: the message comes again after a restart
             if row.attempt >= retry.max_attempts:
                 await self._park(row.seq, repr(exc))
             else:

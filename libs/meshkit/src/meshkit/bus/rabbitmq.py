@@ -37,6 +37,7 @@ from meshkit.bus.transport import (
     RetryPolicy,
     Subscription,
 )
+from meshkit.waiting import raise_if_cancelling
 
 log = logging.getLogger(__name__)
 
@@ -205,7 +206,8 @@ class RabbitMQTransport:
                 await self._handle(channel, subscription, message, handler, retry)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as exc:
+                raise_if_cancelling(exc)
                 # The channel died under us: the broker redelivers whatever we did not ack.
                 log.warning("lost channel while settling a message", exc_info=True, extra={"queue": subscription.queue})
 
@@ -240,6 +242,7 @@ class RabbitMQTransport:
         except asyncio.CancelledError:
             raise
         except Exception as exc:
+            raise_if_cancelling(exc)   # not the handler's failure: unacknowledged, the broker delivers it again
             try:
                 await self._set_aside(channel, subscription, message, delivery, retry, exc)
             except asyncio.CancelledError:
