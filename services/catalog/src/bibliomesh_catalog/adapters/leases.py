@@ -24,6 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from meshkit.waiting import raise_if_cancelling
+
 log = logging.getLogger(__name__)
 
 
@@ -108,6 +110,7 @@ async def heartbeat(sessions: async_sessionmaker[AsyncSession], lease: Lease, ke
                 async with sessions() as session, session.begin():
                     renewed = await lease.renew(session, key, owner, seconds)
             except Exception as exc:  # a missed beat is retried; the lease outlives two of them
+                raise_if_cancelling(exc)
                 log.warning("lease heartbeat failed", extra={"table": lease.table.name, "error": repr(exc)})
                 continue
             if not renewed:

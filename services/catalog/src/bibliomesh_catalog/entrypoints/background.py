@@ -13,7 +13,7 @@ import logging
 from bibliomesh_catalog.service_layer import imports
 from bibliomesh_catalog.service_layer.harvest_scheduler import due_sources, harvest_source
 from meshkit.runtime import ServiceRuntime
-from meshkit.waiting import wait_until_set
+from meshkit.waiting import raise_if_cancelling, wait_until_set
 
 log = logging.getLogger(__name__)
 LOOP_KEY = "catalog.background"
@@ -38,6 +38,7 @@ class BackgroundLoop:
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
+                raise_if_cancelling(exc)
                 log.warning("background tick failed; will retry", extra={"error": repr(exc)})
             await wait_until_set(self._wakeup, self.poll_seconds)
 
