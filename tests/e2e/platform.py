@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -16,16 +15,11 @@ import httpx
 
 from bibliomesh_launcher import distributed
 from bibliomesh_launcher.embedded import EmbeddedPlatform
+from meshkit.testing import free_port
 from tests.support.infra import database_url, drop_database, rabbitmq_vhost, unique_name
 
 ADMIN = ("e2e-admin", "e2e-admin-secret-long-enough-for-prod")
 SERVICES = ("auth", "catalog", "ill", "notify")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @asynccontextmanager

@@ -7,7 +7,6 @@ from __future__ import annotations
 import email
 import email.policy
 import json
-import socket
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
@@ -32,16 +31,10 @@ from bibliomesh_notify.adapters.tables import deliveries, library_contacts, peop
 from bibliomesh_notify.bootstrap import create_app
 from bibliomesh_notify.service_layer.services import Clock
 from bibliomesh_notify.settings import NotifySettings
-from meshkit.testing import TokenFactory, eventually, publish_event, publish_institution, running, trust
+from meshkit.testing import TokenFactory, eventually, free_port, publish_event, publish_institution, running, trust
 
 FAST = {"log_json": False, "webhook_allow_private": True, "retry_first_seconds": 0.05, "retry_max_seconds": 0.3,
         "delivery_poll_seconds": 0.05, "stream_poll_seconds": 0.1, "digest_poll_seconds": 3600}
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 class MailServer:

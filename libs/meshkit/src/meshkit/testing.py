@@ -5,6 +5,8 @@ published straight onto a transport as another service's relay would. Nothing he
 from __future__ import annotations
 
 import asyncio
+import itertools
+import os
 import signal
 import socket
 import tempfile
@@ -91,11 +93,30 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 60.0,
         await asyncio.sleep(interval)
 
 
+# Under pytest-xdist each worker hands out ports from a range of its own, below the kernel's ephemeral range (from
+# 32768), so a port one worker picked and has not bound yet is never picked by another or by an outgoing connection.
+_WORKER_PORTS_START = 20_000
+_WORKER_PORTS = 1_000
+_next_port = itertools.count()
+
+
 def free_port() -> int:
     """A loopback port nothing listens on (for a moment: bind it soon)."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not worker.startswith("gw") or not worker[2:].isdigit():
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            return int(probe.getsockname()[1])
+    first = _WORKER_PORTS_START + int(worker[2:]) % 12 * _WORKER_PORTS
+    for _ in range(_WORKER_PORTS):
+        port = first + next(_next_port) % _WORKER_PORTS
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue   # something else listens there
+            return port
+    raise RuntimeError(f"no free port in {first}-{first + _WORKER_PORTS - 1}")
 
 
 @asynccontextmanager

@@ -4,7 +4,6 @@ OTLP/HTTP; a collector that is down or a malformed setting costs the spans, neve
 from __future__ import annotations
 
 import logging
-import socket
 import threading
 from collections.abc import AsyncIterator, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -23,6 +22,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from meshkit import telemetry
 from meshkit.metrics import ServiceMetrics
 from meshkit.telemetry import configure_tracing
+from meshkit.testing import free_port
 from meshkit.web import RequestContextMiddleware
 
 CALLER_TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
@@ -137,9 +137,7 @@ async def test_a_served_request_reaches_the_collector_as_the_callers_child(
 
 async def test_a_collector_that_is_down_costs_the_spans_not_the_request(
         client: httpx.AsyncClient, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
-    with socket.socket() as sock:  # a port nothing listens on
-        sock.bind(("127.0.0.1", 0))
-        closed = sock.getsockname()[1]
+    closed = free_port()   # nothing listens on it
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_ENDPOINT", f"http://127.0.0.1:{closed}")
     monkeypatch.setenv("OTEL_EXPORTER_OTLP_TRACES_TIMEOUT", "0.5")  # give up (retries included) quickly
     configure_tracing("otlp")

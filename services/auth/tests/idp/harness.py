@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import select
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
@@ -18,6 +17,8 @@ from urllib.parse import urljoin
 
 import httpx
 
+from meshkit.testing import free_port
+
 IDP_DIR = Path(__file__).parent
 CLIENT_ID = "bibliomesh"
 CLIENT_SECRET = "test-idp-client-secret"
@@ -29,12 +30,6 @@ class LoopbackIdp:
     issuer: str
     client_id: str = CLIENT_ID
     client_secret: str = CLIENT_SECRET
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def ensure_installed() -> None:

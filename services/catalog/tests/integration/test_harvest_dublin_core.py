@@ -6,7 +6,6 @@ recorded on the source without harm to the catalogue."""
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ import sqlalchemy as sa
 from starlette.responses import Response
 
 from bibliomesh_catalog.adapters.tables import clusters, records
+from meshkit.testing import free_port
 from services.catalog.tests.catalog_fixtures import Catalog, catalog
 from services.catalog.tests.oai_fixtures import (
     LOOPBACK_SOURCES,
@@ -180,9 +180,7 @@ async def test_a_missing_endpoint_and_a_host_nobody_listens_on(setup: Setup) -> 
     await register(cat, "LIB-C", setup.url.replace("/oai", "/missing"))
     run = await harvest_now(cat, "LIB-C")
     assert run["status"] == "failed" and run["failure"] == "HTTP 404 from the source for verb Identify"
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        closed_port = probe.getsockname()[1]
+    closed_port = free_port()
     await register(cat, "LIB-C", f"http://127.0.0.1:{closed_port}/oai")
     run = await harvest_now(cat, "LIB-C")
     assert run["status"] == "failed" and run["failure"].startswith("could not reach the source: ConnectError")

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import base64
 import logging
-import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -33,6 +32,7 @@ from bibliomesh_ill.iso18626.peer_client import (
     PeerUnreachable,
     RetryPolicy,
 )
+from meshkit.testing import free_port
 from tests.support.iso18626_peer import Iso18626Peer, iso18626_peer
 
 FAST = RetryPolicy(attempts=4, first_delay_seconds=0.01, max_delay_seconds=0.05, timeout_seconds=5)
@@ -91,9 +91,7 @@ async def test_gives_up_after_the_last_attempt() -> None:
 
 
 async def test_a_peer_that_is_down_is_unreachable_after_retrying() -> None:
-    with socket.socket() as closed:
-        closed.bind(("127.0.0.1", 0))
-        url = f"http://127.0.0.1:{closed.getsockname()[1]}/iso18626"
+    url = f"http://127.0.0.1:{free_port()}/iso18626"
     async with iso18626_peer() as peer, PeerClient(retry=FAST, sleep=RecordedSleep()) as client:
         with pytest.raises(PeerUnreachable, match="ConnectError"):
             await client.send(request_to(peer), url)
