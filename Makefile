@@ -80,10 +80,10 @@ screenshots: setup browser
 	UPDATE_SCREENSHOTS=1 $(PY) -m pytest -q tests/web
 
 test: setup check-services testdata browser lint typecheck
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q --numprocesses 2
 
 test-fast: setup
-	$(PY) -m pytest -q -m "not e2e and not fault"
+	$(PY) -m pytest -q --numprocesses 2 -m "not e2e and not fault"
 
 bench: setup check-services testdata
 	$(PY) bench/run.py
