@@ -155,6 +155,14 @@ class RequestRepository:
                                           .order_by(request_steps.c.id))
         return [{k: v for k, v in r._mapping.items() if k != "request_id"} for r in rows]
 
+    async def last_action_by(self, request_id: str, actor: str) -> str | None:
+        """The last action `actor` took on the request (None if it took none), without reading the whole trail."""
+        return await self.session.scalar(
+            sa.select(request_steps.c.action)
+            .where(request_steps.c.request_id == request_id, request_steps.c.actor == actor,
+                   request_steps.c.action.is_not(None), request_steps.c.action != "")
+            .order_by(request_steps.c.id.desc()).limit(1))
+
 
 def _names_peer_request_index(exc: IntegrityError) -> bool:
     """Whether the unique (borrower, peer_request_id) index refused the row, and not some other constraint.

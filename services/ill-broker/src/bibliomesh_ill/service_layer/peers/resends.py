@@ -49,9 +49,7 @@ def already_shows(action: str, request: IllRequest) -> bool:
 
 async def last_action_of(uow: UnitOfWork, request_id: str, agency: str) -> str | None:
     """The last action the peer's messages took on the request (None if they took none)."""
-    actor = peer_principal(agency).subject
-    steps = await RequestRepository(uow.session).steps(request_id)
-    return next((s["action"] for s in reversed(steps) if s["actor"] == actor and s["action"]), None)
+    return await RequestRepository(uow.session).last_action_by(request_id, peer_principal(agency).subject)
 
 
 async def is_resend(uow: UnitOfWork, request: IllRequest, agency: str, action: str, *, current_party: bool) -> bool:
