@@ -95,6 +95,7 @@ async def eventually(check: Callable[[], Awaitable[bool]], within: float = 60.0,
 
 # Under pytest-xdist each worker hands out ports from a range of its own, below the kernel's ephemeral range (from
 # 32768), so a port one worker picked and has not bound yet is never picked by another or by an outgoing connection.
+# Twelve ranges fit below it; a thirteenth worker would share the first's (`make test` runs two).
 _WORKER_PORTS_START = 20_000
 _WORKER_PORTS = 1_000
 _next_port = itertools.count()
