@@ -10,7 +10,13 @@ import asyncio
 
 
 async def wait_until_set(event: asyncio.Event, seconds: float) -> bool:
-    """True if `event` was set within `seconds`, False on timeout; a cancellation always propagates."""
+    """True if `event` was set within `seconds`, False on timeout; a cancellation always propagates, including one
+    that a library lost since the task's last wait: the task still counts it (`cancelling()`), and every loop that
+    idles here then ends instead of waiting for a cancellation that will not come again. aiosmtplib awaits each
+    server response through `asyncio.wait_for`, and the e-mail sender hung a service's stop this way."""
+    task = asyncio.current_task()
+    if task is not None and task.cancelling():
+        raise asyncio.CancelledError()
     try:
         async with asyncio.timeout(seconds):
             await event.wait()
