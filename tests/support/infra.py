@@ -16,6 +16,7 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
@@ -85,6 +86,17 @@ async def postgres_database(prefix: str = "bm_test") -> AsyncIterator[str]:
         yield database_url(name)
     finally:
         await drop_database(name)
+
+
+@asynccontextmanager
+async def database_on(engine: str, tmp_path: Path, prefix: str = "bm_test") -> AsyncIterator[str]:
+    """The URL of a fresh database on `engine`: "sqlite" (a file in `tmp_path`) or "postgresql" (created here and
+    dropped after the block), for a test parametrized over both."""
+    if engine == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / f'{prefix}.sqlite'}"
+        return
+    async with postgres_database(prefix) as url:
+        yield url
 
 
 # --- RabbitMQ ---------------------------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meshkit.bulk import JsonText, insert_many, update_many
 from meshkit.db import create_engine, new_metadata, session_factory
-from tests.support.infra import postgres_database
+from tests.support.infra import database_on
 
 pytestmark = pytest.mark.integration
 
@@ -45,18 +45,9 @@ def _rows(start: int) -> list[dict[str, Any]]:
 
 
 @asynccontextmanager
-async def _url(kind: str, tmp_path: Path) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'bulk.sqlite'}"
-    else:
-        async with postgres_database("bm_bulk") as url:
-            yield url
-
-
-@asynccontextmanager
 async def _engine(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
     """An engine on a fresh database of `kind` holding the tables above."""
-    async with _url(kind, tmp_path) as url:
+    async with database_on(kind, tmp_path, "bm_bulk") as url:
         engine = create_engine(url)
         try:
             async with engine.begin() as conn:

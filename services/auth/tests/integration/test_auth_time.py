@@ -31,7 +31,7 @@ from services.auth.tests.idp.signin_flow import (
     register_institutions,
     submit_login,
 )
-from tests.support.infra import postgres_database
+from tests.support.infra import database_on
 
 from .conftest import admin_headers, settings_on
 
@@ -105,11 +105,8 @@ async def test_a_browser_sign_in_carries_its_auth_time_through_the_code_and_refr
 
 @pytest.mark.parametrize("engine", ["sqlite", "postgresql"])
 async def test_refresh_tokens_from_before_0009_get_the_time_their_family_began(engine: str, tmp_path: Path) -> None:
-    if engine == "sqlite":
-        await _check_backfill(f"sqlite+aiosqlite:///{tmp_path / 'auth.sqlite'}")
-    else:
-        async with postgres_database("bm_auth_0009") as url:
-            await _check_backfill(url)
+    async with database_on(engine, tmp_path, "bm_auth_0009") as url:
+        await _check_backfill(url)
 
 
 async def _check_backfill(url: str) -> None:

@@ -21,7 +21,7 @@ from meshkit.security import SYSTEM_PRINCIPAL
 from meshkit.unit_of_work import UnitOfWork
 from services.catalog.tests.catalog_fixtures import loc_records
 from services.catalog.tests.search_fixtures import database_session, migrated_database
-from tests.support.infra import postgres_database
+from tests.support.infra import database_on
 
 pytestmark = pytest.mark.integration
 
@@ -64,11 +64,8 @@ async def test_a_pinyin_record_is_found_by_a_word_of_its_chinese_title(kind: str
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_the_migration_indexes_chinese_titles_of_clusters_stored_before(kind: str, tmp_path: Path) -> None:
-    if kind == "sqlite":
-        await _migrated_later(f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite'}")
-    else:
-        async with postgres_database("bm_search_alt") as url:
-            await _migrated_later(url)
+    async with database_on(kind, tmp_path, "bm_search_alt") as url:
+        await _migrated_later(url)
 
 
 async def _migrated_later(url: str) -> None:

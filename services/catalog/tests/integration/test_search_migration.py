@@ -15,18 +15,15 @@ from bibliomesh_catalog.bootstrap import MIGRATIONS
 from bibliomesh_catalog.service_layer.search import SearchParams, search_catalog
 from meshkit.migrations import upgrade, upgrade_in_thread
 from services.catalog.tests.search_fixtures import Book, Item, add_book, add_holders, database_session
-from tests.support.infra import postgres_database
+from tests.support.infra import database_on
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_search_migration_indexes_existing_clusters(kind: str, tmp_path: Path) -> None:
-    if kind == "sqlite":
-        await _check(f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite'}")
-    else:
-        async with postgres_database("bm_search_mig") as url:
-            await _check(url)
+    async with database_on(kind, tmp_path, "bm_search_mig") as url:
+        await _check(url)
 
 
 async def _check(url: str) -> None:
@@ -43,11 +40,8 @@ async def _check(url: str) -> None:
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_upgrading_keeps_oai_sets_and_hides_what_suspended_holders_hold(kind: str, tmp_path: Path) -> None:
-    if kind == "sqlite":
-        await _check_sets_and_suspended(f"sqlite+aiosqlite:///{tmp_path / 'old.sqlite'}")
-    else:
-        async with postgres_database("bm_sets_mig") as url:
-            await _check_sets_and_suspended(url)
+    async with database_on(kind, tmp_path, "bm_sets_mig") as url:
+        await _check_sets_and_suspended(url)
 
 
 async def _check_sets_and_suspended(url: str) -> None:

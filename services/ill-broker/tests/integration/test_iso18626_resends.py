@@ -49,7 +49,7 @@ from bibliomesh_ill.iso18626 import (
 )
 from meshkit.db import create_engine
 from meshkit.migrations import alembic_config
-from tests.support.infra import postgres_database
+from tests.support.infra import database_on, postgres_database
 from tests.support.iso18626_peer import Iso18626Peer
 from tests.support.waiting import wait_for
 
@@ -167,17 +167,8 @@ async def test_a_resend_is_known_after_a_restart(tmp_path: Path) -> None:
 
 
 @asynccontextmanager
-async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'ill.sqlite'}"
-        return
-    async with postgres_database("bm_ill") as url:
-        yield url
-
-
-@asynccontextmanager
 async def borrowing_on(kind: str, tmp_path: Path) -> AsyncIterator[tuple[Broker, Iso18626Peer, str, Request, str]]:
-    async with database(kind, tmp_path) as url, borrowing(tmp_path, url) as found:
+    async with database_on(kind, tmp_path, "bm_ill") as url, borrowing(tmp_path, url) as found:
         yield found
 
 
@@ -263,7 +254,7 @@ async def note_every_message_twice(url: str, request_id: str) -> None:
 async def test_messages_received_before_the_upgrade_are_known_when_resent(kind: str, tmp_path: Path) -> None:
     """Fingerprints kept only in the trail (schema 0011) are carried over by the upgrade, those kept twice by the
     race the upgrade closes included, and found by lookup."""
-    async with database(kind, tmp_path) as url, outside_peer() as peer:
+    async with database_on(kind, tmp_path, "bm_ill") as url, outside_peer() as peer:
         async with serving_broker(tmp_path, url) as (b, endpoint):
             request, rid = await borrow_from_cn_pl(b, peer, endpoint)
             renew = await renewed_once(b, peer, endpoint, request, rid)

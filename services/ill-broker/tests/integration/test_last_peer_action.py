@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bibliomesh_ill.adapters.request_repository import RequestRepository
 from bibliomesh_ill.adapters.tables import metadata, request_steps
 from meshkit.db import create_engine
-from tests.support.infra import postgres_database
+from tests.support.infra import database_on
 
 LENDER = "peer:CN-FAR"
 OTHER = "peer:CN-PL"
@@ -23,7 +23,7 @@ OTHER = "peer:CN-PL"
 
 @asynccontextmanager
 async def session_on(kind: str, tmp_path: Path) -> AsyncIterator[AsyncSession]:
-    async with postgres_database("bm_ill_steps") if kind == "postgresql" else _sqlite(tmp_path) as url:
+    async with database_on(kind, tmp_path, "bm_ill_steps") as url:
         engine = create_engine(url)
         try:
             async with engine.begin() as conn:
@@ -32,11 +32,6 @@ async def session_on(kind: str, tmp_path: Path) -> AsyncIterator[AsyncSession]:
                 yield session
         finally:
             await engine.dispose()
-
-
-@asynccontextmanager
-async def _sqlite(tmp_path: Path) -> AsyncIterator[str]:
-    yield f"sqlite+aiosqlite:///{tmp_path / 'ill.sqlite'}"
 
 
 def step(request_id: str, actor: str, action: str | None, minute: int) -> dict[str, object]:

@@ -3,8 +3,6 @@ institution owns any more; and on SQLite no id a client has seen (of a webhook, 
 out again, not even that of a webhook deleted before the migration (its deliveries named it)."""
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,18 +14,9 @@ from bibliomesh_notify.adapters.tables import deliveries, notifications, webhook
 from bibliomesh_notify.bootstrap import MIGRATIONS
 from meshkit.db import create_engine
 from meshkit.migrations import upgrade
-from tests.support.infra import postgres_database
+from tests.support.infra import database_on
 
 T0 = datetime(2030, 1, 1, 8, 0, tzinfo=UTC)
-
-
-@asynccontextmanager
-async def database(kind: str, tmp_path: Path) -> AsyncIterator[str]:
-    if kind == "sqlite":
-        yield f"sqlite+aiosqlite:///{tmp_path / 'notify.sqlite'}"
-    else:
-        async with postgres_database("bm_notify_0008") as url:
-            yield url
 
 
 def _webhook(institution: str, created_at: datetime) -> dict[str, Any]:
@@ -73,7 +62,7 @@ async def _used_before_0008(url: str) -> None:
 @pytest.mark.parametrize("kind", ["sqlite", pytest.param("postgresql", marks=pytest.mark.integration)])
 async def test_the_migration_keeps_the_data_drops_stray_deliveries_and_never_reuses_an_id(
         kind: str, tmp_path: Path) -> None:
-    async with database(kind, tmp_path) as url:
+    async with database_on(kind, tmp_path, "bm_notify_0008") as url:
         await _used_before_0008(url)
         await asyncio.to_thread(upgrade, MIGRATIONS, url, "head")
         engine = create_engine(url)
