@@ -10,9 +10,11 @@ file shared by every service, one SQLite database per service), so one test can 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import uuid
+import weakref
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
@@ -71,6 +73,10 @@ class TestService:
     # While the gate is closed, the consumer's handler waits inside its transaction (to cut the bus under it).
     gate: asyncio.Event = field(default_factory=asyncio.Event)
     waiting_at_gate: int = 0
+    # For each event the consumer applied, in order: which of its transactions (numbered from 1) applied it.
+    transactions: list[int] = field(default_factory=list)
+    _numbered: weakref.WeakKeyDictionary[UnitOfWork, int] = field(default_factory=weakref.WeakKeyDictionary)
+    _numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
 
     def __post_init__(self) -> None:
         self.gate.set()
@@ -152,6 +158,9 @@ def _recording_handler(service: TestService, queue: str) -> EventHandler:
             consumer=queue, event_id=str(envelope.id), aggregate_id=envelope.aggregate_id,
             aggregate_version=envelope.aggregate_version,
         ))
+        if uow not in service._numbered:
+            service._numbered[uow] = next(service._numbers)
+        service.transactions.append(service._numbered[uow])
 
     return record
 
@@ -194,8 +203,10 @@ class Mesh:
         relay_batch_size: int = 500,
         relay_max_attempts: int = 5,
         failing_codes: Sequence[str] = (),
+        batched: bool = False,
     ) -> TestService:
-        """Build a service; start it if it consumes (`bindings`) or runs its relay loop (`relay`).
+        """Build a service; start it if it consumes (`bindings`, several events to a transaction with `batched`) or
+        runs its relay loop (`relay`).
 
         A producer without `relay` publishes only when the test calls `flush()` or the relay itself.
         """
@@ -224,7 +235,8 @@ class Mesh:
         service = TestService(runtime=runtime, applied=applied, subscription=subscription,
                               failing_codes=set(failing_codes), relay_running=relay)
         if subscription is not None:
-            consumers.append(Consumer(subscription, {EVENT_TYPE: _recording_handler(service, subscription.queue)}))
+            consumers.append(Consumer(subscription, {EVENT_TYPE: _recording_handler(service, subscription.queue)},
+                                      batched=batched))
         async with runtime.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
         self.services.append(service)

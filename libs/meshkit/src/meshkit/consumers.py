@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,7 +18,7 @@ from bibliomesh_contracts import EventEnvelope, payload_model
 from bibliomesh_contracts.registry import UnknownEventType
 from meshkit import context
 from meshkit.bus import Delivery, PermanentFailure, Subscription
-from meshkit.db import insert_new
+from meshkit.db import insert_new, inserted_keys
 from meshkit.metrics import ServiceMetrics
 from meshkit.telemetry import context_from, tracer
 from meshkit.unit_of_work import UnitOfWork
@@ -29,10 +30,17 @@ EventHandler = Callable[[UnitOfWork, EventEnvelope, Any], Awaitable[None]]
 
 @dataclass(frozen=True)
 class Consumer:
-    """A subscription and the handler for each event type it receives."""
+    """A subscription and the handler for each event type it receives.
+
+    `batched`: the events waiting in the queue are applied several to a transaction (falling back to one at a time
+    if any fails), which a large import's thousands of events need. Only for handlers whose every effect is in the
+    unit of work: a batch that fails is rolled back and applied again one event at a time, so a handler that also
+    acted outside the transaction (a call to a peer, a message sent) would act twice.
+    """
 
     subscription: Subscription
     handlers: Mapping[str, EventHandler]
+    batched: bool = False
 
 
 class InboxHandler:
@@ -60,6 +68,58 @@ class InboxHandler:
             self.metrics.events_consumed.labels(queue, envelope.type, "ignored").inc()
             return
         payload = _payload(envelope)
+        try:
+            with self._scope(envelope):
+                async with self.new_unit_of_work() as uow:
+                    applied = bool(await insert_new(uow.session, self.inbox, [self._inbox_row(envelope)]))
+                    if applied:
+                        await handler(uow, envelope, payload)
+                        await uow.commit()
+        except Exception:
+            self.metrics.events_consumed.labels(queue, envelope.type, "failed").inc()
+            raise
+        if not applied:
+            log.info("duplicate event ignored", extra={"event_id": str(envelope.id), "type": envelope.type})
+        self.metrics.events_consumed.labels(queue, envelope.type, "applied" if applied else "duplicate").inc()
+
+    async def apply_batch(self, deliveries: Sequence[Delivery]) -> None:
+        """Apply these deliveries in order in one transaction, all or none (the transport's `BatchHandler`): if one
+        of them cannot be parsed or applied, this raises with nothing stored, and the transport applies them one
+        at a time. The inbox takes the whole batch in one statement."""
+        events = []
+        for delivery in deliveries:
+            envelope = _parse(delivery)
+            handler = self.consumer.handlers.get(envelope.type)
+            events.append((envelope, handler, _payload(envelope) if handler is not None else None))
+        outcomes: list[tuple[str, str]] = []
+        async with self.new_unit_of_work() as uow:
+            new = await inserted_keys(uow.session, self.inbox, [
+                self._inbox_row(envelope) for envelope, handler, _ in events if handler is not None],
+                self.inbox.c.event_id)
+            for envelope, handler, payload in events:
+                event_id = str(envelope.id)
+                if handler is None:
+                    outcomes.append((envelope.type, "ignored"))
+                elif event_id in new:
+                    new.discard(event_id)  # a second copy within the batch is a duplicate
+                    with self._scope(envelope):
+                        await handler(uow, envelope, payload)
+                    outcomes.append((envelope.type, "applied"))
+                else:
+                    log.info("duplicate event ignored", extra={"event_id": event_id, "type": envelope.type})
+                    outcomes.append((envelope.type, "duplicate"))
+            await uow.commit()
+        queue = self.consumer.subscription.queue
+        for event_type, outcome in outcomes:
+            self.metrics.events_consumed.labels(queue, event_type, outcome).inc()
+
+    def _inbox_row(self, envelope: EventEnvelope) -> dict[str, Any]:
+        return {"consumer": self.consumer.subscription.queue, "event_id": str(envelope.id),
+                "event_type": envelope.type, "processed_at": datetime.now(UTC)}
+
+    @contextmanager
+    def _scope(self, envelope: EventEnvelope) -> Iterator[None]:
+        """Applying one event: in its trace (a consumer span) and with its correlation id."""
         parent = context_from({"traceparent": envelope.traceparent} if envelope.traceparent else {})
         token = otel_context.attach(parent)
         service_token = context.service.set(self.service)
@@ -67,28 +127,14 @@ class InboxHandler:
         try:
             with tracer(__name__).start_as_current_span(
                 f"consume {envelope.type}", kind=trace.SpanKind.CONSUMER,
-                attributes={"messaging.destination": queue, "messaging.message.id": str(envelope.id)},
+                attributes={"messaging.destination": self.consumer.subscription.queue,
+                            "messaging.message.id": str(envelope.id)},
             ):
-                applied = await self._apply_once(handler, envelope, payload)
-        except Exception:
-            self.metrics.events_consumed.labels(queue, envelope.type, "failed").inc()
-            raise
+                yield
         finally:
             context.correlation_id.reset(correlation_token)
             context.service.reset(service_token)
             otel_context.detach(token)
-        self.metrics.events_consumed.labels(queue, envelope.type, "applied" if applied else "duplicate").inc()
-
-    async def _apply_once(self, handler: EventHandler, envelope: EventEnvelope, payload: BaseModel) -> bool:
-        async with self.new_unit_of_work() as uow:
-            values = {"consumer": self.consumer.subscription.queue, "event_id": str(envelope.id),
-                      "event_type": envelope.type, "processed_at": datetime.now(UTC)}
-            if not await insert_new(uow.session, self.inbox, [values]):
-                log.info("duplicate event ignored", extra={"event_id": str(envelope.id), "type": envelope.type})
-                return False
-            await handler(uow, envelope, payload)
-            await uow.commit()
-            return True
 
 
 def _parse(delivery: Delivery) -> EventEnvelope:

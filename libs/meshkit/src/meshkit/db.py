@@ -123,6 +123,17 @@ def conflict_insert(session: AsyncSession, table: sa.Table) -> Any:
     return insert(table)
 
 
+async def inserted_keys(session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]],
+                        key: sa.Column[Any]) -> set[Any]:
+    """Insert, in one statement, the rows whose unique keys are new; returns the `key` values of those inserted (a
+    value repeated within `rows` is inserted once)."""
+    if not rows:
+        return set()
+    result = await session.execute(
+        conflict_insert(session, table).values(rows).on_conflict_do_nothing().returning(key))
+    return set(result.scalars())
+
+
 async def insert_new(session: AsyncSession, table: sa.Table, rows: list[dict[str, Any]]) -> int:
     """Insert the rows whose unique keys are new; returns how many were inserted."""
     inserted = 0

@@ -101,7 +101,8 @@ class ServiceRuntime:
     async def _consume(self) -> None:
         for consumer in self.consumers[len(self._subscribed):]:
             handler = InboxHandler(consumer, self.unit_of_work, self.tables.inbox, self.metrics, self.name)
-            await self.bus.subscribe(consumer.subscription, handler, self.retry)
+            await self.bus.subscribe(consumer.subscription, handler, self.retry,
+                                     handler.apply_batch if consumer.batched else None)
             self._subscribed.append(consumer)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
 

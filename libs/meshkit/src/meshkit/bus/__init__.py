@@ -1,6 +1,7 @@
 """The event bus: one interface, two transports (RabbitMQ, and an embedded durable one for the one-process mode)."""
 
 from meshkit.bus.transport import (
+    BatchHandler,
     DeadLetter,
     Delivery,
     Handler,
@@ -13,6 +14,7 @@ from meshkit.bus.transport import (
 )
 
 __all__ = [
+    "BatchHandler",
     "DeadLetter",
     "Delivery",
     "Handler",

@@ -8,6 +8,7 @@ delays, delivery limit and dead-letter parking as the RabbitMQ transport.
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import logging
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from meshkit.bus.transport import (
+    BatchHandler,
     DeadLetter,
     Delivery,
     Handler,
@@ -67,6 +69,11 @@ def _without_parameters(exc: Exception) -> str:
     if isinstance(exc, sa.exc.StatementError) and exc.orig is not None:
         return f"{type(exc.orig).__name__}: {exc.orig}"[:1000]
     return repr(exc)[:1000]
+
+
+def _delivery(subscription: Subscription, row: sa.Row[Any]) -> Delivery:
+    return Delivery(message_id=row.message_id, routing_key=row.routing_key, body=row.body,
+                    headers=json.loads(row.headers), attempt=row.attempt, queue=subscription.queue)
 
 
 class EmbeddedTransport:
@@ -140,16 +147,18 @@ class EmbeddedTransport:
             if queue in self._wakeups:
                 self._wakeups[queue].set()
 
-    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> None:
+    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy,
+                        batch_handler: BatchHandler | None = None) -> None:
         await self.declare(subscription, retry)
-        self._workers.append(asyncio.create_task(self._work(subscription, handler, retry)))
+        self._workers.append(asyncio.create_task(self._work(subscription, handler, retry, batch_handler)))
 
-    async def _work(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> None:
+    async def _work(self, subscription: Subscription, handler: Handler, retry: RetryPolicy,
+                    batch_handler: BatchHandler | None) -> None:
         wakeup = self._wakeups[subscription.queue]
         while True:
             wakeup.clear()
             try:
-                handled, next_due = await self._drain(subscription, handler, retry)
+                handled, next_due = await self._drain(subscription, handler, retry, batch_handler)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
@@ -160,7 +169,8 @@ class EmbeddedTransport:
                 continue
             await wait_until_set(wakeup, next_due)
 
-    async def _drain(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> tuple[int, float]:
+    async def _drain(self, subscription: Subscription, handler: Handler, retry: RetryPolicy,
+                     batch_handler: BatchHandler | None) -> tuple[int, float]:
         now = _now()
         async with self._engine.connect() as conn:
             batch = (await conn.execute(
@@ -175,8 +185,18 @@ class EmbeddedTransport:
             )
         acked: list[int] = []
         try:
-            for row in batch:
-                if await self._deliver(subscription, row, handler, retry, acked):
+            one_by_one: Sequence[sa.Row[Any]] = batch
+            counted: set[int] = set()  # deliveries counted already, by a batch that failed
+            if batch_handler is not None:
+                fresh = list(itertools.takewhile(lambda row: row.attempt == 1 and row.deliveries == 0, batch))
+                if len(fresh) > 1:
+                    if await self._deliver_together(subscription, fresh, batch_handler, acked):
+                        acked.extend(row.seq for row in fresh)
+                        one_by_one = batch[len(fresh):]
+                    else:
+                        counted = {row.seq for row in fresh}
+            for row in one_by_one:
+                if await self._deliver(subscription, row, handler, retry, acked, counted=row.seq in counted):
                     acked.append(row.seq)
         finally:
             if acked:
@@ -187,24 +207,43 @@ class EmbeddedTransport:
             next_due = min(1.0, max(0.01, (upcoming - now).total_seconds()))
         return len(batch), next_due
 
-    async def _deliver(
-        self, subscription: Subscription, row: sa.Row[Any], handler: Handler, retry: RetryPolicy, acked: list[int]
-    ) -> bool:
-        """Hand one message to the handler; True if it succeeded (the caller deletes it)."""
+    async def _count_deliveries(self, seqs: list[int], acked: list[int]) -> None:
+        """Count a delivery of these messages before their handler runs, so that a message that crashes the process
+        is parked after the limit (and is never tried in a batch again)."""
         async with self._engine.begin() as conn:
             # Acks of earlier messages ride along in this transaction: one write per message instead of two.
             # Losing them in a crash only means a redelivery, which the consumer's inbox absorbs.
             if acked:
                 await conn.execute(sa.delete(messages).where(messages.c.seq.in_(acked)))
                 acked.clear()
-            # Counted before the handler runs, so a message that crashes the process is parked after the limit.
-            await conn.execute(sa.update(messages).where(messages.c.seq == row.seq)
+            await conn.execute(sa.update(messages).where(messages.c.seq.in_(seqs))
                                .values(deliveries=messages.c.deliveries + 1))
+
+    async def _deliver_together(self, subscription: Subscription, rows: list[sa.Row[Any]],
+                                batch_handler: BatchHandler, acked: list[int]) -> bool:
+        """Hand first deliveries to the batch handler; True if it applied them all (the caller deletes them)."""
+        await self._count_deliveries([row.seq for row in rows], acked)
+        try:
+            await batch_handler([_delivery(subscription, row) for row in rows])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise_if_cancelling(exc)
+            log.warning("a batch of messages failed; applying them one at a time", extra={
+                "queue": subscription.queue, "messages": len(rows), "error": repr(exc)[:1000]})
+            return False
+        return True
+
+    async def _deliver(self, subscription: Subscription, row: sa.Row[Any], handler: Handler, retry: RetryPolicy,
+                       acked: list[int], *, counted: bool = False) -> bool:
+        """Hand one message to the handler; True if it succeeded (the caller deletes it). `counted`: this delivery
+        was counted already (by a batch that failed)."""
+        if not counted:
+            await self._count_deliveries([row.seq], acked)
         if row.deliveries + 1 > retry.delivery_limit:
             await self._park(row.seq, "delivery limit reached (the handler never finished: crash or timeout)")
             return False
-        delivery = Delivery(message_id=row.message_id, routing_key=row.routing_key, body=row.body,
-                            headers=json.loads(row.headers), attempt=row.attempt, queue=subscription.queue)
+        delivery = _delivery(subscription, row)
         try:
             await handler(delivery)
         except asyncio.CancelledError:

@@ -28,6 +28,7 @@ from meshkit.bus.amqp_messages import (
     refused_on_its_own,
 )
 from meshkit.bus.transport import (
+    BatchHandler,
     DeadLetter,
     Delivery,
     Handler,
@@ -181,7 +182,8 @@ class RabbitMQTransport:
             await queue.bind(exchange, routing_key=pattern)
         return queue
 
-    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> None:
+    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy,
+                        batch_handler: BatchHandler | None = None) -> None:
         await self.start()
         assert self._connection is not None
         channel = await self._connection.channel(publisher_confirms=True)
@@ -189,7 +191,8 @@ class RabbitMQTransport:
         queue = await self._declare_topology(channel, subscription, retry)
         inbound: asyncio.Queue[AbstractIncomingMessage] = asyncio.Queue()
         await queue.consume(inbound.put, no_ack=False)
-        self._workers.append(asyncio.create_task(self._work(channel, subscription, inbound, handler, retry)))
+        self._workers.append(asyncio.create_task(
+            self._work(channel, subscription, inbound, handler, retry, batch_handler)))
 
     async def _work(
         self,
@@ -198,18 +201,56 @@ class RabbitMQTransport:
         inbound: asyncio.Queue[AbstractIncomingMessage],
         handler: Handler,
         retry: RetryPolicy,
+        batch_handler: BatchHandler | None,
     ) -> None:
-        # One message at a time, in arrival order, so events about one aggregate are applied in order.
+        # One message (or one batch) at a time, in arrival order, so events about one aggregate are applied in order.
+        held: AbstractIncomingMessage | None = None  # taken from the queue, but not part of the batch before it
         while True:
-            message = await inbound.get()
+            message = held or await inbound.get()
+            held = None
+            together = [message]
+            if batch_handler is not None and _first_delivery(message):
+                while len(together) < self.prefetch and not inbound.empty():
+                    following = inbound.get_nowait()
+                    if not _first_delivery(following):
+                        held = following
+                        break
+                    together.append(following)
             try:
-                await self._handle(channel, subscription, message, handler, retry)
+                if len(together) > 1 and batch_handler is not None:
+                    await self._handle_together(channel, subscription, together, handler, batch_handler, retry)
+                else:
+                    await self._handle(channel, subscription, message, handler, retry)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:
                 raise_if_cancelling(exc)
                 # The channel died under us: the broker redelivers whatever we did not ack.
                 log.warning("lost channel while settling a message", exc_info=True, extra={"queue": subscription.queue})
+
+    async def _handle_together(
+        self,
+        channel: AbstractChannel,
+        subscription: Subscription,
+        together: list[AbstractIncomingMessage],
+        handler: Handler,
+        batch_handler: BatchHandler,
+        retry: RetryPolicy,
+    ) -> None:
+        """First deliveries to the batch handler, acknowledged once it applied them all; one at a time otherwise."""
+        try:
+            await batch_handler([_delivery(subscription, message) for message in together])
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            raise_if_cancelling(exc)
+            log.warning("a batch of messages failed; applying them one at a time", extra={
+                "queue": subscription.queue, "messages": len(together), "error": repr(exc)[:1000]})
+            for message in together:
+                await self._handle(channel, subscription, message, handler, retry)
+            return
+        for message in together:
+            await message.ack()
 
     async def _handle(
         self,
@@ -219,24 +260,8 @@ class RabbitMQTransport:
         handler: Handler,
         retry: RetryPolicy,
     ) -> None:
-        headers = {k: str(v) for k, v in (message.headers or {}).items()}
-        attempt = attempt_number(headers.get(ATTEMPT_HEADER, "1"))
-        if attempt is None:
-            # Our own forwards always write a number >= 1, so a foreign or hand-made header: the event itself may be
-            # fine, so it gets the full retry budget (dead-lettering it would park a valid event for bookkeeping).
-            log.warning("malformed attempt header, counted as the first attempt",
-                        extra={"queue": subscription.queue, "message_id": message.message_id,
-                               "attempt_header": headers[ATTEMPT_HEADER][:100]})
-            attempt = 1
-            headers[ATTEMPT_HEADER] = "1"
-        delivery = Delivery(
-            message_id=message.message_id or "",
-            routing_key=headers.get(ROUTING_KEY_HEADER) or message.routing_key or "",
-            body=message.body,
-            headers=headers,
-            attempt=attempt,
-            queue=subscription.queue,
-        )
+        delivery = _delivery(subscription, message)
+        headers = delivery.headers
         try:
             await handler(delivery)
         except asyncio.CancelledError:
@@ -378,6 +403,32 @@ class RabbitMQTransport:
         if wanted is not None and ready > replayed:
             await self._await_returned(subscription, ready - replayed)  # the ones left unacked
         return replayed
+
+
+def _delivery(subscription: Subscription, message: AbstractIncomingMessage) -> Delivery:
+    headers = {k: str(v) for k, v in (message.headers or {}).items()}
+    attempt = attempt_number(headers.get(ATTEMPT_HEADER, "1"))
+    if attempt is None:
+        # Our own forwards always write a number >= 1, so a foreign or hand-made header: the event itself may be
+        # fine, so it gets the full retry budget (dead-lettering it would park a valid event for bookkeeping).
+        log.warning("malformed attempt header, counted as the first attempt",
+                    extra={"queue": subscription.queue, "message_id": message.message_id,
+                           "attempt_header": headers[ATTEMPT_HEADER][:100]})
+        attempt = 1
+        headers[ATTEMPT_HEADER] = "1"
+    return Delivery(
+        message_id=message.message_id or "",
+        routing_key=headers.get(ROUTING_KEY_HEADER) or message.routing_key or "",
+        body=message.body,
+        headers=headers,
+        attempt=attempt,
+        queue=subscription.queue,
+    )
+
+
+def _first_delivery(message: AbstractIncomingMessage) -> bool:
+    """Never handed to a consumer before: not a retry (which carries its attempt number) nor a redelivery."""
+    return not message.redelivered and ATTEMPT_HEADER not in (message.headers or {})
 
 
 async def _declare_dead_letter_queue(

@@ -89,6 +89,8 @@ class PublishFailed(Exception):
 
 
 Handler = Callable[[Delivery], Awaitable[None]]
+# Applies several deliveries together, all or nothing: it raises if any of them cannot be applied.
+BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
 
 
 class Transport(Protocol):
@@ -103,8 +105,15 @@ class Transport(Protocol):
         """Return only when every message is durably accepted; raise PublishFailed otherwise, naming the messages
         that were accepted all the same and those refused on their own merits."""
 
-    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> None:
-        """Declare the queue and its bindings and start delivering to `handler` in order, one at a time."""
+    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy,
+                        batch_handler: BatchHandler | None = None) -> None:
+        """Declare the queue and its bindings and start delivering to `handler` in order, one at a time.
+
+        With `batch_handler`, messages already waiting in the queue that were never handed to a handler before
+        (first attempts, not redelivered) go to it together, in order, up to the prefetch count. If it raises, each
+        of them goes through `handler` one at a time instead, as if the batch had not been tried (it must leave no
+        trace then), so a failing message gets its retries and parking alone. Retries and redeliveries always go
+        one at a time: a message that crashed its consumer is not tried inside a batch again."""
 
     async def declare(self, subscription: Subscription, retry: RetryPolicy) -> None:
         """Declare the queue, its retry and dead-letter queues and bindings, without consuming."""
