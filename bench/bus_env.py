@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from bibliomesh_contracts import EventEnvelope, new_envelope
 from bibliomesh_contracts.events.directory import InstitutionCreatedV1, InstitutionSnapshot
-from meshkit.bus import Delivery, Handler, OutgoingMessage, RetryPolicy, Subscription, Transport
+from meshkit.bus import BatchHandler, Delivery, Handler, OutgoingMessage, RetryPolicy, Subscription, Transport
 from meshkit.bus.embedded import EmbeddedTransport
 from meshkit.bus.rabbitmq import RabbitMQTransport
 from meshkit.consumers import Consumer
@@ -96,12 +96,19 @@ class ObservedTransport:
         self.inner = inner
         self.clock = clock
 
-    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy) -> None:
+    async def subscribe(self, subscription: Subscription, handler: Handler, retry: RetryPolicy,
+                        batch_handler: BatchHandler | None = None) -> None:
         async def observed(delivery: Delivery) -> None:
             await handler(delivery)
             self.clock.mark(delivery.message_id)
 
-        await self.inner.subscribe(subscription, observed, retry)
+        async def observed_batch(deliveries: Sequence[Delivery]) -> None:
+            assert batch_handler is not None
+            await batch_handler(deliveries)
+            for delivery in deliveries:
+                self.clock.mark(delivery.message_id)
+
+        await self.inner.subscribe(subscription, observed, retry, observed_batch if batch_handler else None)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)
@@ -178,8 +185,10 @@ class BusEnv:
             return database_url(database)
         return f"sqlite+aiosqlite:///{self.workdir / f'{name}.sqlite'}"
 
-    async def service(self, name: str, *, consumes: bool = False, start: bool = True) -> BenchService:
-        """A service with an outbox; with `consumes`, its handler inserts one row per `institution.created`.
+    async def service(self, name: str, *, consumes: bool = False, batched: bool = False,
+                      start: bool = True) -> BenchService:
+        """A service with an outbox; with `consumes`, its handler inserts one row per `institution.created`
+        (several events to a transaction with `batched`, as `Consumer.batched`).
 
         Started services run their relay loop and consumers; a service not started publishes only when asked.
         """
@@ -195,7 +204,7 @@ class BusEnv:
                 await uow.session.execute(sa.insert(applied).values(
                     event_id=str(envelope.id), institution_code=payload.institution.code))
 
-            consumers = (Consumer(SUBSCRIPTION, {EVENT_TYPE: record}),)
+            consumers = (Consumer(SUBSCRIPTION, {EVENT_TYPE: record}, batched=batched),)
             transport = ObservedTransport(transport, self.clock)
         runtime = ServiceRuntime(name=name, settings=settings, tables=tables, consumers=consumers,
                                  transport=transport)

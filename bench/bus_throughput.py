@@ -5,8 +5,11 @@ Per transport (RabbitMQ with PostgreSQL; embedded with SQLite), each in a fresh 
   publish.raw_aio_pika    RabbitMQ only: plain aio-pika, persistent messages, confirms gathered per batch of 500
   relay.publish_pending   the relay alone: outbox pre-filled, `publish_pending()` looped until it is empty
   consume.drain           the consumer alone: queue pre-filled, `InboxHandler` inserting one row per event
+  consume.drain_batched   the same consumer with `Consumer.batched` (the waiting events several to a transaction),
+                          against `consume.drain`
   e2e.producer_commits    in that run, how fast the producer wrote its commits (the consumer catches up later)
   e2e.throughput          `UnitOfWork.publish()` + `commit()` -> relay -> bus -> consumer, first commit to last applied
+  e2e.throughput_batched  the same with the batched consumer, against `e2e.throughput`
   latency.bus_*           baseline: `transport.publish()` of one message until a bare handler has it
   latency.e2e_*           one event at a time, from `commit()` returning to the consumer's transaction committed
 """
@@ -147,23 +150,26 @@ async def _timed_relay(producer: BenchService, events: int) -> float:
     return _rate(events, elapsed)
 
 
-async def consumer_drain(kind: Kind, p: Params) -> Measurement:
+async def consumer_drain(kind: Kind, p: Params, batched: bool = False) -> Measurement:
     async with bus_env(kind) as env:
         transport = await _declare_consumer_queue(env)
         for batch in _batches(prebuilt_messages(p.events)):
             await transport.publish(batch)
-        consumer = await env.service(CONSUMER, consumes=True)
+        consumer = await env.service(CONSUMER, consumes=True, batched=batched)
         await env.clock.until_count(p.events, within=_timeout(p.events))
         rows, distinct = await consumer.applied_rows()
     times = sorted(env.clock.applied.values())
     _check_applied(rows, distinct, p.events)
+    if batched:
+        return Measurement(kind, "consume.drain_batched", _rate(p.events - 1, times[-1] - times[0]), "events/s",
+                           baseline="consume.drain", detail={"events": p.events})
     return Measurement(kind, "consume.drain", _rate(p.events - 1, times[-1] - times[0]), "events/s",
                        baseline="publish.transport", detail={"events": p.events})
 
 
-async def end_to_end(kind: Kind, p: Params) -> list[Measurement]:
+async def end_to_end(kind: Kind, p: Params, batched: bool = False) -> list[Measurement]:
     async with bus_env(kind) as env:
-        consumer = await env.service(CONSUMER, consumes=True)
+        consumer = await env.service(CONSUMER, consumes=True, batched=batched)
         producer = await env.service(PRODUCER)
         warm = await producer.publish(10_000_000, p.warmup)
         await env.clock.until_count(len(warm), within=60)
@@ -176,6 +182,9 @@ async def end_to_end(kind: Kind, p: Params) -> list[Measurement]:
         rows, distinct = await consumer.applied_rows()
     _check_applied(rows, distinct, p.warmup + p.events)
     detail = {"events": p.events, "commit_size": p.commit_size}
+    if batched:
+        return [Measurement(kind, "e2e.throughput_batched", _rate(p.events, finished - started), "events/s",
+                            baseline="e2e.throughput", detail={**detail, "seconds": finished - started})]
     return [
         Measurement(kind, "e2e.producer_commits", _rate(p.events, committed - started), "events/s",
                     baseline="publish.transport", detail=detail),
@@ -249,7 +258,9 @@ async def run(quick: bool = False) -> list[Measurement]:
     for kind in KINDS:
         results += await publish_side(kind, p)
         results.append(await consumer_drain(kind, p))
+        results.append(await consumer_drain(kind, p, batched=True))
         results += await end_to_end(kind, p)
+        results += await end_to_end(kind, p, batched=True)
         results += await bus_round_trip(kind, p)
         results += await commit_to_applied(kind, p)
     return results
