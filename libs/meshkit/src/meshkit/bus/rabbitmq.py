@@ -206,7 +206,7 @@ class RabbitMQTransport:
         # One message (or one batch) at a time, in arrival order, so events about one aggregate are applied in order.
         held: AbstractIncomingMessage | None = None  # taken from the queue, but not part of the batch before it
         while True:
-            message = held or await inbound.get()
+            message = held if held is not None else await inbound.get()
             held = None
             together = [message]
             if batch_handler is not None and _first_delivery(message):
