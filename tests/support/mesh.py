@@ -26,7 +26,7 @@ from bibliomesh_contracts.events.directory import InstitutionCreatedV1, Institut
 from meshkit.bus import RetryPolicy, Subscription, Transport
 from meshkit.bus.embedded import EmbeddedTransport
 from meshkit.bus.rabbitmq import RabbitMQTransport
-from meshkit.consumers import Consumer, EventHandler
+from meshkit.consumers import Consumer, EventHandler, EventsHandler
 from meshkit.db import new_metadata
 from meshkit.messaging_tables import add_messaging_tables
 from meshkit.runtime import ServiceRuntime
@@ -77,6 +77,8 @@ class TestService:
     transactions: list[int] = field(default_factory=list)
     _numbered: weakref.WeakKeyDictionary[UnitOfWork, int] = field(default_factory=weakref.WeakKeyDictionary)
     _numbers: Iterator[int] = field(default_factory=lambda: itertools.count(1))
+    # With `together`: how many events each call of the consumer's `together` handler applied.
+    together_calls: list[int] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.gate.set()
@@ -165,6 +167,15 @@ def _recording_handler(service: TestService, queue: str) -> EventHandler:
     return record
 
 
+def _recording_together(service: TestService, record: EventHandler) -> EventsHandler:
+    async def record_all(uow: UnitOfWork, events: Sequence[tuple[EventEnvelope, Any]]) -> None:
+        service.together_calls.append(len(events))
+        for envelope, payload in events:
+            await record(uow, envelope, payload)
+
+    return record_all
+
+
 class Mesh:
     """Services sharing one bus, torn down together."""
 
@@ -204,9 +215,10 @@ class Mesh:
         relay_max_attempts: int = 5,
         failing_codes: Sequence[str] = (),
         batched: bool = False,
+        together: bool = False,
     ) -> TestService:
-        """Build a service; start it if it consumes (`bindings`, several events to a transaction with `batched`) or
-        runs its relay loop (`relay`).
+        """Build a service; start it if it consumes (`bindings`, several events to a transaction with `batched`, a
+        run of them in one handler call with `together` too) or runs its relay loop (`relay`).
 
         A producer without `relay` publishes only when the test calls `flush()` or the relay itself.
         """
@@ -235,8 +247,9 @@ class Mesh:
         service = TestService(runtime=runtime, applied=applied, subscription=subscription,
                               failing_codes=set(failing_codes), relay_running=relay)
         if subscription is not None:
-            consumers.append(Consumer(subscription, {EVENT_TYPE: _recording_handler(service, subscription.queue)},
-                                      batched=batched))
+            record = _recording_handler(service, subscription.queue)
+            consumers.append(Consumer(subscription, {EVENT_TYPE: record}, batched=batched,
+                                      together={EVENT_TYPE: _recording_together(service, record)} if together else {}))
         async with runtime.engine.begin() as conn:
             await conn.run_sync(metadata.create_all)
         self.services.append(service)

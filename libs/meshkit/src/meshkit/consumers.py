@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ from meshkit.unit_of_work import UnitOfWork
 log = logging.getLogger(__name__)
 
 EventHandler = Callable[[UnitOfWork, EventEnvelope, Any], Awaitable[None]]
+# Applies several events of one type, in order, in one call (a batched consumer's run of such events).
+EventsHandler = Callable[[UnitOfWork, Sequence[tuple[EventEnvelope, Any]]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -35,12 +37,15 @@ class Consumer:
     `batched`: the events waiting in the queue are applied several to a transaction (falling back to one at a time
     if any fails), which a large import's thousands of events need. Only for handlers whose every effect is in the
     unit of work: a batch that fails is rolled back and applied again one event at a time, so a handler that also
-    acted outside the transaction (a call to a peer, a message sent) would act twice.
+    acted outside the transaction (a call to a peer, a message sent) would act twice. `together`: for some types,
+    a handler that applies a run of consecutive events of that type in one call (in a few statements), used within
+    a batch; it must leave what `handlers` would, applied to each event in turn.
     """
 
     subscription: Subscription
     handlers: Mapping[str, EventHandler]
     batched: bool = False
+    together: Mapping[str, EventsHandler] = field(default_factory=dict)
 
 
 class InboxHandler:
@@ -96,22 +101,52 @@ class InboxHandler:
             new = await inserted_keys(uow.session, self.inbox, [
                 self._inbox_row(envelope) for envelope, handler, _ in events if handler is not None],
                 self.inbox.c.event_id)
+            run: list[tuple[EventEnvelope, Any]] = []  # consecutive events for one `together` handler
             for envelope, handler, payload in events:
                 event_id = str(envelope.id)
                 if handler is None:
                     outcomes.append((envelope.type, "ignored"))
-                elif event_id in new:
-                    new.discard(event_id)  # a second copy within the batch is a duplicate
-                    with self._scope(envelope):
-                        await handler(uow, envelope, payload)
-                    outcomes.append((envelope.type, "applied"))
-                else:
+                    continue
+                if event_id not in new:
                     log.info("duplicate event ignored", extra={"event_id": event_id, "type": envelope.type})
                     outcomes.append((envelope.type, "duplicate"))
+                    continue
+                new.discard(event_id)  # a second copy within the batch is a duplicate
+                outcomes.append((envelope.type, "applied"))
+                if run and run[0][0].type != envelope.type:
+                    await self._apply_together(uow, run)
+                if envelope.type in self.consumer.together:
+                    run.append((envelope, payload))
+                    continue
+                with self._scope(envelope):
+                    await handler(uow, envelope, payload)
+            await self._apply_together(uow, run)
             await uow.commit()
         queue = self.consumer.subscription.queue
         for event_type, outcome in outcomes:
             self.metrics.events_consumed.labels(queue, event_type, outcome).inc()
+
+    async def _apply_together(self, uow: UnitOfWork, run: list[tuple[EventEnvelope, Any]]) -> None:
+        """The run's events by their `together` handler (and the run emptied), in one consumer span: a child of the
+        first event's trace, linked to the others' (a batch, as OpenTelemetry's messaging conventions have it)."""
+        if not run:
+            return
+        first = run[0][0]
+        links = [trace.Link(trace.get_current_span(_trace_of(envelope)).get_span_context())
+                 for envelope, _ in run[1:] if envelope.traceparent]
+        token = otel_context.attach(_trace_of(first))
+        service_token = context.service.set(self.service)
+        try:
+            with tracer(__name__).start_as_current_span(
+                f"consume {first.type}", kind=trace.SpanKind.CONSUMER, links=links,
+                attributes={"messaging.destination": self.consumer.subscription.queue,
+                            "messaging.batch.message_count": len(run)},
+            ):
+                await self.consumer.together[first.type](uow, list(run))
+        finally:
+            context.service.reset(service_token)
+            otel_context.detach(token)
+        run.clear()
 
     def _inbox_row(self, envelope: EventEnvelope) -> dict[str, Any]:
         return {"consumer": self.consumer.subscription.queue, "event_id": str(envelope.id),
@@ -120,8 +155,7 @@ class InboxHandler:
     @contextmanager
     def _scope(self, envelope: EventEnvelope) -> Iterator[None]:
         """Applying one event: in its trace (a consumer span) and with its correlation id."""
-        parent = context_from({"traceparent": envelope.traceparent} if envelope.traceparent else {})
-        token = otel_context.attach(parent)
+        token = otel_context.attach(_trace_of(envelope))
         service_token = context.service.set(self.service)
         correlation_token = context.correlation_id.set(envelope.correlation_id)
         try:
@@ -135,6 +169,10 @@ class InboxHandler:
             context.correlation_id.reset(correlation_token)
             context.service.reset(service_token)
             otel_context.detach(token)
+
+
+def _trace_of(envelope: EventEnvelope) -> otel_context.Context:
+    return context_from({"traceparent": envelope.traceparent} if envelope.traceparent else {})
 
 
 def _parse(delivery: Delivery) -> EventEnvelope:
