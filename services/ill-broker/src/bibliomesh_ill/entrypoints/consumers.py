@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from bibliomesh_contracts import EventEnvelope
@@ -28,12 +29,18 @@ async def apply_holding(uow: UnitOfWork, envelope: EventEnvelope, payload: Any) 
     await HoldingRepository(uow.session).apply(payload, envelope.aggregate_version)
 
 
+async def apply_holdings(uow: UnitOfWork, events: Sequence[tuple[EventEnvelope, Any]]) -> None:
+    await HoldingRepository(uow.session).apply_many([(payload, envelope.aggregate_version)
+                                                     for envelope, payload in events])
+
+
 def consumers(settings: IllSettings) -> tuple[Consumer, ...]:
     sender = PeerSender(settings)
     return (
         Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, apply_institution)),
-        # An import announces every item it stores: applied several to a transaction, so that the broker's copy
-        # catches up with a large one in minutes rather than hours (its handler writes only to the database).
-        Consumer(CATALOG, {"catalog.holdings.changed": apply_holding}, batched=True),
+        # An import announces every item it stores: applied a batch to a transaction and in a few statements, so
+        # that the broker's copy keeps up with a large one (its handlers write only to the database).
+        Consumer(CATALOG, {"catalog.holdings.changed": apply_holding}, batched=True,
+                 together={"catalog.holdings.changed": apply_holdings}),
         Consumer(PEERS, dict.fromkeys(ILL_REQUEST_EVENTS, sender)),
     )
