@@ -101,3 +101,16 @@ async def test_copies_of_one_event_waiting_together_are_applied_once(mesh: Mesh)
     assert counts[str(event.id)] == 1
     assert counts[str(first.id)] == 1
     assert reader.consumed("duplicate") == 2
+
+
+async def test_with_batches_switched_off_a_batched_consumer_applies_one_event_to_a_transaction(mesh: Mesh) -> None:
+    reader = await mesh.service("reader", bindings=["directory.#"], batched=True, together=True,
+                                consumer_batches=False)
+    codes = [f"CN-{n:03d}" for n in range(10)]
+
+    await _with_backlog(mesh, reader, codes)
+    rows = await wait_for(reader.applied_rows, lambda r: len(r) >= 21, what="the backlog applied")
+
+    assert len(rows) == 21
+    assert reader.transactions == list(range(1, 22))
+    assert reader.together_calls == []

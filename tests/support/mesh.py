@@ -216,6 +216,7 @@ class Mesh:
         failing_codes: Sequence[str] = (),
         batched: bool = False,
         together: bool = False,
+        consumer_batches: bool = True,
     ) -> TestService:
         """Build a service; start it if it consumes (`bindings`, several events to a transaction with `batched`, a
         run of them in one handler call with `together` too) or runs its relay loop (`relay`).
@@ -236,7 +237,7 @@ class Mesh:
         settings = ServiceSettings(
             service_name=name, database_url=url, bus_url=self.bus_url, data_dir=self.workdir / name,
             retry_delays_seconds=list(RETRY_DELAYS), relay_poll_seconds=0.1 if relay else 1.0,
-            relay_batch_size=relay_batch_size, relay_max_attempts=relay_max_attempts,
+            relay_batch_size=relay_batch_size, relay_max_attempts=relay_max_attempts, consumer_batches=consumer_batches,
         )
         metadata = new_metadata()
         tables = add_messaging_tables(metadata)

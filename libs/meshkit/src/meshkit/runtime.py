@@ -102,7 +102,8 @@ class ServiceRuntime:
         for consumer in self.consumers[len(self._subscribed):]:
             handler = InboxHandler(consumer, self.unit_of_work, self.tables.inbox, self.metrics, self.name)
             await self.bus.subscribe(consumer.subscription, handler, self.retry,
-                                     handler.apply_batch if consumer.batched else None)
+                                     handler.apply_batch if consumer.batched and self.settings.consumer_batches
+                                     else None)
             self._subscribed.append(consumer)
         self._tasks.append(asyncio.create_task(self.relay.run(), name=f"{self.name}-outbox-relay"))
 

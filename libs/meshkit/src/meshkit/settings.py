@@ -66,6 +66,9 @@ class ServiceSettings(BaseSettings):
         "starts serving without the bus after that and keeps trying in the background.")
     worker_restart_seconds: float = Field(default=5.0, gt=0, description="Pause before a crashed worker restarts.")
     consumer_prefetch: int = Field(default=64, ge=1, le=1000)
+    consumer_batches: bool = Field(
+        default=True, description="Apply the events waiting in a batched consumer's queue several to a transaction "
+        "(up to `consumer_prefetch`); off, every consumer applies one event at a time.")
     retry_delays_seconds: list[float] = Field(default=[1.0, 5.0, 30.0, 120.0])
 
     service_name: str = "service"
