@@ -35,6 +35,7 @@ BENCHMARKS = {
     "broker": "bench.broker_routing",
     "gateway": "bench.gateway_proxy",
     "notify": "bench.notify_delivery",
+    "holdings": "bench.holdings_propagation",
 }
 # Run only when named: the 1 GB import takes most of an hour on two cores.
 ON_REQUEST = {"import_memory"}
