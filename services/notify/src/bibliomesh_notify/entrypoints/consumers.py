@@ -33,10 +33,12 @@ def _with(services: NotifyServices,
 def consumers(services: NotifyServices) -> tuple[Consumer, ...]:
     step = _with(services, on_request_step)
     institution = _with(services, on_institution_announced)
+    # People (a user import announces thousands) and request steps come in bursts: applied a batch to a
+    # transaction. Every handler here only writes to the database; senders and streams act after the commit.
     return (
         Consumer(DIRECTORY, dict.fromkeys(DIRECTORY_INSTITUTION_EVENTS, institution)),
-        Consumer(PEOPLE, {"directory.person.changed": _with(services, on_person_changed)}),
+        Consumer(PEOPLE, {"directory.person.changed": _with(services, on_person_changed)}, batched=True),
         Consumer(ILL, {**dict.fromkeys(ILL_REQUEST_EVENTS, step),
                        "ill.acquisition.suggested": _with(services, on_suggestion),
-                       "catalog.import.finished": _with(services, on_import_finished)}),
+                       "catalog.import.finished": _with(services, on_import_finished)}, batched=True),
     )
