@@ -28,6 +28,7 @@ from meshkit.bus.transport import (
     PublishFailed,
     RetryPolicy,
     Subscription,
+    applied_together,
     topic_matches,
 )
 from meshkit.db import create_engine
@@ -223,16 +224,8 @@ class EmbeddedTransport:
                                 batch_handler: BatchHandler, acked: list[int]) -> bool:
         """Hand first deliveries to the batch handler; True if it applied them all (the caller deletes them)."""
         await self._count_deliveries([row.seq for row in rows], acked)
-        try:
-            await batch_handler([_delivery(subscription, row) for row in rows])
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            raise_if_cancelling(exc)
-            log.warning("a batch of messages failed; applying them one at a time", extra={
-                "queue": subscription.queue, "messages": len(rows), "error": repr(exc)[:1000]})
-            return False
-        return True
+        return await applied_together(batch_handler, [_delivery(subscription, row) for row in rows],
+                                      subscription.queue)
 
     async def _deliver(self, subscription: Subscription, row: sa.Row[Any], handler: Handler, retry: RetryPolicy,
                        acked: list[int], *, counted: bool = False) -> bool:

@@ -37,6 +37,7 @@ from meshkit.bus.transport import (
     PublishFailed,
     RetryPolicy,
     Subscription,
+    applied_together,
 )
 from meshkit.waiting import raise_if_cancelling
 
@@ -238,14 +239,8 @@ class RabbitMQTransport:
         retry: RetryPolicy,
     ) -> None:
         """First deliveries to the batch handler, acknowledged once it applied them all; one at a time otherwise."""
-        try:
-            await batch_handler([_delivery(subscription, message) for message in together])
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:
-            raise_if_cancelling(exc)
-            log.warning("a batch of messages failed; applying them one at a time", extra={
-                "queue": subscription.queue, "messages": len(together), "error": repr(exc)[:1000]})
+        if not await applied_together(batch_handler, [_delivery(subscription, message) for message in together],
+                                      subscription.queue):
             for message in together:
                 await self._handle(channel, subscription, message, handler, retry)
             return

@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Awaitable, Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
+
+from meshkit.waiting import raise_if_cancelling
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -91,6 +97,21 @@ class PublishFailed(Exception):
 Handler = Callable[[Delivery], Awaitable[None]]
 # Applies several deliveries together, all or nothing: it raises if any of them cannot be applied.
 BatchHandler = Callable[[Sequence[Delivery]], Awaitable[None]]
+
+
+async def applied_together(batch_handler: BatchHandler, deliveries: Sequence[Delivery], queue: str) -> bool:
+    """Whether `batch_handler` applied these deliveries; if it failed (and the consumer is not being stopped), the
+    failure is logged and the transport is to apply them one at a time."""
+    try:
+        await batch_handler(deliveries)
+    except asyncio.CancelledError:
+        raise
+    except Exception as exc:
+        raise_if_cancelling(exc)
+        log.warning("a batch of messages failed; applying them one at a time", extra={
+            "queue": queue, "messages": len(deliveries), "error": repr(exc)[:1000]})
+        return False
+    return True
 
 
 class Transport(Protocol):
