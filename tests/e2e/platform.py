@@ -9,6 +9,7 @@ import sys
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
@@ -46,10 +47,19 @@ async def embedded_platform(data_dir: Path, web_demo_password: str = "",
         await serving
 
 
+@dataclass(frozen=True)
+class DistributedPlatform:
+    url: str
+    """The gateway's."""
+    databases: dict[str, str]
+    """Each service's PostgreSQL database, by service name."""
+
+
 @asynccontextmanager
-async def distributed_platform(tmp_path: Path) -> AsyncIterator[str]:
+async def distributed_platform(tmp_path: Path, **settings: str) -> AsyncIterator[DistributedPlatform]:
     """Every service in its own process on PostgreSQL databases and a RabbitMQ vhost made for this test. The
-    databases are created and migrated by `bibliomesh migrate --distributed`, as `make run-distributed` does."""
+    databases are created and migrated by `bibliomesh migrate --distributed`, as `make run-distributed` does.
+    `settings`: environment variables for the processes (`ILL_CONSUMER_BATCHES="false"`)."""
     databases = {name: unique_name(f"bm_e2e_{name}").lower() for name in SERVICES}
     try:
         async with rabbitmq_vhost("bm-e2e") as vhost:
@@ -58,7 +68,7 @@ async def distributed_platform(tmp_path: Path) -> AsyncIterator[str]:
                                                    web_port=free_port(), gateway_metrics_port=free_port(),
                                                    web_metrics_port=free_port())
             env = {**os.environ, "AUTH_BOOTSTRAP_CLIENT_ID": ADMIN[0], "AUTH_BOOTSTRAP_CLIENT_SECRET": ADMIN[1],
-                   "DATA_DIR": str(tmp_path)}
+                   "DATA_DIR": str(tmp_path), **settings}
             for name, prefix in distributed.ENV_PREFIX.items():
                 env[f"{prefix}DATABASE_URL"] = database_url(databases[name])
                 env[f"{prefix}BUS_URL"] = vhost.url()
@@ -74,7 +84,7 @@ async def distributed_platform(tmp_path: Path) -> AsyncIterator[str]:
                 # Seven interpreters importing at once on two busy cores took over a minute once: a wait, not a
                 # measure, so a generous one (a process that dies still fails at once).
                 await asyncio.to_thread(distributed.wait_ready, base, 180.0, processes)
-                yield base
+                yield DistributedPlatform(base, databases)
             finally:
                 distributed.stop_processes(processes)
     finally:

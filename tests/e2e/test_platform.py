@@ -24,8 +24,8 @@ async def gateway(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterat
         async with embedded_platform(tmp_path) as platform:
             yield platform.public_url
     else:
-        async with distributed_platform(tmp_path) as url:
-            yield url
+        async with distributed_platform(tmp_path) as platform:
+            yield platform.url
 
 
 async def test_an_institution_reaches_every_service_through_events(gateway: str) -> None:
