@@ -47,6 +47,13 @@ class Consumer:
     batched: bool = False
     together: Mapping[str, EventsHandler] = field(default_factory=dict)
 
+    def __post_init__(self) -> None:
+        # A batch that fails goes one event at a time, through `handlers`: a type handled only together could not.
+        if missing := set(self.together) - set(self.handlers):
+            raise ValueError(f"{self.subscription.queue}: no one-at-a-time handler for {sorted(missing)}")
+        if self.together and not self.batched:
+            raise ValueError(f"{self.subscription.queue}: `together` handlers are used only by a batched consumer")
+
 
 class InboxHandler:
     """Turns a transport delivery into exactly one application of the handler, however often it is delivered."""
