@@ -113,7 +113,8 @@ def _resource(kind: str, name: str, spec: dict[str, Any], labels: dict[str, str]
 
 
 def build(recorded: dict[str, Recorded]) -> list[dict[str, Any]]:
-    from meshkit.bus.rabbitmq import DEAD_LETTER_QUEUE_ARGUMENTS, UNROUTED
+    from meshkit.bus.rabbitmq import UNROUTED
+    from meshkit.bus.rabbitmq_parked import DEAD_LETTER_QUEUE_ARGUMENTS
 
     docs: list[dict[str, Any]] = [_resource("Vhost", "bibliomesh", {
         "name": VHOST, "defaultQueueType": "quorum", "deletionPolicy": "retain"}, {})]

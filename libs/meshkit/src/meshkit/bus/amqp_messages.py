@@ -1,8 +1,10 @@
 """How the RabbitMQ transport writes and reads AMQP messages: the headers it keeps its bookkeeping in, a message from
-an outbox event, a publish result read as confirmed or refused, and a parked message read back."""
+an outbox event, a publish result read as confirmed or refused, a delivery for the handler, and a parked message
+read back."""
 
 from __future__ import annotations
 
+import logging
 import struct
 from datetime import datetime
 from typing import Any
@@ -10,7 +12,9 @@ from typing import Any
 import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 
-from meshkit.bus.transport import DeadLetter, OutgoingMessage
+from meshkit.bus.transport import DeadLetter, Delivery, OutgoingMessage, Subscription
+
+log = logging.getLogger(__name__)
 
 ATTEMPT_HEADER = "x-bibliomesh-attempt"
 ERROR_HEADER = "x-bibliomesh-error"
@@ -71,3 +75,30 @@ def dead_letter(queue: str, message: AbstractIncomingMessage) -> DeadLetter:
         attempts=attempt_number(headers.get(ATTEMPT_HEADER, "1")) or 1,
         body=message.body,
     )
+
+
+def delivery_of(subscription: Subscription, message: AbstractIncomingMessage) -> Delivery:
+    """What the consumer's handler gets for a message from the subscription's queue."""
+    headers = {k: str(v) for k, v in (message.headers or {}).items()}
+    attempt = attempt_number(headers.get(ATTEMPT_HEADER, "1"))
+    if attempt is None:
+        # Our own forwards always write a number >= 1, so a foreign or hand-made header: the event itself may be
+        # fine, so it gets the full retry budget (dead-lettering it would park a valid event for bookkeeping).
+        log.warning("malformed attempt header, counted as the first attempt",
+                    extra={"queue": subscription.queue, "message_id": message.message_id,
+                           "attempt_header": headers[ATTEMPT_HEADER][:100]})
+        attempt = 1
+        headers[ATTEMPT_HEADER] = "1"
+    return Delivery(
+        message_id=message.message_id or "",
+        routing_key=headers.get(ROUTING_KEY_HEADER) or message.routing_key or "",
+        body=message.body,
+        headers=headers,
+        attempt=attempt,
+        queue=subscription.queue,
+    )
+
+
+def first_delivery(message: AbstractIncomingMessage) -> bool:
+    """Never handed to a consumer before: not a retry (which carries its attempt number) nor a redelivery."""
+    return not message.redelivered and ATTEMPT_HEADER not in (message.headers or {})

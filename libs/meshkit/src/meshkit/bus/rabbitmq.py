@@ -24,8 +24,15 @@ from meshkit.bus.amqp_messages import (
     amqp_message,
     attempt_number,
     confirmed,
-    dead_letter,
+    delivery_of,
+    first_delivery,
     refused_on_its_own,
+)
+from meshkit.bus.rabbitmq_parked import (
+    declare_dead_letter_queue,
+    list_parked,
+    quorum,
+    replay_parked,
 )
 from meshkit.bus.transport import (
     BatchHandler,
@@ -44,15 +51,6 @@ from meshkit.waiting import raise_if_cancelling
 log = logging.getLogger(__name__)
 
 UNROUTED = "bibliomesh.unrouted"
-
-
-def _quorum(**extra: Any) -> dict[str, Any]:
-    return {"x-queue-type": "quorum", **extra}
-
-
-# Listing parked messages counts as a delivery; RabbitMQ 4 gives quorum queues a default limit of 20, which would
-# silently drop a parked message after twenty listings. An explicit, huge limit means the same on every release.
-DEAD_LETTER_QUEUE_ARGUMENTS = _quorum(**{"x-delivery-limit": 1_000_000})
 
 
 class RabbitMQTransport:
@@ -91,7 +89,7 @@ class RabbitMQTransport:
         unrouted = await channel.declare_exchange(UNROUTED, aio_pika.ExchangeType.FANOUT, durable=True)
         # Events nobody subscribes to yet are kept (bounded) rather than silently dropped.
         queue = await channel.declare_queue(
-            UNROUTED, durable=True, arguments=_quorum(**{"x-max-length": 100_000, "x-overflow": "drop-head"})
+            UNROUTED, durable=True, arguments=quorum(**{"x-max-length": 100_000, "x-overflow": "drop-head"})
         )
         await queue.bind(unrouted)
         return await channel.declare_exchange(
@@ -155,12 +153,12 @@ class RabbitMQTransport:
         self, channel: AbstractChannel, subscription: Subscription, retry: RetryPolicy
     ) -> aio_pika.abc.AbstractQueue:
         exchange = await self._declare_exchanges(channel)
-        await _declare_dead_letter_queue(channel, subscription)
+        await declare_dead_letter_queue(channel, subscription)
         for attempt, delay in enumerate(retry.delays_seconds, start=1):
             await channel.declare_queue(
                 f"{subscription.queue}.retry.{attempt}",
                 durable=True,
-                arguments=_quorum(**{
+                arguments=quorum(**{
                     "x-message-ttl": int(delay * 1000),
                     "x-dead-letter-exchange": "",
                     "x-dead-letter-routing-key": subscription.queue,
@@ -171,7 +169,7 @@ class RabbitMQTransport:
         queue = await channel.declare_queue(
             subscription.queue,
             durable=True,
-            arguments=_quorum(**{
+            arguments=quorum(**{
                 "x-delivery-limit": retry.delivery_limit,
                 "x-dead-letter-exchange": "",
                 "x-dead-letter-routing-key": subscription.dead_letter_queue,
@@ -210,10 +208,10 @@ class RabbitMQTransport:
             message = held if held is not None else await inbound.get()
             held = None
             together = [message]
-            if batch_handler is not None and _first_delivery(message):
+            if batch_handler is not None and first_delivery(message):
                 while len(together) < self.prefetch and not inbound.empty():
                     following = inbound.get_nowait()
-                    if not _first_delivery(following):
+                    if not first_delivery(following):
                         held = following
                         break
                     together.append(following)
@@ -239,7 +237,7 @@ class RabbitMQTransport:
         retry: RetryPolicy,
     ) -> None:
         """First deliveries to the batch handler, acknowledged once it applied them all; one at a time otherwise."""
-        if not await applied_together(batch_handler, [_delivery(subscription, message) for message in together],
+        if not await applied_together(batch_handler, [delivery_of(subscription, message) for message in together],
                                       subscription.queue):
             for message in together:
                 await self._handle(channel, subscription, message, handler, retry)
@@ -255,7 +253,7 @@ class RabbitMQTransport:
         handler: Handler,
         retry: RetryPolicy,
     ) -> None:
-        delivery = _delivery(subscription, message)
+        delivery = delivery_of(subscription, message)
         headers = delivery.headers
         try:
             await handler(delivery)
@@ -332,102 +330,9 @@ class RabbitMQTransport:
     async def dead_letters(self, subscription: Subscription, limit: int = 100) -> list[DeadLetter]:
         await self.start()
         assert self._connection is not None
-        channel = await self._connection.channel()
-        parked: list[DeadLetter] = []
-        ready = 0
-        try:
-            queue = await _declare_dead_letter_queue(channel, subscription)
-            ready = queue.declaration_result.message_count or 0
-            while len(parked) < limit:
-                message = await queue.get(no_ack=False, fail=False)
-                if message is None:
-                    break
-                parked.append(dead_letter(subscription.queue, message))
-        finally:
-            await channel.close()  # unacked messages go back to the queue, in order
-        if parked:
-            await self._await_returned(subscription, ready)
-        return parked
-
-    async def _await_returned(self, subscription: Subscription, ready: int) -> None:
-        # A quorum queue takes back a closed channel's unacked messages asynchronously; without this wait a replay
-        # (or another listing) right after a listing may find the dead-letter queue empty and do nothing.
-        assert self._connection is not None
-        channel = await self._connection.channel()
-        deadline = asyncio.get_running_loop().time() + 2.0  # bounded: someone else may be replaying meanwhile
-        try:
-            while asyncio.get_running_loop().time() < deadline:
-                queue = await channel.declare_queue(subscription.dead_letter_queue, passive=True)
-                if (queue.declaration_result.message_count or 0) >= ready:
-                    return
-                await asyncio.sleep(0.01)
-        finally:
-            await channel.close()
+        return await list_parked(self._connection, subscription, limit)
 
     async def replay(self, subscription: Subscription, message_ids: Sequence[str] | None = None) -> int:
         await self.start()
         assert self._connection is not None
-        wanted = set(message_ids) if message_ids is not None else None
-        channel = await self._connection.channel(publisher_confirms=True)
-        replayed = 0
-        ready = 0
-        try:
-            queue = await _declare_dead_letter_queue(channel, subscription)
-            # Only what is parked now: a replayed message that fails again is parked behind these and must not be
-            # picked up again by this loop (it would cycle between the queues for as long as the loop runs).
-            ready = remaining = queue.declaration_result.message_count or 0
-            while remaining > 0:
-                remaining -= 1
-                message = await queue.get(no_ack=False, fail=False)
-                if message is None:
-                    break
-                if wanted is not None and message.message_id not in wanted:
-                    continue  # left unacked: returned to the queue when the channel closes
-                headers = {k: v for k, v in (message.headers or {}).items()
-                           if k not in (ATTEMPT_HEADER, ERROR_HEADER, FAILED_AT_HEADER, "x-death")}
-                await channel.default_exchange.publish(
-                    aio_pika.Message(body=message.body, headers=headers, message_id=message.message_id,
-                                     content_type=message.content_type,
-                                     delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
-                    routing_key=subscription.queue, timeout=30,
-                )
-                await message.ack()
-                replayed += 1
-        finally:
-            await channel.close()
-        if wanted is not None and ready > replayed:
-            await self._await_returned(subscription, ready - replayed)  # the ones left unacked
-        return replayed
-
-
-def _delivery(subscription: Subscription, message: AbstractIncomingMessage) -> Delivery:
-    headers = {k: str(v) for k, v in (message.headers or {}).items()}
-    attempt = attempt_number(headers.get(ATTEMPT_HEADER, "1"))
-    if attempt is None:
-        # Our own forwards always write a number >= 1, so a foreign or hand-made header: the event itself may be
-        # fine, so it gets the full retry budget (dead-lettering it would park a valid event for bookkeeping).
-        log.warning("malformed attempt header, counted as the first attempt",
-                    extra={"queue": subscription.queue, "message_id": message.message_id,
-                           "attempt_header": headers[ATTEMPT_HEADER][:100]})
-        attempt = 1
-        headers[ATTEMPT_HEADER] = "1"
-    return Delivery(
-        message_id=message.message_id or "",
-        routing_key=headers.get(ROUTING_KEY_HEADER) or message.routing_key or "",
-        body=message.body,
-        headers=headers,
-        attempt=attempt,
-        queue=subscription.queue,
-    )
-
-
-def _first_delivery(message: AbstractIncomingMessage) -> bool:
-    """Never handed to a consumer before: not a retry (which carries its attempt number) nor a redelivery."""
-    return not message.redelivered and ATTEMPT_HEADER not in (message.headers or {})
-
-
-async def _declare_dead_letter_queue(
-    channel: AbstractChannel, subscription: Subscription
-) -> aio_pika.abc.AbstractQueue:
-    return await channel.declare_queue(subscription.dead_letter_queue, durable=True,
-                                       arguments=DEAD_LETTER_QUEUE_ARGUMENTS)
+        return await replay_parked(self._connection, subscription, message_ids)
