@@ -21,6 +21,10 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import asyncpg
 import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from meshkit.db import create_engine
 
 POSTGRES_ADMIN_DSN = os.environ.get("BIBLIOMESH_TEST_POSTGRES_DSN", "postgresql://postgres@127.0.0.1:5432/postgres")
 RABBITMQ_HOST = os.environ.get("BIBLIOMESH_TEST_RABBITMQ_HOST", "127.0.0.1")
@@ -97,6 +101,21 @@ async def database_on(engine: str, tmp_path: Path, prefix: str = "bm_test") -> A
         return
     async with postgres_database(prefix) as url:
         yield url
+
+
+@asynccontextmanager
+async def engine_with(metadata: sa.MetaData, engine: str, tmp_path: Path,
+                      prefix: str = "bm_test") -> AsyncIterator[AsyncEngine]:
+    """An engine (meshkit's, as the services make theirs) on a fresh database of `engine` (`database_on`) holding
+    `metadata`'s tables."""
+    async with database_on(engine, tmp_path, prefix) as url:
+        created = create_engine(url)
+        try:
+            async with created.begin() as conn:
+                await conn.run_sync(metadata.create_all)
+            yield created
+        finally:
+            await created.dispose()
 
 
 # --- RabbitMQ ---------------------------------------------------------------------------------------------------

@@ -3,19 +3,16 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from meshkit.bulk import JsonText, insert_many, update_many
-from meshkit.db import create_engine, new_metadata, session_factory
-from tests.support.infra import database_on
+from meshkit.db import new_metadata, session_factory
+from tests.support.infra import engine_with
 
 pytestmark = pytest.mark.integration
 
@@ -44,23 +41,10 @@ def _rows(start: int) -> list[dict[str, Any]]:
         {"id": start + 9, "name": "nulls", "doc": None, "flag": None, "day": None, "at": NOW}]
 
 
-@asynccontextmanager
-async def _engine(kind: str, tmp_path: Path) -> AsyncIterator[AsyncEngine]:
-    """An engine on a fresh database of `kind` holding the tables above."""
-    async with database_on(kind, tmp_path, "bm_bulk") as url:
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as conn:
-                await conn.run_sync(metadata.create_all)
-            yield engine
-        finally:
-            await engine.dispose()
-
-
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_json_serialized_beforehand_is_stored_as_the_column_would_serialize_it(kind: str, tmp_path: Path) -> None:
     doc = {"title": "中华人民共和国史", "quote": 'say "hi"', "n": [1, 2.5, None]}
-    async with _engine(kind, tmp_path) as engine:
+    async with engine_with(metadata, kind, tmp_path, "bm_bulk") as engine:
         async with session_factory(engine)() as session, session.begin():
             await insert_many(session, things, [
                 {"id": 1, "name": "as a dict", "doc": doc, "flag": None, "day": None, "at": NOW},
@@ -76,7 +60,7 @@ async def test_json_serialized_beforehand_is_stored_as_the_column_would_serializ
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_insert_many_stores_what_a_plain_insert_stores(kind: str, tmp_path: Path) -> None:
-    async with _engine(kind, tmp_path) as engine:
+    async with engine_with(metadata, kind, tmp_path, "bm_bulk") as engine:
         async with session_factory(engine)() as session, session.begin():
             await session.execute(sa.insert(things), _rows(0))
             await insert_many(session, things, _rows(100))
@@ -96,7 +80,7 @@ async def test_insert_many_stores_what_a_plain_insert_stores(kind: str, tmp_path
 
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 async def test_update_many_changes_each_row_by_its_key(kind: str, tmp_path: Path) -> None:
-    async with _engine(kind, tmp_path) as engine:
+    async with engine_with(metadata, kind, tmp_path, "bm_bulk") as engine:
         async with session_factory(engine)() as session, session.begin():
             await insert_many(session, things, _rows(0))
             later = datetime(2027, 1, 2, tzinfo=UTC)

@@ -17,8 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bibliomesh_contracts.events.catalog import HoldingsChangedV1
 from bibliomesh_ill.adapters.holding_repository import HoldingRepository
 from bibliomesh_ill.adapters.tables import holding_identifiers, holdings, metadata
-from meshkit.db import create_engine
-from tests.support.infra import database_on
+from tests.support.infra import engine_with
 
 pytestmark = pytest.mark.integration
 
@@ -51,18 +50,10 @@ def random_changes(seed: int, count: int) -> list[tuple[HoldingsChangedV1, int]]
 @asynccontextmanager
 async def sessions_on(kind: str, tmp_path: Path) -> AsyncIterator[tuple[AsyncSession, AsyncSession]]:
     """Two empty copies of the broker's tables."""
-    async with database_on(kind, tmp_path, "bm_ill_apply_one") as one_url, \
-            database_on(kind, tmp_path, "bm_ill_apply_many") as many_url:
-        engines = [create_engine(one_url), create_engine(many_url)]
-        try:
-            for engine in engines:
-                async with engine.begin() as conn:
-                    await conn.run_sync(metadata.create_all)
-            async with AsyncSession(engines[0]) as one, AsyncSession(engines[1]) as many:
-                yield one, many
-        finally:
-            for engine in engines:
-                await engine.dispose()
+    async with engine_with(metadata, kind, tmp_path, "bm_ill_apply_one") as one_engine, \
+            engine_with(metadata, kind, tmp_path, "bm_ill_apply_many") as many_engine, \
+            AsyncSession(one_engine) as one, AsyncSession(many_engine) as many:
+        yield one, many
 
 
 async def contents(session: AsyncSession) -> tuple[list[Any], list[Any]]:

@@ -14,8 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_ill.adapters.request_repository import RequestRepository
 from bibliomesh_ill.adapters.tables import metadata, request_steps
-from meshkit.db import create_engine
-from tests.support.infra import database_on
+from tests.support.infra import engine_with
 
 LENDER = "peer:CN-FAR"
 OTHER = "peer:CN-PL"
@@ -23,15 +22,8 @@ OTHER = "peer:CN-PL"
 
 @asynccontextmanager
 async def session_on(kind: str, tmp_path: Path) -> AsyncIterator[AsyncSession]:
-    async with database_on(kind, tmp_path, "bm_ill_steps") as url:
-        engine = create_engine(url)
-        try:
-            async with engine.begin() as conn:
-                await conn.run_sync(metadata.create_all)
-            async with AsyncSession(engine) as session:
-                yield session
-        finally:
-            await engine.dispose()
+    async with engine_with(metadata, kind, tmp_path, "bm_ill_steps") as engine, AsyncSession(engine) as session:
+        yield session
 
 
 def step(request_id: str, actor: str, action: str | None, minute: int) -> dict[str, object]:
