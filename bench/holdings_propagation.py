@@ -27,7 +27,7 @@ import httpx
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bench.ingest_rate import loc_slice
+from bench.ingest_rate import loc_records
 from bench.report import Measurement, median_of
 from tests.e2e.platform import admin_headers, distributed_platform, embedded_platform
 from tests.support.infra import database_url
@@ -36,19 +36,6 @@ NAME = "holdings"
 DESCRIPTION = "the broker's copy of holdings catching up after a contribution: batched consumer vs one at a time"
 LIBRARY = {"code": "CN-DL-BENCH", "name_en": "Benchmark Library", "kind": "public-library", "regions": ["CN-LN-DL"]}
 PER_CALL = 500
-
-
-def marc_chunks(data: bytes, per_chunk: int) -> list[bytes]:
-    """`data` (MARC records back to back) in pieces of `per_chunk` records."""
-    chunks, start = [], 0
-    while start < len(data):
-        end, count = start, 0
-        while count < per_chunk and end < len(data):
-            end += int(data[end:end + 5])
-            count += 1
-        chunks.append(data[start:end])
-        start = end
-    return chunks
 
 
 BrokerItems = Callable[[], Awaitable[int]]
@@ -110,7 +97,8 @@ async def one_round(mode: str, chunks: list[bytes], items: int, batches: bool) -
 
 async def run(quick: bool) -> list[Measurement]:
     count = 1_000 if quick else 4_000
-    chunks = marc_chunks(loc_slice(count, items=True), PER_CALL)
+    records = loc_records(count, items=True)
+    chunks = [b"".join(records[start:start + PER_CALL]) for start in range(0, count, PER_CALL)]
     measurements = []
     # The distributed platform takes half a minute to start: one round each way there.
     for mode, rounds in (("embedded", 1 if quick else 3), ("distributed", 1)):

@@ -29,7 +29,7 @@ from contextlib import closing, suppress
 from pathlib import Path
 from typing import Any
 
-from bench.marc_bytes import local_id_of, with_local_id
+from bench.marc_bytes import local_id_of, records_of, with_local_id
 from bench.report import Measurement
 from bibliomesh_catalog.adapters.import_repository import ImportRepository
 from bibliomesh_catalog.bootstrap import create_app
@@ -74,8 +74,7 @@ def rss_bytes() -> int:
 
 def _loc_chunks() -> Iterator[bytes]:
     with testdata.loc_books().open("rb") as stream:
-        while head := stream.read(5):
-            yield head + stream.read(int(head) - 5)
+        yield from records_of(stream)
 
 
 def write_marc_file(path: Path, target: int) -> tuple[int, str]:

@@ -27,7 +27,7 @@ from pathlib import Path
 
 from pymarc import MARCReader
 
-from bench.marc_bytes import local_id_of, with_item
+from bench.marc_bytes import local_id_of, records_of, with_item
 from bench.report import Measurement, median_of
 from bibliomesh_catalog.adapters.tables import messaging
 from bibliomesh_catalog.bootstrap import MIGRATIONS
@@ -47,20 +47,17 @@ DESCRIPTION = "catalogue ingest rate (parse, normalize, cluster, store) vs pymar
 BATCH = 500
 
 
-def loc_slice(count: int, skip: int = 0, items: bool = False) -> bytes:
+def loc_records(count: int, skip: int = 0, items: bool = False) -> list[bytes]:
     """`count` raw records of the LoC file after the first `skip`; with `items`, each with an 852 item field
     (`item-<001>`), as a library's export states its items (LoC's records state none)."""
-    chunks = []
     with testdata.loc_books().open("rb") as stream:
-        for index in itertools.count():
-            head = stream.read(5)
-            if not head or len(chunks) >= count:
-                break
-            body = stream.read(int(head) - 5)
-            if index >= skip:
-                chunk = head + body
-                chunks.append(with_item(chunk, b"item-" + local_id_of(chunk).strip()) if items else chunk)
-    return b"".join(chunks)
+        chunks = list(itertools.islice(records_of(stream), skip, skip + count))
+    return [with_item(chunk, b"item-" + local_id_of(chunk).strip()) for chunk in chunks] if items else chunks
+
+
+def loc_slice(count: int, skip: int = 0, items: bool = False) -> bytes:
+    """`loc_records` back to back, as a file holds them."""
+    return b"".join(loc_records(count, skip, items))
 
 
 def pymarc_rate(data: bytes) -> float:

@@ -1,7 +1,16 @@
-"""Rewriting MARC21 transmission records as bytes, for the benchmarks' files: replace or add a field, with the
-directory, base address and record length recomputed."""
+"""MARC21 transmission records as bytes, for the benchmarks' files: read them one by one, and replace or add a
+field, with the directory, base address and record length recomputed."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import BinaryIO
+
+
+def records_of(stream: BinaryIO) -> Iterator[bytes]:
+    """The raw records of a MARC file, each as its leader's record length says."""
+    while head := stream.read(5):
+        yield head + stream.read(int(head) - 5)
 
 
 def _fields(chunk: bytes) -> list[tuple[bytes, bytes]]:
