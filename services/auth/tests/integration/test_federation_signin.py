@@ -164,6 +164,8 @@ async def test_when_the_idp_says_no_the_app_hears_access_denied(auth: httpx.Asyn
     state = httpx.URL(to_idp).params["state"]
     answer = answer_of(await auth.get("/auth/callback", params={"state": state, "error": "access_denied"}))
     assert answer["error"] == "access_denied" and answer["state"] == "client-state" and "code" not in answer
+    discovery = (await auth.get("/.well-known/openid-configuration")).json()
+    assert answer["iss"] == discovery["issuer"]  # an error answer names us too (RFC 9207)
 
 
 async def test_a_callback_naming_another_issuer_is_refused(auth: httpx.AsyncClient, browser: httpx.AsyncClient,

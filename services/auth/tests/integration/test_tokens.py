@@ -35,6 +35,7 @@ async def test_jwks_and_discovery_are_public(client: httpx.AsyncClient) -> None:
     assert keys and all("d" not in key for key in keys)  # never the private part
     discovery = (await client.get("/.well-known/openid-configuration")).json()
     assert discovery["jwks_uri"].endswith("/auth/jwks")
+    assert discovery["authorization_response_iss_parameter_supported"] is True  # the answers carry `iss`
 
 
 async def test_forged_and_malformed_tokens_are_refused(client: httpx.AsyncClient) -> None:

@@ -83,6 +83,8 @@ async def discovery(settings: SettingsDep) -> dict[str, Any]:
         "grant_types_supported": grant_types,
         "response_types_supported": ["code"],
         "code_challenge_methods_supported": ["S256"],
+        # Every answer to /auth/authorize, success or error, names us in `iss` (RFC 9207): against mix-up attacks.
+        "authorization_response_iss_parameter_supported": True,
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": sorted(SCOPES),
         "id_token_signing_alg_values_supported": ["ES256"],
