@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+import zlib
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bibliomesh_auth.adapters.tables import users
 from bibliomesh_auth.domain.accounts import User
+from meshkit.db import lock_until_commit
 
 
 def _utc(moment: datetime | None) -> datetime | None:
@@ -43,7 +45,11 @@ class UserRepository:
             sa.func.lower(users.c.username) == sa.func.lower(sa.literal(username))))).first()
         return _user(row) if row else None
 
-    async def by_external_identity(self, issuer: str, subject: str) -> User | None:
+    async def by_external_identity(self, issuer: str, subject: str, *, lock: bool = False) -> User | None:
+        """With `lock`, another transaction asking with `lock` for the same person waits until this one ends: two
+        first sign-ins at once then create one account (on SQLite the second would otherwise fail its write)."""
+        if lock:
+            await lock_until_commit(self.session, zlib.crc32(f"auth-person:{issuer} {subject}".encode()), users)
         row = (await self.session.execute(sa.select(users).where(
             users.c.external_issuer == issuer, users.c.external_subject == subject))).first()
         return _user(row) if row else None

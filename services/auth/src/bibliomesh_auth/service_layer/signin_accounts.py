@@ -21,10 +21,12 @@ async def federated_account(uow: UnitOfWork, institution: str, issuer: str, iden
     """The person's account at `institution`, created or refreshed. Never links to a local account by name."""
     repo = UserRepository(uow.session)
     for _attempt in range(3):
-        user = await repo.by_external_identity(issuer, identity.subject)
+        user = await repo.by_external_identity(issuer, identity.subject, lock=True)
         if user is None:
             try:
-                async with uow.session.begin_nested():  # two first sign-ins at once: the loser reads the winner's
+                # The lock above makes a second first sign-in wait for this one; should an account still appear
+                # meanwhile (made another way), the insert fails alone and the loop reads it.
+                async with uow.session.begin_nested():
                     created = await repo.add(
                         institution=institution, username=await _free_username(repo, institution, issuer, identity),
                         email=identity.email, display_name=identity.display_name, roles=sorted(identity.roles),
