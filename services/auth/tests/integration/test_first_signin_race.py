@@ -59,11 +59,12 @@ async def test_two_first_signins_at_once_make_one_account(engine: str, tmp_path:
 
         try:
             first, second = await asyncio.gather(sign_in(), sign_in())
+            outbox = tables.messaging.outbox
             async with sessions() as session:
                 accounts = await session.scalar(select(func.count()).select_from(tables.users)
                                                 .where(tables.users.c.external_subject == PERSON.subject))
-                announced = await session.scalar(select(func.count()).select_from(tables.messaging.outbox)
-                                                 .where(tables.messaging.outbox.c.event_type == "directory.person.changed"))
+                announced = await session.scalar(select(func.count()).select_from(outbox)
+                                                 .where(outbox.c.event_type == "directory.person.changed"))
         finally:
             await engine_.dispose()
         assert first.id == second.id and first.username == "li.wei"
