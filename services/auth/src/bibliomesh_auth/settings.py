@@ -20,6 +20,9 @@ class AuthSettings(ServiceSettings):
     authorization_code_ttl_seconds: int = Field(default=60, ge=10, le=600)
     password_grant_enabled: bool = Field(
         default=False, description="Resource-owner password grant for local accounts (on in the embedded demo).")
+    identity_provider_allow_private: bool = Field(
+        default=False, description="Allow identity providers (their discovery, keys, token and userinfo endpoints) "
+        "on loopback, link-local or private addresses: local testing, or providers on the deployment's own network.")
 
     @model_validator(mode="after")
     def _bootstrap_pair(self) -> AuthSettings:

@@ -37,8 +37,10 @@ async def settings_on(engine: str, tmp_path: Path, prefix: str, **extra: Any) ->
 
 @pytest.fixture
 def app(settings: AuthSettings) -> FastAPI:
-    """The service at the address the sign-in pages and identity providers send people back to."""
-    return create_app(settings=settings.model_copy(update={"public_url": PUBLIC_URL}), migrate=True)
+    """The service at the address the sign-in pages and identity providers send people back to, allowed to use an
+    identity provider on loopback (the tests' real one)."""
+    return create_app(settings=settings.model_copy(update={"public_url": PUBLIC_URL,
+                                                           "identity_provider_allow_private": True}), migrate=True)
 
 
 @pytest.fixture

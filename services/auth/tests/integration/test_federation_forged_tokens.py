@@ -93,7 +93,7 @@ def fake() -> FakeProvider:
 @pytest.fixture
 def app(settings: AuthSettings, fake: FakeProvider) -> FastAPI:
     app = create_app(settings=settings.model_copy(update={"public_url": PUBLIC_URL}), migrate=True)
-    runtime_of(app).extra["federation"] = Federation(transport=httpx.MockTransport(fake.handle),
+    runtime_of(app).extra["federation"] = Federation(allow_private=True, transport=httpx.MockTransport(fake.handle),
                                                      min_key_refresh_seconds=0)
     return app
 

@@ -2,6 +2,11 @@
 
 One `Federation` per process keeps the caches; a test may give it an httpx transport that fakes a provider.
 A client is opened per call: sign-ins are rare next to API traffic, and nothing then outlives the app.
+
+An institution admin chooses the issuer, and the discovery document names the other endpoints, so every URL fetched
+is someone else's choice: unless private providers are allowed, each is refused if its host resolves to a loopback,
+link-local (the cloud metadata service) or private address, and connections go only to the addresses checked
+(`meshkit.outbound_urls`, as for harvest sources and webhooks).
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from joserfc.jwk import KeySet
 
 from bibliomesh_auth.federation.discovery import ProviderMetadata, discovery_url, parse_metadata
 from bibliomesh_auth.federation.errors import ProviderUnavailable, UntrustedAnswer
+from meshkit.outbound_urls import public_only_transport, resolved_problem, url_problem
 
 KeySource = Callable[[bool], Awaitable[KeySet]]
 """The provider's current keys; `True` asks for a fresh fetch (an unknown key id was seen)."""
@@ -49,8 +55,10 @@ def authorization_url(metadata: ProviderMetadata, *, client_id: str, redirect_ur
 
 
 class Federation:
-    def __init__(self, *, transport: httpx.AsyncBaseTransport | None = None, timeout_seconds: float = 10.0,
-                 cache_seconds: float = 3600.0, min_key_refresh_seconds: float = 5.0) -> None:
+    def __init__(self, *, allow_private: bool = False, transport: httpx.AsyncBaseTransport | None = None,
+                 timeout_seconds: float = 10.0, cache_seconds: float = 3600.0,
+                 min_key_refresh_seconds: float = 5.0) -> None:
+        self._allow_private = allow_private
         self._transport = transport
         self._timeout = timeout_seconds
         self._cache_seconds = cache_seconds
@@ -58,8 +66,14 @@ class Federation:
         self._metadata: dict[str, tuple[float, ProviderMetadata]] = {}
         self._keys: dict[str, tuple[float, KeySet]] = {}
 
-    def _http(self) -> httpx.AsyncClient:
-        return httpx.AsyncClient(transport=self._transport, timeout=self._timeout, follow_redirects=False,
+    async def _http(self, url: str, what: str) -> httpx.AsyncClient:
+        """A client for one call to `url`, refused at once (with the reason) if its host is not public."""
+        problem = (url_problem(url, allow_private=self._allow_private, public_schemes=("https", "http"))
+                   or await resolved_problem(url, allow_private=self._allow_private))
+        if problem is not None:
+            raise ProviderUnavailable(f"the {what} at {url} {problem}")
+        transport = self._transport or public_only_transport(allow_private=self._allow_private)
+        return httpx.AsyncClient(transport=transport, timeout=self._timeout, follow_redirects=False,
                                  headers={"Accept": "application/json"})
 
     async def metadata(self, issuer: str, *, require_https: bool, fresh: bool = False) -> ProviderMetadata:
@@ -104,7 +118,7 @@ class Federation:
         form = {"grant_type": "authorization_code", "code": code, "redirect_uri": redirect_uri,
                 "code_verifier": code_verifier}
         try:
-            async with self._http() as http:
+            async with await self._http(metadata.token_endpoint, "token endpoint") as http:
                 response = await http.post(metadata.token_endpoint, data=form, headers=headers)
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"token endpoint unreachable: {type(exc).__name__}") from exc
@@ -121,7 +135,7 @@ class Federation:
         if metadata.userinfo_endpoint is None:
             return {}
         try:
-            async with self._http() as http:
+            async with await self._http(metadata.userinfo_endpoint, "userinfo endpoint") as http:
                 response = await http.get(metadata.userinfo_endpoint,
                                           headers={"Authorization": f"Bearer {access_token}"})
         except httpx.HTTPError as exc:
@@ -132,7 +146,7 @@ class Federation:
 
     async def _get_json(self, url: str, what: str) -> Any:
         try:
-            async with self._http() as http:
+            async with await self._http(url, what) as http:
                 response = await http.get(url)
         except httpx.HTTPError as exc:
             raise ProviderUnavailable(f"{what} unreachable at {url}: {type(exc).__name__}") from exc

@@ -18,6 +18,7 @@ from bibliomesh_auth.federation.errors import ProviderUnavailable
 from bibliomesh_auth.federation.mapping import ROLES_AN_IDP_MAY_GRANT, ClaimNames, RoleRules
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.settings import AuthSettings
+from meshkit.outbound_urls import url_problem
 from meshkit.problems import NotFound, Problem
 from meshkit.secret_box import SecretBox
 from meshkit.security import Principal
@@ -104,7 +105,10 @@ def _validate(change: ProviderChange, settings: AuthSettings, *, has_secret: boo
     errors: list[dict[str, str]] = []
     if change.protocol != "oidc":
         errors.append({"field": "protocol", "message": "only `oidc` is supported so far"})
-    problem = issuer_problem(change.issuer, require_https=settings.environment == "production")
+    # A literal internal address is refused even for a provider saved disabled (nothing is fetched then); a name
+    # is resolved and checked when the discovery document is fetched (an enabled provider, and every use).
+    problem = issuer_problem(change.issuer, require_https=settings.environment == "production") or url_problem(
+        change.issuer, allow_private=settings.identity_provider_allow_private, public_schemes=("https", "http"))
     if problem is not None:
         errors.append({"field": "issuer", "message": problem})
     if "openid" not in change.scopes.split():

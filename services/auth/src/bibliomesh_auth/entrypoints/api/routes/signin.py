@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from bibliomesh_auth.adapters.signin_state_repository import PendingSignin
-from bibliomesh_auth.entrypoints.api.deps import GrantContextDep
+from bibliomesh_auth.entrypoints.api.deps import GrantContextDep, auth_settings
 from bibliomesh_auth.entrypoints.templates import NO_STORE, page
 from bibliomesh_auth.federation.client import Federation
 from bibliomesh_auth.service_layer import signin, signin_federated, signin_local
@@ -30,7 +30,7 @@ def federation_of(request: Request) -> Federation:
     """The process's upstream-OIDC client (its caches live as long as the app)."""
     extra = get_runtime(request).extra
     if "federation" not in extra:
-        extra["federation"] = Federation()
+        extra["federation"] = Federation(allow_private=auth_settings(request).identity_provider_allow_private)
     federation = extra["federation"]
     assert isinstance(federation, Federation)
     return federation
