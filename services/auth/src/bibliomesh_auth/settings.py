@@ -20,6 +20,12 @@ class AuthSettings(ServiceSettings):
     authorization_code_ttl_seconds: int = Field(default=60, ge=10, le=600)
     password_grant_enabled: bool = Field(
         default=False, description="Resource-owner password grant for local accounts (on in the embedded demo).")
+    login_failures_per_address: int = Field(
+        default=50, ge=1, le=100_000, description="Failed local sign-ins (wrong password, unknown or locked account) "
+        "one address may make within the window below; beyond it the address is refused (429) without a password "
+        "being checked, whichever account it tries: against password spraying, which the per-account lockout misses.")
+    login_failure_window_seconds: int = Field(default=900, ge=60, le=86_400,
+                                              description="The window of `login_failures_per_address`.")
     identity_provider_allow_private: bool = Field(
         default=False, description="Allow identity providers (their discovery, keys, token and userinfo endpoints) "
         "on loopback, link-local or private addresses: local testing, or providers on the deployment's own network.")

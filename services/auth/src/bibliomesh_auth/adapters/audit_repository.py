@@ -35,6 +35,14 @@ class AuditRepository:
     def __init__(self, session: AsyncSession) -> None:
         self.session = session
 
+    async def failed_logins_from(self, ip: str, since: datetime, limit: int) -> list[datetime]:
+        """When the latest `limit` failed local sign-ins from `ip` since `since` happened, newest first."""
+        statement = (sa.select(audit_events.c.at)
+                     .where(audit_events.c.ip == ip, audit_events.c.at >= since, audit_events.c.action == "login",
+                            audit_events.c.outcome.in_(("failure", "locked")))
+                     .order_by(audit_events.c.at.desc()).limit(limit))
+        return [at if at.tzinfo is not None else at.replace(tzinfo=UTC) for at in await self.session.scalars(statement)]
+
     async def list(self, *, institution: str | None = None, action: str | None = None, outcome: str | None = None,
                    since: datetime | None = None, until: datetime | None = None, limit: int = 100,
                    offset: int = 0) -> list[AuditEvent]:

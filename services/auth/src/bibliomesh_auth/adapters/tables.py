@@ -159,4 +159,5 @@ audit_events = sa.Table(
     sa.Column("target", sa.String(300), nullable=True),
     sa.Column("ip", sa.String(64), nullable=True),
     sa.Column("detail", sa.JSON, nullable=False),
+    sa.Index("ix_audit_events_ip_at", "ip", "at"),  # failed sign-ins per address (local_login.authenticate)
 )

@@ -17,7 +17,7 @@ from bibliomesh_auth.domain.accounts import User
 from bibliomesh_auth.domain.scopes import narrow, scopes_for_roles
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.institution_standing import suspended_among
-from bibliomesh_auth.service_layer.local_login import LoginFailed, authenticate, verify_secret
+from bibliomesh_auth.service_layer.local_login import AddressLimit, LoginFailed, authenticate, verify_secret
 from bibliomesh_auth.service_layer.token_signing import IssuedToken, sign_access_token, sign_id_token
 from bibliomesh_auth.settings import AuthSettings
 from meshkit.secret_box import SecretBox
@@ -25,11 +25,12 @@ from meshkit.unit_of_work import UnitOfWork
 
 
 class OAuthError(Exception):
-    def __init__(self, error: str, description: str, status: int = 400) -> None:
+    def __init__(self, error: str, description: str, status: int = 400, retry_after: int | None = None) -> None:
         super().__init__(description)
         self.error = error
         self.description = description
         self.status = status
+        self.retry_after = retry_after
 
 
 @dataclass(frozen=True)
@@ -84,9 +85,12 @@ async def password(ctx: GrantContext, client: Client, institution: str | None, u
     _require_serves(ctx, client, institution)
     await _require_not_suspended(ctx, client, institution, grant="password", actor=f"{institution}/{username}")
     try:
-        user = await authenticate(ctx.uow, institution, username, secret, ctx.ip)
+        user = await authenticate(ctx.uow, institution, username, secret, ctx.ip, AddressLimit.of(ctx.settings))
     except LoginFailed as exc:
         await ctx.uow.commit()  # the failure count and the audit entry must persist
+        if exc.retry_after is not None:
+            raise OAuthError("invalid_grant", f"{exc}; try again in {exc.retry_after} s", status=429,
+                             retry_after=exc.retry_after) from exc
         raise OAuthError("invalid_grant", str(exc)) from exc
     return await tokens_for_user(ctx, client, user, scope, grant="password", auth_time=datetime.now(UTC))
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bibliomesh_auth.adapters.signin_state_repository import PendingSignin, SigninStateRepository
 from bibliomesh_auth.service_layer import signin
 from bibliomesh_auth.service_layer.grants import GrantContext
-from bibliomesh_auth.service_layer.local_login import authenticate
+from bibliomesh_auth.service_layer.local_login import AddressLimit, authenticate
 from bibliomesh_auth.service_layer.signin import AuthorizationRequest, SigninRefused
 from bibliomesh_auth.service_layer.signin_federated import provider_for
 
@@ -23,7 +23,7 @@ async def pending_local_signin(ctx: GrantContext, state: str | None) -> PendingS
 async def finish_locally(ctx: GrantContext, pending: PendingSignin, username: str, password: str) -> str:
     """Check the password (LoginFailed, with the failure counted and audited, if wrong or locked: the caller
     commits and shows the form again); then use up the pending sign-in and return the redirect to the client."""
-    user = await authenticate(ctx.uow, pending.institution, username, password, ctx.ip)
+    user = await authenticate(ctx.uow, pending.institution, username, password, ctx.ip, AddressLimit.of(ctx.settings))
     if not await SigninStateRepository(ctx.uow.session).claim(pending.state):
         raise SigninRefused("signin_expired", "sign-in state used by a concurrent request")
     return await signin.issue_code(ctx, AuthorizationRequest.from_stored(pending.request), user)

@@ -3,6 +3,7 @@ institution's identity provider) and `/auth/login` (local accounts). Answers are
 
 from __future__ import annotations
 
+import math
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -83,9 +84,9 @@ async def login(request: Request, ctx: GrantContextDep, signin_state: Annotated[
         language = AuthorizationRequest.from_stored(pending.request).lang
         try:
             location = await signin_local.finish_locally(ctx, pending, username, password)
-        except LoginFailed:
+        except LoginFailed as exc:
             await ctx.uow.commit()  # the failure count and the audit entry must persist
-            return await _login_again(ctx, pending, username)
+            return await _login_again(ctx, pending, username, exc.retry_after)
         await ctx.uow.commit()
         return _redirect(location, status=303)
     except SigninRefused as exc:
@@ -152,18 +153,24 @@ def _carried(request: AuthorizationRequest) -> dict[str, str]:
 
 
 def _login_page(institution: InstitutionSnapshot, state: str, request: AuthorizationRequest, *,
-                failed: bool = False, username: str = "") -> Response:
+                failed: bool = False, username: str = "", retry_after: int | None = None) -> Response:
     carried = _carried(request)
     switch = {**carried, "lang": _other_language(request.lang), "institution": institution.code}
-    return page("login.html", request.lang, redirects_to=[request.redirect_uri], signin=state, failed=failed,
-                username=username, institution_name=_display_name(institution, request.lang),
-                choose_url=_authorize_url(carried), switch_language_url=_authorize_url(switch))
+    answer = page("login.html", request.lang, status=429 if retry_after is not None else 200,
+                  redirects_to=[request.redirect_uri], signin=state, failed=failed, username=username,
+                  retry_minutes=math.ceil(retry_after / 60) if retry_after is not None else None,
+                  institution_name=_display_name(institution, request.lang), choose_url=_authorize_url(carried),
+                  switch_language_url=_authorize_url(switch))
+    if retry_after is not None:
+        answer.headers["Retry-After"] = str(retry_after)
+    return answer
 
 
-async def _login_again(ctx: GrantContext, pending: PendingSignin, username: str) -> Response:
+async def _login_again(ctx: GrantContext, pending: PendingSignin, username: str,
+                       retry_after: int | None = None) -> Response:
     institution = await signin.signing_in_institution(ctx.uow, pending.institution)
     return _login_page(institution, pending.state, AuthorizationRequest.from_stored(pending.request), failed=True,
-                       username=username)
+                       username=username, retry_after=retry_after)
 
 
 def _error_page(refusal: SigninRefused, language: str) -> Response:

@@ -143,6 +143,8 @@ def oauth_error(exc: OAuthError) -> JSONResponse:
     headers = dict(NO_STORE)
     if exc.status == 401:
         headers["WWW-Authenticate"] = 'Basic realm="bibliomesh"'
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
     return JSONResponse({"error": exc.error, "error_description": exc.description}, status_code=exc.status,
                         headers=headers)
 
