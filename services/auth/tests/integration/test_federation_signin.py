@@ -214,3 +214,23 @@ async def test_an_institution_suspended_while_its_person_is_at_the_idp_gets_no_c
     assert audit.outcome == "refused" and "suspended" in str(audit.detail)
     refused = await auth.get("/auth/authorize", params=authorize_query(pkce_pair()[1], institution=UNI["code"]))
     assert refused.status_code == 404 and "location" not in refused.headers  # not sent to its IdP either
+
+
+async def test_prompt_none_goes_to_the_provider_whose_own_session_answers_without_a_form(
+        auth: httpx.AsyncClient, browser: httpx.AsyncClient, idp: LoopbackIdp) -> None:
+    async def silently() -> tuple[str, str]:
+        verifier, challenge = pkce_pair()
+        to_idp = await auth.get("/auth/authorize", params=authorize_query(challenge, institution=UNI["code"],
+                                                                          prompt="none"))
+        assert to_idp.status_code == 302 and httpx.URL(to_idp.headers["location"]).params["prompt"] == "none"
+        back = await browser.get(to_idp.headers["location"])  # no form may be shown: straight back to us
+        assert back.is_redirect and back.headers["location"].startswith(CALLBACK), back.text[:300]
+        return path_of(back.headers["location"]), verifier
+
+    callback, _verifier = await silently()  # nobody signed in at the provider yet
+    refused = answer_of(await auth.get(callback))
+    assert refused["error"] == "login_required" and refused["state"] == "client-state" and "code" not in refused
+    await federated_sign_in(auth, browser, idp, "alice")  # signs in (and consents) at the provider
+    callback, verifier = await silently()  # the provider's session now answers for her
+    tokens = await redeem(auth, answer_of(await auth.get(callback))["code"], verifier)
+    assert tokens.status_code == 200 and claims_of(tokens.json()["id_token"])["preferred_username"] == "alice"

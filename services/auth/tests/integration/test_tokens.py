@@ -36,6 +36,7 @@ async def test_jwks_and_discovery_are_public(client: httpx.AsyncClient) -> None:
     discovery = (await client.get("/.well-known/openid-configuration")).json()
     assert discovery["jwks_uri"].endswith("/auth/jwks")
     assert discovery["authorization_response_iss_parameter_supported"] is True  # the answers carry `iss`
+    assert discovery["prompt_values_supported"] == ["consent", "login", "none", "select_account"]
 
 
 async def test_forged_and_malformed_tokens_are_refused(client: httpx.AsyncClient) -> None:

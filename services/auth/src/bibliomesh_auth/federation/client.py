@@ -45,11 +45,18 @@ def s256_challenge(verifier: str) -> str:
 
 
 def authorization_url(metadata: ProviderMetadata, *, client_id: str, redirect_uri: str, scopes: str, state: str,
-                      nonce: str, code_verifier: str) -> str:
-    """Where to send the browser: the provider's authorization endpoint with our state, nonce and PKCE."""
+                      nonce: str, code_verifier: str, prompt: str | None = None, max_age: int | None = None,
+                      login_hint: str | None = None) -> str:
+    """Where to send the browser: the provider's authorization endpoint with our state, nonce and PKCE, and what
+    the client asked of the person's sign-in: `prompt` (but `consent`, which was asked of us, not of the provider),
+    `max_age` and `login_hint`."""
+    forwarded = " ".join(value for value in (prompt or "").split() if value != "consent")
+    asked = {"prompt": forwarded or None, "max_age": None if max_age is None else str(max_age),
+             "login_hint": login_hint}
     query = urlencode({"response_type": "code", "client_id": client_id, "redirect_uri": redirect_uri,
                        "scope": scopes, "state": state, "nonce": nonce,
-                       "code_challenge": s256_challenge(code_verifier), "code_challenge_method": "S256"})
+                       "code_challenge": s256_challenge(code_verifier), "code_challenge_method": "S256",
+                       **{name: value for name, value in asked.items() if value is not None}})
     separator = "&" if "?" in metadata.authorization_endpoint else "?"
     return f"{metadata.authorization_endpoint}{separator}{query}"
 

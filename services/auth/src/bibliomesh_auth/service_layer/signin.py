@@ -20,6 +20,7 @@ from bibliomesh_auth.adapters.institution_repository import InstitutionRepositor
 from bibliomesh_auth.adapters.signin_state_repository import PendingSignin, SigninStateRepository
 from bibliomesh_auth.domain.accounts import User
 from bibliomesh_auth.domain.scopes import SCOPES, scopes_for_roles
+from bibliomesh_auth.domain.text import has_control_character
 from bibliomesh_auth.service_layer import audit
 from bibliomesh_auth.service_layer.grants import GrantContext, serves
 from bibliomesh_auth.service_layer.institution_standing import suspended_among
@@ -28,7 +29,8 @@ from meshkit.unit_of_work import UnitOfWork
 
 SIGNIN_TTL = timedelta(minutes=10)
 _S256_CHALLENGE = re.compile(r"^[A-Za-z0-9_-]{43}$")
-_MAX_STATE, _MAX_NONCE = 500, 200
+_MAX_STATE, _MAX_NONCE, _MAX_LOGIN_HINT = 500, 200, 200
+PROMPTS = frozenset({"none", "login", "consent", "select_account"})
 
 
 class SigninRefused(Exception):
@@ -61,21 +63,63 @@ class AuthorizationRequest:
     state: str | None
     nonce: str | None
     lang: str
+    prompt: str | None = None
+    """OpenID Connect's `prompt` (Core §3.1.2.1), checked: `none`, or any of `login`, `consent`, `select_account`."""
+    max_age: int | None = None
+    """Seconds since the person last actively authenticated beyond which they must do so again."""
+    login_hint: str | None = None
 
-    def as_stored(self) -> dict[str, str | None]:
+    def as_stored(self) -> dict[str, str | int | None]:
         return asdict(self)
 
     @classmethod
-    def from_stored(cls, stored: Mapping[str, str | None]) -> AuthorizationRequest:
+    def from_stored(cls, stored: Mapping[str, str | int | None]) -> AuthorizationRequest:
+        max_age = stored.get("max_age")
         return cls(client_id=str(stored["client_id"]), redirect_uri=str(stored["redirect_uri"]),
                    scope=str(stored["scope"]), code_challenge=str(stored["code_challenge"]),
-                   state=stored.get("state"), nonce=stored.get("nonce"), lang=str(stored.get("lang") or "en"))
+                   state=_text_or_none(stored.get("state")), nonce=_text_or_none(stored.get("nonce")),
+                   lang=str(stored.get("lang") or "en"), prompt=_text_or_none(stored.get("prompt")),
+                   max_age=max_age if isinstance(max_age, int) else None,
+                   login_hint=_text_or_none(stored.get("login_hint")))
+
+    @property
+    def silent(self) -> bool:
+        """`prompt=none`: the client wants an answer without anyone being asked anything."""
+        return self.prompt == "none"
 
     def answer(self, issuer: str, **params: str) -> str:
         """The redirect_uri with our answer, the client's state and our issuer (RFC 9207) appended."""
         answer = {**params, **({"state": self.state} if self.state is not None else {}), "iss": issuer}
         separator = "&" if "?" in self.redirect_uri else "?"
         return f"{self.redirect_uri}{separator}{urlencode(answer)}"
+
+
+def _text_or_none(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _checked_prompt(value: str | None) -> str | None:
+    """The `prompt` values as a set in a fixed order; ValueError naming what is wrong."""
+    if value is None:
+        return None
+    values = set(value.split())
+    if not values:
+        return None
+    unknown = values - PROMPTS
+    if unknown:
+        raise ValueError(f"prompt: unknown value {sorted(unknown)[0][:40]!r} (use none, login, consent, "
+                         "select_account)")
+    if "none" in values and len(values) > 1:
+        raise ValueError("prompt: `none` cannot be combined with another value")
+    return " ".join(sorted(values))
+
+
+def _checked_max_age(value: str | None) -> int | None:
+    if value is None or value == "":
+        return None
+    if not value.isascii() or not value.isdigit() or len(value) > 10:
+        raise ValueError("max_age: must be a whole number of seconds")
+    return int(value)
 
 
 async def check_authorization_request(uow: UnitOfWork, params: Mapping[str, str], lang: str, issuer: str,
@@ -122,8 +166,22 @@ async def check_authorization_request(uow: UnitOfWork, params: Mapping[str, str]
     scopes = (params.get("scope") or "").split()
     if not set(scopes) <= SCOPES.keys() & client.scopes:
         raise refuse("invalid_scope", "a requested scope is unknown or not allowed for this client")
+    try:
+        prompt, max_age = _checked_prompt(params.get("prompt")), _checked_max_age(params.get("max_age"))
+    except ValueError as exc:
+        raise refuse("invalid_request", str(exc)) from None
+    login_hint = params.get("login_hint") or None
+    if login_hint is not None and (len(login_hint) > _MAX_LOGIN_HINT or has_control_character(login_hint)):
+        raise refuse("invalid_request", f"login_hint: at most {_MAX_LOGIN_HINT} characters, no control characters")
     return AuthorizationRequest(client_id=client.client_id, redirect_uri=redirect_uri, scope=" ".join(scopes),
-                                code_challenge=params["code_challenge"], state=state, nonce=nonce, lang=lang)
+                                code_challenge=params["code_challenge"], state=state, nonce=nonce, lang=lang,
+                                prompt=prompt, max_age=max_age, login_hint=login_hint)
+
+
+def silent_refusal(request: AuthorizationRequest, issuer: str, error: str) -> RedirectError:
+    """The answer to `prompt=none` when someone would have to be asked (Core §3.1.2.6)."""
+    return RedirectError(request.answer(issuer, error=error, error_description="prompt=none, but the person would "
+                                        "have to sign in or choose their institution"), error)
 
 
 async def institutions_to_choose(uow: UnitOfWork, search: str | None, platform_institution: str

@@ -5,13 +5,14 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from bibliomesh_auth.adapters.identity_provider_repository import IdentityProvider, IdentityProviderRepository
 from bibliomesh_auth.adapters.signin_state_repository import PendingSignin
 from bibliomesh_auth.federation.client import Federation, authorization_url
 from bibliomesh_auth.federation.discovery import ProviderMetadata
 from bibliomesh_auth.federation.errors import FederationError, NoRoleGranted, ProviderUnavailable, UntrustedAnswer
-from bibliomesh_auth.federation.id_token import verify_id_token
+from bibliomesh_auth.federation.id_token import LEEWAY_SECONDS, verify_id_token
 from bibliomesh_auth.federation.mapping import FederatedIdentity, map_identity
 from bibliomesh_auth.service_layer import audit, signin
 from bibliomesh_auth.service_layer.grants import GrantContext
@@ -53,7 +54,8 @@ async def start_at_provider(ctx: GrantContext, federation: Federation, request: 
     state = await signin.remember(ctx.uow, request, provider.institution, upstream_nonce=nonce,
                                   upstream_verifier=verifier)
     return authorization_url(metadata, client_id=provider.client_id, redirect_uri=callback_url(ctx.settings),
-                             scopes=provider.scopes, state=state, nonce=nonce, code_verifier=verifier)
+                             scopes=provider.scopes, state=state, nonce=nonce, code_verifier=verifier,
+                             prompt=request.prompt, max_age=request.max_age, login_hint=request.login_hint)
 
 
 async def finish_at_provider(ctx: GrantContext, federation: Federation, pending: PendingSignin,
@@ -80,6 +82,13 @@ async def finish_at_provider(ctx: GrantContext, federation: Federation, pending:
         await _refused(ctx, provider, exc.reason)
         message, status = _PAGES.get(type(exc), ("provider_unavailable", 502))
         raise SigninRefused(message, exc.reason, status) from exc
+    if request.max_age is not None and not _authenticated_within(identity, request.max_age):
+        # Core §3.1.2.1: the provider was asked to re-authenticate anyone who last did so longer ago; it did not.
+        await _refused(ctx, provider, f"auth_time {identity.authenticated_at} is older than max_age "
+                                      f"{request.max_age} s")
+        raise RedirectError(request.answer(ctx.settings.token_issuer, error="login_required",
+                                           error_description="the institution did not sign the person in again "
+                                                             "within max_age"), "login_required")
     try:
         user = await federated_account(ctx.uow, provider.institution, provider.issuer, identity, request.lang)
     except SigninRefused as exc:
@@ -96,6 +105,11 @@ _PAGES: dict[type[FederationError], tuple[str, int]] = {
     UntrustedAnswer: ("untrusted_answer", 502),
     NoRoleGranted: ("no_role", 403),
 }
+
+
+def _authenticated_within(identity: FederatedIdentity, max_age: int) -> bool:
+    at = identity.authenticated_at
+    return at is not None and datetime.now(UTC) - at <= timedelta(seconds=max_age + LEEWAY_SECONDS)
 
 
 async def _identity(ctx: GrantContext, federation: Federation, provider: IdentityProvider, pending: PendingSignin,

@@ -24,7 +24,7 @@ from meshkit.web import get_runtime
 
 router = APIRouter(tags=["sign-in"])
 OAUTH_PARAMETERS = ("response_type", "client_id", "redirect_uri", "scope", "state", "nonce", "code_challenge",
-                    "code_challenge_method")
+                    "code_challenge_method", "prompt", "max_age", "login_hint")
 
 
 def federation_of(request: Request) -> Federation:
@@ -54,17 +54,21 @@ async def authorize(request: Request, ctx: GrantContextDep, federation: Federati
         institution = institution or await signin.institution_served(ctx.uow, checked,
                                                                      ctx.settings.platform_institution)
         if not institution:
+            if checked.silent:  # someone would have to choose an institution
+                raise signin.silent_refusal(checked, ctx.settings.token_issuer, "interaction_required")
             choices = await signin.institutions_to_choose(ctx.uow, q, ctx.settings.platform_institution)
             return _chooser(carried, choices, q or "", language)
         chosen = await signin.signing_in_institution(ctx.uow, institution)
         provider = await signin_federated.provider_for(ctx.uow, chosen.code)
-        if provider is not None:
+        if provider is not None:  # the provider may have a session of its own: `prompt` goes on to it
             location = await signin_federated.start_at_provider(ctx, federation, checked, provider)
             await ctx.uow.commit()
             return _redirect(location)
+        if checked.silent:  # we keep no session: a local account always types its password
+            raise signin.silent_refusal(checked, ctx.settings.token_issuer, "login_required")
         state = await signin.remember(ctx.uow, checked, chosen.code)
         await ctx.uow.commit()
-        return _login_page(chosen, state, checked)
+        return _login_page(chosen, state, checked, username=checked.login_hint or "")
     except SigninRefused as exc:
         await ctx.uow.commit()  # refusals leave an audit trail
         return _error_page(exc, language)
@@ -148,8 +152,9 @@ def _carried(request: AuthorizationRequest) -> dict[str, str]:
     params: dict[str, Any] = {"response_type": "code", "client_id": request.client_id,
                               "redirect_uri": request.redirect_uri, "scope": request.scope, "state": request.state,
                               "nonce": request.nonce, "code_challenge": request.code_challenge,
-                              "code_challenge_method": "S256", "lang": request.lang}
-    return {name: str(value) for name, value in params.items() if value}
+                              "code_challenge_method": "S256", "lang": request.lang, "prompt": request.prompt,
+                              "max_age": request.max_age, "login_hint": request.login_hint}
+    return {name: str(value) for name, value in params.items() if value is not None and value != ""}
 
 
 def _login_page(institution: InstitutionSnapshot, state: str, request: AuthorizationRequest, *,

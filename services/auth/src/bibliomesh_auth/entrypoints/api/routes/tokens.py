@@ -17,6 +17,7 @@ from bibliomesh_auth.domain.text import has_control_character
 from bibliomesh_auth.entrypoints.api.deps import GrantContextDep, SecretBoxDep, SettingsDep
 from bibliomesh_auth.service_layer import grants
 from bibliomesh_auth.service_layer.grants import OAuthError
+from bibliomesh_auth.service_layer.signin import PROMPTS
 from bibliomesh_auth.service_layer.token_signing import key_store
 from meshkit.web import UnitOfWorkDep
 
@@ -85,6 +86,7 @@ async def discovery(settings: SettingsDep) -> dict[str, Any]:
         "code_challenge_methods_supported": ["S256"],
         # Every answer to /auth/authorize, success or error, names us in `iss` (RFC 9207): against mix-up attacks.
         "authorization_response_iss_parameter_supported": True,
+        "prompt_values_supported": sorted(PROMPTS),
         "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post", "none"],
         "scopes_supported": sorted(SCOPES),
         "id_token_signing_alg_values_supported": ["ES256"],
