@@ -23,6 +23,9 @@ const ACCOUNTS = {
   alice: { name: 'Alice Student', email: 'alice@uni.example', eduPersonAffiliation: ['student', 'member'] },
   bob: { name: 'Bob Staff', email: 'bob@uni.example', eduPersonAffiliation: ['staff', 'employee', 'member'] },
   carol: { name: 'Carol Guest', email: 'carol@uni.example', eduPersonAffiliation: ['affiliate'] },
+  // One provider for the university and its branch campus: scoped affiliations say where each holds.
+  dave: { name: 'Dave Branch', email: 'dave@uni.example', eduPersonAffiliation: ['staff', 'member'],
+    eduPersonScopedAffiliation: ['staff@branch.uni.example', 'member@uni.example'] },
 };
 
 const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -45,7 +48,7 @@ const provider = new Provider(issuer, {
     openid: ['sub'],
     profile: ['name', 'preferred_username'],
     email: ['email', 'email_verified'],
-    eduperson: ['eduPersonAffiliation'],
+    eduperson: ['eduPersonAffiliation', 'eduPersonScopedAffiliation'],
   },
   pkce: { required: () => true },
   features: { devInteractions: { enabled: true } },

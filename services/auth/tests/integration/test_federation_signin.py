@@ -1,6 +1,7 @@
 """Federated sign-in against a real OpenID Connect provider (oidc-provider in node, on loopback): our side runs
 in-process, the browser's hops between the two are made by hand."""
 
+import json
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
@@ -234,3 +235,29 @@ async def test_prompt_none_goes_to_the_provider_whose_own_session_answers_withou
     callback, verifier = await silently()  # the provider's session now answers for her
     tokens = await redeem(auth, answer_of(await auth.get(callback))["code"], verifier)
     assert tokens.status_code == 200 and claims_of(tokens.json()["id_token"])["preferred_username"] == "alice"
+
+
+async def test_a_scoped_affiliation_at_another_campus_earns_no_role_here(
+        auth: httpx.AsyncClient, browser: httpx.AsyncClient, idp: LoopbackIdp, app: FastAPI) -> None:
+    # The provider serves the university and its branch campus: Dave is staff at the branch, a member here.
+    admin = await admin_headers(auth)
+    path = f"/auth/institutions/{UNI['code']}/identity-provider"
+    body = provider_body(idp, client_secret=None, claims={"affiliation": "eduPersonScopedAffiliation"},
+                         role_rules={"staff": ["patron", "staff"], "member": ["patron"]})
+    refused = await auth.put(path, headers=admin, json={**body, "affiliation_scopes": ["uni.example", "not a domain"]})
+    assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "affiliation_scopes.1"
+    saved = await auth.put(path, headers=admin, json={**body, "affiliation_scopes": ["UNI.example"]})
+    assert saved.status_code == 200 and saved.json()["affiliation_scopes"] == ["uni.example"], saved.text
+    answer, verifier = await federated_sign_in(auth, browser, idp, "dave")
+    tokens = (await redeem(auth, answer_of(answer)["code"], verifier)).json()
+    assert claims_of(tokens["access_token"])["roles"] == ["patron"]  # not staff: that is the branch's
+    (audit,) = await run_sql(app, "SELECT detail FROM audit_events WHERE action = 'federated-signin'")
+    detail = audit.detail if isinstance(audit.detail, dict) else json.loads(audit.detail)
+    assert detail["affiliations"] == ["member"] and detail["out_of_scope"] == ["staff@branch.uni.example"]
+
+    unscoped = await auth.put(path, headers=admin, json={**body, "affiliation_scopes": []})
+    assert unscoped.status_code == 200
+    async with httpx.AsyncClient(timeout=10) as new_browser:  # without scopes to check, the scope is not read
+        answer, verifier = await federated_sign_in(auth, new_browser, idp, "dave")
+    tokens = (await redeem(auth, answer_of(answer)["code"], verifier)).json()
+    assert claims_of(tokens["access_token"])["roles"] == ["patron", "staff"]

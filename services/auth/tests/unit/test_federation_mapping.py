@@ -18,11 +18,26 @@ def test_roles_are_the_union_over_every_affiliation() -> None:
     (["Faculty", "member"], ("faculty", "member")),
     ("student member", ("member", "student")),
     ("staff,member", ("member", "staff")),
-    (["staff@uni.example"], ("staff",)),  # eduPersonScopedAffiliation: the scope is dropped
+    (["staff@uni.example"], ("staff",)),  # eduPersonScopedAffiliation: no scopes configured, none checked
     (None, ()),
 ])
 def test_affiliations_come_as_lists_or_strings(value: object, expected: tuple[str, ...]) -> None:
-    assert affiliations_of(value) == expected
+    assert affiliations_of(value) == (expected, ())
+
+
+def test_a_scoped_affiliation_counts_only_at_the_institutions_own_scopes() -> None:
+    # One provider for a university and its branch: staff at the branch is not staff at the main library.
+    rules = RoleRules.of({"staff": ["patron", "staff"], "member": ["patron"]},
+                         affiliation_scopes=["Main.Uni.Example", "uni.example"])
+    claims = {"sub": "s1", "eduPersonScopedAffiliation": ["staff@branch.uni.example", "member@uni.example",
+                                                          "student"]}
+    identity = map_identity(claims, ClaimNames(affiliation="eduPersonScopedAffiliation"), rules)
+    assert identity.roles == {"patron"} and identity.affiliations == ("member", "student")
+    assert identity.out_of_scope == ("staff@branch.uni.example",)
+    with pytest.raises(NoRoleGranted, match="another institution's scope"):
+        map_identity({"sub": "s2", "eduPersonScopedAffiliation": "staff@evil.example"},
+                     ClaimNames(affiliation="eduPersonScopedAffiliation"), rules)
+    assert affiliations_of("STAFF@MAIN.UNI.EXAMPLE", rules.affiliation_scopes) == (("staff",), ())
 
 
 def test_no_matching_rule_falls_back_to_default_roles_and_refuses_without_them() -> None:

@@ -37,7 +37,8 @@ def _provider(row: Any) -> IdentityProvider:
     return IdentityProvider(
         institution=row.institution, protocol=row.protocol, issuer=row.issuer, client_id=row.client_id,
         sealed_client_secret=row.client_secret, scopes=row.scopes, claim_names=ClaimNames(**(row.claims or {})),
-        role_rules=RoleRules.of(rules.get("rules", {}), rules.get("default_roles", [])), enabled=row.enabled,
+        role_rules=RoleRules.of(rules.get("rules", {}), rules.get("default_roles", []),
+                                rules.get("affiliation_scopes", [])), enabled=row.enabled,
         updated_at=updated)
 
 
@@ -49,7 +50,8 @@ def _columns(provider: IdentityProvider) -> dict[str, Any]:
         "claims": provider.claim_names.as_dict(),
         # The one JSON column holds the rules and the fallback together: they are read and changed together.
         "role_rules": {"rules": {name: sorted(roles) for name, roles in sorted(rules.by_affiliation.items())},
-                       "default_roles": sorted(rules.default_roles)},
+                       "default_roles": sorted(rules.default_roles),
+                       "affiliation_scopes": sorted(rules.affiliation_scopes)},
         "enabled": provider.enabled, "updated_at": provider.updated_at,
     }
 

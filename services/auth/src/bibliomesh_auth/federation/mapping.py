@@ -38,14 +38,22 @@ class ClaimNames:
 
 @dataclass(frozen=True)
 class RoleRules:
-    """Affiliation → roles (the union over every affiliation a person has); `default_roles` when none matches."""
+    """Affiliation → roles (the union over every affiliation a person has); `default_roles` when none matches.
+
+    `affiliation_scopes`, when given, are the institution's own scopes (domains): a scoped affiliation
+    (`staff@uni.example`, eduPersonScopedAffiliation) counts only if its scope is one of them, as a SAML service
+    provider checks `shibmd:Scope`. A provider serving several institutions (a university and its branches, a
+    federation's proxy) otherwise makes a person staff here for being staff elsewhere."""
 
     by_affiliation: Mapping[str, frozenset[str]] = field(default_factory=dict)
     default_roles: frozenset[str] = frozenset()
+    affiliation_scopes: frozenset[str] = frozenset()
 
     @classmethod
-    def of(cls, rules: Mapping[str, Iterable[str]], default_roles: Iterable[str] = ()) -> RoleRules:
-        return cls({name.strip().lower(): frozenset(roles) for name, roles in rules.items()}, frozenset(default_roles))
+    def of(cls, rules: Mapping[str, Iterable[str]], default_roles: Iterable[str] = (),
+           affiliation_scopes: Iterable[str] = ()) -> RoleRules:
+        return cls({name.strip().lower(): frozenset(roles) for name, roles in rules.items()}, frozenset(default_roles),
+                   frozenset(scope.strip().lower() for scope in affiliation_scopes))
 
     def roles_for(self, affiliations: Iterable[str]) -> frozenset[str]:
         matched: set[str] = set()
@@ -71,15 +79,28 @@ class FederatedIdentity:
     authenticated_at: datetime | None = None
     """When the person last authenticated at the provider (its `auth_time`), which a single sign-on session there
     may put well before this sign-in; None when the provider does not say."""
+    out_of_scope: tuple[str, ...] = ()
+    """Scoped affiliations the provider stated for another institution's scope: not counted, kept for the audit."""
 
 
-def affiliations_of(value: Any) -> tuple[str, ...]:
-    """A list, or one string of space- or comma-separated values; a scope (`staff@uni.edu`) is dropped."""
+def affiliations_of(value: Any, scopes: frozenset[str] = frozenset()) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The affiliations (a list, or one string of space- or comma-separated values) without their scopes, and the
+    scoped ones left out because `scopes` (when given) does not hold their scope."""
     if value is None:
-        return ()
+        return (), ()
     items = value if isinstance(value, list) else str(value).replace(",", " ").split()
-    names = (str(item).strip().lower().partition("@")[0] for item in items)
-    return tuple(sorted({name for name in names if name}))
+    kept: set[str] = set()
+    refused: set[str] = set()
+    for item in items:
+        text = str(item).strip().lower()
+        name, scoped, scope = text.partition("@")
+        if not name:
+            continue
+        if scoped and scopes and scope not in scopes:
+            refused.add(without_control_characters(text)[:100])
+        else:
+            kept.add(name)
+    return tuple(sorted(kept)), tuple(sorted(refused))
 
 
 def map_identity(claims: Mapping[str, Any], names: ClaimNames, rules: RoleRules) -> FederatedIdentity:
@@ -89,17 +110,20 @@ def map_identity(claims: Mapping[str, Any], names: ClaimNames, rules: RoleRules)
         raise UntrustedAnswer("the identity provider named no subject")
     if has_control_character(subject):
         raise UntrustedAnswer("the identity provider's subject holds control characters")
-    affiliations = affiliations_of(claims.get(names.affiliation))
+    affiliations, out_of_scope = affiliations_of(claims.get(names.affiliation), rules.affiliation_scopes)
     roles = rules.roles_for(affiliations)
     if not roles:
-        raise NoRoleGranted(f"affiliations {list(affiliations)} match no role rule and there is no default role")
+        refused = f" (not counted, another institution's scope: {list(out_of_scope)})" if out_of_scope else ""
+        raise NoRoleGranted(f"affiliations {list(affiliations)} match no role rule and there is no default "
+                            f"role{refused}")
     username = _text(claims.get(names.username), _USERNAME_LENGTH) or subject[:_USERNAME_LENGTH]
     email = _text(claims.get(names.email), _EMAIL_LENGTH)
     if email is not None and ("@" not in email or claims.get("email_verified") is False or formula_problem(email)):
         email = None
     return FederatedIdentity(subject=subject, username=username, email=email,
                              display_name=_text(claims.get(names.name), _NAME_LENGTH, defuse=True),
-                             affiliations=affiliations, roles=roles, authenticated_at=_moment(claims.get("auth_time")))
+                             affiliations=affiliations, roles=roles, authenticated_at=_moment(claims.get("auth_time")),
+                             out_of_scope=out_of_scope)
 
 
 def _moment(value: Any) -> datetime | None:

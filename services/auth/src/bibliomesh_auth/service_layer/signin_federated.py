@@ -96,7 +96,7 @@ async def finish_at_provider(ctx: GrantContext, federation: Federation, pending:
         raise
     await audit.record(ctx.uow, "federated-signin", actor=user.subject, institution=provider.institution,
                        target=provider.issuer, ip=ctx.ip, roles=sorted(user.roles),
-                       affiliations=list(identity.affiliations))
+                       affiliations=list(identity.affiliations), out_of_scope=list(identity.out_of_scope))
     return await signin.issue_code(ctx, request, user, identity.authenticated_at)
 
 

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Request, status
-from pydantic import BaseModel, ConfigDict, Field, SecretStr
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, StringConstraints
 
 from bibliomesh_auth.adapters.identity_provider_repository import IdentityProvider
 from bibliomesh_auth.entrypoints.api.callers import Administrator
@@ -20,6 +20,10 @@ from meshkit.web import UnitOfWorkDep
 
 router = APIRouter(prefix="/auth/institutions", tags=["identity providers"])
 GrantableRole = Literal["patron", "staff", "institution-admin"]
+AffiliationScope = Annotated[str, StringConstraints(
+    min_length=1, max_length=253, to_lower=True, pattern=r"^[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?"
+                                                         r"(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?)*$")]
+"""A domain name, as eduPersonScopedAffiliation scopes are."""
 WHO = "Platform admin (`directory:admin`) or an `institution-admin` of that institution (`accounts:manage`)."
 
 
@@ -54,6 +58,11 @@ class IdentityProviderBody(BaseModel):
                                           '["patron", "staff"]}`; a person gets the union over their affiliations.')
     default_roles: list[GrantableRole] = Field(
         default_factory=list, description="Roles when no rule matches; empty: such people are refused.")
+    affiliation_scopes: list[AffiliationScope] = Field(
+        default_factory=list, max_length=50,
+        description="The institution's scopes (domains, e.g. `uni.example`). When given, a scoped affiliation "
+                    "(`staff@uni.example`) counts only with one of them: for a provider that serves several "
+                    "institutions. Empty: scopes are not checked (unscoped values always count).")
     enabled: bool = Field(default=True, description="Enabled providers are checked (discovery) when saved.")
 
 
@@ -67,6 +76,7 @@ class IdentityProviderView(BaseModel):
     claims: ClaimNamesBody
     role_rules: dict[str, list[str]]
     default_roles: list[str]
+    affiliation_scopes: list[str]
     enabled: bool
     updated_at: datetime
     redirect_uri: str = Field(description="Register this as the redirect URI of our client at the provider.")
@@ -79,7 +89,8 @@ def _view(provider: IdentityProvider, settings: AuthSettings) -> IdentityProvide
         client_id=provider.client_id, client_secret_set=bool(provider.sealed_client_secret), scopes=provider.scopes,
         claims=ClaimNamesBody(**provider.claim_names.as_dict()),
         role_rules={name: sorted(roles) for name, roles in sorted(rules.by_affiliation.items())},
-        default_roles=sorted(rules.default_roles), enabled=provider.enabled, updated_at=provider.updated_at,
+        default_roles=sorted(rules.default_roles), affiliation_scopes=sorted(rules.affiliation_scopes),
+        enabled=provider.enabled, updated_at=provider.updated_at,
         redirect_uri=callback_url(settings))
 
 
@@ -91,7 +102,7 @@ async def put_identity_provider(code: str, body: IdentityProviderBody, request: 
         protocol=body.protocol, issuer=body.issuer, client_id=body.client_id,
         client_secret=body.client_secret.get_secret_value() if body.client_secret else None, scopes=body.scopes,
         claim_names=ClaimNames(**body.claims.model_dump()),
-        role_rules=RoleRules.of(body.role_rules, body.default_roles), enabled=body.enabled)
+        role_rules=RoleRules.of(body.role_rules, body.default_roles, body.affiliation_scopes), enabled=body.enabled)
     provider = await signin_providers.configure_provider(uow, caller, code, change, box=box, federation=federation,
                                                          settings=settings, ip=client_ip(request))
     await uow.commit()
