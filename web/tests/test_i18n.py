@@ -6,7 +6,10 @@ from __future__ import annotations
 import re
 import string
 from pathlib import Path
+from typing import get_args
 
+from bibliomesh_catalog.domain.matching import STRENGTH
+from bibliomesh_catalog.domain.records import HoldingStatus
 from bibliomesh_web.i18n import Translator, catalogue
 from meshkit.languages import choose_language
 
@@ -31,6 +34,12 @@ def test_every_literal_key_used_exists() -> None:
         used |= set(re.findall(r"""flash\("(?:ok|error)", "([a-z_]+\.[a-z_]+)\"""", text))
     missing = {key for key in used if key not in catalogue("en")}
     assert not missing
+
+
+def test_every_item_status_and_matching_key_of_the_catalogue_has_a_label() -> None:
+    # The record page shows them through `t.label`, which would quietly fall back to the code.
+    wanted = {f"item.{status}" for status in get_args(HoldingStatus)} | {f"joined.{kind}" for kind in STRENGTH}
+    assert wanted - catalogue("en").keys() == set() and wanted - catalogue("zh").keys() == set()
 
 
 def test_language_comes_from_the_choice_then_the_browser_then_english() -> None:

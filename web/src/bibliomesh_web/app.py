@@ -29,6 +29,7 @@ from bibliomesh_web.pages import (
     dashboard,
     imports,
     notifications,
+    record,
     requests,
     search,
     signin,
@@ -49,7 +50,7 @@ from meshkit.telemetry import configure_tracing
 from meshkit.web import FASTAPI_TELEMETRY_OFF, RequestContextMiddleware, metrics_endpoint
 
 log = logging.getLogger(__name__)
-ROUTERS = (signin, search, requests, staff, imports, dashboard, notifications, clients, webhooks, admin)
+ROUTERS = (signin, search, record, requests, staff, imports, dashboard, notifications, clients, webhooks, admin)
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:

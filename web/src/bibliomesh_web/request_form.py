@@ -1,10 +1,11 @@
-"""The search page's request form, read strictly: a value the form cannot have sent is an error shown with the
-form again, never replaced by a default behind the person's back (a made-up service type is not a loan, a
-made-up date is not "no date")."""
+"""The request form of search results and record pages, read strictly: a value the form cannot have sent is an
+error shown with the form again, never replaced by a default behind the person's back (a made-up service type is
+not a loan, a made-up date is not "no date")."""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -28,6 +29,19 @@ class RequestForm:
     values: dict[str, str]
     errors: dict[str, str] = field(default_factory=dict)
     body: dict[str, Any] = field(default_factory=dict)
+
+
+def may_request(user: User | None) -> bool:
+    """Whether the person may ask for interlibrary loans at all (a visitor is offered the sign-in link instead)."""
+    return bool(user and "ill:request" in user.scopes)
+
+
+def where_held(holders: Iterable[str], own: str | None) -> dict[str, bool]:
+    """Which request box a search result or a record page offers: the request form where another library holds it
+    (`held_elsewhere`), with a word that asking at the desk may be quicker where the person's own library holds it
+    too (`held_here`), and only "ask at your desk" where nobody else does."""
+    codes = set(holders)
+    return {"held_here": own is not None and own in codes, "held_elsewhere": bool(codes - {own})}
 
 
 def pickup_choices(directory: Directory, user: User) -> list[str]:

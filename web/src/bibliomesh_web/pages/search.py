@@ -1,5 +1,5 @@
-"""The home page and the union catalogue search: facets, holders with on-shelf availability, and the two-click
-request form on every result."""
+"""The home page and the union catalogue search: facets, holders with on-shelf availability, a link to each
+result's record page, and the two-click request form on every result."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
 
-from bibliomesh_web.request_form import pickup_choices
+from bibliomesh_web.request_form import may_request, pickup_choices, where_held
 from bibliomesh_web.views import PageDep
 from meshkit.numbers import whole_number
 
@@ -39,7 +39,7 @@ async def search(request: Request, page: PageDep) -> HTMLResponse:
         "search.html", q=params["q"], chosen=chosen, available=bool(params["available"]), sort=params["sort"],
         found=found, results=[_result(hit, user.institution if user else None) for hit in (found or {}).get(
             "results", [])], facets=(found or {}).get("facets", {}), pickups=pickups,
-        may_request=bool(user and "ill:request" in user.scopes), pages=_pages(found, params["page"], request))
+        may_request=may_request(user), pages=_pages(found, params["page"], request))
 
 
 def _page_number(raw: str | None) -> int:
@@ -47,10 +47,7 @@ def _page_number(raw: str | None) -> int:
 
 
 def _result(hit: dict[str, Any], own: str | None) -> dict[str, Any]:
-    holders = hit.get("holdings", [])
-    others = [h for h in holders if h.get("institution") != own]
-    return {**hit, "held_here": any(h.get("institution") == own for h in holders),
-            "held_elsewhere": bool(others), "available_elsewhere": any(h.get("available") for h in others)}
+    return {**hit, **where_held((h.get("institution") for h in hit.get("holdings", [])), own)}
 
 
 def _pages(found: dict[str, Any] | None, current: int, request: Request) -> dict[str, Any]:
