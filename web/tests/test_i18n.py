@@ -10,6 +10,7 @@ from typing import get_args
 
 from bibliomesh_catalog.domain.matching import STRENGTH
 from bibliomesh_catalog.domain.records import HoldingStatus
+from bibliomesh_notify.domain.messages import MESSAGE_KINDS
 from bibliomesh_web.i18n import Translator, catalogue
 from meshkit.languages import choose_language
 
@@ -39,6 +40,13 @@ def test_every_literal_key_used_exists() -> None:
 def test_every_item_status_and_matching_key_of_the_catalogue_has_a_label() -> None:
     # The record page shows them through `t.label`, which would quietly fall back to the code.
     wanted = {f"item.{status}" for status in get_args(HoldingStatus)} | {f"joined.{kind}" for kind in STRENGTH}
+    assert wanted - catalogue("en").keys() == set() and wanted - catalogue("zh").keys() == set()
+
+
+def test_every_message_kind_of_notify_has_a_name_and_an_explanation() -> None:
+    # The notification settings pages show them through `t.label`, which would quietly fall back to the code.
+    wanted = {f"{part}.{kind}" for kind in MESSAGE_KINDS for part in ("notice", "notice_when")}
+    wanted |= {f"notice_group.{kind.split('.', 1)[0]}" for kind in MESSAGE_KINDS}
     assert wanted - catalogue("en").keys() == set() and wanted - catalogue("zh").keys() == set()
 
 

@@ -28,6 +28,10 @@ class Directory:
     def pickup_locations(self, code: str) -> list[str]:
         return list(self.institutions.get(code, {}).get("pickup_locations") or [])
 
+    def ill_email(self, code: str) -> str | None:
+        """The library's ILL mailbox, where notify e-mails its staff's messages."""
+        return self.institutions.get(code, {}).get("ill_email") or None
+
 
 class DirectoryCache:
     def __init__(self) -> None:

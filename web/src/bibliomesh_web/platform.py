@@ -166,6 +166,9 @@ class Platform:
     async def patch(self, path: str, body: Any) -> Any:
         return (await self.call("PATCH", path, json=body)).json()
 
+    async def put(self, path: str, body: Any) -> Any:
+        return (await self.call("PUT", path, json=body)).json()
+
     async def delete(self, path: str) -> None:
         await self.call("DELETE", path)
 

@@ -76,6 +76,12 @@ class Page:
             raise Forbidden
         return user
 
+    def require_scope(self, scope: str) -> User:
+        user = self.require_user()
+        if scope not in user.scopes:
+            raise Forbidden
+        return user
+
     def require_institution_admin(self) -> User:
         user = self.require_user()
         if not user.is_institution_admin:
