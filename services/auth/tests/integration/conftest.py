@@ -1,4 +1,4 @@
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -11,7 +11,8 @@ from pydantic import SecretStr
 from bibliomesh_auth.bootstrap import create_app
 from bibliomesh_auth.settings import AuthSettings
 from meshkit.testing import running
-from services.auth.tests.idp.signin_flow import PUBLIC_URL
+from services.auth.tests.idp.harness import LoopbackIdp, running_idp
+from services.auth.tests.idp.signin_flow import CALLBACK, PUBLIC_URL
 from tests.support.infra import create_database, database_url, drop_database
 
 ADMIN = ("platform-admin", "a-long-enough-bootstrap-secret")
@@ -33,6 +34,13 @@ async def settings_on(engine: str, tmp_path: Path, prefix: str, **extra: Any) ->
     finally:
         if name:
             await drop_database(name)
+
+
+@pytest.fixture(scope="module")
+def idp() -> Iterator[LoopbackIdp]:
+    """A real OpenID provider (oidc-provider) on loopback, one per test module, sending people back to us."""
+    with running_idp(CALLBACK) as provider:
+        yield provider
 
 
 @pytest.fixture

@@ -1,6 +1,6 @@
 """Configuring an institution's identity provider: who may, what is checked, what is kept secret, what is audited."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -8,7 +8,7 @@ import pytest
 from fastapi import FastAPI
 
 from meshkit.testing import running
-from services.auth.tests.idp.harness import LoopbackIdp, free_port, running_idp
+from services.auth.tests.idp.harness import LoopbackIdp, free_port
 from services.auth.tests.idp.signin_flow import (
     CALLBACK,
     TOWN,
@@ -26,12 +26,6 @@ from services.auth.tests.idp.signin_flow import (
 from .conftest import admin_headers
 
 PATH = f"/auth/institutions/{UNI['code']}/identity-provider"
-
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[LoopbackIdp]:
-    with running_idp(CALLBACK) as provider:
-        yield provider
 
 
 def provider_body(idp: LoopbackIdp, **changes: Any) -> dict[str, Any]:

@@ -3,7 +3,7 @@ none of them may make the auth service reach loopback, link-local (cloud metadat
 deployment allows private providers (server-side request forgery)."""
 
 import ipaddress
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -17,7 +17,7 @@ from bibliomesh_auth.federation.errors import ProviderUnavailable
 from bibliomesh_auth.settings import AuthSettings
 from meshkit import outbound_urls
 from meshkit.testing import running
-from services.auth.tests.idp.harness import LoopbackIdp, running_idp
+from services.auth.tests.idp.harness import LoopbackIdp
 from services.auth.tests.idp.signin_flow import (
     CALLBACK,
     PUBLIC_URL,
@@ -34,12 +34,6 @@ from .conftest import admin_headers
 PATH = f"/auth/institutions/{UNI['code']}/identity-provider"
 PUBLIC_ISSUER = "https://idp.university.example"
 KEY = ECKey.generate_key("P-256", {"kid": "campus-1"})
-
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[LoopbackIdp]:
-    with running_idp(CALLBACK) as provider:
-        yield provider
 
 
 def provider_body(idp: LoopbackIdp, **changes: Any) -> dict[str, Any]:

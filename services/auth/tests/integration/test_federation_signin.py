@@ -2,7 +2,7 @@
 in-process, the browser's hops between the two are made by hand."""
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -10,7 +10,7 @@ import pytest
 from fastapi import FastAPI
 
 from meshkit.testing import running
-from services.auth.tests.idp.harness import LoopbackIdp, running_idp, sign_in_at_idp
+from services.auth.tests.idp.harness import LoopbackIdp, sign_in_at_idp
 from services.auth.tests.idp.signin_flow import (
     CALLBACK,
     UNI,
@@ -28,12 +28,6 @@ from services.auth.tests.idp.signin_flow import (
 from .conftest import admin_headers
 
 ROLE_RULES = {"student": ["patron"], "faculty": ["patron"], "staff": ["patron", "staff"]}
-
-
-@pytest.fixture(scope="module")
-def idp() -> Iterator[LoopbackIdp]:
-    with running_idp(CALLBACK) as provider:
-        yield provider
 
 
 def provider_body(idp: LoopbackIdp, **changes: Any) -> dict[str, Any]:
