@@ -10,6 +10,7 @@ from typing import get_args
 
 from bibliomesh_catalog.domain.matching import STRENGTH
 from bibliomesh_catalog.domain.records import HoldingStatus
+from bibliomesh_catalog.entrypoints.api.routes.harvest import HarvestRun, HarvestSource
 from bibliomesh_notify.domain.messages import MESSAGE_KINDS
 from bibliomesh_web.i18n import Translator, catalogue
 from meshkit.languages import choose_language
@@ -40,6 +41,16 @@ def test_every_literal_key_used_exists() -> None:
 def test_every_item_status_and_matching_key_of_the_catalogue_has_a_label() -> None:
     # The record page shows them through `t.label`, which would quietly fall back to the code.
     wanted = {f"item.{status}" for status in get_args(HoldingStatus)} | {f"joined.{kind}" for kind in STRENGTH}
+    assert wanted - catalogue("en").keys() == set() and wanted - catalogue("zh").keys() == set()
+
+
+def test_every_harvest_run_status_and_trigger_of_the_catalogue_has_a_label() -> None:
+    # The harvesting page shows them through `t.label`, which would quietly fall back to the code.
+    statuses = {*get_args(HarvestRun.model_fields["status"].annotation),
+                *get_args(get_args(HarvestSource.model_fields["last_status"].annotation)[0])}
+    wanted = {f"harvest_status.{status}" for status in statuses}
+    wanted |= {f"harvest_trigger.{trigger}" for trigger in get_args(HarvestRun.model_fields["trigger"].annotation)}
+    assert len(wanted) >= 6
     assert wanted - catalogue("en").keys() == set() and wanted - catalogue("zh").keys() == set()
 
 

@@ -54,10 +54,13 @@ def signed_in(app: FastAPI, *, expired: bool = False) -> Session:
 
 
 @asynccontextmanager
-async def embedded_platform(data_dir: Path, **gateway_settings: Any) -> AsyncIterator[str]:
+async def embedded_platform(data_dir: Path, service_settings: dict[str, Any] | None = None,
+                            **gateway_settings: Any) -> AsyncIterator[str]:
     """The embedded platform (every service, the gateway) on free ports; `gateway_settings` as the launcher takes
-    them (`auth_url` elsewhere: the auth service is down for the gateway). Yields the platform's URL."""
-    async with shared_platform(data_dir, gateway_settings=gateway_settings) as platform:
+    them (`auth_url` elsewhere: the auth service is down for the gateway), `service_settings` for every service
+    (`harvest_allow_private=False`: the catalogue refuses harvest sources inside, as in production). Yields the
+    platform's URL."""
+    async with shared_platform(data_dir, gateway_settings=gateway_settings, **(service_settings or {})) as platform:
         yield platform.public_url
 
 
@@ -68,11 +71,12 @@ async def admin_headers(client: httpx.AsyncClient) -> dict[str, str]:
 
 
 @asynccontextmanager
-async def platform_for_web(data_dir: Path) -> AsyncIterator[str]:
+async def platform_for_web(data_dir: Path, **service_settings: Any) -> AsyncIterator[str]:
     """The embedded platform as `make run`'s demo data leaves it, in small: our web app (`bibliomesh-web` at `WEB`)
     registered as its public client, the password-grant client for scripts, and the institution CN-DL-LHU with its
-    institution admin `admin` (password `PASSWORD`)."""
-    async with embedded_platform(data_dir) as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
+    institution admin `admin` (password `PASSWORD`); `service_settings` as for `embedded_platform`."""
+    platform = embedded_platform(data_dir, service_settings)
+    async with platform as url, httpx.AsyncClient(base_url=url, timeout=30) as client:
         headers = await admin_headers(client)
         platform_code = claims_of(headers["Authorization"].removeprefix("Bearer "))["institution"]
         for body in ({"client_id": "bibliomesh-web", "name": "Bibliomesh web front end", "is_public": True,

@@ -27,6 +27,7 @@ from bibliomesh_web.pages import (
     admin,
     clients,
     dashboard,
+    harvest,
     imports,
     notification_settings,
     notifications,
@@ -51,8 +52,8 @@ from meshkit.telemetry import configure_tracing
 from meshkit.web import FASTAPI_TELEMETRY_OFF, RequestContextMiddleware, metrics_endpoint
 
 log = logging.getLogger(__name__)
-ROUTERS = (signin, search, record, requests, staff, imports, dashboard, notifications, notification_settings, clients,
-           webhooks, admin)
+ROUTERS = (signin, search, record, requests, staff, imports, harvest, dashboard, notifications, notification_settings,
+           clients, webhooks, admin)
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:

@@ -19,13 +19,16 @@ EARLY_REFRESH_SECONDS = 30
 
 
 class ApiError(Exception):
-    """The platform said no (4xx/5xx); `detail` and `field` come from its problem+json answer."""
+    """The platform said no (4xx/5xx); `detail`, `field` (the first one named) and `fields` (each field named, with
+    its message) come from its problem+json answer."""
 
-    def __init__(self, status: int, detail: str, field: str | None = None) -> None:
+    def __init__(self, status: int, detail: str, field: str | None = None,
+                 fields: dict[str, str] | None = None) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.field = field
+        self.fields = fields or {}
 
 
 class SignInRequired(Exception):
@@ -79,10 +82,16 @@ def problem_of(response: httpx.Response) -> ApiError:
         body = {}
     if not isinstance(body, dict):
         body = {}
-    errors = body.get("errors") or []
+    errors = body.get("errors")
+    if not isinstance(errors, list):
+        errors = []
     field = errors[0].get("field") if errors and isinstance(errors[0], dict) else None
+    fields: dict[str, str] = {}
+    for error in errors:
+        if isinstance(error, dict) and error.get("field"):
+            fields.setdefault(str(error["field"]), str(error.get("message") or ""))
     detail = str(body.get("detail") or body.get("error_description") or body.get("error") or response.reason_phrase)
-    return ApiError(response.status_code, detail, field)
+    return ApiError(response.status_code, detail, field, fields)
 
 
 class Platform:
