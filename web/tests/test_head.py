@@ -19,7 +19,8 @@ async def test_a_head_of_a_page_answers_as_its_get_without_the_body() -> None:
     app = web_app()
     async with browser(app, signed_in(app)) as client:
         for path in ("/", "/search", "/search?q=history", "/record/181", "/record/abc", "/requests",
-                     "/notifications/settings", "/notifications/mailbox", "/harvest", "/nowhere", "/static/app.css"):
+                     "/notifications/settings", "/notifications/mailbox", "/harvest", "/admin/peers",
+                     "/admin/peers/US-KOHA", "/nowhere", "/static/app.css"):
             got = await client.get(path, headers=HTML)
             head = await client.head(path, headers=HTML)
             assert (head.status_code, head.content) == (got.status_code, b""), path

@@ -11,8 +11,10 @@ from typing import get_args
 from bibliomesh_catalog.domain.matching import STRENGTH
 from bibliomesh_catalog.domain.records import HoldingStatus
 from bibliomesh_catalog.entrypoints.api.routes.harvest import HarvestRun, HarvestSource
+from bibliomesh_contracts.events.directory.institution import Iso18626Peer
 from bibliomesh_notify.domain.messages import MESSAGE_KINDS
 from bibliomesh_web.i18n import Translator, catalogue
+from bibliomesh_web.peer_form import SCHEMA_VERSIONS
 from meshkit.languages import choose_language
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "bibliomesh_web"
@@ -51,6 +53,15 @@ def test_every_harvest_run_status_and_trigger_of_the_catalogue_has_a_label() -> 
     wanted = {f"harvest_status.{status}" for status in statuses}
     wanted |= {f"harvest_trigger.{trigger}" for trigger in get_args(HarvestRun.model_fields["trigger"].annotation)}
     assert len(wanted) >= 6
+    assert wanted - catalogue("en").keys() == set() and wanted - catalogue("zh").keys() == set()
+
+
+def test_every_iso18626_edition_of_the_directory_is_offered_and_has_a_label() -> None:
+    # The peers pages offer the editions the directory takes and show them through `t.label`, which would quietly
+    # fall back to the code.
+    editions = set(get_args(Iso18626Peer.model_fields["schema_version"].annotation))
+    assert set(SCHEMA_VERSIONS) == editions and len(editions) >= 2
+    wanted = {f"peer_schema.{edition}" for edition in editions}
     assert wanted - catalogue("en").keys() == set() and wanted - catalogue("zh").keys() == set()
 
 

@@ -31,6 +31,7 @@ from bibliomesh_web.pages import (
     imports,
     notification_settings,
     notifications,
+    peers,
     record,
     requests,
     search,
@@ -53,7 +54,7 @@ from meshkit.web import FASTAPI_TELEMETRY_OFF, RequestContextMiddleware, metrics
 
 log = logging.getLogger(__name__)
 ROUTERS = (signin, search, record, requests, staff, imports, harvest, dashboard, notifications, notification_settings,
-           clients, webhooks, admin)
+           clients, webhooks, peers, admin)
 
 
 def create_app(settings: WebSettings | None = None) -> FastAPI:
