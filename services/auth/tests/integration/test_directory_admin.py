@@ -171,3 +171,27 @@ async def test_a_pickup_location_that_accounts_use_cannot_be_removed(client: htt
     unused = await client.patch("/auth/institutions/CN-DL-U1", headers=boss,
                                 json={"pickup_locations": ["Night Desk", "Science Desk", "Main Desk"]})
     assert unused.status_code == 200 and unused.json()["version"] == 3, unused.text
+
+
+async def test_if_match_applies_a_change_only_to_the_version_read(client: httpx.AsyncClient) -> None:
+    # Two admins read the institution; the second one's change must not silently undo the first one's.
+    admin = await admin_headers(client)
+    await register(client, admin, UNI)
+    read = await client.get("/auth/institutions/CN-DL-U1")
+    tag = read.headers["etag"]
+    assert tag == f'"{read.json()["version"]}"'
+    first = await client.patch("/auth/institutions/CN-DL-U1", headers={**admin, "If-Match": tag},
+                               json={"ill_email": "ill@u1.example.edu"})
+    assert first.status_code == 200 and first.headers["etag"] == f'"{first.json()["version"]}"'
+    stale = await client.patch("/auth/institutions/CN-DL-U1", headers={**admin, "If-Match": tag},
+                               json={"ill_email": "other@u1.example.edu"})
+    assert stale.status_code == 412 and stale.headers["content-type"] == "application/problem+json"
+    assert stale.json()["current_version"] == first.json()["version"]
+    for malformed in ("3", 'W/"3"', '"three"', '"1", "2"'):
+        refused = await client.patch("/auth/institutions/CN-DL-U1", headers={**admin, "If-Match": malformed},
+                                     json={"ill_email": "other@u1.example.edu"})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "If-Match", malformed
+    assert (await client.get("/auth/institutions/CN-DL-U1")).json()["ill_email"] == "ill@u1.example.edu"
+    anyway = await client.patch("/auth/institutions/CN-DL-U1", headers={**admin, "If-Match": "*"},
+                                json={"ill_email": "other@u1.example.edu"})
+    assert anyway.status_code == 200  # `*`, like no If-Match: whatever version it is at

@@ -2,8 +2,8 @@
 issuing the shared secret its messages must carry. The secret is shown once, in the answer to the POST that issued
 it, and kept nowhere here (no URL, flash message, session or log).
 
-The directory's PATCH takes no version, so a change checks here that the peer is still at the version the form was
-read at; the directory's own 409 (a change landing between that check and the PATCH) is shown the same way."""
+A change is sent with `If-Match` naming the version the form was read at, so the directory applies it only if
+nobody changed the peer meanwhile (else 412, shown as the conflict page with the current settings)."""
 
 from __future__ import annotations
 
@@ -116,16 +116,18 @@ async def change_settings(request: Request, page: FormPage, code: str) -> Respon
     page.require_platform_admin()
     sent = await request.form()
     read = read_peer_form(sent, page.t, SETTINGS)
-    current = await _peer(page, code)
-    if str(current["version"]) != str(sent.get("version") or ""):
-        return await _show(page, current, read, conflict=True, status=409)
+    version = str(sent.get("version") or "")
+    if not version.isascii() or not version.isdigit() or len(version) > 9:  # not sent by the page: read when?
+        return await _show(page, await _peer(page, code), read, conflict=True, status=409)
     if read.errors:
-        return await _show(page, current, read, status=400)
-    try:
-        await page.api.patch(_directory_path(code), {"iso18626": read.settings()})
+        return await _show(page, await _peer(page, code), read, status=400)
+    try:  # the directory applies it only to the version the form was read at (If-Match), else 412
+        await page.api.call("PATCH", _directory_path(code), json={"iso18626": read.settings()},
+                            headers={"If-Match": f'"{version}"'})
     except ApiError as exc:
-        if exc.status == 409:
-            return await _show(page, await _peer(page, code), read, conflict=True, status=409)
+        current = await _peer(page, code)
+        if exc.status in (409, 412):
+            return await _show(page, current, read, conflict=True, status=409)
         read.refused(exc, page.t)
         return await _show(page, current, read, status=_status(exc))
     page.flash("ok", "peers.saved")

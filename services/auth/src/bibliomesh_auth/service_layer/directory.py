@@ -23,7 +23,7 @@ from bibliomesh_contracts.events.directory import (
     InstitutionSuspendedV1,
     InstitutionUpdatedV1,
 )
-from meshkit.problems import Conflict, Forbidden, NotFound
+from meshkit.problems import Conflict, Forbidden, NotFound, Problem
 from meshkit.security import Principal
 from meshkit.unit_of_work import UnitOfWork
 
@@ -44,11 +44,15 @@ async def register_institution(uow: UnitOfWork, caller: Principal, fields: dict[
     return institution
 
 
-async def update_institution(uow: UnitOfWork, caller: Principal, code: str, changes: dict[str, Any]
-                             ) -> InstitutionSnapshot:
+async def update_institution(uow: UnitOfWork, caller: Principal, code: str, changes: dict[str, Any],
+                             expected_version: int | None = None) -> InstitutionSnapshot:
+    """Apply a merge patch; with `expected_version` (the caller's `If-Match`), only to that version of it."""
     require_administrator_of(caller, code, "edit it")
     repo = InstitutionRepository(uow.session)
     current = await _existing(repo, code)
+    if expected_version is not None and current.version != expected_version:
+        raise Problem(f"{code} is at version {current.version}, not {expected_version}: someone changed it since "
+                      "you read it; read it again", status=412, current_version=current.version)
     if not caller.is_platform_admin and {"kind", "parent_code", "regions", "status"} & changes.keys():
         raise Forbidden("kind, parent, regions and status are set by the platform admin")
     if "status" in changes:
