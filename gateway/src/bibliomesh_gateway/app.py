@@ -37,8 +37,8 @@ from meshkit.telemetry import configure_tracing
 from meshkit.web import FASTAPI_TELEMETRY_OFF, RequestContextMiddleware, metrics_endpoint
 
 CORS_HEADERS = ["Authorization", "Content-Type", "Accept", "Accept-Language", "X-Request-ID", "traceparent",
-                "Last-Event-ID"]
-CORS_EXPOSED = ["X-Request-ID", "Location", "Retry-After", "RateLimit", "RateLimit-Policy"]
+                "Last-Event-ID", "If-Match"]
+CORS_EXPOSED = ["X-Request-ID", "Location", "Retry-After", "RateLimit", "RateLimit-Policy", "ETag"]
 # The gateway's metrics and the web front end's, which Prometheus scrapes on their own ports in distributed mode.
 METRICS_PATHS = ("/metrics", "/web/metrics")
 ALL_METHODS = ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"]
