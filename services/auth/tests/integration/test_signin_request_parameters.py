@@ -10,8 +10,8 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from bibliomesh_auth.federation.client import Federation
 from meshkit.testing import running
+from services.auth.tests.idp.fake_provider import FakeProvider, configure_fake_provider, use_fake_provider
 from services.auth.tests.idp.signin_flow import (
     TOWN,
     UNI,
@@ -24,12 +24,10 @@ from services.auth.tests.idp.signin_flow import (
     redeem,
     register_institutions,
     run_sql,
-    runtime_of,
     submit_login,
 )
 
 from .conftest import admin_headers
-from .test_federation_forged_tokens import CLIENT_ID, CLIENT_SECRET, ISSUER, FakeProvider
 
 
 @pytest.fixture
@@ -39,14 +37,11 @@ def fake() -> FakeProvider:
 
 @pytest.fixture
 async def auth(app: FastAPI, fake: FakeProvider) -> AsyncIterator[httpx.AsyncClient]:
-    runtime_of(app).extra["federation"] = Federation(allow_private=True, transport=httpx.MockTransport(fake.handle))
+    use_fake_provider(app, fake)
     async with running(app) as client:
         admin = await admin_headers(client)
         await register_institutions(client, admin, UNI, TOWN)
-        saved = await client.put(f"/auth/institutions/{UNI['code']}/identity-provider", headers=admin, json={
-            "issuer": ISSUER, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET,
-            "role_rules": {"student": ["patron"]}})
-        assert saved.status_code == 200, saved.text
+        await configure_fake_provider(client, admin)
         await add_app_client(app)
         yield client
 
