@@ -75,8 +75,8 @@ async def test_a_platform_admin_registers_a_peer_and_refusals_come_back_beside_t
             assert "<caption>Outside peers in the directory</caption>" in first.text
 
             for name, bad, status, reason in (
-                    ("endpoint_url", "ftp://koha.example.org/iso18626", 400, "must be an http:// or https:// URL"),
-                    ("endpoint_url", "koha.example.org", 400, "must be an http:// or https:// URL"),
+                    ("endpoint_url", "ftp://koha.example.org/iso18626", 422, "must be an http:// or https:// URL"),
+                    ("endpoint_url", "koha.example.org", 422, "must be an http:// or https:// URL"),
                     ("code", "koha", 422, "String should match pattern")):
                 refused = await client.post("/admin/peers", data={**REGISTRATION, name: bad, "csrf": operator.csrf})
                 assert refused.status_code == status, (bad, refused.text)
@@ -140,7 +140,7 @@ async def test_settings_change_and_a_change_over_someone_elses_is_a_conflict(tmp
 
             bad = await client.post(f"/admin/peers/{PEER}/settings", data={
                 **change, "version": str(now["version"]), "endpoint_url": "https://user:pw@koha.example.org/"})
-            assert bad.status_code == 400 and _fields_in_error(bad.text) == ["endpoint_url"]
+            assert bad.status_code == 422 and _fields_in_error(bad.text) == ["endpoint_url"]
             assert "may not carry credentials" in (_field_error(bad.text, "endpoint_url") or "")
             assert (await _in_directory(api)).json() == now
 

@@ -1,6 +1,5 @@
 """The forms of an outside ISO 18626 peer: registering one (code, names, settings) and changing its settings. What
-was typed comes back, with the directory's reasons beside the fields they name. The directory takes any text as the
-endpoint, so that it is a URL the broker can post to is checked here."""
+was typed comes back, with the directory's reasons beside the fields they name (it judges the endpoint too)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,6 @@ from typing import Any
 
 from bibliomesh_web.i18n import Translator
 from bibliomesh_web.platform import ApiError
-from meshkit.outbound_urls import url_problem
 
 SCHEMA_VERSIONS = ("2021", "1.2")  # the directory's `Iso18626Peer.schema_version`, newest first
 SETTINGS = ("endpoint_url", "schema_version", "agency_id_type")
@@ -46,11 +44,8 @@ class PeerForm:
 
 def read_peer_form(form: Mapping[str, Any], t: Translator, names: tuple[str, ...]) -> PeerForm:
     read = PeerForm({name: str(form.get(name) or "").strip() for name in names})
-    endpoint = read.values["endpoint_url"]
-    if not endpoint:
+    if not read.values["endpoint_url"]:
         read.errors["endpoint_url"] = t("peers.required")
-    elif problem := url_problem(endpoint, allow_private=True):
-        read.errors["endpoint_url"] = t("peers.endpoint_invalid", reason=problem)
     if not read.values["agency_id_type"]:
         read.errors["agency_id_type"] = t("peers.required")
     return read

@@ -81,3 +81,18 @@ async def test_new_iso18626_settings_need_their_endpoint_and_edition_and_null_cl
     assert whole.status_code == 200 and whole.json()["iso18626"]["agency_id_type"] == "ISIL"
     cleared = await client.patch("/auth/institutions/CN-DL-U1", headers=headers, json={"iso18626": None})
     assert cleared.status_code == 200 and cleared.json()["iso18626"] is None and cleared.json()["version"] == 3
+
+
+async def test_an_endpoint_the_broker_cannot_post_to_is_refused_naming_it(client: httpx.AsyncClient) -> None:
+    headers = await admin_headers(client)
+    for endpoint in ("koha.example.de/iso18626", "ftp://koha.example.de/iso18626", "https://user:pw@koha.example.de/",
+                     "https://"):
+        refused = await client.post("/auth/institutions", headers=headers,
+                                    json={**PEER, "iso18626": {**PEER["iso18626"], "endpoint_url": endpoint}})
+        assert refused.status_code == 422 and refused.json()["errors"][0]["field"] == "iso18626.endpoint_url", endpoint
+    assert (await client.post("/auth/institutions", json=PEER, headers=headers)).status_code == 201
+    moved = await client.patch("/auth/institutions/DE-KOHA-1", headers=headers,
+                               json={"iso18626": {"endpoint_url": "javascript:alert(1)"}})
+    assert moved.status_code == 422 and moved.json()["errors"][0]["field"] == "iso18626.endpoint_url"
+    assert (await client.get("/auth/institutions/DE-KOHA-1")).json()["iso18626"]["endpoint_url"] == \
+        PEER["iso18626"]["endpoint_url"]

@@ -12,6 +12,7 @@ from bibliomesh_contracts.events.directory.institution import (
     Iso18626Peer,
     LendingPolicy,
 )
+from meshkit.outbound_urls import url_problem
 
 # A region or a pickup location: a blank one put a library in no region (the broker's "open" tier).
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -29,6 +30,15 @@ def not_null(value: object) -> object:
     if value is None:
         raise ValueError("may be omitted to keep it, but not null")
     return value
+
+
+def peer_endpoint(url: str | None) -> str | None:
+    """A URL the broker can post ISO 18626 messages to: http(s), a host, no credentials in it. Whether its address
+    is public is the broker's NetworkPolicy's business (a peer may sit on a partner's private link)."""
+    problem = url_problem(url, allow_private=True) if url is not None else None
+    if problem is not None:
+        raise ValueError(f"must be a URL the broker can post to: it {problem}")
+    return url
 
 
 def periods_in_order(periods: list[ClosedPeriod] | None) -> list[ClosedPeriod] | None:
@@ -80,6 +90,8 @@ class Iso18626PeerIn(Iso18626Peer):
 
     model_config = ConfigDict(extra="forbid")
 
+    _endpoint = field_validator("endpoint_url")(peer_endpoint)
+
 
 class Iso18626PeerPatch(BaseModel):
     """A merge patch of the ISO 18626 peer settings (RFC 7396): only the fields present change, the others keep
@@ -95,6 +107,7 @@ class Iso18626PeerPatch(BaseModel):
     credential_hash: str | None = Field(default=None, description="Ignored: issued only by peer-credentials.")
 
     _not_null = field_validator("endpoint_url", "schema_version", "agency_id_type")(not_null)
+    _endpoint = field_validator("endpoint_url")(peer_endpoint)
 
 
 class InstitutionCreate(BaseModel):
